@@ -1,0 +1,76 @@
+# symbi-sandbox. `make` builds the library (static and shared) and the CLI;
+# `make test` runs every test (see README); `make asan` builds the
+# ASan+UBSan variant into build-asan/.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= cc
+PKGS := jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+
+VERSION := 0.1.0
+SONAME := libsymbi-sandbox.so.0
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) \
+	$(EXTRA_CFLAGS)
+LDLIBS := $(PKG_LIBS)
+
+LIB_SRC := $(wildcard src/core/*.c) $(wildcard src/backends/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all clean install test unit integration asan check-unit
+all: $(BUILD)/libsymbi-sandbox.a $(BUILD)/libsymbi-sandbox.so $(BUILD)/symbi-sandbox
+
+$(BUILD)/%.o: %.c $(wildcard include/symbi/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libsymbi-sandbox.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsymbi-sandbox.so: $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS) $(LDFLAGS)
+
+# The CLI links the static library so that it runs from the build tree.
+$(BUILD)/symbi-sandbox: $(CLI_OBJ) $(BUILD)/libsymbi-sandbox.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(LDFLAGS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsymbi-sandbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka) $(LDFLAGS)
+
+unit: $(UNIT_BIN)
+
+check-unit: unit
+	@set -e; for t in $(UNIT_BIN); do $$t; done
+
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" all unit
+
+test: all unit
+	scripts/run-tests
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include/symbi $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 include/symbi/*.h $(DESTDIR)$(PREFIX)/include/symbi/
+	install -m 644 $(BUILD)/libsymbi-sandbox.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libsymbi-sandbox.so $(DESTDIR)$(PREFIX)/lib/libsymbi-sandbox.so.$(VERSION)
+	ln -sf libsymbi-sandbox.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libsymbi-sandbox.so
+	install -m 755 $(BUILD)/symbi-sandbox $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 docs/symbi-sandbox.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' symbi-sandbox.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/symbi-sandbox.pc
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,213 @@
+/* libsymbi-sandbox: run untrusted code in an isolated sandbox with hard limits.
+ *
+ * Conventions (they hold for every function below):
+ *  - Functions that can fail take a trailing `symbi_error_t *err`. On failure
+ *    they return -1 (or NULL) and fill *err with an error code, the errno
+ *    involved (0 if none) and a message. `err` may be NULL.
+ *  - The library never prints and never exits.
+ *  - There is no global mutable state. Distinct objects may be used from
+ *    distinct threads freely; a symbi_sandbox_t may be shared by threads that
+ *    call symbi_sandbox_execute() concurrently. A symbi_config_t or
+ *    symbi_env_t must not be modified while another thread reads it.
+ *  - Ownership: every pointer returned by a *_new() or *_to_json() function
+ *    belongs to the caller, who releases it with the matching *_free()
+ *    function (free() for strings). Strings passed in are copied; the caller
+ *    keeps ownership of its arguments.
+ */
+#ifndef SYMBI_SANDBOX_H
+#define SYMBI_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SYMBI_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------ */
+
+typedef enum symbi_error_code {
+	SYMBI_OK = 0,
+	SYMBI_E_INVALID,     /* bad argument or configuration value */
+	SYMBI_E_SECURITY,    /* refused because it would weaken isolation */
+	SYMBI_E_UNAVAILABLE, /* backend not usable on this host (no docker...) */
+	SYMBI_E_SYSTEM,      /* a system call failed; see err_no */
+	SYMBI_E_NOMEM,       /* out of memory */
+} symbi_error_code_t;
+
+typedef struct symbi_error {
+	symbi_error_code_t code;
+	int err_no;
+	char message[1024];
+} symbi_error_t;
+
+/* A static, human-readable name for an error code ("invalid", ...). */
+const char *symbi_strerror(symbi_error_code_t code);
+
+/* ---- SYMBIONT_ENV ------------------------------------------------------ */
+
+typedef enum symbi_deploy_env {
+	SYMBI_ENV_DEVELOPMENT,
+	SYMBI_ENV_STAGING,
+	SYMBI_ENV_PRODUCTION,
+	SYMBI_ENV_TEST,
+} symbi_deploy_env_t;
+
+/* Parse a SYMBIONT_ENV value as the reference does (trimmed,
+ * ASCII-lowercased; NULL means unset = development). Returns 0 and sets *out,
+ * or -1 with SYMBI_E_INVALID for an unknown value. */
+int symbi_deploy_env_parse(const char *value, symbi_deploy_env_t *out,
+			   symbi_error_t *err);
+
+/* Reads SYMBIONT_ENV from the process environment. Returns 1 if production,
+ * 0 if not, -1 (with err) if the value is unknown. Callers that guard
+ * something dangerous must treat -1 as "production" (fail closed). */
+int symbi_is_production(symbi_error_t *err);
+
+/* ---- environment map passed to the sandboxed program ------------------- */
+
+typedef struct symbi_env symbi_env_t;
+
+symbi_env_t *symbi_env_new(void);
+void symbi_env_free(symbi_env_t *env);
+/* Sets KEY=VALUE (replacing an earlier value of KEY). Keys must be non-empty
+ * and contain no '=', NUL, CR or LF; values no NUL. */
+int symbi_env_set(symbi_env_t *env, const char *key, const char *value,
+		  symbi_error_t *err);
+size_t symbi_env_count(const symbi_env_t *env);
+/* The i-th entry, in insertion order; pointers stay valid until the map is
+ * modified or freed. */
+const char *symbi_env_key(const symbi_env_t *env, size_t i);
+const char *symbi_env_value(const symbi_env_t *env, size_t i);
+
+/* ---- configuration ----------------------------------------------------- */
+
+typedef enum symbi_backend_kind {
+	SYMBI_BACKEND_DOCKER,
+	SYMBI_BACKEND_GVISOR,
+} symbi_backend_kind_t;
+
+typedef struct symbi_config symbi_config_t;
+
+/* A configuration holding the reference's defaults (see README). */
+symbi_config_t *symbi_config_new(void);
+/* DockerConfig::for_image(image). */
+symbi_config_t *symbi_config_for_image(const char *image);
+symbi_config_t *symbi_config_copy(const symbi_config_t *cfg);
+void symbi_config_free(symbi_config_t *cfg);
+
+/* Sets one field by its reference name from its textual form, as the CLI
+ * and JSON loader do: "image", "shell", "memory_limit" ("512m"; "none"
+ * unsets), "cpu_limit" ("1.5"; "none" unsets), "max_execution_time"
+ * (seconds, may be fractional), "network_mode", "working_dir",
+ * "auto_remove" ("true"/"false"), "docker_binary", "max_output_bytes",
+ * "pids_limit" ("0" or "none" unsets), "user" ("" unsets), "backend"
+ * ("docker"/"gvisor"), "runtime_name", "runsc_binary". List fields
+ * ("volumes", "extra_flags") append one entry. Each value is validated as it
+ * is set; the config is unchanged on failure. */
+int symbi_config_set(symbi_config_t *cfg, const char *field, const char *value,
+		     symbi_error_t *err);
+/* Empties a list field ("volumes" or "extra_flags"). */
+int symbi_config_clear_list(symbi_config_t *cfg, const char *field,
+			    symbi_error_t *err);
+/* Applies a JSON object whose keys are the reference's field names
+ * (max_execution_time may be a number of seconds or {"secs":..,"nanos":..};
+ * memory_limit, cpu_limit and user may be null). Unknown keys are refused.
+ * All or nothing: on failure the config is unchanged. */
+int symbi_config_load_json(symbi_config_t *cfg, const char *json,
+			   symbi_error_t *err);
+
+/* The reference's builders. with_volume validates and can fail. */
+int symbi_config_with_network(symbi_config_t *cfg, symbi_error_t *err);
+int symbi_config_with_memory(symbi_config_t *cfg, const char *limit,
+			     symbi_error_t *err);
+int symbi_config_with_cpu(symbi_config_t *cfg, double cpus, symbi_error_t *err);
+int symbi_config_with_volume(symbi_config_t *cfg, const char *mount,
+			     symbi_error_t *err);
+
+/* Validates the whole configuration as a sandbox would before starting
+ * (empty image, every volume, every extra flag, host networking in
+ * production, ...). */
+int symbi_config_validate(const symbi_config_t *cfg, symbi_error_t *err);
+
+/* Read access, mainly for tests and front ends. Returned strings belong to
+ * the config. */
+const char *symbi_config_get_image(const symbi_config_t *cfg);
+const char *symbi_config_get_network_mode(const symbi_config_t *cfg);
+/* NULL when unset. */
+const char *symbi_config_get_memory_limit(const symbi_config_t *cfg);
+/* Negative when unset. */
+double symbi_config_get_cpu_limit(const symbi_config_t *cfg);
+uint64_t symbi_config_get_timeout_ms(const symbi_config_t *cfg);
+size_t symbi_config_get_max_output_bytes(const symbi_config_t *cfg);
+symbi_backend_kind_t symbi_config_get_backend(const symbi_config_t *cfg);
+size_t symbi_config_list_count(const symbi_config_t *cfg, const char *field);
+const char *symbi_config_list_get(const symbi_config_t *cfg, const char *field,
+				  size_t i);
+
+/* ---- results ----------------------------------------------------------- */
+
+typedef enum symbi_status {
+	SYMBI_STATUS_EXITED,   /* the program exited; exit_code is its status */
+	SYMBI_STATUS_SIGNALED, /* the program died of signal `signal` */
+	SYMBI_STATUS_TIMEOUT,  /* killed at max_execution_time; output kept */
+	SYMBI_STATUS_OOM,      /* killed for exceeding the memory limit */
+	SYMBI_STATUS_ERROR,    /* the sandbox could not run the code; see error */
+} symbi_status_t;
+
+typedef struct symbi_result {
+	int32_t exit_code; /* -1 when there is none */
+	/* Captured bytes, exactly as written, each NUL-terminated for
+	 * convenience (the data may itself contain NULs: use the lengths).
+	 * When truncated, the reference's marker
+	 * "\n... [output truncated at N bytes]" follows the first N bytes. */
+	char *stdout_data;
+	size_t stdout_len;
+	char *stderr_data;
+	size_t stderr_len;
+	uint64_t execution_time_ms;
+	bool success; /* exit_code == 0 and status == EXITED */
+	bool stdout_truncated;
+	bool stderr_truncated;
+	symbi_status_t status;
+	int signal; /* for SIGNALED (and TIMEOUT/OOM: the killing signal) */
+	char *error; /* NULL unless something went wrong; human-readable */
+} symbi_result_t;
+
+void symbi_result_free(symbi_result_t *res);
+/* "exited", "signaled", "timeout", "oom", "error". */
+const char *symbi_status_name(symbi_status_t status);
+/* One JSON object with every result field named as in the reference plus
+ * status, signal and error. Output that is not valid UTF-8 is converted
+ * lossily (U+FFFD), as the reference does. Caller frees with free(). */
+char *symbi_result_to_json(const symbi_result_t *res, symbi_error_t *err);
+
+/* ---- the sandbox ------------------------------------------------------- */
+
+typedef struct symbi_sandbox symbi_sandbox_t;
+
+/* Validates a copy of `cfg` and checks that the backend is available (the
+ * reference's `docker version` / `runsc --version` start-up checks). */
+symbi_sandbox_t *symbi_sandbox_new(const symbi_config_t *cfg,
+				   symbi_error_t *err);
+void symbi_sandbox_free(symbi_sandbox_t *sb);
+/* The backend's name: "docker", "gvisor". */
+const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb);
+
+/* Runs `code` (code_len bytes; it may be several MiB) as `SHELL -c CODE`
+ * would, with `env` (may be NULL) as its extra environment. Returns 0 and a
+ * result in *out for everything that happened to the program (including
+ * timeouts, OOM kills and failures of the container engine, which come back
+ * as status ERROR); returns -1 with err only for invalid input, in which
+ * case nothing was started. */
+int symbi_sandbox_execute(symbi_sandbox_t *sb, const char *code,
+			  size_t code_len, const symbi_env_t *env,
+			  symbi_result_t **out, symbi_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

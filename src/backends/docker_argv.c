@@ -1,0 +1,158 @@
+/* The `docker run` command line and the docker client's environment.
+ *
+ * Two of the reference's flaws are fixed here: environment values never
+ * appear in argv (we pass `-e KEY` and the client reads the value from its
+ * own environment), and the code is not one argv string (it arrives on
+ * stdin and a tiny /bin/sh bootstrap writes it to the container's private
+ * /tmp, so code of any size runs). */
+#include "docker.h"
+#include "../core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* $0 is the configured shell; it runs the code file with stdin closed,
+ * as the reference's `SHELL -c CODE` did. */
+static const char bootstrap_script[] =
+	"cat >/tmp/.symbi-code && exec \"$0\" /tmp/.symbi-code </dev/null";
+
+/* Variables the docker client reads for itself; the sandboxed program may
+ * not set them, since they would steer the client (another daemon, another
+ * config). */
+static const char *const client_variables[] = {
+	"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY",
+	"DOCKER_CERT_PATH", "DOCKER_API_VERSION", "DOCKER_TLS",
+};
+
+int symbi_docker_env_check(const symbi_env_t *env, symbi_error_t *err)
+{
+	for (size_t i = 0; i < symbi_env_count(env); i++) {
+		const char *key = symbi_env_key(env, i);
+		if (strncmp(key, "DOCKER_", 7) == 0)
+			return symbi_fail(err, SYMBI_E_INVALID, 0,
+					  "environment variable %.100s is reserved by the docker backend: "
+					  "DOCKER_* variables configure the docker client", key);
+	}
+	return 0;
+}
+
+#define PUSH(...)                                                  \
+	do {                                                       \
+		if (symbi_strlist_pushf(argv, __VA_ARGS__) < 0)    \
+			goto nomem;                                \
+	} while (0)
+
+int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
+				const symbi_env_t *env, symbi_strlist_t *argv, symbi_error_t *err)
+{
+	PUSH("%s", cfg->docker_binary);
+	PUSH("run");
+	PUSH("-i");
+	PUSH("--name");
+	PUSH("%s", name);
+	PUSH("--label");
+	PUSH("%s=1", SYMBI_DOCKER_LABEL);
+	/* Output comes to us through the attach stream; the daemon need not
+	 * store a copy (a 1 GB print would otherwise fill its disk). */
+	PUSH("--log-driver");
+	PUSH("none");
+	if (cfg->memory_limit) {
+		PUSH("--memory");
+		PUSH("%s", cfg->memory_limit);
+		PUSH("--memory-swap");
+		PUSH("%s", cfg->memory_limit);
+	}
+	if (cfg->cpu_limit > 0) {
+		PUSH("--cpus");
+		PUSH("%g", cfg->cpu_limit);
+	}
+	if (cfg->pids_limit > 0) {
+		PUSH("--pids-limit");
+		PUSH("%ld", cfg->pids_limit);
+	}
+	PUSH("--network");
+	PUSH("%s", cfg->network_mode);
+	PUSH("--workdir");
+	PUSH("%s", cfg->working_dir);
+	PUSH("--read-only");
+	PUSH("--tmpfs");
+	PUSH("%s", SYMBI_TMPFS_OPTIONS);
+	PUSH("--security-opt");
+	PUSH("no-new-privileges");
+	PUSH("--cap-drop");
+	PUSH("ALL");
+	if (cfg->user) {
+		PUSH("--user");
+		PUSH("%s", cfg->user);
+	}
+	if (cfg->backend == SYMBI_BACKEND_GVISOR)
+		PUSH("--runtime=%s", cfg->runtime_name);
+	for (size_t i = 0; i < symbi_env_count(env); i++) {
+		PUSH("-e");
+		PUSH("%s", symbi_env_key(env, i));
+	}
+	for (size_t i = 0; i < cfg->volumes.len; i++) {
+		char *resolved = NULL;
+		if (symbi_volume_check(cfg->volumes.items[i], &resolved, err) < 0)
+			return -1;
+		int rc = symbi_strlist_push(argv, "-v");
+		rc = rc < 0 ? rc : symbi_strlist_push(argv, resolved);
+		free(resolved);
+		if (rc < 0)
+			goto nomem;
+	}
+	for (size_t i = 0; i < cfg->extra_flags.len; i++)
+		PUSH("%s", cfg->extra_flags.items[i]);
+	PUSH("%s", cfg->image);
+	PUSH("/bin/sh");
+	PUSH("-c");
+	PUSH("%s", bootstrap_script);
+	PUSH("%s", cfg->shell);
+	return 0;
+nomem:
+	return symbi_fail_nomem(err);
+}
+
+static bool is_client_variable(const char *entry)
+{
+	for (size_t i = 0; i < sizeof(client_variables) / sizeof(client_variables[0]); i++) {
+		size_t n = strlen(client_variables[i]);
+		if (strncmp(entry, client_variables[i], n) == 0 && entry[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+int symbi_docker_build_client_env(const symbi_env_t *env, symbi_strlist_t *envp,
+				  symbi_error_t *err)
+{
+	/* The program's variables come first: the client (Go) resolves a
+	 * duplicated name to its first entry, and `-e KEY` forwards exactly
+	 * that. A PATH or HOME meant for the program thus also reaches the
+	 * client, which is harmless because its config directory is pinned
+	 * below through DOCKER_CONFIG. */
+	for (size_t i = 0; i < symbi_env_count(env); i++) {
+		if (symbi_strlist_pushf(envp, "%s=%s", symbi_env_key(env, i), symbi_env_value(env, i)) < 0)
+			goto nomem;
+	}
+	const char *path = getenv("PATH");
+	const char *home = getenv("HOME");
+	const char *config = getenv("DOCKER_CONFIG");
+	if (symbi_strlist_pushf(envp, "PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin") < 0)
+		goto nomem;
+	if (config ? symbi_strlist_pushf(envp, "DOCKER_CONFIG=%s", config) < 0
+		   : home ? symbi_strlist_pushf(envp, "DOCKER_CONFIG=%s/.docker", home) < 0 : 0)
+		goto nomem;
+	if (home && symbi_strlist_pushf(envp, "HOME=%s", home) < 0)
+		goto nomem;
+	extern char **environ;
+	for (char **e = environ; *e; e++) {
+		if (strncmp(*e, "DOCKER_CONFIG=", 14) != 0 && is_client_variable(*e) &&
+		    symbi_strlist_push(envp, *e) < 0)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	return symbi_fail_nomem(err);
+}

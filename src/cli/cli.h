@@ -1,0 +1,13 @@
+/* The CLI's subcommands. Only the CLI prints; each returns the process exit
+ * status. */
+#ifndef SYMBI_CLI_H
+#define SYMBI_CLI_H
+
+/* Exit statuses shared by subcommands (like timeout(1) and docker run). */
+#define CLI_EXIT_TIMEOUT 124
+#define CLI_EXIT_SANDBOX_FAILED 125
+
+int cli_run(int argc, char **argv);
+int cli_doctor(int argc, char **argv);
+
+#endif

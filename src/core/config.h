@@ -1,0 +1,45 @@
+/* The configuration object shared by every backend. */
+#ifndef SYMBI_CORE_CONFIG_H
+#define SYMBI_CORE_CONFIG_H
+
+#include <symbi/sandbox.h>
+
+#include "strlist.h"
+
+#define SYMBI_DEFAULT_MAX_OUTPUT_BYTES ((size_t)10 * 1024 * 1024)
+#define SYMBI_DEFAULT_PIDS_LIMIT 256
+#define SYMBI_TMPFS_OPTIONS "/tmp:rw,noexec,nosuid,size=100m"
+
+struct symbi_config {
+	symbi_backend_kind_t backend;
+	char *image;
+	char *shell;
+	char *memory_limit; /* NULL: no limit */
+	double cpu_limit;   /* < 0: no limit */
+	uint64_t timeout_ms;
+	char *network_mode;
+	symbi_strlist_t volumes;
+	char *working_dir;
+	bool auto_remove;
+	char *docker_binary;
+	size_t max_output_bytes;
+	symbi_strlist_t extra_flags;
+	long pids_limit; /* 0: no limit */
+	char *user;      /* NULL: the image's user */
+	char *runtime_name;
+	char *runsc_binary;
+};
+
+/* Parses a docker-style size ("512m", "1.5g", "1024", "2GiB") into bytes. */
+int symbi_parse_bytes(const char *text, uint64_t *out, symbi_error_t *err);
+
+/* Checks a `host:container[:mode]` volume spec (see README) and, when out is
+ * non-NULL, returns in *out the spec to hand to the engine: host path
+ * normalised and resolved through symlinks. Caller frees *out. */
+int symbi_volume_check(const char *spec, char **out, symbi_error_t *err);
+
+/* Fails unless host networking may be used now (never in production, and
+ * never when SYMBIONT_ENV cannot be parsed). */
+int symbi_host_network_allowed(symbi_error_t *err);
+
+#endif

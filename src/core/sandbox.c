@@ -1,0 +1,74 @@
+/* The sandbox handle: a validated config plus the backend behind it. */
+#include "error.h"
+#include "../backends/backend.h"
+
+#include <stdlib.h>
+
+struct symbi_sandbox {
+	symbi_config_t *cfg;
+	const symbi_backend_ops_t *ops;
+	void *state;
+};
+
+static const symbi_backend_ops_t *backend_for(symbi_backend_kind_t kind)
+{
+	switch (kind) {
+	case SYMBI_BACKEND_DOCKER: return &symbi_backend_docker;
+	case SYMBI_BACKEND_GVISOR: return &symbi_backend_gvisor;
+	}
+	return NULL;
+}
+
+symbi_sandbox_t *symbi_sandbox_new(const symbi_config_t *cfg, symbi_error_t *err)
+{
+	if (!cfg) {
+		symbi_fail(err, SYMBI_E_INVALID, 0, "symbi_sandbox_new: NULL config");
+		return NULL;
+	}
+	if (symbi_config_validate(cfg, err) < 0)
+		return NULL;
+	symbi_sandbox_t *sb = calloc(1, sizeof(*sb));
+	if (!sb || !(sb->cfg = symbi_config_copy(cfg))) {
+		free(sb);
+		symbi_fail_nomem(err);
+		return NULL;
+	}
+	sb->ops = backend_for(cfg->backend);
+	if (!sb->ops || sb->ops->create(sb->cfg, &sb->state, err) < 0) {
+		if (!sb->ops)
+			symbi_fail(err, SYMBI_E_INVALID, 0, "unknown backend");
+		symbi_config_free(sb->cfg);
+		free(sb);
+		return NULL;
+	}
+	return sb;
+}
+
+void symbi_sandbox_free(symbi_sandbox_t *sb)
+{
+	if (!sb)
+		return;
+	if (sb->ops->destroy)
+		sb->ops->destroy(sb->state);
+	symbi_config_free(sb->cfg);
+	free(sb);
+}
+
+const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb)
+{
+	return sb->ops->name;
+}
+
+int symbi_sandbox_execute(symbi_sandbox_t *sb, const char *code, size_t code_len,
+			  const symbi_env_t *env, symbi_result_t **out, symbi_error_t *err)
+{
+	if (!sb || !out || (!code && code_len))
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "symbi_sandbox_execute: NULL argument");
+	*out = NULL;
+	/* The environment may have changed since the sandbox was made: a
+	 * guard such as "no host network in production" is checked per run. */
+	if (symbi_config_validate(sb->cfg, err) < 0)
+		return -1;
+	symbi_exec_request_t req = {code ? code : "", code_len, env, -1};
+	return sb->ops->execute(sb->state, sb->cfg, &req, out, err);
+}

@@ -1,0 +1,265 @@
+#include "supervise.h"
+#include "error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_CHUNK 65536
+/* Output still open after the child exited belongs to a descendant that
+ * escaped; it gets this long to finish before we stop reading. */
+#define LINGER_AFTER_EXIT_MS 2000
+
+uint64_t symbi_monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+struct child_fds {
+	int out[2];
+	int err[2];
+	int in[2]; /* socketpair: send(MSG_NOSIGNAL) spares us SIGPIPE */
+};
+
+static void child_fds_close(struct child_fds *f)
+{
+	for (int i = 0; i < 2; i++) {
+		close_fd(&f->out[i]);
+		close_fd(&f->err[i]);
+		close_fd(&f->in[i]);
+	}
+}
+
+static int spawn_child(const symbi_supervise_opts_t *o, struct child_fds *f, pid_t *pid,
+		       symbi_error_t *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	if (f->in[0] >= 0)
+		posix_spawn_file_actions_adddup2(&fa, f->in[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, f->out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, f->err[1], 2);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+
+	/* The child starts with default signal handling and an empty mask,
+	 * whatever the embedding program did, and in its own process group so
+	 * that a terminal's Ctrl-C reaches only the caller, which cleans up. */
+	sigset_t all, none;
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+						POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_USEVFORK);
+
+	int rc = strchr(o->path, '/') ? posix_spawn(pid, o->path, &fa, &attr, o->argv, o->envp)
+				      : posix_spawnp(pid, o->path, &fa, &attr, o->argv, o->envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0)
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, rc, "cannot run '%s'", o->path);
+	return 0;
+}
+
+static int make_fds(const symbi_supervise_opts_t *o, struct child_fds *f, symbi_error_t *err)
+{
+	if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0)
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "pipe");
+	if (o->input && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->in) < 0)
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "socketpair");
+	return 0;
+}
+
+/* Reads what is available; returns 1 at EOF, 0 otherwise, -1 on OOM. */
+static int drain_once(int fd, symbi_stream_t *s)
+{
+	char buf[READ_CHUNK];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n == 0)
+		return 1;
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : 1;
+	return symbi_stream_append(s, buf, (size_t)n) < 0 ? -1 : 0;
+}
+
+struct loop_state {
+	int out_fd, err_fd, in_fd, pidfd;
+	size_t in_off;
+	bool exited;
+	uint64_t exited_at;
+};
+
+int symbi_supervise(const symbi_supervise_opts_t *o, symbi_supervise_outcome_t *oc,
+		    symbi_error_t *err)
+{
+	memset(oc, 0, sizeof(*oc));
+	symbi_stream_init(&oc->out, o->max_output_bytes);
+	symbi_stream_init(&oc->err, o->max_output_bytes);
+	struct child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}};
+	if (make_fds(o, &f, err) < 0) {
+		child_fds_close(&f);
+		return -1;
+	}
+	uint64_t start = symbi_monotonic_ms();
+	pid_t pid;
+	if (spawn_child(o, &f, &pid, err) < 0) {
+		child_fds_close(&f);
+		return -1;
+	}
+	close_fd(&f.out[1]);
+	close_fd(&f.err[1]);
+	close_fd(&f.in[0]);
+	if (o->on_spawn)
+		o->on_spawn(pid, o->ctx);
+
+	struct loop_state st = {f.out[0], f.err[0], f.in[1], pidfd_open(pid, 0), 0, false, 0};
+	if (st.in_fd >= 0 && o->input_len == 0)
+		shutdown(st.in_fd, SHUT_WR);
+	if (st.in_fd >= 0)
+		fcntl(st.in_fd, F_SETFL, O_NONBLOCK);
+	uint64_t deadline = start + o->timeout_ms;
+	uint64_t kill_at = UINT64_MAX;
+	bool oom = false;
+
+	while (st.out_fd >= 0 || st.err_fd >= 0 || !st.exited) {
+		uint64_t now = symbi_monotonic_ms();
+		if (!oc->timed_out && !oc->cancelled && now >= deadline) {
+			oc->timed_out = true;
+			if (o->on_timeout)
+				o->on_timeout(o->ctx);
+			kill_at = symbi_monotonic_ms() + o->kill_grace_ms;
+		}
+		if (now >= kill_at && !st.exited) {
+			kill(pid, SIGKILL);
+			kill_at = UINT64_MAX;
+		}
+		if (st.exited && now >= st.exited_at + LINGER_AFTER_EXIT_MS)
+			break;
+
+		struct pollfd p[5];
+		int np = 0, i_out = -1, i_err = -1, i_in = -1, i_pid = -1, i_cancel = -1;
+		if (st.out_fd >= 0) { i_out = np; p[np++] = (struct pollfd){st.out_fd, POLLIN, 0}; }
+		if (st.err_fd >= 0) { i_err = np; p[np++] = (struct pollfd){st.err_fd, POLLIN, 0}; }
+		if (st.in_fd >= 0 && st.in_off < o->input_len) {
+			i_in = np;
+			p[np++] = (struct pollfd){st.in_fd, POLLOUT, 0};
+		}
+		if (!st.exited && st.pidfd >= 0) { i_pid = np; p[np++] = (struct pollfd){st.pidfd, POLLIN, 0}; }
+		if (o->cancel_fd >= 0 && !oc->cancelled && !oc->timed_out) {
+			i_cancel = np;
+			p[np++] = (struct pollfd){o->cancel_fd, POLLIN, 0};
+		}
+		uint64_t wake = oc->timed_out || oc->cancelled ? kill_at : deadline;
+		if (st.exited)
+			wake = st.exited_at + LINGER_AFTER_EXIT_MS;
+		int wait_ms = st.pidfd < 0 && !st.exited ? 50 : (wake == UINT64_MAX ? 1000 : (int)(wake > now ? wake - now : 0));
+		if (wait_ms > 1000)
+			wait_ms = 1000;
+		int r = poll(p, (nfds_t)np, wait_ms);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r <= 0 && st.pidfd >= 0)
+			continue;
+
+		if (i_out >= 0 && p[i_out].revents) {
+			int d = drain_once(st.out_fd, &oc->out);
+			oom = oom || d < 0;
+			if (d != 0)
+				close_fd(&st.out_fd);
+		}
+		if (i_err >= 0 && p[i_err].revents) {
+			int d = drain_once(st.err_fd, &oc->err);
+			oom = oom || d < 0;
+			if (d != 0)
+				close_fd(&st.err_fd);
+		}
+		if (i_in >= 0 && p[i_in].revents) {
+			ssize_t n = send(st.in_fd, o->input + st.in_off, o->input_len - st.in_off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0)
+				st.in_off += (size_t)n;
+			if ((n < 0 && errno != EAGAIN && errno != EINTR) || st.in_off == o->input_len)
+				close_fd(&st.in_fd);
+		}
+		if (i_cancel >= 0 && p[i_cancel].revents) {
+			oc->cancelled = true;
+			if (o->on_timeout)
+				o->on_timeout(o->ctx);
+			kill_at = symbi_monotonic_ms() + o->kill_grace_ms;
+		}
+		bool check_exit = i_pid >= 0 ? p[i_pid].revents != 0 : (st.pidfd < 0 && !st.exited);
+		if (check_exit && waitpid(pid, &oc->wait_status, WNOHANG) == pid) {
+			st.exited = true;
+			st.exited_at = symbi_monotonic_ms();
+		}
+		if (oom) {
+			kill(pid, SIGKILL);
+			break;
+		}
+	}
+	close_fd(&st.out_fd);
+	close_fd(&st.err_fd);
+	close_fd(&st.in_fd);
+	if (!st.exited) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &oc->wait_status, 0) < 0 && errno == EINTR)
+			;
+	}
+	close_fd(&st.pidfd);
+	oc->elapsed_ms = symbi_monotonic_ms() - start;
+	if (oom) {
+		symbi_stream_free(&oc->out);
+		symbi_stream_free(&oc->err);
+		return symbi_fail_nomem(err);
+	}
+	return 0;
+}
+
+int symbi_run_quiet(const char *path, char *const *argv, char *const *envp,
+		    uint64_t timeout_ms, char *errbuf, size_t errbuf_size, symbi_error_t *err)
+{
+	symbi_supervise_opts_t o = {
+		.path = path, .argv = argv, .envp = envp,
+		.max_output_bytes = 4096, .timeout_ms = timeout_ms,
+		.kill_grace_ms = 0, .cancel_fd = -1,
+	};
+	symbi_supervise_outcome_t oc;
+	if (symbi_supervise(&o, &oc, err) < 0)
+		return -1;
+	if (errbuf && errbuf_size > 0) {
+		size_t n = oc.err.len < errbuf_size - 1 ? oc.err.len : errbuf_size - 1;
+		if (n)
+			memcpy(errbuf, oc.err.data, n);
+		errbuf[n] = '\0';
+	}
+	symbi_stream_free(&oc.out);
+	symbi_stream_free(&oc.err);
+	if (oc.timed_out)
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "'%s' did not finish within %llu ms",
+				  path, (unsigned long long)timeout_ms);
+	return oc.wait_status;
+}

@@ -1,0 +1,55 @@
+/* Process supervision shared by every backend: spawn a child with its
+ * standard streams on pipes, feed it input, capture both outputs
+ * concurrently under a cap, enforce a wall-clock deadline, and reap it. */
+#ifndef SYMBI_CORE_SUPERVISE_H
+#define SYMBI_CORE_SUPERVISE_H
+
+#include <symbi/sandbox.h>
+#include <sys/types.h>
+
+#include "stream.h"
+
+typedef struct symbi_supervise_opts {
+	const char *path;   /* executable (searched in PATH if no '/') */
+	char *const *argv;
+	char *const *envp;
+	const char *input;  /* written to the child's stdin, then EOF; */
+	size_t input_len;   /* NULL input means stdin is /dev/null */
+	size_t max_output_bytes;
+	uint64_t timeout_ms;
+	/* Called once when the deadline passes (and on cancel), from the
+	 * supervising thread; it must make the program die (for docker: kill
+	 * the container). The direct child gets SIGKILL kill_grace_ms later. */
+	void (*on_timeout)(void *ctx);
+	void *ctx;
+	uint64_t kill_grace_ms;
+	/* Called right after the child is spawned (for example to hand its pid
+	 * to a reaper); may be NULL. */
+	void (*on_spawn)(pid_t pid, void *ctx);
+	int cancel_fd; /* readable means cancel; -1 for none */
+} symbi_supervise_opts_t;
+
+typedef struct symbi_supervise_outcome {
+	symbi_stream_t out;
+	symbi_stream_t err;
+	int wait_status;    /* as from waitpid() */
+	bool timed_out;
+	bool cancelled;
+	uint64_t elapsed_ms;
+} symbi_supervise_outcome_t;
+
+/* Returns 0 once the child is reaped (outcome filled; free the streams with
+ * symbi_stream_free), or -1 if it could not be started. */
+int symbi_supervise(const symbi_supervise_opts_t *opts, symbi_supervise_outcome_t *outcome,
+		    symbi_error_t *err);
+
+/* Runs a short helper command to completion with no input, discarding its
+ * output but keeping up to 4 KiB of stderr in errbuf (may be NULL). Returns
+ * its wait status, or -1 if it could not be run. */
+int symbi_run_quiet(const char *path, char *const *argv, char *const *envp,
+		    uint64_t timeout_ms, char *errbuf, size_t errbuf_size,
+		    symbi_error_t *err);
+
+uint64_t symbi_monotonic_ms(void);
+
+#endif

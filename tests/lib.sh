@@ -1,0 +1,32 @@
+# Shared helpers for integration tests. Every test prints TAP lines
+# ("ok N - name" / "not ok N - name"); scripts/run-tests counts them.
+# Source this file; call `finish` at the end.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SB=${SB:-$ROOT/build/symbi-sandbox}
+TEST_N=0
+TEST_FAILED=0
+
+ok() { TEST_N=$((TEST_N + 1)); echo "ok $TEST_N - $1"; }
+not_ok() {
+	TEST_N=$((TEST_N + 1)); TEST_FAILED=$((TEST_FAILED + 1))
+	echo "not ok $TEST_N - $1"
+	shift
+	for line in "$@"; do echo "#   $line"; done
+}
+# check NAME CONDITION-COMMAND... : ok if the command succeeds.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi; }
+# expect_eq NAME EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "actual:   $(printf %q "$3")"; fi
+}
+# require WHAT HOW-TO-GET-IT CONDITION...: a missing prerequisite is a
+# failure with instructions, never a skip.
+require() {
+	local what=$1 how=$2; shift 2
+	if ! "$@" >/dev/null 2>&1; then
+		not_ok "prerequisite: $what" "missing; $how"
+		finish
+	fi
+}
+finish() { echo "1..$TEST_N"; [ "$TEST_FAILED" -eq 0 ]; exit $?; }
