@@ -30,7 +30,8 @@ all: $(BUILD)/libsymbi-sandbox.a $(BUILD)/libsymbi-sandbox.so $(BUILD)/symbi-san
 
 $(BUILD)/%.o: %.c $(wildcard include/symbi/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libsymbi-sandbox.a: $(LIB_OBJ)
 	rm -f $@

@@ -207,6 +207,24 @@ int symbi_sandbox_execute(symbi_sandbox_t *sb, const char *code,
 			  size_t code_len, const symbi_env_t *env,
 			  symbi_result_t **out, symbi_error_t *err);
 
+/* Everything one execution can be given. Zero-initialise, then set what
+ * you need (cancel_fd must be set to -1 when unused). */
+typedef struct symbi_exec_options {
+	const char *code;
+	size_t code_len;
+	const symbi_env_t *env;  /* may be NULL */
+	const char *stdin_data;  /* the program's stdin; NULL: empty */
+	size_t stdin_len;
+	/* When this descriptor becomes readable (e.g. a pipe written or closed
+	 * by another thread) the execution is stopped and comes back with
+	 * status ERROR and error "execution cancelled". -1: none. */
+	int cancel_fd;
+} symbi_exec_options_t;
+
+/* symbi_sandbox_execute() with every option. */
+int symbi_sandbox_execute_opts(symbi_sandbox_t *sb, const symbi_exec_options_t *opts,
+			       symbi_result_t **out, symbi_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

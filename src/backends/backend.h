@@ -11,6 +11,8 @@ typedef struct symbi_exec_request {
 	const char *code;
 	size_t code_len;
 	const symbi_env_t *env; /* may be NULL */
+	const char *stdin_data; /* NULL: empty stdin */
+	size_t stdin_len;
 	int cancel_fd;          /* readable = cancel; -1 for none */
 } symbi_exec_request_t;
 

@@ -9,5 +9,8 @@
 
 int cli_run(int argc, char **argv);
 int cli_doctor(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_mcp(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 
 #endif

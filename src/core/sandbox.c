@@ -59,16 +59,30 @@ const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb)
 	return sb->ops->name;
 }
 
-int symbi_sandbox_execute(symbi_sandbox_t *sb, const char *code, size_t code_len,
-			  const symbi_env_t *env, symbi_result_t **out, symbi_error_t *err)
+int symbi_sandbox_execute_opts(symbi_sandbox_t *sb, const symbi_exec_options_t *opts,
+			       symbi_result_t **out, symbi_error_t *err)
 {
-	if (!sb || !out || (!code && code_len))
+	if (!sb || !opts || !out || (!opts->code && opts->code_len) ||
+	    (!opts->stdin_data && opts->stdin_len))
 		return symbi_fail(err, SYMBI_E_INVALID, 0, "symbi_sandbox_execute: NULL argument");
 	*out = NULL;
 	/* The environment may have changed since the sandbox was made: a
 	 * guard such as "no host network in production" is checked per run. */
 	if (symbi_config_validate(sb->cfg, err) < 0)
 		return -1;
-	symbi_exec_request_t req = {code ? code : "", code_len, env, -1};
+	symbi_exec_request_t req = {
+		.code = opts->code ? opts->code : "", .code_len = opts->code_len,
+		.env = opts->env, .stdin_data = opts->stdin_data, .stdin_len = opts->stdin_len,
+		.cancel_fd = opts->cancel_fd,
+	};
 	return sb->ops->execute(sb->state, sb->cfg, &req, out, err);
+}
+
+int symbi_sandbox_execute(symbi_sandbox_t *sb, const char *code, size_t code_len,
+			  const symbi_env_t *env, symbi_result_t **out, symbi_error_t *err)
+{
+	symbi_exec_options_t opts = {
+		.code = code, .code_len = code_len, .env = env, .cancel_fd = -1,
+	};
+	return symbi_sandbox_execute_opts(sb, &opts, out, err);
 }
