@@ -16,7 +16,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) \
 	$(EXTRA_CFLAGS)
-LDLIBS := $(PKG_LIBS)
+LDLIBS := $(PKG_LIBS) -lm
 
 LIB_SRC := $(wildcard src/core/*.c) $(wildcard src/backends/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)

@@ -150,7 +150,27 @@ static void docker_message(const symbi_result_t *res, int code, char *out, size_
 	const char *help = strstr(res->stderr_data, "\nRun 'docker run --help'");
 	if (help && (size_t)(help - res->stderr_data) < len)
 		len = (size_t)(help - res->stderr_data);
+	while (len > 0 && isspace((unsigned char)res->stderr_data[len - 1]))
+		len--;
 	snprintf(out, size, "%.*s", (int)(len > 900 ? 900 : len), res->stderr_data);
+}
+
+static int set_error(symbi_result_t *res, const char *message, symbi_error_t *err);
+
+/* When docker itself failed the program never ran: what is on stderr is
+ * docker's, and it becomes the error message instead. */
+static int engine_failed(symbi_result_t *res, int code, symbi_error_t *err)
+{
+	char msg[1024];
+	docker_message(res, code, msg, sizeof(msg));
+	char *empty = strdup("");
+	if (!empty)
+		return symbi_fail_nomem(err);
+	free(res->stderr_data);
+	res->stderr_data = empty;
+	res->stderr_len = 0;
+	res->stderr_truncated = false;
+	return set_error(res, msg, err);
 }
 
 static int set_error(symbi_result_t *res, const char *message, symbi_error_t *err)
@@ -189,6 +209,10 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 		return set_error(res, msg, err);
 	}
 	int code = WEXITSTATUS(oc->wait_status);
+	size_t mark_len = strlen(SYMBI_DOCKER_BOOTSTRAP_MARK);
+	if (code == 127 && res->stderr_len >= mark_len &&
+	    memcmp(res->stderr_data, SYMBI_DOCKER_BOOTSTRAP_MARK, mark_len) == 0)
+		return engine_failed(res, code, err);
 	/* 125-127 are also docker's own failures; above 128 may be OOM. Only
 	 * the container's state can tell. */
 	if (code < 125 || code == 128) {
@@ -197,17 +221,8 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 	}
 	struct container_state st;
 	inspect_container(c, &st);
-	char msg[1024];
-	if (!st.found) {
-		docker_message(res, code, msg, sizeof(msg));
-		return set_error(res, msg, err);
-	}
-	if (st.error[0]) {
-		char said[900];
-		docker_message(res, code, said, sizeof(said));
-		snprintf(msg, sizeof(msg), "%s", said);
-		return set_error(res, msg, err);
-	}
+	if (!st.found || st.error[0])
+		return engine_failed(res, code, err);
 	if (st.oom_killed) {
 		symbi_result_set_exit(res, SYMBI_STATUS_OOM, -1, SIGKILL);
 		free(res->error);
@@ -233,15 +248,26 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 		return -1;
 	symbi_strlist_t argv = {0}, envp = {0};
 	int rc = -1;
-	if (symbi_docker_build_run_argv(cfg, name, req->env, &argv, err) < 0 ||
+	char *input = NULL;
+	if (symbi_docker_build_run_argv(cfg, name, req, &argv, err) < 0 ||
 	    symbi_docker_build_client_env(req->env, &envp, err) < 0)
 		goto done;
+	size_t input_len = req->code_len + req->stdin_len;
+	if (req->stdin_data) {
+		input = malloc(input_len ? input_len : 1);
+		if (!input) {
+			symbi_fail_nomem(err);
+			goto done;
+		}
+		memcpy(input, req->code, req->code_len);
+		memcpy(input + req->code_len, req->stdin_data, req->stdin_len);
+	}
 
 	struct run_ctx c = {.cfg = cfg, .name = name, .envp = envp.items,
 			    .reaper = {-1, -1}};
 	symbi_supervise_opts_t o = {
 		.path = cfg->docker_binary, .argv = argv.items, .envp = envp.items,
-		.input = req->code, .input_len = req->code_len,
+		.input = input ? input : req->code, .input_len = input_len,
 		.max_output_bytes = cfg->max_output_bytes, .timeout_ms = cfg->timeout_ms,
 		.on_timeout = on_deadline, .ctx = &c, .kill_grace_ms = DOCKER_KILL_GRACE_MS,
 		.on_spawn = on_client_spawned, .cancel_fd = req->cancel_fd,
@@ -271,6 +297,7 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 	*out = res;
 	rc = 0;
 done:
+	free(input);
 	symbi_strlist_clear(&argv);
 	symbi_strlist_clear(&envp);
 	return rc;

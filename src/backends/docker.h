@@ -13,6 +13,9 @@ struct symbi_exec_request;
 
 /* Label put on every container we start, so that they can be found. */
 #define SYMBI_DOCKER_LABEL "io.symbi.sandbox"
+/* Starts a line on stderr by which the in-container bootstrap reports its
+ * own failure. */
+#define SYMBI_DOCKER_BOOTSTRAP_MARK "symbi-sandbox-bootstrap: "
 
 /* Checks one extra_flags entry on its own: a flag on the allowlist or a
  * value. Used as entries are added. */
@@ -27,9 +30,10 @@ int symbi_docker_extra_flags_check(const symbi_strlist_t *flags, symbi_backend_k
 int symbi_docker_env_check(const symbi_env_t *env, symbi_error_t *err);
 
 /* Builds `docker run ...` for one execution in container `name`; the code
- * is fed on stdin. */
+ * (then the program's stdin data, if any) is fed on the client's stdin. */
 int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
-				const symbi_env_t *env, symbi_strlist_t *argv, symbi_error_t *err);
+				const struct symbi_exec_request *req, symbi_strlist_t *argv,
+				symbi_error_t *err);
 /* The environment of the docker client: what it needs to find its daemon,
  * plus the sandboxed program's variables. */
 int symbi_docker_build_client_env(const symbi_env_t *env, symbi_strlist_t *envp,

@@ -5,6 +5,7 @@
  * own environment), and the code is not one argv string (it arrives on
  * stdin and a tiny /bin/sh bootstrap writes it to the container's private
  * /tmp, so code of any size runs). */
+#include "backend.h"
 #include "docker.h"
 #include "../core/error.h"
 
@@ -13,9 +14,28 @@
 #include <string.h>
 
 /* $0 is the configured shell; it runs the code file with stdin closed,
- * as the reference's `SHELL -c CODE` did. */
+ * as the reference's `SHELL -c CODE` did. When the bootstrap itself fails
+ * (no such shell in the image, /tmp not writable) it says so on stderr
+ * after SYMBI_DOCKER_BOOTSTRAP_MARK and exits 127, so that the failure is
+ * reported as the sandbox's, not as the program's. */
+#define BOOTSTRAP_FAIL(what) \
+	"{ echo \"" SYMBI_DOCKER_BOOTSTRAP_MARK what "\" >&2; exit 127; }"
+#define BOOTSTRAP_CHECK_SHELL \
+	"command -v \"$0\" >/dev/null 2>&1 || " \
+	BOOTSTRAP_FAIL("shell '$0' was not found in the image") "; "
 static const char bootstrap_script[] =
-	"cat >/tmp/.symbi-code && exec \"$0\" /tmp/.symbi-code </dev/null";
+	BOOTSTRAP_CHECK_SHELL
+	"cat >/tmp/.symbi-code || " BOOTSTRAP_FAIL("cannot write the code to /tmp") "; "
+	"exec \"$0\" /tmp/.symbi-code </dev/null";
+/* With stdin data the stream is CODE then STDIN; $1 is the code's length.
+ * head/tail on a regular file split it exactly (on a pipe they may read
+ * ahead). */
+static const char bootstrap_script_stdin[] =
+	BOOTSTRAP_CHECK_SHELL
+	"{ cat >/tmp/.symbi-in && head -c \"$1\" /tmp/.symbi-in >/tmp/.symbi-code && "
+	"tail -c +\"$(($1 + 1))\" /tmp/.symbi-in >/tmp/.symbi-stdin && rm -f /tmp/.symbi-in; } || "
+	BOOTSTRAP_FAIL("cannot write the code and its input to /tmp") "; "
+	"exec \"$0\" /tmp/.symbi-code </tmp/.symbi-stdin";
 
 /* Variables the docker client reads for itself; the sandboxed program may
  * not set them, since they would steer the client (another daemon, another
@@ -44,8 +64,10 @@ int symbi_docker_env_check(const symbi_env_t *env, symbi_error_t *err)
 	} while (0)
 
 int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
-				const symbi_env_t *env, symbi_strlist_t *argv, symbi_error_t *err)
+				const symbi_exec_request_t *req, symbi_strlist_t *argv,
+				symbi_error_t *err)
 {
+	const symbi_env_t *env = req->env;
 	PUSH("%s", cfg->docker_binary);
 	PUSH("run");
 	PUSH("-i");
@@ -57,6 +79,9 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
 	 * store a copy (a 1 GB print would otherwise fill its disk). */
 	PUSH("--log-driver");
 	PUSH("none");
+	/* A real init as PID 1: the program gets default signal behaviour
+	 * (PID 1 ignores unhandled signals) and orphans are reaped. */
+	PUSH("--init");
 	if (cfg->memory_limit) {
 		PUSH("--memory");
 		PUSH("%s", cfg->memory_limit);
@@ -107,8 +132,10 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
 	PUSH("%s", cfg->image);
 	PUSH("/bin/sh");
 	PUSH("-c");
-	PUSH("%s", bootstrap_script);
+	PUSH("%s", req->stdin_data ? bootstrap_script_stdin : bootstrap_script);
 	PUSH("%s", cfg->shell);
+	if (req->stdin_data)
+		PUSH("%zu", req->code_len);
 	return 0;
 nomem:
 	return symbi_fail_nomem(err);
