@@ -1,0 +1,158 @@
+/* How the docker command line is built (no engine needed): hardening flags
+ * present, environment values never in argv, volumes resolved. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends/backend.h"
+#include "backends/docker.h"
+
+static bool argv_has(const symbi_strlist_t *l, const char *a, const char *b)
+{
+	for (size_t i = 0; i < l->len; i++)
+		if (strcmp(l->items[i], a) == 0 && (!b || (i + 1 < l->len && strcmp(l->items[i + 1], b) == 0)))
+			return true;
+	return false;
+}
+
+static ssize_t argv_index(const symbi_strlist_t *l, const char *a)
+{
+	for (size_t i = 0; i < l->len; i++)
+		if (strcmp(l->items[i], a) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void test_hardening_flags(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_for_image("img:1");
+	symbi_strlist_t argv = {0};
+	symbi_exec_request_t req = {.code = "x", .code_len = 1, .cancel_fd = -1};
+	assert_int_equal(symbi_docker_build_run_argv(cfg, "symbi-test", &req, &argv, &err), 0);
+	assert_string_equal(argv.items[0], "docker");
+	assert_string_equal(argv.items[1], "run");
+	assert_true(argv_has(&argv, "--memory", "512m"));
+	assert_true(argv_has(&argv, "--memory-swap", "512m"));
+	assert_true(argv_has(&argv, "--cpus", "1"));
+	assert_true(argv_has(&argv, "--pids-limit", "256"));
+	assert_true(argv_has(&argv, "--network", "none"));
+	assert_true(argv_has(&argv, "--workdir", "/workspace"));
+	assert_true(argv_has(&argv, "--read-only", NULL));
+	assert_true(argv_has(&argv, "--tmpfs", "/tmp:rw,noexec,nosuid,size=100m"));
+	assert_true(argv_has(&argv, "--security-opt", "no-new-privileges"));
+	assert_true(argv_has(&argv, "--cap-drop", "ALL"));
+	assert_true(argv_has(&argv, "--name", "symbi-test"));
+	assert_true(argv_has(&argv, "--label", SYMBI_DOCKER_LABEL "=1"));
+	assert_false(argv_has(&argv, "--rm", NULL)); /* we remove it after inspecting */
+	/* The image comes after every flag, then the bootstrap and the shell;
+	 * the code itself is not in argv at all. */
+	ssize_t image = argv_index(&argv, "img:1");
+	assert_true(image > 0);
+	assert_string_equal(argv.items[image + 1], "/bin/sh");
+	assert_string_equal(argv.items[argv.len - 1], "sh");
+	assert_int_equal(argv_index(&argv, "x"), -1);
+	symbi_strlist_clear(&argv);
+	symbi_config_free(cfg);
+}
+
+static void test_env_values_not_in_argv(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_new();
+	symbi_env_t *env = symbi_env_new();
+	assert_int_equal(symbi_env_set(env, "SECRET", "hunter2 with spaces\nand a newline", &err), 0);
+	assert_int_equal(symbi_env_set(env, "PATH", "/custom/bin", &err), 0);
+	symbi_strlist_t argv = {0}, envp = {0};
+	symbi_exec_request_t req = {.code = "", .env = env, .cancel_fd = -1};
+	assert_int_equal(symbi_docker_build_run_argv(cfg, "n", &req, &argv, &err), 0);
+	assert_true(argv_has(&argv, "-e", "SECRET"));
+	assert_true(argv_has(&argv, "-e", "PATH"));
+	for (size_t i = 0; i < argv.len; i++)
+		assert_null(strstr(argv.items[i], "hunter2"));
+	assert_int_equal(symbi_docker_build_client_env(env, &envp, &err), 0);
+	/* The program's values come first: the client forwards the first. */
+	assert_string_equal(envp.items[0], "SECRET=hunter2 with spaces\nand a newline");
+	assert_string_equal(envp.items[1], "PATH=/custom/bin");
+	bool pinned = false;
+	for (size_t i = 0; i < envp.len; i++)
+		pinned = pinned || strncmp(envp.items[i], "DOCKER_CONFIG=", 14) == 0;
+	assert_true(pinned || getenv("HOME") == NULL);
+	symbi_strlist_clear(&argv);
+	symbi_strlist_clear(&envp);
+	symbi_env_free(env);
+	symbi_config_free(cfg);
+}
+
+static void test_docker_env_keys_reserved(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	symbi_env_t *env = symbi_env_new();
+	assert_int_equal(symbi_env_set(env, "DOCKER_HOST", "tcp://evil:2375", &err), 0);
+	assert_int_equal(symbi_docker_env_check(env, &err), -1);
+	assert_non_null(strstr(err.message, "DOCKER_HOST"));
+	symbi_env_free(env);
+}
+
+static void test_volume_passed_resolved(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/symbi-argv-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char link[64], spec[128], want[128];
+	snprintf(link, sizeof(link), "%s/l", dir);
+	assert_int_equal(symlink(dir, link), 0);
+	snprintf(spec, sizeof(spec), "/%s/./l/:/data:ro", link);
+	snprintf(want, sizeof(want), "%s:/data:ro", dir);
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_new();
+	assert_int_equal(symbi_config_with_volume(cfg, spec, &err), 0);
+	symbi_strlist_t argv = {0};
+	symbi_exec_request_t req = {.code = "", .cancel_fd = -1};
+	assert_int_equal(symbi_docker_build_run_argv(cfg, "n", &req, &argv, &err), 0);
+	assert_true(argv_has(&argv, "-v", want));
+	symbi_strlist_clear(&argv);
+	symbi_config_free(cfg);
+	unlink(link);
+	rmdir(dir);
+}
+
+static void test_gvisor_runtime_and_limits_unset(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_new();
+	assert_int_equal(symbi_config_set(cfg, "backend", "gvisor", &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "memory_limit", "none", &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "user", "1000:1000", &err), 0);
+	symbi_strlist_t argv = {0};
+	symbi_exec_request_t req = {.code = "", .cancel_fd = -1};
+	assert_int_equal(symbi_docker_build_run_argv(cfg, "n", &req, &argv, &err), 0);
+	assert_true(argv_has(&argv, "--runtime=runsc", NULL));
+	assert_true(argv_has(&argv, "--user", "1000:1000"));
+	assert_int_equal(argv_index(&argv, "--memory"), -1);
+	symbi_strlist_clear(&argv);
+	symbi_config_free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hardening_flags),
+		cmocka_unit_test(test_env_values_not_in_argv),
+		cmocka_unit_test(test_docker_env_keys_reserved),
+		cmocka_unit_test(test_volume_passed_resolved),
+		cmocka_unit_test(test_gvisor_runtime_and_limits_unset),
+	};
+	return cmocka_run_group_tests_name("docker_argv", tests, NULL, NULL);
+}
