@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The Docker backend through the CLI, against the real engine that
+# scripts/setup starts, with the local images it builds.
+source "$(dirname "$0")/../lib.sh"
+
+require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
+require "image symbi-test/busybox" "run scripts/setup (it builds the local test images)" docker image inspect symbi-test/busybox:latest
+require "image symbi-test/python" "run scripts/setup (it builds the local test images)" docker image inspect symbi-test/python:latest
+require "the CLI" "run make" test -x "$SB"
+
+BB=(--image symbi-test/busybox:latest)
+PY=(--image symbi-test/python:latest)
+WORK=$(mktemp -d /tmp/symbi-it.XXXXXX)
+cleanup() { rm -rf "$WORK"; }
+trap cleanup EXIT
+containers() { docker ps -aq --filter "label=io.symbi.sandbox" | wc -l; }
+json_field() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if not isinstance(v,str) else v, end="")' "$1"; }
+
+# --- output, exit codes, byte-exactness -------------------------------------
+out=$("$SB" run "${PY[@]}" --shell python3 'import sys; sys.stdout.write("h\u00e9llo\n"); sys.stderr.write("warn\n"); sys.exit(3)' 2>"$WORK/err")
+rc=$?
+expect_eq "python image: stdout byte-for-byte" "$(printf 'h\303\251llo')" "$out"
+expect_eq "python image: stderr" "warn" "$(cat "$WORK/err")"
+expect_eq "python image: exit code is the program's" 3 "$rc"
+
+printf 'bin\000ary\377\n' >"$WORK/expected"
+"$SB" run "${BB[@]}" 'printf "bin\000ary\377\n"' >"$WORK/actual"
+check "binary output passes through unchanged" cmp -s "$WORK/expected" "$WORK/actual"
+
+j=$("$SB" run "${BB[@]}" --json 'echo hi; echo oops >&2; exit 4')
+expect_eq "--json: exit_code" 4 "$(json_field exit_code <<<"$j")"
+expect_eq "--json: stdout" "hi" "$(json_field stdout <<<"$j")"
+expect_eq "--json: stderr" "oops" "$(json_field stderr <<<"$j")"
+expect_eq "--json: status" exited "$(json_field status <<<"$j")"
+expect_eq "--json: success" false "$(json_field success <<<"$j")"
+check "--json: every field present" python3 -c '
+import json,sys; d=json.loads(sys.argv[1])
+want={"exit_code","stdout","stderr","execution_time_ms","success","stdout_truncated","stderr_truncated","status","signal","error"}
+sys.exit(0 if set(d)==want else 1)' "$j"
+
+"$SB" run "${BB[@]}" 'exit 127' 2>/dev/null
+expect_eq "exit 127 of the program is the program's, not docker's" 127 $?
+"$SB" run "${BB[@]}" 'exit 126' 2>/dev/null
+expect_eq "exit 126 of the program is the program's" 126 $?
+"$SB" run "${BB[@]}" 'kill -TERM $$' 2>/dev/null
+expect_eq "death by SIGTERM exits 128+15" 143 $?
+j=$("$SB" run "${BB[@]}" --json 'kill -KILL $$')
+expect_eq "death by signal: status signaled" signaled "$(json_field status <<<"$j")"
+expect_eq "death by signal: signal 9" 9 "$(json_field signal <<<"$j")"
+
+out=$(printf 'line one\nline two\n' | "$SB" run "${BB[@]}" --stdin - 'wc -l; echo code-ran')
+expect_eq "--stdin feeds the program" "$(printf '2\ncode-ran')" "$out"
+
+echo 'echo from-stdin-code' | "$SB" run "${BB[@]}" >"$WORK/o" 2>&1
+expect_eq "code read from standard input" "from-stdin-code" "$(cat "$WORK/o")"
+
+# --- environment ---------------------------------------------------------------
+VAL=$(printf 'sp ace "dq" '\''sq'\'' $HOME `cmd` \\ back\nnew line ünïcødé ✓')
+export SYMBI_IT_VALUE="$VAL"
+"$SB" run "${BB[@]}" -e SYMBI_IT_VALUE -e 'OTHER=a=b=c' \
+	'printf %s "$SYMBI_IT_VALUE"; printf "|%s" "$OTHER"' >"$WORK/env_out"
+expect_eq "env values arrive byte for byte" "$VAL|a=b=c" "$(cat "$WORK/env_out")"
+
+export SYMBI_IT_SECRET="s3cr3t-$$-value"
+"$SB" run "${BB[@]}" -e SYMBI_IT_SECRET 'sleep 3' &
+pid=$!
+seen=0
+for _ in $(seq 1 25); do
+	sleep 0.2
+	# The bracket keeps grep from finding its own argv.
+	ps -eo args | grep -q "s3cr3[t]-$$" && seen=1
+	grep -qa "s3cr3[t]-$$" /proc/[0-9]*/cmdline 2>/dev/null && seen=1
+done
+wait $pid
+expect_eq "env values never appear in any process's argv" 0 "$seen"
+
+"$SB" run "${BB[@]}" -e '=x' 'true' 2>"$WORK/err"; rc=$?
+check "empty env key refused with exit 125" [ "$rc" -eq 125 ]
+check "empty env key: clear message" grep -q "must not be empty" "$WORK/err"
+"$SB" run "${BB[@]}" -e "$(printf 'A\nB=x')" 'true' 2>"$WORK/err"; rc=$?
+check "env key with newline refused" [ "$rc" -eq 125 ] && grep -q "forbidden" "$WORK/err"
+"$SB" run "${BB[@]}" -e 'DOCKER_HOST=tcp://1.2.3.4:1' 'true' 2>"$WORK/err"; rc=$?
+check "DOCKER_* keys refused (they would steer the client)" [ "$rc" -eq 125 ]
+
+# --- big code ------------------------------------------------------------------
+python3 - "$WORK/big.sh" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    line = "# " + "x" * 1000 + "\n"
+    for _ in range(4200):
+        f.write(line)
+    f.write("echo big-script-ran\n")
+PY
+size=$(stat -c %s "$WORK/big.sh")
+check "the big script is over 4 MiB" [ "$size" -gt 4194304 ]
+expect_eq "a 4 MiB script runs" "big-script-ran" "$("$SB" run "${BB[@]}" --file "$WORK/big.sh")"
+
+# --- timeout ------------------------------------------------------------------
+before=$(containers)
+start=$(date +%s)
+j=$("$SB" run "${BB[@]}" --timeout 2 --json 'echo partial-output; sleep 60')
+rc=$?
+elapsed=$(( $(date +%s) - start ))
+expect_eq "timeout: exit status 124" 124 "$rc"
+expect_eq "timeout: status" timeout "$(json_field status <<<"$j")"
+expect_eq "timeout: partial output kept" "partial-output" "$(json_field stdout <<<"$j")"
+check "timeout: returns well before the program would have ended" [ "$elapsed" -lt 45 ]
+expect_eq "timeout: no container left" "$before" "$(containers)"
+
+# A program that ignores SIGTERM still dies at the deadline.
+j=$("$SB" run "${BB[@]}" --timeout 1 --json 'trap "" TERM; while :; do sleep 1; done')
+expect_eq "timeout: SIGTERM-ignoring program is killed" timeout "$(json_field status <<<"$j")"
+expect_eq "timeout: still no container left" "$before" "$(containers)"
+
+# --- killing the CLI ---------------------------------------------------------
+# The CLI prints when the run ends, so watch for the container instead.
+wait_for_container() {
+	for _ in $(seq 1 150); do [ "$(containers)" -gt "$before" ] && return 0; sleep 0.1; done
+	return 1
+}
+"$SB" run "${BB[@]}" 'sleep 120' &
+pid=$!
+check "the container was running before the kill" wait_for_container
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+for _ in $(seq 1 100); do [ "$(containers)" -eq "$before" ] && break; sleep 0.1; done
+expect_eq "SIGKILL of the CLI leaves no container" "$before" "$(containers)"
+no_client() { ! pgrep -f "[d]ocker run -i --name symbi-" >/dev/null; }
+for _ in $(seq 1 100); do no_client && break; sleep 0.1; done
+check "SIGKILL of the CLI leaves no docker client running" no_client
+
+"$SB" run "${BB[@]}" 'sleep 120' 2>/dev/null &
+pid=$!
+wait_for_container
+kill -TERM "$pid"; wait "$pid"; rc=$?
+expect_eq "SIGTERM of the CLI: exits 143" 143 "$rc"
+expect_eq "SIGTERM of the CLI: container removed before it exits" "$before" "$(containers)"
+
+# --- output caps ----------------------------------------------------------------
+# Peak RSS of the CLI itself (VmHWM), not of the docker client it runs.
+"$SB" run "${BB[@]}" --timeout 240 --json \
+	'head -c 1000000000 /dev/zero; echo finished >&2' >"$WORK/big.json" &
+pid=$!
+hwm=0
+while kill -0 "$pid" 2>/dev/null; do
+	v=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+	[ -n "$v" ] && [ "$v" -gt "$hwm" ] && hwm=$v
+	sleep 0.2
+done
+wait "$pid"; rc=$?
+echo "$hwm" >"$WORK/rss"
+expect_eq "1 GB of output: finishes (exit 0, not a timeout)" 0 "$rc"
+expect_eq "1 GB of output: stdout_truncated" true "$(json_field stdout_truncated <"$WORK/big.json")"
+expect_eq "1 GB of output: the program ran to its end" finished "$(json_field stderr <"$WORK/big.json")"
+rss_kb=$(cat "$WORK/rss")
+check "1 GB of output: memory stays bounded (peak RSS ${rss_kb} KiB < 64 MiB with a 10 MiB cap)" [ "$rss_kb" -gt 0 ] && [ "$rss_kb" -lt 65536 ]
+check "1 GB of output: marker appended" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); s=d["stdout"]
+sys.exit(0 if s.endswith("\n... [output truncated at 10485760 bytes]") and len(s)==10485760+len("\n... [output truncated at 10485760 bytes]") else 1)' "$WORK/big.json"
+
+j=$("$SB" run "${BB[@]}" --max-output 1000 --json 'head -c 1000 /dev/zero | tr "\0" a')
+expect_eq "exactly-cap output is not truncated" false "$(json_field stdout_truncated <<<"$j")"
+expect_eq "exactly-cap output is complete" 1000 "$(json_field stdout <<<"$j" | wc -c)"
+j=$("$SB" run "${BB[@]}" --max-output 1000 --json 'head -c 1001 /dev/zero | tr "\0" a')
+expect_eq "cap+1 output is truncated" true "$(json_field stdout_truncated <<<"$j")"
+
+# --- limits ---------------------------------------------------------------------
+j=$("$SB" run "${BB[@]}" --pids-limit 32 --timeout 60 --json \
+	'bomb() { bomb | bomb & }; bomb; sleep 2; echo host-survived')
+check "fork bomb: contained, run completes" [ "$(json_field status <<<"$j")" != timeout ]
+check "fork bomb: forks were refused" grep -q "fork" <<<"$(json_field stderr <<<"$j")"
+check "host still responsive after the fork bomb" "$SB" run "${BB[@]}" 'true'
+
+j=$("$SB" run "${PY[@]}" --shell python3 --memory 64m --json 'x = bytearray(1024*1024*1024)')
+rc=$?
+expect_eq "memory hog: status oom" oom "$(json_field status <<<"$j")"
+expect_eq "memory hog: CLI exits 137" 137 "$rc"
+
+# --- docker's own failures ---------------------------------------------------
+j=$("$SB" run --image symbi-test/no-such-image:1 --extra-flag --pull=never --json 'true')
+rc=$?
+expect_eq "missing image: status error, not an exit code" error "$(json_field status <<<"$j")"
+expect_eq "missing image: exit 125" 125 "$rc"
+check "missing image: docker's message kept" grep -qi "no such image" <<<"$(json_field error <<<"$j")"
+j=$(DOCKER_HOST=unix:///nonexistent.sock "$SB" run "${BB[@]}" --json 'true' 2>"$WORK/err")
+rc=$?
+expect_eq "daemon down: exit 125" 125 "$rc"
+check "daemon down: the reference's start-up message" grep -q "Docker is not available at 'docker'" "$WORK/err"
+"$SB" run "${BB[@]}" --docker-binary /nonexistent/docker 'true' 2>"$WORK/err"
+check "missing docker binary: clear message" grep -q "Install Docker or set docker_binary path" "$WORK/err"
+j=$("$SB" run "${BB[@]}" --shell /no/such/shell --json 'true')
+expect_eq "missing shell in the image: status error" error "$(json_field status <<<"$j")"
+
+expect_eq "no container left by this suite" "$before" "$(containers)"
+finish
