@@ -1,0 +1,603 @@
+/* The HTTP/JSON face: libmicrohttpd, one thread per connection; every route
+ * calls the service, which calls the library. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+/* Every route; `symbi-sandbox serve --print-routes` prints this table and the
+ * OpenAPI test compares it with docs/openapi.json. */
+static const struct route {
+	const char *method, *path;
+} routes[] = {
+	{"GET", "/v1/health"},
+	{"GET", "/metrics"},
+	{"POST", "/v1/execute"},
+	{"POST", "/v1/sessions"},
+	{"GET", "/v1/sessions/{id}"},
+	{"DELETE", "/v1/sessions/{id}"},
+	{"POST", "/v1/sessions/{id}/execute"},
+	{"GET", "/v1/sessions/{id}/files"},
+	{"GET", "/v1/sessions/{id}/files/{path}"},
+	{"PUT", "/v1/sessions/{id}/files/{path}"},
+};
+
+void srv_http_print_routes(void)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		printf("%s %s\n", routes[i].method, routes[i].path);
+}
+
+struct http_server {
+	srv_service_t *svc;
+	const srv_http_options_t *opts;
+	volatile int shutting_down;
+};
+
+/* Per-request state across the handler's calls. */
+struct request {
+	char *body;
+	size_t len, cap, limit;
+	bool too_large;
+	bool answered;
+	uint64_t t0;
+};
+
+/* ---- responses ------------------------------------------------------------- */
+
+struct reply {
+	int status;
+	char *body; /* owned */
+	size_t len;
+	const char *content_type;
+	const char *error_code;
+	unsigned retry_after;
+};
+
+static void reply_json(struct reply *r, int status, json_t *o)
+{
+	r->status = status;
+	r->body = json_dumps(o, JSON_COMPACT);
+	r->len = r->body ? strlen(r->body) : 0;
+	r->content_type = "application/json";
+	json_decref(o);
+}
+
+static void reply_text(struct reply *r, int status, char *body, const char *type)
+{
+	r->status = status;
+	r->body = body;
+	r->len = body ? strlen(body) : 0;
+	r->content_type = type;
+}
+
+static void reply_error(struct reply *r, const srv_err_t *err)
+{
+	r->status = err->status ? err->status : 500;
+	r->body = srv_err_json(err);
+	r->len = r->body ? strlen(r->body) : 0;
+	r->content_type = "application/json";
+	r->error_code = err->code;
+}
+
+static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection *c,
+				  struct reply *r)
+{
+	struct MHD_Response *resp =
+		r->body ? MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)
+			: MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+	r->body = NULL; /* owned by the response now */
+	if (!resp)
+		return MHD_NO;
+	if (r->content_type)
+		MHD_add_response_header(resp, "Content-Type", r->content_type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (r->status == 429 || r->status == 503) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u", r->retry_after ? r->retry_after
+							      : hs->svc->policy->retry_after_s);
+		MHD_add_response_header(resp, "Retry-After", ra);
+	}
+	if (r->status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"symbi-sandbox\"");
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	srv_metrics_http(r->status);
+	return ret;
+}
+
+/* ---- authentication ---------------------------------------------------------- */
+
+/* Sets *who; returns false if the request must be refused with 401. */
+static bool authenticate(struct http_server *hs, struct MHD_Connection *c, char *who,
+			 size_t wholen, srv_err_t *err)
+{
+	if (!hs->opts->tokens) {
+		snprintf(who, wholen, "anonymous");
+		return true;
+	}
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+		srv_fail(err, 401, "unauthorized",
+			 "this server requires an 'Authorization: Bearer TOKEN' header");
+		return false;
+	}
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	int match = -1;
+	/* Compare with every token, without stopping early. */
+	for (size_t i = 0; hs->opts->tokens[i]; i++)
+		if (srv_secret_equal(tok, hs->opts->tokens[i]) && match < 0)
+			match = (int)i;
+	if (match < 0) {
+		srv_fail(err, 401, "unauthorized", "the bearer token is not valid");
+		return false;
+	}
+	snprintf(who, wholen, "%s", hs->opts->token_names[match]);
+	return true;
+}
+
+/* ---- routing ------------------------------------------------------------------ */
+
+/* Splits "/v1/sessions/ID/REST": returns ID's length, *rest points after it. */
+static bool session_path(const char *url, char id[40], const char **rest)
+{
+	const char *p = url + strlen("/v1/sessions/");
+	const char *slash = strchr(p, '/');
+	size_t n = slash ? (size_t)(slash - p) : strlen(p);
+	if (n == 0 || n >= 40)
+		return false;
+	memcpy(id, p, n);
+	id[n] = '\0';
+	*rest = slash ? slash : "";
+	return true;
+}
+
+static json_t *parse_body(struct request *rq, srv_err_t *err)
+{
+	if (!rq->len) {
+		srv_fail(err, 400, "invalid_request", "a JSON object body is required");
+		return NULL;
+	}
+	json_error_t jerr;
+	json_t *o = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o) {
+		srv_fail(err, 400, "invalid_json", "the body is not valid JSON: %s (at byte %d)",
+			 jerr.text, jerr.position);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		srv_fail(err, 400, "invalid_request", "the request body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+static int connection_fd(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return ci ? ci->connect_fd : -1;
+}
+
+static void remote_addr(struct MHD_Connection *c, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "unknown");
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outlen);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)outlen);
+}
+
+static void handle_execute_result(struct reply *r, char *out, srv_err_t *err)
+{
+	if (out)
+		reply_text(r, 200, out, "application/json");
+	else
+		reply_error(r, err);
+}
+
+static void route(struct http_server *hs, struct MHD_Connection *c, const char *url,
+		  const char *method, struct request *rq, const char *who, json_t *audit,
+		  struct reply *r)
+{
+	srv_service_t *svc = hs->svc;
+	srv_err_t err = {0};
+	bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+	bool put = strcmp(method, "PUT") == 0, del = strcmp(method, "DELETE") == 0;
+	srv_exec_call_t call = {.who = who, .client_fd = connection_fd(c), .audit = audit};
+
+	if (strcmp(url, "/v1/health") == 0 || strcmp(url, "/metrics") == 0) {
+		if (!get)
+			goto method;
+		size_t running, queued;
+		srv_limiter_stats(svc->limiter, &running, &queued);
+		if (url[1] == 'm') {
+			reply_text(r, 200, srv_metrics_render(srv_session_count(svc), running, queued),
+				   "text/plain; version=0.0.4; charset=utf-8");
+			return;
+		}
+		json_t *backends = json_array();
+		for (size_t i = 0; i < svc->policy->n_backends; i++)
+			json_array_append_new(backends, json_string(svc->policy->allowed_backends[i]));
+		reply_json(r, hs->shutting_down ? 503 : 200,
+			   json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I}", "status",
+				     hs->shutting_down ? "shutting_down" : "ok", "version",
+				     SYMBI_VERSION, "default_backend", svc->policy->default_backend,
+				     "backends", backends, "sessions",
+				     (json_int_t)srv_session_count(svc), "running", (json_int_t)running,
+				     "queued", (json_int_t)queued));
+		return;
+	}
+	if (strcmp(url, "/v1/execute") == 0) {
+		if (!post)
+			goto method;
+		if (!(call.req = parse_body(rq, &err)))
+			goto error;
+		handle_execute_result(r, srv_execute_once(svc, &call, &err), &err);
+		json_decref(call.req);
+		return;
+	}
+	if (strcmp(url, "/v1/sessions") == 0) {
+		if (!post)
+			goto method;
+		json_t *req = parse_body(rq, &err);
+		if (!req)
+			goto error;
+		json_t *d = srv_session_create(svc, req, who, &err);
+		json_decref(req);
+		if (!d)
+			goto error;
+		json_object_set_new(audit, "session", json_incref(json_object_get(d, "id")));
+		json_object_set_new(audit, "backend",
+				    json_incref(json_object_get(d, "backend")));
+		reply_json(r, 201, d);
+		return;
+	}
+	char id[40];
+	const char *rest;
+	if (strncmp(url, "/v1/sessions/", 13) == 0 && session_path(url, id, &rest)) {
+		json_object_set_new(audit, "session", json_string(id));
+		if (!*rest) {
+			if (get) {
+				json_t *d = srv_session_describe(svc, id, who, &err);
+				if (!d)
+					goto error;
+				reply_json(r, 200, d);
+			} else if (del) {
+				if (srv_session_delete(svc, id, who, &err) < 0)
+					goto error;
+				reply_json(r, 200, json_pack("{s:s,s:b}", "id", id, "deleted", 1));
+			} else {
+				goto method;
+			}
+			return;
+		}
+		if (strcmp(rest, "/execute") == 0) {
+			if (!post)
+				goto method;
+			if (!(call.req = parse_body(rq, &err)))
+				goto error;
+			handle_execute_result(r, srv_session_execute(svc, id, &call, &err), &err);
+			json_decref(call.req);
+			return;
+		}
+		if (strcmp(rest, "/files") == 0) {
+			if (!get)
+				goto method;
+			const char *dir = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "path");
+			json_t *l = srv_session_list(svc, id, who, dir, &err);
+			if (!l)
+				goto error;
+			reply_json(r, 200, l);
+			return;
+		}
+		if (strncmp(rest, "/files/", 7) == 0) {
+			const char *path = rest + 7;
+			json_object_set_new(audit, "file", json_string(path));
+			if (put) {
+				if (srv_session_write(svc, id, who, path, rq->body ? rq->body : "",
+						      rq->len, &err) < 0)
+					goto error;
+				reply_json(r, 200, json_pack("{s:s,s:I}", "path", path, "size",
+							     (json_int_t)rq->len));
+				return;
+			}
+			if (get) {
+				size_t len = 0;
+				char *data = srv_session_read(svc, id, who, path, &len, &err);
+				if (!data)
+					goto error;
+				r->status = 200;
+				r->body = data;
+				r->len = len;
+				r->content_type = "application/octet-stream";
+				return;
+			}
+			goto method;
+		}
+	}
+	srv_fail(&err, 404, "not_found", "no such endpoint: %s %.200s", method, url);
+	goto error;
+method:
+	srv_fail(&err, 405, "method_not_allowed", "%s is not allowed on %.200s", method, url);
+error:
+	reply_error(r, &err);
+}
+
+static size_t body_limit(struct http_server *hs, const char *method, const char *url)
+{
+	if (strcmp(method, "PUT") == 0 && strstr(url, "/files/"))
+		return hs->svc->policy->max_file_bytes;
+	return hs->svc->policy->max_body_bytes;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *upload_data,
+			       size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	struct http_server *hs = cls;
+	struct request *rq = *con_cls;
+	if (!rq) {
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		rq->t0 = srv_now_ms();
+		rq->limit = body_limit(hs, method, url);
+		*con_cls = rq;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > rq->limit) {
+			/* Refuse before reading (and before "100 Continue"). */
+			rq->too_large = true;
+		} else {
+			return MHD_YES;
+		}
+	}
+	if (*upload_data_size && !rq->too_large) {
+		if (rq->len + *upload_data_size > rq->limit) {
+			rq->too_large = true;
+		} else {
+			if (rq->len + *upload_data_size + 1 > rq->cap) {
+				size_t cap = rq->cap ? rq->cap : 4096;
+				while (cap < rq->len + *upload_data_size + 1)
+					cap *= 2;
+				char *b = realloc(rq->body, cap);
+				if (!b)
+					return MHD_NO;
+				rq->body = b;
+				rq->cap = cap;
+			}
+			memcpy(rq->body + rq->len, upload_data, *upload_data_size);
+			rq->len += *upload_data_size;
+			rq->body[rq->len] = '\0';
+		}
+	}
+	if (*upload_data_size && !rq->too_large) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rq->answered) {
+		*upload_data_size = 0; /* discard the rest of a refused body */
+		return MHD_YES;
+	}
+	rq->answered = true;
+
+	char who[128] = "anonymous", remote[64];
+	remote_addr(c, remote, sizeof(remote));
+	struct reply r = {0};
+	srv_err_t err = {0};
+	json_t *audit = json_object();
+	bool open_route = strcmp(url, "/v1/health") == 0;
+	if (rq->too_large) {
+		srv_metrics_rejection("body_too_large");
+		srv_fail(&err, 413, "payload_too_large",
+			 "the request body is larger than this server's limit of %zu bytes",
+			 rq->limit);
+		reply_error(&r, &err);
+	} else if (!open_route && !authenticate(hs, c, who, sizeof(who), &err)) {
+		srv_metrics_rejection("unauthorized");
+		reply_error(&r, &err);
+	} else if (hs->shutting_down && !open_route) {
+		srv_metrics_rejection("shutting_down");
+		srv_fail(&err, 503, "shutting_down", "the server is shutting down");
+		reply_error(&r, &err);
+	} else {
+		route(hs, c, url, method, rq, who, audit, &r);
+	}
+	*upload_data_size = 0;
+	json_object_set_new(audit, "event", json_string("http_request"));
+	json_object_set_new(audit, "who", json_string(who));
+	json_object_set_new(audit, "remote", json_string(remote));
+	json_object_set_new(audit, "method", json_string(method));
+	json_object_set_new(audit, "path", json_stringn(url, strnlen(url, 512)));
+	json_object_set_new(audit, "status", json_integer(r.status));
+	if (r.error_code)
+		json_object_set_new(audit, "error", json_string(r.error_code));
+	json_object_set_new(audit, "duration_ms", json_integer((json_int_t)(srv_now_ms() - rq->t0)));
+	srv_audit_append(hs->svc->audit, audit);
+	return send_reply(hs, c, &r);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	struct request *rq = *con_cls;
+	if (rq) {
+		free(rq->body);
+		free(rq);
+	}
+	*con_cls = NULL;
+}
+
+/* ---- listening --------------------------------------------------------------- */
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl,
+			bool *loopback, srv_err_t *err)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof(host))
+		return srv_fail(err, 400, "invalid_request",
+				"--listen wants HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), not "
+				"\"%s\"", listen);
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535 || end == colon + 1)
+		return srv_fail(err, 400, "invalid_request", "invalid port in \"%s\"", listen);
+	memset(ss, 0, sizeof(*ss));
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	size_t hl = strlen(host);
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return srv_fail(err, 400, "invalid_request", "invalid IPv6 address in \"%s\"",
+					listen);
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*s6);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+			    (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && s6->sin6_addr.s6_addr[12] == 127);
+		return 0;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+		return srv_fail(err, 400, "invalid_request",
+				"invalid address \"%s\": give a numeric IPv4 address, [IPv6] or "
+				"localhost", host);
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	*sl = sizeof(*s4);
+	*loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+	return 0;
+}
+
+int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool loopback = false;
+	srv_err_t err = {0};
+	if (parse_listen(opts->listen, &ss, &sl, &loopback, &err) < 0) {
+		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
+		return 2;
+	}
+	if (!loopback && !opts->tokens) {
+		fprintf(stderr,
+			"symbi-sandbox serve: refusing to listen on %s without authentication: "
+			"give tokens with --token-file FILE or SYMBI_SANDBOX_TOKENS, or listen on "
+			"127.0.0.1\n", opts->listen);
+		return 2;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0) {
+		fprintf(stderr, "symbi-sandbox serve: cannot listen on %s: %s\n", opts->listen,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	unsigned port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+						      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+
+	/* Signals: SIGTERM and SIGINT are taken by sigwait() below; the library
+	 * resets the mask of everything it spawns. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct http_server hs = {.svc = svc, .opts = opts};
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	size_t conn_limit = svc->policy->max_running + svc->policy->max_queued + 64;
+	struct MHD_Daemon *d = MHD_start_daemon(
+		flags, 0, NULL, NULL, handler, &hs, MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)conn_limit,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+	if (!d) {
+		fprintf(stderr, "symbi-sandbox serve: cannot start the HTTP server\n");
+		close(fd);
+		return 1;
+	}
+	if (srv_service_start_reaper(svc, &err) < 0) {
+		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
+		MHD_stop_daemon(d);
+		close(fd);
+		return 1;
+	}
+	char host[64] = "";
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+	fprintf(stderr, "symbi-sandbox serve: listening on http://%s%s%s:%u (backend %s, %zu at "
+		"once, queue %zu, auth %s, state %s)\n", ss.ss_family == AF_INET6 ? "[" : "", host,
+		ss.ss_family == AF_INET6 ? "]" : "", port, svc->policy->default_backend,
+		svc->policy->max_running, svc->policy->max_queued, opts->tokens ? "on" : "off",
+		svc->state_dir);
+	if (opts->ready_file) {
+		char tmp[4200];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", opts->ready_file);
+		FILE *f = fopen(tmp, "we");
+		if (f) {
+			fprintf(f, "%u\n", port);
+			fclose(f);
+			rename(tmp, opts->ready_file);
+		}
+	}
+
+	int sig = 0;
+	while (sigwait(&set, &sig) != 0)
+		;
+	fprintf(stderr, "symbi-sandbox serve: %s received; finishing running executions "
+		"(deadline %u s)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT", opts->shutdown_grace_s);
+	hs.shutting_down = 1;
+	if (MHD_quiesce_daemon(d) == fd) /* no new connections */
+		close(fd);
+	srv_limiter_close(svc->limiter); /* queued requests are answered 503 */
+	uint64_t deadline = srv_now_ms() + (uint64_t)opts->shutdown_grace_s * 1000;
+	if (srv_limiter_wait_idle(svc->limiter, deadline) < 0) {
+		fprintf(stderr, "symbi-sandbox serve: deadline reached; cancelling what still "
+			"runs\n");
+		srv_service_cancel_all(svc);
+		srv_limiter_wait_idle(svc->limiter, srv_now_ms() + 30000);
+	}
+	MHD_stop_daemon(d);
+	fprintf(stderr, "symbi-sandbox serve: stopped\n");
+	return 0;
+}

@@ -1,0 +1,258 @@
+/* The service faces (HTTP API and MCP) of symbi-sandbox: shared types.
+ *
+ * Everything here lives in the CLI binary, on top of the public library API.
+ * Errors follow the library's convention with an HTTP flavour: functions that
+ * can fail take a trailing `srv_err_t *` and return -1 (or NULL); only the
+ * faces (http.c, mcp.c, the CLI) turn an error into output. */
+#ifndef SYMBI_SERVER_H
+#define SYMBI_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <symbi/sandbox.h>
+
+/* ---- errors -------------------------------------------------------------- */
+
+typedef struct srv_err {
+	int status;       /* HTTP status: 400, 401, 404, 413, 429, 500, 503 */
+	const char *code; /* stable machine-readable code, e.g. "policy_violation" */
+	char message[512];
+} srv_err_t;
+
+int srv_fail(srv_err_t *err, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Maps a library error to a server error (invalid -> 400, unavailable -> 503...). */
+int srv_fail_lib(srv_err_t *err, const symbi_error_t *lerr);
+/* {"error":{"code":..,"message":..}}; caller frees. */
+char *srv_err_json(const srv_err_t *err);
+
+/* ---- small helpers (util.c) ----------------------------------------------- */
+
+/* Lower-case hex SHA-256 of data into out[65]. */
+void srv_sha256_hex(const void *data, size_t len, char out[65]);
+/* Constant-time comparison of two strings of any length (compares digests). */
+bool srv_secret_equal(const char *a, const char *b);
+/* `nbytes` random bytes as hex into out (2*nbytes+1). Returns -1 on failure. */
+int srv_random_hex(char *out, size_t nbytes);
+/* Docker-style size ("512m", "1g", "1048576") to bytes; -1 if invalid. */
+int srv_parse_size(const char *text, uint64_t *out);
+/* Monotonic and wall clocks in milliseconds. */
+uint64_t srv_now_ms(void);
+/* RFC 3339 UTC timestamp with milliseconds into out[32]. */
+void srv_timestamp(char out[32]);
+
+/* ---- policy (policy.c) ---------------------------------------------------- */
+
+typedef struct srv_limits {
+	double timeout_s;
+	uint64_t memory_bytes; /* 0: unlimited (only allowed as a default if max is 0) */
+	double cpus;
+	int64_t pids;
+	uint64_t max_output_bytes;
+} srv_limits_t;
+
+typedef struct srv_language {
+	char *name;
+	char *shell;
+	char *image; /* NULL: the default image */
+} srv_language_t;
+
+typedef struct srv_policy {
+	char *default_backend;
+	char *default_image;
+	char *default_language;
+	srv_limits_t defaults;
+	srv_limits_t maximums;
+	char **allowed_backends;
+	size_t n_backends;
+	char **allowed_images;
+	size_t n_images;
+	srv_language_t *languages;
+	size_t n_languages;
+	bool allow_network;      /* "bridge" */
+	bool allow_host_network; /* "host" */
+	bool allow_host_volumes;
+	double session_idle_ttl_s, max_session_idle_ttl_s;
+	size_t max_sessions;
+	size_t max_body_bytes;
+	size_t max_file_bytes;
+	size_t max_running;
+	size_t max_queued;
+	unsigned retry_after_s;
+} srv_policy_t;
+
+/* The built-in policy, then `path` (may be NULL) applied over it. */
+srv_policy_t *srv_policy_load(const char *path, srv_err_t *err);
+void srv_policy_free(srv_policy_t *p);
+bool srv_policy_backend_allowed(const srv_policy_t *p, const char *backend);
+
+/* What a request asked for, after defaults and policy checks. */
+typedef struct srv_exec_spec {
+	char backend[32];
+	char image[256];
+	char shell[256];
+	char network[32];
+	srv_limits_t limits;
+	double idle_ttl_s; /* sessions only */
+} srv_exec_spec_t;
+
+/* Fills `spec` from the request fields in `req` (backend, image, language,
+ * shell, timeout, memory, cpus, pids, max_output_bytes, network and their
+ * reference aliases), refusing anything over a maximum or not allowed.
+ * `allowed_keys` names the other keys the caller accepts (NULL-terminated);
+ * any other key is refused. */
+int srv_policy_resolve(const srv_policy_t *p, json_t *req, const char *const *allowed_keys,
+		       bool session, srv_exec_spec_t *spec, srv_err_t *err);
+/* A library configuration for `spec`; `workspace` (may be NULL) is bound at
+ * /workspace read-write. */
+symbi_config_t *srv_spec_config(const srv_exec_spec_t *spec, const char *workspace,
+				srv_err_t *err);
+/* {"timeout_ms":..,"memory_bytes":..,...} for the audit log and answers. */
+json_t *srv_limits_json(const srv_exec_spec_t *spec);
+
+/* ---- audit log (audit.c) --------------------------------------------------- */
+
+typedef struct srv_audit srv_audit_t;
+
+/* Opens (creating, mode 0600) an append-only log and continues its chain. */
+srv_audit_t *srv_audit_open(const char *path, srv_err_t *err);
+void srv_audit_close(srv_audit_t *a);
+/* Appends `entry` (stolen) with seq, time, prev and hash added. NULL log: no-op. */
+int srv_audit_append(srv_audit_t *a, json_t *entry);
+/* Checks the chain of the file at path. Returns the number of entries, or -1
+ * with a message naming the first bad line. */
+long srv_audit_verify(const char *path, char *msg, size_t msglen);
+
+/* ---- metrics (metrics.c) --------------------------------------------------- */
+
+void srv_metrics_execution(const char *backend, const char *status, uint64_t ms);
+void srv_metrics_rejection(const char *reason);
+void srv_metrics_http(int status);
+/* Prometheus text exposition; caller frees. */
+char *srv_metrics_render(size_t sessions_open, size_t running, size_t queued);
+
+/* ---- concurrency limiter (limiter.c) --------------------------------------- */
+
+typedef struct srv_limiter srv_limiter_t;
+
+srv_limiter_t *srv_limiter_new(size_t max_running, size_t max_queued);
+void srv_limiter_free(srv_limiter_t *l);
+/* Takes a slot, waiting in the queue if needed. Returns 0 with a slot, -1 if
+ * the queue is full (429) or the limiter is closed (503). */
+int srv_limiter_acquire(srv_limiter_t *l, srv_err_t *err, unsigned retry_after);
+void srv_limiter_release(srv_limiter_t *l);
+/* Refuses new work and wakes everyone waiting. */
+void srv_limiter_close(srv_limiter_t *l);
+/* Waits until nothing runs or the deadline (monotonic ms) passes; 0 if idle. */
+int srv_limiter_wait_idle(srv_limiter_t *l, uint64_t deadline_ms);
+void srv_limiter_stats(srv_limiter_t *l, size_t *running, size_t *queued);
+
+/* ---- workspace files (workspace.c) ----------------------------------------- */
+
+/* Checks a client-supplied relative path: no absolute path, no "..", no
+ * empty or "." component, no NUL, at most 4096 bytes. */
+int srv_path_check(const char *path, srv_err_t *err);
+/* Writes `len` bytes to `path` beneath the directory `dirfd`, creating parent
+ * directories; never follows a symlink. */
+int srv_ws_write(int dirfd, const char *path, const void *data, size_t len, srv_err_t *err);
+/* Reads a regular file beneath dirfd (at most `max` bytes, else 413). */
+char *srv_ws_read(int dirfd, const char *path, size_t max, size_t *len, srv_err_t *err);
+/* Lists a directory beneath dirfd ("" or NULL is the top). */
+json_t *srv_ws_list(int dirfd, const char *path, srv_err_t *err);
+/* Removes the directory `name` beneath `parentfd` and everything in it,
+ * never following symlinks. */
+int srv_ws_remove_tree(int parentfd, const char *name);
+/* Creates a fresh private directory (mode 0700) beneath parentfd named by a
+ * random id (id[33] out); returns its fd, -1 on error. */
+int srv_ws_create(int parentfd, char id[33], srv_err_t *err);
+/* Puts every "path": "content" pair of `files` into dirfd. */
+int srv_ws_put_files(int dirfd, json_t *files, size_t max_file, srv_err_t *err);
+
+/* ---- the service (service.c): policy + state shared by HTTP and MCP ------- */
+
+typedef struct srv_session srv_session_t;
+
+typedef struct srv_service {
+	srv_policy_t *policy;
+	srv_audit_t *audit;
+	srv_limiter_t *limiter;
+	char *state_dir;     /* holds the sessions/ and tmp/ workspaces */
+	bool own_state_dir;  /* created by us: removed at the end */
+	int state_fd;        /* state_dir */
+	int sessions_fd;     /* state_dir/sessions */
+	int tmp_fd;          /* state_dir/tmp */
+	int cancel_fd[2];    /* written at the shutdown deadline: cancels everything */
+	pthread_mutex_t lock;
+	srv_session_t *sessions;
+	size_t n_sessions;
+	pthread_t reaper;
+	bool reaper_started;
+	int reaper_stop[2];
+} srv_service_t;
+
+srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
+			       const char *audit_path, srv_err_t *err);
+/* Ends every session, cancels what still runs, removes what we created. */
+void srv_service_free(srv_service_t *svc);
+/* Starts the thread that expires idle sessions. */
+int srv_service_start_reaper(srv_service_t *svc, srv_err_t *err);
+/* Cancels every running execution (the shutdown deadline). */
+void srv_service_cancel_all(srv_service_t *svc);
+
+/* One execution request (one-shot or in a session). */
+typedef struct srv_exec_call {
+	json_t *req;          /* the request object */
+	const char *who;      /* for the audit log */
+	int client_fd;        /* socket whose hang-up cancels the run; -1: none */
+	json_t *audit;        /* filled with the audit fields of the execution */
+} srv_exec_call_t;
+
+/* POST /v1/execute: returns the result JSON (symbi_result_to_json). */
+char *srv_execute_once(srv_service_t *svc, srv_exec_call_t *call, srv_err_t *err);
+
+/* Sessions (sessions.c). Returns the new session's description. */
+json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv_err_t *err);
+json_t *srv_session_describe(srv_service_t *svc, const char *id, const char *who, srv_err_t *err);
+char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *call,
+			  srv_err_t *err);
+int srv_session_write(srv_service_t *svc, const char *id, const char *who, const char *path,
+		      const void *data, size_t len, srv_err_t *err);
+char *srv_session_read(srv_service_t *svc, const char *id, const char *who, const char *path,
+		       size_t *len, srv_err_t *err);
+json_t *srv_session_list(srv_service_t *svc, const char *id, const char *who, const char *path,
+			 srv_err_t *err);
+int srv_session_delete(srv_service_t *svc, const char *id, const char *who, srv_err_t *err);
+size_t srv_session_count(srv_service_t *svc);
+/* Ends idle sessions; returns how many ended. */
+size_t srv_session_expire(srv_service_t *svc, uint64_t now_ms);
+
+/* Runs code on `sb` under the limiter with cancellation on client hang-up or
+ * shutdown, updates metrics and fills call->audit; returns the result JSON. */
+char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const char *code, size_t code_len,
+	      json_t *env, json_t *stdin_data, srv_exec_call_t *call, symbi_result_t **result_out,
+	      srv_err_t *err);
+
+/* ---- faces ---------------------------------------------------------------- */
+
+typedef struct srv_http_options {
+	const char *listen;      /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
+	char **tokens;           /* NULL-terminated; NULL: no auth */
+	char **token_names;      /* parallel to tokens */
+	unsigned shutdown_grace_s;
+	const char *ready_file;  /* written with the port once listening */
+} srv_http_options_t;
+
+/* Serves until SIGTERM or SIGINT; returns the process exit status. */
+int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts);
+/* Prints "METHOD PATH" of every route (for the OpenAPI test). */
+void srv_http_print_routes(void);
+
+/* Serves MCP on stdin/stdout until EOF; returns the exit status. */
+int srv_mcp_serve(srv_service_t *svc);
+
+#endif

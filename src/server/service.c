@@ -1,0 +1,365 @@
+/* The service shared by the HTTP and MCP faces: state directory, policy,
+ * limiter, audit log, and one execution from request to result JSON. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
+			       const char *audit_path, srv_err_t *err)
+{
+	srv_service_t *svc = calloc(1, sizeof(*svc));
+	if (!svc) {
+		srv_fail(err, 500, "internal", "out of memory");
+		return NULL;
+	}
+	svc->state_fd = svc->sessions_fd = svc->tmp_fd = -1;
+	svc->cancel_fd[0] = svc->cancel_fd[1] = -1;
+	svc->reaper_stop[0] = svc->reaper_stop[1] = -1;
+	pthread_mutex_init(&svc->lock, NULL);
+	svc->policy = policy;
+	if (state_dir) {
+		if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+			srv_fail(err, 500, "internal", "state directory %s: %s", state_dir,
+				 strerror(errno));
+			goto fail;
+		}
+		svc->state_dir = realpath(state_dir, NULL);
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		char templ[4096];
+		snprintf(templ, sizeof(templ), "%s/symbi-sandbox-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (mkdtemp(templ)) {
+			svc->state_dir = realpath(templ, NULL);
+			svc->own_state_dir = true;
+		}
+	}
+	if (!svc->state_dir) {
+		srv_fail(err, 500, "internal", "cannot create the state directory: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	svc->state_fd = open(svc->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (svc->state_fd < 0)
+		goto fail_errno;
+	const char *subdirs[] = {"sessions", "tmp"};
+	int *fds[] = {&svc->sessions_fd, &svc->tmp_fd};
+	for (int i = 0; i < 2; i++) {
+		/* Leftovers of an earlier run belong to nobody now. */
+		srv_ws_remove_tree(svc->state_fd, subdirs[i]);
+		if (mkdirat(svc->state_fd, subdirs[i], 0700) < 0)
+			goto fail_errno;
+		*fds[i] = openat(svc->state_fd, subdirs[i],
+				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (*fds[i] < 0)
+			goto fail_errno;
+	}
+	if (pipe2(svc->cancel_fd, O_CLOEXEC) < 0 || pipe2(svc->reaper_stop, O_CLOEXEC) < 0)
+		goto fail_errno;
+	svc->limiter = srv_limiter_new(policy->max_running, policy->max_queued);
+	if (!svc->limiter) {
+		srv_fail(err, 500, "internal", "out of memory");
+		goto fail;
+	}
+	if (audit_path && !(svc->audit = srv_audit_open(audit_path, err)))
+		goto fail;
+	return svc;
+fail_errno:
+	srv_fail(err, 500, "internal", "state directory %s: %s", svc->state_dir, strerror(errno));
+fail:
+	svc->policy = NULL; /* the caller keeps it on failure */
+	srv_service_free(svc);
+	return NULL;
+}
+
+static void *reaper_main(void *arg)
+{
+	srv_service_t *svc = arg;
+	struct pollfd pfd = {.fd = svc->reaper_stop[0], .events = POLLIN};
+	while (poll(&pfd, 1, 500) == 0 || (pfd.revents == 0))
+		srv_session_expire(svc, srv_now_ms());
+	return NULL;
+}
+
+int srv_service_start_reaper(srv_service_t *svc, srv_err_t *err)
+{
+	if (pthread_create(&svc->reaper, NULL, reaper_main, svc) != 0)
+		return srv_fail(err, 500, "internal", "cannot start the session reaper");
+	svc->reaper_started = true;
+	return 0;
+}
+
+void srv_service_cancel_all(srv_service_t *svc)
+{
+	if (svc->cancel_fd[1] >= 0) {
+		ssize_t w = write(svc->cancel_fd[1], "x", 1);
+		(void)w;
+	}
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void srv_service_free(srv_service_t *svc)
+{
+	if (!svc)
+		return;
+	if (svc->reaper_started) {
+		ssize_t w = write(svc->reaper_stop[1], "x", 1);
+		(void)w;
+		pthread_join(svc->reaper, NULL);
+	}
+	if (svc->limiter)
+		srv_limiter_close(svc->limiter);
+	srv_service_cancel_all(svc);
+	/* Expire everything: a time far in the future ends every idle session. */
+	srv_session_expire(svc, UINT64_MAX);
+	if (svc->state_fd >= 0) {
+		srv_ws_remove_tree(svc->state_fd, "sessions");
+		srv_ws_remove_tree(svc->state_fd, "tmp");
+	}
+	if (svc->own_state_dir && svc->state_dir && rmdir(svc->state_dir) < 0)
+		fprintf(stderr, "symbi-sandbox: cannot remove %s: %s\n", svc->state_dir,
+			strerror(errno));
+	close_fd(&svc->state_fd);
+	close_fd(&svc->sessions_fd);
+	close_fd(&svc->tmp_fd);
+	close_fd(&svc->cancel_fd[0]);
+	close_fd(&svc->cancel_fd[1]);
+	close_fd(&svc->reaper_stop[0]);
+	close_fd(&svc->reaper_stop[1]);
+	srv_limiter_free(svc->limiter);
+	srv_audit_close(svc->audit);
+	srv_policy_free(svc->policy);
+	free(svc->state_dir);
+	pthread_mutex_destroy(&svc->lock);
+	free(svc);
+}
+
+/* ---- one execution ---------------------------------------------------------- */
+
+/* Turns a client hang-up or the shutdown deadline into a write on the
+ * execution's cancel pipe. */
+struct watcher {
+	int client_fd, shutdown_fd, stop_fd, cancel_w;
+	const char *why;
+};
+
+static void *watcher_main(void *arg)
+{
+	struct watcher *w = arg;
+	struct pollfd pfd[3] = {
+		{.fd = w->stop_fd, .events = POLLIN},
+		{.fd = w->shutdown_fd, .events = POLLIN},
+		{.fd = w->client_fd, .events = POLLRDHUP},
+	};
+	for (;;) {
+		int n = poll(pfd, 3, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || pfd[0].revents)
+			return NULL;
+		if (pfd[1].revents || pfd[2].revents) {
+			w->why = pfd[1].revents ? "shutdown" : "client_disconnected";
+			ssize_t r = write(w->cancel_w, "x", 1);
+			(void)r;
+			return NULL;
+		}
+	}
+}
+
+static symbi_env_t *env_from_json(json_t *env, json_t *audit_keys, srv_err_t *err)
+{
+	symbi_env_t *e = symbi_env_new();
+	if (!e) {
+		srv_fail(err, 500, "internal", "out of memory");
+		return NULL;
+	}
+	if (!env || json_is_null(env))
+		return e;
+	if (!json_is_object(env)) {
+		symbi_env_free(e);
+		srv_fail(err, 400, "invalid_request", "env must be an object of strings");
+		return NULL;
+	}
+	const char *k;
+	json_t *v;
+	symbi_error_t lerr;
+	json_object_foreach(env, k, v) {
+		if (!json_is_string(v)) {
+			symbi_env_free(e);
+			srv_fail(err, 400, "invalid_request", "env[\"%.100s\"] must be a string", k);
+			return NULL;
+		}
+		if (symbi_env_set(e, k, json_string_value(v), &lerr) < 0) {
+			symbi_env_free(e);
+			srv_fail_lib(err, &lerr);
+			return NULL;
+		}
+		/* Keys only: values may be secrets. */
+		json_array_append_new(audit_keys, json_string(k));
+	}
+	return e;
+}
+
+char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const char *code, size_t code_len,
+	      json_t *env_json, json_t *stdin_json, srv_exec_call_t *call,
+	      symbi_result_t **result_out, srv_err_t *err)
+{
+	char sha[65];
+	srv_sha256_hex(code, code_len, sha);
+	const char *backend = symbi_sandbox_backend_name(sb);
+	json_t *keys = json_array();
+	json_object_set_new(call->audit, "backend", json_string(backend));
+	json_object_set_new(call->audit, "code_sha256", json_string(sha));
+	json_object_set_new(call->audit, "code_bytes", json_integer((json_int_t)code_len));
+	json_object_set(call->audit, "env_keys", keys);
+	symbi_env_t *env = env_from_json(env_json, keys, err);
+	json_decref(keys);
+	if (!env)
+		return NULL;
+	if (stdin_json && !json_is_null(stdin_json) && !json_is_string(stdin_json)) {
+		symbi_env_free(env);
+		srv_fail(err, 400, "invalid_request", "stdin must be a string");
+		return NULL;
+	}
+	if (srv_limiter_acquire(svc->limiter, err, svc->policy->retry_after_s) < 0) {
+		symbi_env_free(env);
+		return NULL;
+	}
+	struct watcher w = {.client_fd = call->client_fd, .shutdown_fd = svc->cancel_fd[0],
+			    .stop_fd = -1, .cancel_w = -1};
+	int cancel_pipe[2] = {-1, -1}, stop_pipe[2] = {-1, -1};
+	pthread_t watcher_thread;
+	bool watching = false;
+	int cancel_fd = svc->cancel_fd[0];
+	if (call->client_fd >= 0 && pipe2(cancel_pipe, O_CLOEXEC) == 0 &&
+	    pipe2(stop_pipe, O_CLOEXEC) == 0) {
+		w.stop_fd = stop_pipe[0];
+		w.cancel_w = cancel_pipe[1];
+		if (pthread_create(&watcher_thread, NULL, watcher_main, &w) == 0) {
+			watching = true;
+			cancel_fd = cancel_pipe[0];
+		}
+	}
+	symbi_exec_options_t opts = {
+		.code = code, .code_len = code_len, .env = env,
+		.stdin_data = stdin_json && json_is_string(stdin_json) ? json_string_value(stdin_json)
+								      : NULL,
+		.stdin_len = stdin_json && json_is_string(stdin_json) ? json_string_length(stdin_json)
+								     : 0,
+		.cancel_fd = cancel_fd,
+	};
+	symbi_result_t *res = NULL;
+	symbi_error_t lerr = {0};
+	uint64_t t0 = srv_now_ms();
+	int rc = symbi_sandbox_execute_opts(sb, &opts, &res, &lerr);
+	uint64_t elapsed = srv_now_ms() - t0;
+	if (watching) {
+		ssize_t wr = write(stop_pipe[1], "x", 1);
+		(void)wr;
+		pthread_join(watcher_thread, NULL);
+	}
+	if (!watching && res && res->status == SYMBI_STATUS_ERROR && res->error &&
+	    strstr(res->error, "cancel"))
+		w.why = "shutdown";
+	for (int i = 0; i < 2; i++) {
+		close_fd(&cancel_pipe[i]);
+		close_fd(&stop_pipe[i]);
+	}
+	srv_limiter_release(svc->limiter);
+	symbi_env_free(env);
+	if (rc < 0) {
+		srv_metrics_execution(backend, "refused", elapsed);
+		json_object_set_new(call->audit, "result", json_string("refused"));
+		return srv_fail_lib(err, &lerr), NULL;
+	}
+	const char *status = symbi_status_name(res->status);
+	srv_metrics_execution(backend, status, res->execution_time_ms);
+	json_object_set_new(call->audit, "result", json_string(status));
+	json_object_set_new(call->audit, "exit_code", json_integer(res->exit_code));
+	json_object_set_new(call->audit, "execution_time_ms",
+			    json_integer((json_int_t)res->execution_time_ms));
+	if (w.why)
+		json_object_set_new(call->audit, "cancelled_by", json_string(w.why));
+	char *out = symbi_result_to_json(res, &lerr);
+	if (!out)
+		srv_fail_lib(err, &lerr);
+	if (result_out && out)
+		*result_out = res;
+	else
+		symbi_result_free(res);
+	return out;
+}
+
+static const char *const execute_keys[] = {"code", "env", "stdin", "files", NULL};
+
+static int get_code(json_t *req, const char **code, size_t *len, srv_err_t *err)
+{
+	json_t *c = json_object_get(req, "code");
+	if (!json_is_string(c))
+		return srv_fail(err, 400, "invalid_request", "\"code\" (a string) is required");
+	*code = json_string_value(c);
+	*len = json_string_length(c);
+	return 0;
+}
+
+char *srv_execute_once(srv_service_t *svc, srv_exec_call_t *call, srv_err_t *err)
+{
+	srv_exec_spec_t spec;
+	if (srv_policy_resolve(svc->policy, call->req, execute_keys, false, &spec, err) < 0) {
+		if (err->status == 400)
+			srv_metrics_rejection("policy");
+		return NULL;
+	}
+	json_object_set_new(call->audit, "image", json_string(spec.image));
+	json_object_set_new(call->audit, "limits", srv_limits_json(&spec));
+	const char *code = NULL;
+	size_t code_len = 0;
+	if (get_code(call->req, &code, &code_len, err) < 0)
+		return NULL;
+	json_t *files = json_object_get(call->req, "files");
+	char id[33] = "", ws_path[4200];
+	int ws_fd = -1;
+	char *out = NULL;
+	symbi_sandbox_t *sb = NULL;
+	symbi_config_t *cfg = NULL;
+	if (files && json_object_size(files) > 0) {
+		if ((ws_fd = srv_ws_create(svc->tmp_fd, id, err)) < 0)
+			return NULL;
+		snprintf(ws_path, sizeof(ws_path), "%s/tmp/%s", svc->state_dir, id);
+		if (srv_ws_put_files(ws_fd, files, svc->policy->max_file_bytes, err) < 0)
+			goto out;
+	} else if (files && !json_is_object(files) && !json_is_null(files)) {
+		srv_fail(err, 400, "invalid_request",
+			 "files must be an object mapping relative paths to contents");
+		return NULL;
+	}
+	if (!(cfg = srv_spec_config(&spec, ws_fd >= 0 ? ws_path : NULL, err)))
+		goto out;
+	symbi_error_t lerr = {0};
+	if (!(sb = symbi_sandbox_new(cfg, &lerr))) {
+		srv_fail_lib(err, &lerr);
+		goto out;
+	}
+	out = srv_run(svc, sb, code, code_len, json_object_get(call->req, "env"),
+		      json_object_get(call->req, "stdin"), call, NULL, err);
+out:
+	symbi_sandbox_free(sb);
+	symbi_config_free(cfg);
+	if (ws_fd >= 0) {
+		close(ws_fd);
+		srv_ws_remove_tree(svc->tmp_fd, id);
+	}
+	return out;
+}

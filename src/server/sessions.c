@@ -1,0 +1,284 @@
+/* Sessions: a sandbox configuration plus a private host directory bound at
+ * /workspace, kept between executions until closed or idle too long.
+ * A session is reference-counted: DELETE or expiry unlinks it from the table,
+ * and the last user frees its sandbox and removes its directory. */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct srv_session {
+	char id[33];
+	char who[128];
+	srv_exec_spec_t spec;
+	symbi_sandbox_t *sb;
+	int dirfd;
+	uint64_t created_ms, last_used_ms;
+	unsigned refs;
+	srv_session_t *next;
+};
+
+static void session_destroy(srv_service_t *svc, srv_session_t *s)
+{
+	symbi_sandbox_free(s->sb);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	if (srv_ws_remove_tree(svc->sessions_fd, s->id) < 0)
+		fprintf(stderr, "symbi-sandbox: cannot remove the workspace of session %s\n", s->id);
+	free(s);
+}
+
+/* Finds a session by id for `who` and takes a reference. */
+static srv_session_t *session_get(srv_service_t *svc, const char *id, const char *who,
+				  srv_err_t *err)
+{
+	pthread_mutex_lock(&svc->lock);
+	srv_session_t *s = svc->sessions;
+	while (s && strcmp(s->id, id) != 0)
+		s = s->next;
+	/* Another client's session does not exist as far as this one knows. */
+	if (s && strcmp(s->who, who) != 0)
+		s = NULL;
+	if (s) {
+		s->refs++;
+		s->last_used_ms = srv_now_ms();
+	}
+	pthread_mutex_unlock(&svc->lock);
+	if (!s)
+		srv_fail(err, 404, "not_found", "no session \"%.64s\"", id);
+	return s;
+}
+
+static void session_put(srv_service_t *svc, srv_session_t *s)
+{
+	pthread_mutex_lock(&svc->lock);
+	s->last_used_ms = srv_now_ms();
+	bool last = --s->refs == 0;
+	bool linked = false;
+	for (srv_session_t *p = svc->sessions; p; p = p->next)
+		linked |= p == s;
+	pthread_mutex_unlock(&svc->lock);
+	if (last && !linked)
+		session_destroy(svc, s);
+}
+
+static json_t *describe(const srv_session_t *s)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:f,s:s}", "id", s->id, "backend",
+			      s->spec.backend, "image", s->spec.image, "shell", s->spec.shell,
+			      "limits", srv_limits_json(&s->spec), "idle_ttl", s->spec.idle_ttl_s,
+			      "workspace", "/workspace");
+	return o;
+}
+
+static const char *const session_keys[] = {NULL};
+
+json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv_err_t *err)
+{
+	srv_exec_spec_t spec;
+	if (srv_policy_resolve(svc->policy, req, session_keys, true, &spec, err) < 0) {
+		if (err->status == 400)
+			srv_metrics_rejection("policy");
+		return NULL;
+	}
+	pthread_mutex_lock(&svc->lock);
+	bool full = svc->n_sessions >= svc->policy->max_sessions;
+	if (!full)
+		svc->n_sessions++; /* reserve a place */
+	pthread_mutex_unlock(&svc->lock);
+	if (full) {
+		srv_metrics_rejection("sessions_full");
+		srv_fail(err, 429, "too_many_sessions",
+			 "%zu sessions are open, the most this server allows; close one or retry "
+			 "later", svc->policy->max_sessions);
+		return NULL;
+	}
+	srv_session_t *s = calloc(1, sizeof(*s));
+	symbi_config_t *cfg = NULL;
+	char path[4200];
+	if (!s) {
+		srv_fail(err, 500, "internal", "out of memory");
+		goto fail;
+	}
+	s->dirfd = -1;
+	s->spec = spec;
+	snprintf(s->who, sizeof(s->who), "%s", who);
+	if ((s->dirfd = srv_ws_create(svc->sessions_fd, s->id, err)) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/sessions/%s", svc->state_dir, s->id);
+	if (!(cfg = srv_spec_config(&spec, path, err)))
+		goto fail;
+	symbi_error_t lerr = {0};
+	if (!(s->sb = symbi_sandbox_new(cfg, &lerr))) {
+		srv_fail_lib(err, &lerr);
+		goto fail;
+	}
+	symbi_config_free(cfg);
+	s->created_ms = s->last_used_ms = srv_now_ms();
+	json_t *d = describe(s);
+	pthread_mutex_lock(&svc->lock);
+	s->next = svc->sessions;
+	svc->sessions = s;
+	pthread_mutex_unlock(&svc->lock);
+	return d;
+fail:
+	symbi_config_free(cfg);
+	if (s) {
+		if (s->dirfd >= 0)
+			session_destroy(svc, s);
+		else
+			free(s);
+	}
+	pthread_mutex_lock(&svc->lock);
+	svc->n_sessions--;
+	pthread_mutex_unlock(&svc->lock);
+	return NULL;
+}
+
+json_t *srv_session_describe(srv_service_t *svc, const char *id, const char *who, srv_err_t *err)
+{
+	srv_session_t *s = session_get(svc, id, who, err);
+	if (!s)
+		return NULL;
+	json_t *d = describe(s);
+	session_put(svc, s);
+	return d;
+}
+
+static const char *const session_exec_keys[] = {"code", "env", "stdin", "files", NULL};
+
+char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *call,
+			  srv_err_t *err)
+{
+	if (!json_is_object(call->req)) {
+		srv_fail(err, 400, "invalid_request", "the request body must be a JSON object");
+		return NULL;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(call->req, k, v) {
+		bool known = false;
+		for (size_t i = 0; session_exec_keys[i]; i++)
+			known |= strcmp(k, session_exec_keys[i]) == 0;
+		if (!known) {
+			srv_fail(err, 400, "invalid_request",
+				 "unknown field \"%.100s\" (a session's backend and limits are set "
+				 "when it is created)", k);
+			return NULL;
+		}
+	}
+	json_t *code = json_object_get(call->req, "code");
+	if (!json_is_string(code)) {
+		srv_fail(err, 400, "invalid_request", "\"code\" (a string) is required");
+		return NULL;
+	}
+	srv_session_t *s = session_get(svc, id, call->who, err);
+	if (!s)
+		return NULL;
+	json_object_set_new(call->audit, "session", json_string(s->id));
+	json_object_set_new(call->audit, "image", json_string(s->spec.image));
+	json_object_set_new(call->audit, "limits", srv_limits_json(&s->spec));
+	char *out = NULL;
+	if (srv_ws_put_files(s->dirfd, json_object_get(call->req, "files"),
+			     svc->policy->max_file_bytes, err) == 0)
+		out = srv_run(svc, s->sb, json_string_value(code), json_string_length(code),
+			      json_object_get(call->req, "env"), json_object_get(call->req, "stdin"),
+			      call, NULL, err);
+	session_put(svc, s);
+	return out;
+}
+
+int srv_session_write(srv_service_t *svc, const char *id, const char *who, const char *path,
+		      const void *data, size_t len, srv_err_t *err)
+{
+	srv_session_t *s = session_get(svc, id, who, err);
+	if (!s)
+		return -1;
+	int rc = srv_ws_write(s->dirfd, path, data, len, err);
+	session_put(svc, s);
+	return rc;
+}
+
+char *srv_session_read(srv_service_t *svc, const char *id, const char *who, const char *path,
+		       size_t *len, srv_err_t *err)
+{
+	srv_session_t *s = session_get(svc, id, who, err);
+	if (!s)
+		return NULL;
+	char *data = srv_ws_read(s->dirfd, path, svc->policy->max_file_bytes, len, err);
+	session_put(svc, s);
+	return data;
+}
+
+json_t *srv_session_list(srv_service_t *svc, const char *id, const char *who, const char *path,
+			 srv_err_t *err)
+{
+	srv_session_t *s = session_get(svc, id, who, err);
+	if (!s)
+		return NULL;
+	json_t *l = srv_ws_list(s->dirfd, path, err);
+	session_put(svc, s);
+	return l;
+}
+
+/* Unlinks s (lock held). */
+static void unlink_session(srv_service_t *svc, srv_session_t *s)
+{
+	for (srv_session_t **pp = &svc->sessions; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			svc->n_sessions--;
+			return;
+		}
+	}
+}
+
+int srv_session_delete(srv_service_t *svc, const char *id, const char *who, srv_err_t *err)
+{
+	srv_session_t *s = session_get(svc, id, who, err);
+	if (!s)
+		return -1;
+	pthread_mutex_lock(&svc->lock);
+	unlink_session(svc, s);
+	pthread_mutex_unlock(&svc->lock);
+	session_put(svc, s); /* frees it unless an execution still holds it */
+	return 0;
+}
+
+size_t srv_session_count(srv_service_t *svc)
+{
+	pthread_mutex_lock(&svc->lock);
+	size_t n = svc->n_sessions;
+	pthread_mutex_unlock(&svc->lock);
+	return n;
+}
+
+size_t srv_session_expire(srv_service_t *svc, uint64_t now_ms)
+{
+	srv_session_t *dead = NULL;
+	pthread_mutex_lock(&svc->lock);
+	srv_session_t **pp = &svc->sessions;
+	while (*pp) {
+		srv_session_t *s = *pp;
+		uint64_t ttl_ms = (uint64_t)(s->spec.idle_ttl_s * 1000);
+		if (s->refs == 0 && now_ms > s->last_used_ms && now_ms - s->last_used_ms > ttl_ms) {
+			*pp = s->next;
+			svc->n_sessions--;
+			s->next = dead;
+			dead = s;
+		} else {
+			pp = &s->next;
+		}
+	}
+	pthread_mutex_unlock(&svc->lock);
+	size_t n = 0;
+	while (dead) {
+		srv_session_t *next = dead->next;
+		session_destroy(svc, dead);
+		dead = next;
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,139 @@
+/* Small helpers shared by the service faces: errors, hashing, ids, sizes, clocks. */
+#include "server.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+int srv_fail(srv_err_t *err, int status, const char *code, const char *fmt, ...)
+{
+	if (!err)
+		return -1;
+	err->status = status;
+	err->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int srv_fail_lib(srv_err_t *err, const symbi_error_t *lerr)
+{
+	switch (lerr->code) {
+	case SYMBI_E_INVALID:
+		return srv_fail(err, 400, "invalid_request", "%s", lerr->message);
+	case SYMBI_E_SECURITY:
+		return srv_fail(err, 400, "policy_violation", "%s", lerr->message);
+	case SYMBI_E_UNAVAILABLE:
+		return srv_fail(err, 503, "backend_unavailable", "%s", lerr->message);
+	default:
+		return srv_fail(err, 500, "internal", "%s", lerr->message);
+	}
+}
+
+char *srv_err_json(const srv_err_t *err)
+{
+	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", err->code ? err->code : "internal",
+			      "message", err->message);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}
+
+void srv_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1)
+		n = 0;
+	for (unsigned int i = 0; i < n && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[n ? 64 : 0] = '\0';
+}
+
+bool srv_secret_equal(const char *a, const char *b)
+{
+	/* Comparing fixed-size digests keeps the time independent of where the
+	 * strings differ and of their lengths. */
+	unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
+	unsigned int na = 0, nb = 0;
+	if (EVP_Digest(a, strlen(a), da, &na, EVP_sha256(), NULL) != 1 ||
+	    EVP_Digest(b, strlen(b), db, &nb, EVP_sha256(), NULL) != 1 || na != nb)
+		return false;
+	return CRYPTO_memcmp(da, db, na) == 0;
+}
+
+int srv_random_hex(char *out, size_t nbytes)
+{
+	unsigned char buf[64];
+	if (nbytes > sizeof(buf))
+		return -1;
+	size_t got = 0;
+	while (got < nbytes) {
+		ssize_t r = getrandom(buf + got, nbytes - got, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	for (size_t i = 0; i < nbytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", buf[i]);
+	return 0;
+}
+
+int srv_parse_size(const char *text, uint64_t *out)
+{
+	const char *p = text;
+	if (!p || !isdigit((unsigned char)*p))
+		return -1;
+	errno = 0;
+	char *end = NULL;
+	double number = strtod(p, &end);
+	if (errno || end == p || !isfinite(number))
+		return -1;
+	p = end;
+	double mult = 1;
+	switch (tolower((unsigned char)*p)) {
+	case 'k': mult = 1024.0; p++; break;
+	case 'm': mult = 1024.0 * 1024; p++; break;
+	case 'g': mult = 1024.0 * 1024 * 1024; p++; break;
+	case 't': mult = 1024.0 * 1024 * 1024 * 1024; p++; break;
+	default: break;
+	}
+	if (mult > 1 && tolower((unsigned char)*p) == 'i')
+		p++;
+	if (tolower((unsigned char)*p) == 'b')
+		p++;
+	if (*p || number * mult >= 9.0e18)
+		return -1;
+	*out = (uint64_t)(number * mult);
+	return 0;
+}
+
+uint64_t srv_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void srv_timestamp(char out[32])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}

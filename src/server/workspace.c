@@ -1,0 +1,359 @@
+/* Workspace files, touched on behalf of clients inside a directory that
+ * sandboxed code also writes to. Sandboxed code can plant symlinks, FIFOs and
+ * devices there, so every path is walked one component at a time with
+ * openat(O_NOFOLLOW) from the workspace's descriptor: no symlink is ever
+ * followed, no ".." exists, and only regular files are read or written. */
+#include "server.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int srv_path_check(const char *path, srv_err_t *err)
+{
+	if (!path || !*path)
+		return srv_fail(err, 400, "invalid_path", "the file path is empty");
+	size_t len = strlen(path);
+	if (len > 4096)
+		return srv_fail(err, 400, "invalid_path", "the file path is too long");
+	if (path[0] == '/')
+		return srv_fail(err, 400, "invalid_path",
+				"\"%.200s\": absolute paths are not allowed; paths are relative to "
+				"the workspace", path);
+	const char *p = path;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return srv_fail(err, 400, "invalid_path",
+					"\"%.200s\": empty, \".\" and \"..\" path components are not "
+					"allowed", path);
+		if (!slash)
+			break;
+		p = slash + 1;
+		if (!*p)
+			return srv_fail(err, 400, "invalid_path", "\"%.200s\": trailing slash", path);
+	}
+	return 0;
+}
+
+static int walk_error(srv_err_t *err, const char *path, int e)
+{
+	if (e == ELOOP || e == ENOTDIR)
+		return srv_fail(err, 400, "invalid_path",
+				"\"%.200s\": a component is a symbolic link or not a directory; "
+				"links are never followed", path);
+	if (e == ENOENT)
+		return srv_fail(err, 404, "not_found", "\"%.200s\": no such file or directory", path);
+	return srv_fail(err, 500, "internal", "\"%.200s\": %s", path, strerror(e));
+}
+
+/* Opens the directory holding the last component of `path`; *last points to
+ * that component inside `path`. With `create`, missing directories are made. */
+static int open_parent(int dirfd, const char *path, bool create, const char **last,
+		       srv_err_t *err)
+{
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return walk_error(err, path, errno);
+	const char *p = path;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		if (!slash) {
+			*last = p;
+			return fd;
+		}
+		char comp[NAME_MAX + 1];
+		size_t n = (size_t)(slash - p);
+		if (n > NAME_MAX) {
+			close(fd);
+			return srv_fail(err, 400, "invalid_path", "a path component is too long");
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+				int e = errno;
+				close(fd);
+				return walk_error(err, path, e);
+			}
+			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		int e = errno;
+		close(fd);
+		if (next < 0)
+			return walk_error(err, path, e);
+		fd = next;
+		p = slash + 1;
+	}
+}
+
+int srv_ws_write(int dirfd, const char *path, const void *data, size_t len, srv_err_t *err)
+{
+	if (srv_path_check(path, err) < 0)
+		return -1;
+	const char *last;
+	int parent = open_parent(dirfd, path, true, &last, err);
+	if (parent < 0)
+		return -1;
+	/* O_NONBLOCK: a FIFO planted by the sandbox must not hang us. */
+	int fd = openat(parent, last, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			0644);
+	int e = errno;
+	close(parent);
+	if (fd < 0) {
+		if (e == ENXIO || e == EISDIR)
+			return srv_fail(err, 400, "invalid_path", "\"%.200s\" is not a regular file",
+					path);
+		return walk_error(err, path, e);
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return srv_fail(err, 400, "invalid_path", "\"%.200s\" is not a regular file", path);
+	}
+	if (ftruncate(fd, 0) < 0 || fcntl(fd, F_SETFL, 0) < 0) {
+		e = errno;
+		close(fd);
+		return walk_error(err, path, e);
+	}
+	const char *b = data;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, b + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			e = w < 0 ? errno : EIO;
+			close(fd);
+			return srv_fail(err, 500, "internal", "writing \"%.200s\": %s", path,
+					strerror(e));
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) < 0)
+		return srv_fail(err, 500, "internal", "writing \"%.200s\": %s", path,
+				strerror(errno));
+	return 0;
+}
+
+char *srv_ws_read(int dirfd, const char *path, size_t max, size_t *len, srv_err_t *err)
+{
+	if (srv_path_check(path, err) < 0)
+		return NULL;
+	const char *last;
+	int parent = open_parent(dirfd, path, false, &last, err);
+	if (parent < 0)
+		return NULL;
+	int fd = openat(parent, last, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int e = errno;
+	close(parent);
+	if (fd < 0) {
+		walk_error(err, path, e);
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		srv_fail(err, 400, "invalid_path", "\"%.200s\" is not a regular file", path);
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		srv_fail(err, 413, "payload_too_large",
+			 "\"%.200s\" is %lld bytes, more than the %zu bytes this server returns",
+			 path, (long long)st.st_size, max);
+		return NULL;
+	}
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == cap) { /* grew while we read it */
+			free(buf);
+			buf = NULL;
+			close(fd);
+			srv_fail(err, 413, "payload_too_large", "\"%.200s\" is growing", path);
+			return NULL;
+		}
+	}
+	close(fd);
+	if (!buf) {
+		srv_fail(err, 500, "internal", "out of memory");
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static const char *type_name(mode_t m)
+{
+	if (S_ISREG(m))
+		return "file";
+	if (S_ISDIR(m))
+		return "directory";
+	if (S_ISLNK(m))
+		return "symlink";
+	return "other";
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
+		      json_string_value(json_object_get(*(json_t *const *)b, "name")));
+}
+
+json_t *srv_ws_list(int wsfd, const char *path, srv_err_t *err)
+{
+	int fd;
+	if (!path || !*path) {
+		fd = openat(wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			walk_error(err, ".", errno);
+			return NULL;
+		}
+	} else {
+		if (srv_path_check(path, err) < 0)
+			return NULL;
+		const char *last;
+		int parent = open_parent(wsfd, path, false, &last, err);
+		if (parent < 0)
+			return NULL;
+		fd = openat(parent, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(parent);
+		if (fd < 0) {
+			walk_error(err, path, e);
+			return NULL;
+		}
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		srv_fail(err, 500, "internal", "listing: %s", strerror(errno));
+		return NULL;
+	}
+	json_t *entries = json_array();
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		json_array_append_new(entries, json_pack("{s:s,s:s,s:I}", "name", de->d_name, "type",
+							 type_name(st.st_mode), "size",
+							 (json_int_t)st.st_size));
+	}
+	closedir(d);
+	/* Stable order for clients and tests. */
+	size_t n = json_array_size(entries);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	json_t *sorted = json_array();
+	if (v && sorted) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = json_array_get(entries, i);
+		qsort(v, n, sizeof(*v), cmp_names);
+		for (size_t i = 0; i < n; i++)
+			json_array_append(sorted, v[i]);
+	}
+	free(v);
+	json_decref(entries);
+	return json_pack("{s:s,s:o}", "path", path ? path : "", "entries", sorted);
+}
+
+static int remove_contents(int fd, int depth)
+{
+	if (depth > 256)
+		return -1;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			continue;
+		if (errno != EISDIR && errno != EPERM) {
+			rc = -1;
+			continue;
+		}
+		int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0 || remove_contents(sub, depth + 1) < 0 ||
+		    unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
+			rc = -1;
+	}
+	closedir(d);
+	return rc;
+}
+
+int srv_ws_remove_tree(int parentfd, const char *name)
+{
+	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (remove_contents(fd, 0) < 0)
+		return -1;
+	return unlinkat(parentfd, name, AT_REMOVEDIR);
+}
+
+int srv_ws_create(int parentfd, char id[33], srv_err_t *err)
+{
+	for (int attempt = 0; attempt < 8; attempt++) {
+		if (srv_random_hex(id, 16) < 0)
+			return srv_fail(err, 500, "internal", "no randomness: %s", strerror(errno));
+		if (mkdirat(parentfd, id, 0700) < 0) {
+			if (errno == EEXIST)
+				continue;
+			return srv_fail(err, 500, "internal", "creating a workspace: %s",
+					strerror(errno));
+		}
+		int fd = openat(parentfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			unlinkat(parentfd, id, AT_REMOVEDIR);
+			return srv_fail(err, 500, "internal", "opening a workspace: %s", strerror(e));
+		}
+		return fd;
+	}
+	return srv_fail(err, 500, "internal", "cannot pick a workspace name");
+}
+
+int srv_ws_put_files(int dirfd, json_t *files, size_t max_file, srv_err_t *err)
+{
+	if (!files || json_is_null(files))
+		return 0;
+	if (!json_is_object(files))
+		return srv_fail(err, 400, "invalid_request",
+				"files must be an object mapping relative paths to contents");
+	const char *path;
+	json_t *content;
+	json_object_foreach(files, path, content) {
+		if (!json_is_string(content))
+			return srv_fail(err, 400, "invalid_request",
+					"files[\"%.200s\"] must be a string", path);
+		if (json_string_length(content) > max_file)
+			return srv_fail(err, 413, "payload_too_large",
+					"files[\"%.200s\"] is larger than %zu bytes", path, max_file);
+		if (srv_ws_write(dirfd, path, json_string_value(content), json_string_length(content),
+				 err) < 0)
+			return -1;
+	}
+	return 0;
+}
