@@ -8,7 +8,9 @@
 
 #define SYMBI_DEFAULT_MAX_OUTPUT_BYTES ((size_t)10 * 1024 * 1024)
 #define SYMBI_DEFAULT_PIDS_LIMIT 256
-#define SYMBI_TMPFS_OPTIONS "/tmp:rw,noexec,nosuid,size=100m"
+/* The reference's options plus mode=1777, so that a non-root user (the
+ * user field) can write there too. */
+#define SYMBI_TMPFS_OPTIONS "/tmp:rw,noexec,nosuid,size=100m,mode=1777"
 
 struct symbi_config {
 	symbi_backend_kind_t backend;
