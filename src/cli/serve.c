@@ -111,16 +111,6 @@ static int load_tokens(const char *file, char ***tokens, char ***names)
 	return 0;
 }
 
-static int set_default(char **slot, const char *value)
-{
-	char *v = strdup(value);
-	if (!v)
-		return -1;
-	free(*slot);
-	*slot = v;
-	return 0;
-}
-
 int cli_serve(int argc, char **argv)
 {
 	enum { O_TOKEN_FILE = 256, O_AUDIT, O_STATE, O_MAXRUN, O_MAXQ, O_GRACE, O_READY, O_ROUTES };
@@ -182,20 +172,11 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
 		return 2;
 	}
-	if (backend) {
-		if (!srv_policy_backend_allowed(policy, backend)) {
-			char **b = realloc(policy->allowed_backends,
-					   (policy->n_backends + 1) * sizeof(char *));
-			if (!b || !(b[policy->n_backends] = strdup(backend)))
-				return 1;
-			policy->allowed_backends = b;
-			policy->n_backends++;
-		}
-		if (set_default(&policy->default_backend, backend) < 0)
-			return 1;
-	}
-	if (image && set_default(&policy->default_image, image) < 0)
+	if (srv_policy_override(policy, backend, image, &err) < 0) {
+		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
+		srv_policy_free(policy);
 		return 1;
+	}
 	if (max_running > 0)
 		policy->max_running = (size_t)max_running;
 	if (max_queued >= 0)

@@ -621,3 +621,31 @@ json_t *srv_limits_json(const srv_exec_spec_t *spec)
 			 (json_int_t)spec->limits.pids, "max_output_bytes",
 			 (json_int_t)spec->limits.max_output_bytes, "network", spec->network);
 }
+
+int srv_policy_override(srv_policy_t *p, const char *backend, const char *image, srv_err_t *err)
+{
+	if (backend) {
+		if (!srv_policy_backend_allowed(p, backend)) {
+			char **b = realloc(p->allowed_backends, (p->n_backends + 1) * sizeof(char *));
+			if (!b)
+				return srv_fail(err, 500, "internal", "out of memory");
+			p->allowed_backends = b;
+			if (!(b[p->n_backends] = strdup(backend)))
+				return srv_fail(err, 500, "internal", "out of memory");
+			p->n_backends++;
+		}
+		char *v = strdup(backend);
+		if (!v)
+			return srv_fail(err, 500, "internal", "out of memory");
+		free(p->default_backend);
+		p->default_backend = v;
+	}
+	if (image) {
+		char *v = strdup(image);
+		if (!v)
+			return srv_fail(err, 500, "internal", "out of memory");
+		free(p->default_image);
+		p->default_image = v;
+	}
+	return 0;
+}

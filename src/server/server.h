@@ -90,6 +90,9 @@ typedef struct srv_policy {
 srv_policy_t *srv_policy_load(const char *path, srv_err_t *err);
 void srv_policy_free(srv_policy_t *p);
 bool srv_policy_backend_allowed(const srv_policy_t *p, const char *backend);
+/* The operator's command-line choice of default backend (which becomes
+ * allowed) and default image; NULL leaves a value alone. */
+int srv_policy_override(srv_policy_t *p, const char *backend, const char *image, srv_err_t *err);
 
 /* What a request asked for, after defaults and policy checks. */
 typedef struct srv_exec_spec {

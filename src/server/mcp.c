@@ -1,0 +1,532 @@
+/* The Model Context Protocol face: JSON-RPC 2.0 over stdio, one message per
+ * line (MCP "stdio" transport). tools/call runs on its own thread so that a
+ * long execution does not block ping or other calls; stdout is written under
+ * a lock, one complete message per line. */
+#include "server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define MCP_LATEST "2025-06-18"
+static const char *const mcp_versions[] = {"2025-06-18", "2025-03-26", "2024-11-05", NULL};
+static const char *const mcp_who = "mcp";
+
+struct mcp {
+	srv_service_t *svc;
+	pthread_mutex_t out_lock;
+	pthread_mutex_t calls_lock;
+	pthread_cond_t calls_done;
+	unsigned calls;
+};
+
+static void send_msg(struct mcp *m, json_t *msg)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!text)
+		return;
+	pthread_mutex_lock(&m->out_lock);
+	size_t len = strlen(text);
+	text[len] = '\n';
+	size_t off = 0;
+	while (off < len + 1) {
+		ssize_t w = write(STDOUT_FILENO, text + off, len + 1 - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	pthread_mutex_unlock(&m->out_lock);
+	free(text);
+}
+
+static json_t *rpc_result(json_t *id, json_t *result)
+{
+	return json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id", id, "result", result);
+}
+
+static json_t *rpc_error(json_t *id, int code, const char *message)
+{
+	return json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
+			 "error", "code", code, "message", message);
+}
+
+/* ---- tools ------------------------------------------------------------------ */
+
+static json_t *schema_props(void)
+{
+	return json_object();
+}
+
+static json_t *prop(const char *type, const char *description)
+{
+	return json_pack("{s:s,s:s}", "type", type, "description", description);
+}
+
+static json_t *tool(const char *name, const char *title, const char *description, json_t *props,
+		    const char *const *required)
+{
+	json_t *req = json_array();
+	for (size_t i = 0; required && required[i]; i++)
+		json_array_append_new(req, json_string(required[i]));
+	return json_pack("{s:s,s:s,s:s,s:{s:s,s:o,s:o,s:b}}", "name", name, "title", title,
+			 "description", description, "inputSchema", "type", "object", "properties",
+			 props, "required", req, "additionalProperties", 0);
+}
+
+static void add_exec_props(struct mcp *m, json_t *props, bool limits)
+{
+	json_object_set_new(props, "code", prop("string", "The program text, run as SHELL -c CODE."));
+	if (limits) {
+		json_t *lang = prop("string", "Language of the code (picks the interpreter and "
+					      "image).");
+		json_t *e = json_array();
+		for (size_t i = 0; i < m->svc->policy->n_languages; i++)
+			json_array_append_new(e, json_string(m->svc->policy->languages[i].name));
+		json_object_set_new(lang, "enum", e);
+		json_object_set_new(props, "language", lang);
+		json_t *t = prop("number", "Wall-clock limit in seconds (server default and maximum "
+					   "apply).");
+		json_object_set_new(t, "exclusiveMinimum", json_integer(0));
+		json_object_set_new(props, "timeout", t);
+	}
+	json_t *env = prop("object", "Environment variables for the program.");
+	json_object_set_new(env, "additionalProperties", json_pack("{s:s}", "type", "string"));
+	json_object_set_new(props, "env", env);
+	json_object_set_new(props, "stdin", prop("string", "Standard input of the program."));
+	json_t *files = prop("object", "Files to place in the workspace first: relative path -> "
+				       "text content.");
+	json_object_set_new(files, "additionalProperties", json_pack("{s:s}", "type", "string"));
+	json_object_set_new(props, "files", files);
+}
+
+static json_t *tools_list(struct mcp *m)
+{
+	json_t *tools = json_array();
+	static const char *const req_code[] = {"code", NULL};
+	static const char *const req_sid[] = {"session_id", NULL};
+	static const char *const req_sid_code[] = {"session_id", "code", NULL};
+	static const char *const req_sid_path[] = {"session_id", "path", NULL};
+	static const char *const req_write[] = {"session_id", "path", "content", NULL};
+
+	json_t *p = schema_props();
+	add_exec_props(m, p, true);
+	json_array_append_new(
+		tools, tool("execute_code", "Execute code in a sandbox",
+			    "Runs code once in a fresh isolated sandbox (no network, hard limits) and "
+			    "returns exit_code, stdout, stderr, execution_time_ms, status.",
+			    p, req_code));
+
+	p = schema_props();
+	json_t *lang = json_array();
+	for (size_t i = 0; i < m->svc->policy->n_languages; i++)
+		json_array_append_new(lang, json_string(m->svc->policy->languages[i].name));
+	json_object_set_new(p, "language",
+			    json_pack("{s:s,s:s,s:o}", "type", "string", "description",
+				      "Language of the code run in this session.", "enum", lang));
+	json_object_set_new(p, "timeout", prop("number", "Wall-clock limit per execution, seconds."));
+	json_object_set_new(p, "idle_ttl", prop("number", "Seconds of inactivity after which the "
+							  "session ends."));
+	json_array_append_new(
+		tools, tool("session_create", "Create a sandbox session",
+			    "Creates a session whose /workspace files persist between executions. "
+			    "Returns its id.", p, NULL));
+
+	p = schema_props();
+	json_object_set_new(p, "session_id", prop("string", "The session's id."));
+	add_exec_props(m, p, false);
+	json_array_append_new(
+		tools, tool("session_execute", "Execute code in a session",
+			    "Runs code in the session; files in /workspace (the working directory) "
+			    "are kept between calls.", p, req_sid_code));
+
+	p = schema_props();
+	json_object_set_new(p, "session_id", prop("string", "The session's id."));
+	json_object_set_new(p, "path", prop("string", "Path relative to the workspace."));
+	json_object_set_new(p, "content", prop("string", "Text to write."));
+	json_array_append_new(tools, tool("session_write_file", "Write a file",
+					  "Writes a file into the session's workspace.", p,
+					  req_write));
+
+	p = schema_props();
+	json_object_set_new(p, "session_id", prop("string", "The session's id."));
+	json_object_set_new(p, "path", prop("string", "Path relative to the workspace."));
+	json_array_append_new(tools, tool("session_read_file", "Read a file",
+					  "Reads a file from the session's workspace.", p,
+					  req_sid_path));
+
+	p = schema_props();
+	json_object_set_new(p, "session_id", prop("string", "The session's id."));
+	json_object_set_new(p, "path", prop("string", "Directory relative to the workspace "
+						      "(default: the workspace itself)."));
+	json_array_append_new(tools, tool("session_list_files", "List files",
+					  "Lists a directory of the session's workspace.", p,
+					  req_sid));
+
+	p = schema_props();
+	json_object_set_new(p, "session_id", prop("string", "The session's id."));
+	json_array_append_new(tools, tool("session_close", "Close a session",
+					  "Ends the session and deletes its workspace.", p, req_sid));
+	return json_pack("{s:o}", "tools", tools);
+}
+
+static json_t *tool_text(const char *text, json_t *structured, bool is_error)
+{
+	json_t *r = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", text,
+			      "isError", is_error);
+	if (structured)
+		json_object_set_new(r, "structuredContent", structured);
+	return r;
+}
+
+static json_t *tool_error(const srv_err_t *err)
+{
+	char msg[600];
+	snprintf(msg, sizeof(msg), "%s: %s", err->code ? err->code : "error", err->message);
+	return tool_text(msg, NULL, true);
+}
+
+/* The result JSON as both text and structured content; isError when the
+ * sandbox could not run the code. */
+static json_t *tool_exec_result(char *out)
+{
+	json_t *res = json_loads(out, 0, NULL);
+	const char *status = json_string_value(json_object_get(res, "status"));
+	json_t *r = tool_text(out, res, status && strcmp(status, "error") == 0);
+	free(out);
+	return r;
+}
+
+static const char *str_arg(json_t *args, const char *key)
+{
+	return json_string_value(json_object_get(args, key));
+}
+
+static int need_str(json_t *args, const char *key, srv_err_t *err)
+{
+	if (!json_is_string(json_object_get(args, key)))
+		return srv_fail(err, 400, "invalid_params", "\"%s\" (a string) is required", key);
+	return 0;
+}
+
+/* Copies args without the listed keys. */
+static json_t *without(json_t *args, const char *key)
+{
+	json_t *c = json_copy(args);
+	json_object_del(c, key);
+	return c;
+}
+
+static json_t *call_tool(struct mcp *m, const char *name, json_t *args, json_t *audit)
+{
+	srv_service_t *svc = m->svc;
+	srv_err_t err = {0};
+	srv_exec_call_t call = {.who = mcp_who, .client_fd = -1, .audit = audit};
+	if (strcmp(name, "execute_code") == 0) {
+		call.req = args;
+		char *out = srv_execute_once(svc, &call, &err);
+		return out ? tool_exec_result(out) : tool_error(&err);
+	}
+	if (strcmp(name, "session_create") == 0) {
+		json_t *d = srv_session_create(svc, args, mcp_who, &err);
+		if (!d)
+			return tool_error(&err);
+		json_object_set_new(audit, "session", json_incref(json_object_get(d, "id")));
+		char *text = json_dumps(d, JSON_COMPACT);
+		json_t *r = tool_text(text ? text : "", d, false);
+		free(text);
+		return r;
+	}
+	if (need_str(args, "session_id", &err) < 0)
+		return tool_error(&err);
+	const char *sid = str_arg(args, "session_id");
+	json_object_set_new(audit, "session", json_string(sid));
+	if (strcmp(name, "session_execute") == 0) {
+		call.req = without(args, "session_id");
+		char *out = srv_session_execute(svc, sid, &call, &err);
+		json_decref(call.req);
+		return out ? tool_exec_result(out) : tool_error(&err);
+	}
+	if (strcmp(name, "session_write_file") == 0) {
+		if (need_str(args, "path", &err) < 0 || need_str(args, "content", &err) < 0)
+			return tool_error(&err);
+		json_t *c = json_object_get(args, "content");
+		if (srv_session_write(svc, sid, mcp_who, str_arg(args, "path"), json_string_value(c),
+				      json_string_length(c), &err) < 0)
+			return tool_error(&err);
+		json_t *s = json_pack("{s:s,s:I}", "path", str_arg(args, "path"), "size",
+				      (json_int_t)json_string_length(c));
+		return tool_text("written", s, false);
+	}
+	if (strcmp(name, "session_read_file") == 0) {
+		if (need_str(args, "path", &err) < 0)
+			return tool_error(&err);
+		size_t len = 0;
+		char *data = srv_session_read(svc, sid, mcp_who, str_arg(args, "path"), &len, &err);
+		if (!data)
+			return tool_error(&err);
+		json_t *content = json_stringn(data, len);
+		if (!content) {
+			free(data);
+			srv_fail(&err, 400, "not_text",
+				 "the file is not UTF-8 text; download it with the HTTP API");
+			return tool_error(&err);
+		}
+		json_t *r = tool_text(data, json_pack("{s:s,s:o,s:I}", "path", str_arg(args, "path"),
+						      "content", content, "size", (json_int_t)len),
+				      false);
+		free(data);
+		return r;
+	}
+	if (strcmp(name, "session_list_files") == 0) {
+		json_t *l = srv_session_list(svc, sid, mcp_who, str_arg(args, "path"), &err);
+		if (!l)
+			return tool_error(&err);
+		char *text = json_dumps(l, JSON_COMPACT);
+		json_t *r = tool_text(text ? text : "", l, false);
+		free(text);
+		return r;
+	}
+	if (strcmp(name, "session_close") == 0) {
+		if (srv_session_delete(svc, sid, mcp_who, &err) < 0)
+			return tool_error(&err);
+		return tool_text("closed", json_pack("{s:s,s:b}", "id", sid, "deleted", 1), false);
+	}
+	return NULL;
+}
+
+struct call_job {
+	struct mcp *m;
+	json_t *msg;
+};
+
+static void *call_thread(void *arg)
+{
+	struct call_job *job = arg;
+	struct mcp *m = job->m;
+	json_t *id = json_object_get(job->msg, "id");
+	json_t *params = json_object_get(job->msg, "params");
+	const char *name = json_string_value(json_object_get(params, "name"));
+	json_t *args = json_object_get(params, "arguments");
+	json_t *audit = json_object();
+	json_t *reply;
+	if (!args)
+		args = json_object();
+	else
+		json_incref(args);
+	if (!name || !json_is_object(args)) {
+		reply = rpc_error(id, -32602, "tools/call needs params.name and an object "
+					      "params.arguments");
+	} else {
+		uint64_t t0 = srv_now_ms();
+		json_t *r = call_tool(m, name, args, audit);
+		if (!r) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "unknown tool \"%.100s\"", name);
+			reply = rpc_error(id, -32602, msg);
+		} else {
+			json_object_set_new(audit, "tool_error",
+					    json_incref(json_object_get(r, "isError")));
+			reply = rpc_result(id, r);
+		}
+		json_object_set_new(audit, "event", json_string("mcp_tool_call"));
+		json_object_set_new(audit, "who", json_string(mcp_who));
+		json_object_set_new(audit, "tool", json_string(name));
+		json_object_set_new(audit, "duration_ms", json_integer((json_int_t)(srv_now_ms() - t0)));
+		srv_audit_append(m->svc->audit, audit);
+		audit = NULL;
+	}
+	json_decref(audit);
+	json_decref(args);
+	send_msg(m, reply);
+	json_decref(job->msg);
+	free(job);
+	pthread_mutex_lock(&m->calls_lock);
+	m->calls--;
+	pthread_cond_broadcast(&m->calls_done);
+	pthread_mutex_unlock(&m->calls_lock);
+	return NULL;
+}
+
+/* Handles one message; returns the reply (NULL for notifications and for
+ * calls answered later by their thread). */
+static json_t *handle(struct mcp *m, json_t *msg)
+{
+	if (!json_is_object(msg))
+		return rpc_error(NULL, -32600, "invalid request: not an object");
+	json_t *id = json_object_get(msg, "id");
+	const char *method = json_string_value(json_object_get(msg, "method"));
+	if (!method) /* a response to us (we send no requests) or garbage */
+		return id ? rpc_error(id, -32600, "invalid request: no method") : NULL;
+	if (!json_is_string(json_object_get(msg, "jsonrpc")) ||
+	    strcmp(json_string_value(json_object_get(msg, "jsonrpc")), "2.0") != 0)
+		return id ? rpc_error(id, -32600, "invalid request: jsonrpc must be \"2.0\"") : NULL;
+	if (!id) /* notifications: initialized, cancelled, ... */
+		return NULL;
+	json_t *params = json_object_get(msg, "params");
+	if (strcmp(method, "initialize") == 0) {
+		const char *asked = json_string_value(json_object_get(params, "protocolVersion"));
+		const char *version = MCP_LATEST;
+		for (size_t i = 0; asked && mcp_versions[i]; i++)
+			if (strcmp(asked, mcp_versions[i]) == 0)
+				version = mcp_versions[i];
+		return rpc_result(
+			id, json_pack("{s:s,s:{s:{s:b}},s:{s:s,s:s,s:s},s:s}", "protocolVersion",
+				      version, "capabilities", "tools", "listChanged", 0, "serverInfo",
+				      "name", "symbi-sandbox", "title", "symbi-sandbox",
+				      "version", SYMBI_VERSION, "instructions",
+				      "Run untrusted code in isolated sandboxes with hard limits. "
+				      "Use execute_code for one-off runs, or session_create then "
+				      "session_execute to keep files in /workspace between runs."));
+	}
+	if (strcmp(method, "ping") == 0)
+		return rpc_result(id, json_object());
+	if (strcmp(method, "tools/list") == 0)
+		return rpc_result(id, tools_list(m));
+	if (strcmp(method, "tools/call") == 0) {
+		struct call_job *job = malloc(sizeof(*job));
+		if (!job)
+			return rpc_error(id, -32603, "out of memory");
+		job->m = m;
+		job->msg = json_incref(msg);
+		pthread_mutex_lock(&m->calls_lock);
+		m->calls++;
+		pthread_mutex_unlock(&m->calls_lock);
+		pthread_t t;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		int rc = pthread_create(&t, &attr, call_thread, job);
+		pthread_attr_destroy(&attr);
+		if (rc != 0) {
+			json_decref(msg);
+			free(job);
+			pthread_mutex_lock(&m->calls_lock);
+			m->calls--;
+			pthread_mutex_unlock(&m->calls_lock);
+			return rpc_error(id, -32603, "cannot start the call");
+		}
+		return NULL;
+	}
+	char text[200];
+	snprintf(text, sizeof(text), "method not found: %.100s", method);
+	return rpc_error(id, -32601, text);
+}
+
+static void handle_line(struct mcp *m, const char *line, size_t len)
+{
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		len--;
+	if (!len)
+		return;
+	json_error_t jerr;
+	json_t *msg = json_loadb(line, len, 0, &jerr);
+	if (!msg) {
+		send_msg(m, rpc_error(NULL, -32700, "parse error"));
+		return;
+	}
+	if (json_is_array(msg)) { /* batches, for clients of 2025-03-26 */
+		json_t *replies = json_array();
+		size_t i;
+		json_t *e;
+		json_array_foreach(msg, i, e) {
+			json_t *r = handle(m, e);
+			if (r)
+				json_array_append_new(replies, r);
+		}
+		if (json_array_size(replies))
+			send_msg(m, replies);
+		else
+			json_decref(replies);
+	} else {
+		json_t *r = handle(m, msg);
+		if (r)
+			send_msg(m, r);
+	}
+	json_decref(msg);
+}
+
+int srv_mcp_serve(srv_service_t *svc)
+{
+	struct mcp m = {.svc = svc};
+	pthread_mutex_init(&m.out_lock, NULL);
+	pthread_mutex_init(&m.calls_lock, NULL);
+	pthread_cond_init(&m.calls_done, NULL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	srv_err_t err = {0};
+	if (srv_service_start_reaper(svc, &err) < 0)
+		fprintf(stderr, "symbi-sandbox mcp: %s\n", err.message);
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	bool stop = false;
+	while (buf && !stop) {
+		struct pollfd pfd[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+					{.fd = sfd, .events = POLLIN}};
+		if (poll(pfd, sfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (sfd >= 0 && pfd[1].revents) {
+			fprintf(stderr, "symbi-sandbox mcp: signal received; cancelling executions\n");
+			srv_limiter_close(svc->limiter);
+			srv_service_cancel_all(svc);
+			break;
+		}
+		if (len == cap) {
+			if (cap > (64u << 20)) {
+				send_msg(&m, rpc_error(NULL, -32600, "message too large"));
+				len = 0;
+			} else {
+				char *b = realloc(buf, cap * 2);
+				if (!b)
+					break;
+				buf = b;
+				cap *= 2;
+			}
+		}
+		ssize_t r = read(STDIN_FILENO, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			stop = true;
+		else
+			len += (size_t)r;
+		char *start = buf, *nl;
+		while ((nl = memchr(start, '\n', len - (size_t)(start - buf)))) {
+			handle_line(&m, start, (size_t)(nl - start));
+			start = nl + 1;
+		}
+		len -= (size_t)(start - buf);
+		memmove(buf, start, len);
+		if (stop && len)
+			handle_line(&m, buf, len);
+	}
+	free(buf);
+	/* At end of input, calls in flight still finish and answer (a client
+	 * that does not want them sends SIGTERM, which cancels them above). */
+	/* Let running calls answer (or be cancelled) before everything is freed. */
+	pthread_mutex_lock(&m.calls_lock);
+	while (m.calls > 0)
+		pthread_cond_wait(&m.calls_done, &m.calls_lock);
+	pthread_mutex_unlock(&m.calls_lock);
+	if (sfd >= 0)
+		close(sfd);
+	pthread_mutex_destroy(&m.out_lock);
+	pthread_mutex_destroy(&m.calls_lock);
+	pthread_cond_destroy(&m.calls_done);
+	return 0;
+}
