@@ -44,8 +44,17 @@ int symbi_fail_prefix(symbi_error_t *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(err->message))
-		snprintf(err->message + n, sizeof(err->message) - (size_t)n,
-			 ": %s", old);
+	/* "PREFIX: OLD", cut to fit. */
+	size_t room = sizeof(err->message) - 1;
+	size_t used = n < 0 ? 0 : (size_t)n;
+	if (used > room)
+		used = room;
+	for (const char *sep = ": "; *sep && used < room; sep++)
+		err->message[used++] = *sep;
+	size_t take = strnlen(old, sizeof(old) - 1);
+	if (take > room - used)
+		take = room - used;
+	memcpy(err->message + used, old, take);
+	err->message[used + take] = '\0';
 	return -1;
 }
