@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 CC ?= cc
-PKGS := jansson libmicrohttpd libcrypto
+PKGS := jansson libseccomp libmicrohttpd libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 
@@ -18,7 +18,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude $(PKG_C
 	$(EXTRA_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lm
 
-LIB_SRC := $(wildcard src/core/*.c) $(wildcard src/backends/*.c)
+LIB_SRC := $(wildcard src/core/*.c) $(wildcard src/backends/*.c) $(wildcard src/backends/native/*.c)
 CLI_SRC := $(wildcard src/cli/*.c) $(wildcard src/server/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -28,7 +28,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all clean install test unit integration asan check-unit
 all: $(BUILD)/libsymbi-sandbox.a $(BUILD)/libsymbi-sandbox.so $(BUILD)/symbi-sandbox
 
-$(BUILD)/%.o: %.c $(wildcard include/symbi/*.h src/*/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/symbi/*.h src/*/*.h src/*/*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c $< -o $@

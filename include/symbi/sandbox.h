@@ -88,6 +88,8 @@ const char *symbi_env_value(const symbi_env_t *env, size_t i);
 typedef enum symbi_backend_kind {
 	SYMBI_BACKEND_DOCKER,
 	SYMBI_BACKEND_GVISOR,
+	SYMBI_BACKEND_NATIVE,  /* namespaces + cgroups + seccomp, no daemon */
+	SYMBI_BACKEND_PROCESS, /* the reference's unisolated runner */
 } symbi_backend_kind_t;
 
 typedef struct symbi_config symbi_config_t;
@@ -105,8 +107,13 @@ void symbi_config_free(symbi_config_t *cfg);
  * (seconds, may be fractional), "network_mode", "working_dir",
  * "auto_remove" ("true"/"false"), "docker_binary", "max_output_bytes",
  * "pids_limit" ("0" or "none" unsets), "user" ("" unsets), "backend"
- * ("docker"/"gvisor"), "runtime_name", "runsc_binary". List fields
- * ("volumes", "extra_flags") append one entry. Each value is validated as it
+ * ("docker"/"gvisor"/"native"/"process"), "runtime_name", "runsc_binary".
+ * Native backend: "lang" ("sh", "bash", "python", "node"; "" = SHELL -c),
+ * "tmp_size" and "workdir_size" (tmpfs caps, "100m"). Process backend (the
+ * reference's native runner): "executable", "working_directory",
+ * "enforce_resource_limits", "max_memory_mb", "max_cpu_seconds". List
+ * fields ("volumes", "extra_flags", "allowed_executables") append one
+ * entry. Each value is validated as it
  * is set; the config is unchanged on failure. */
 int symbi_config_set(symbi_config_t *cfg, const char *field, const char *value,
 		     symbi_error_t *err);
@@ -194,8 +201,11 @@ typedef struct symbi_sandbox symbi_sandbox_t;
 symbi_sandbox_t *symbi_sandbox_new(const symbi_config_t *cfg,
 				   symbi_error_t *err);
 void symbi_sandbox_free(symbi_sandbox_t *sb);
-/* The backend's name: "docker", "gvisor". */
+/* The backend's name: "docker", "gvisor", "native", "process". */
 const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb);
+/* A static warning that front ends must show before running code (the
+ * process backend runs it unisolated), or NULL. */
+const char *symbi_sandbox_warning(const symbi_sandbox_t *sb);
 
 /* Runs `code` (code_len bytes; it may be several MiB) as `SHELL -c CODE`
  * would, with `env` (may be NULL) as its extra environment. Returns 0 and a
@@ -224,6 +234,28 @@ typedef struct symbi_exec_options {
 /* symbi_sandbox_execute() with every option. */
 int symbi_sandbox_execute_opts(symbi_sandbox_t *sb, const symbi_exec_options_t *opts,
 			       symbi_result_t **out, symbi_error_t *err);
+
+/* ---- host capabilities (what `symbi-sandbox doctor` reports) ------------ */
+
+typedef struct symbi_host_info {
+	bool is_root;
+	char kernel[128];          /* uname release */
+	bool namespaces;           /* pid, mount, net, ipc, uts, cgroup can be made */
+	char namespaces_detail[256];
+	bool user_namespaces;      /* an unprivileged user namespace can be made */
+	char user_namespaces_detail[256];
+	int cgroup_version;        /* 0: none mounted, 1: v1 (or hybrid), 2: unified */
+	bool cgroup_memory, cgroup_pids, cgroup_cpu; /* usable by this process */
+	char cgroup_detail[256];   /* where sandboxes go, or why they cannot */
+	bool seccomp;              /* seccomp filters can be installed */
+	char libseccomp_version[32];
+	int landlock_abi;          /* 0: landlock unavailable */
+} symbi_host_info_t;
+
+/* Probes this host (forks short-lived children; creates and removes one
+ * test cgroup). Never fails for a missing feature: that is reported in
+ * *out. */
+int symbi_host_probe(symbi_host_info_t *out, symbi_error_t *err);
 
 #ifdef __cplusplus
 }

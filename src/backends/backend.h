@@ -18,6 +18,7 @@ typedef struct symbi_exec_request {
 
 typedef struct symbi_backend_ops {
 	const char *name;
+	const char *warning; /* shown by front ends before each run; may be NULL */
 	/* Start-up check (is the engine there?); may keep state in *state. The
 	 * config has already passed symbi_config_validate(). */
 	int (*create)(const symbi_config_t *cfg, void **state, symbi_error_t *err);
@@ -29,5 +30,7 @@ typedef struct symbi_backend_ops {
 
 extern const symbi_backend_ops_t symbi_backend_docker;
 extern const symbi_backend_ops_t symbi_backend_gvisor;
+extern const symbi_backend_ops_t symbi_backend_native;
+extern const symbi_backend_ops_t symbi_backend_process;
 
 #endif

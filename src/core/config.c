@@ -38,7 +38,14 @@ symbi_config_t *symbi_config_new(void)
 	cfg->pids_limit = SYMBI_DEFAULT_PIDS_LIMIT;
 	cfg->runtime_name = strdup("runsc");
 	cfg->runsc_binary = strdup("runsc");
-	if (!cfg->image || !cfg->shell || !cfg->memory_limit || !cfg->network_mode ||
+	cfg->tmp_size = (uint64_t)100 * 1024 * 1024;
+	cfg->workdir_size = (uint64_t)100 * 1024 * 1024;
+	cfg->executable = strdup("bash");
+	cfg->working_directory = strdup("/tmp/symbiont-native");
+	cfg->enforce_resource_limits = true;
+	cfg->max_memory_mb = 2048;
+	cfg->max_cpu_seconds = 300;
+	if (!cfg->executable || !cfg->working_directory || !cfg->image || !cfg->shell || !cfg->memory_limit || !cfg->network_mode ||
 	    !cfg->working_dir || !cfg->docker_binary || !cfg->runtime_name || !cfg->runsc_binary) {
 		symbi_config_free(cfg);
 		return NULL;
@@ -71,6 +78,10 @@ void symbi_config_free(symbi_config_t *cfg)
 	free(cfg->user);
 	free(cfg->runtime_name);
 	free(cfg->runsc_binary);
+	free(cfg->lang);
+	free(cfg->executable);
+	symbi_strlist_clear(&cfg->allowed_executables);
+	free(cfg->working_directory);
 	free(cfg);
 }
 
@@ -91,17 +102,21 @@ symbi_config_t *symbi_config_copy(const symbi_config_t *src)
 	*cfg = *src;
 	cfg->volumes = (symbi_strlist_t){0};
 	cfg->extra_flags = (symbi_strlist_t){0};
+	cfg->allowed_executables = (symbi_strlist_t){0};
 	char **strings[] = {&cfg->image, &cfg->shell, &cfg->memory_limit, &cfg->network_mode,
 			    &cfg->working_dir, &cfg->docker_binary, &cfg->user,
-			    &cfg->runtime_name, &cfg->runsc_binary};
+			    &cfg->runtime_name, &cfg->runsc_binary, &cfg->lang,
+			    &cfg->executable, &cfg->working_directory};
 	const char *sources[] = {src->image, src->shell, src->memory_limit, src->network_mode,
 				 src->working_dir, src->docker_binary, src->user,
-				 src->runtime_name, src->runsc_binary};
+				 src->runtime_name, src->runsc_binary, src->lang,
+				 src->executable, src->working_directory};
 	bool ok = true;
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		ok = dup_optional(strings[i], sources[i]) == 0 && ok;
 	ok = ok && symbi_strlist_copy(&cfg->volumes, &src->volumes) == 0;
 	ok = ok && symbi_strlist_copy(&cfg->extra_flags, &src->extra_flags) == 0;
+	ok = ok && symbi_strlist_copy(&cfg->allowed_executables, &src->allowed_executables) == 0;
 	if (!ok) {
 		symbi_config_free(cfg);
 		return NULL;
@@ -233,11 +248,19 @@ int symbi_config_set(symbi_config_t *cfg, const char *field, const char *v,
 			cfg->backend = SYMBI_BACKEND_DOCKER;
 		else if (strcmp(v, "gvisor") == 0)
 			cfg->backend = SYMBI_BACKEND_GVISOR;
+		else if (strcmp(v, "native") == 0)
+			cfg->backend = SYMBI_BACKEND_NATIVE;
+		else if (strcmp(v, "process") == 0)
+			cfg->backend = SYMBI_BACKEND_PROCESS;
 		else
 			return symbi_fail(err, SYMBI_E_INVALID, 0,
-					  "unknown backend \"%.100s\" (available: docker, gvisor)", v);
+					  "unknown backend \"%.100s\" (available: docker, gvisor, "
+					  "native, process)", v);
 		return 0;
 	}
+	int native_rc = symbi_config_set_native_field(cfg, field, v, err);
+	if (native_rc != 1)
+		return native_rc;
 	if (strcmp(field, "image") == 0)
 		return check_image(v, err) < 0 ? -1 : set_string(&cfg->image, v, err);
 	if (strcmp(field, "shell") == 0)
@@ -344,6 +367,8 @@ int symbi_config_clear_list(symbi_config_t *cfg, const char *field, symbi_error_
 {
 	if (strcmp(field, "volumes") == 0)
 		symbi_strlist_clear(&cfg->volumes);
+	else if (strcmp(field, "allowed_executables") == 0)
+		symbi_strlist_clear(&cfg->allowed_executables);
 	else if (strcmp(field, "extra_flags") == 0)
 		symbi_strlist_clear(&cfg->extra_flags);
 	else
@@ -425,6 +450,8 @@ static const symbi_strlist_t *config_list(const symbi_config_t *cfg, const char 
 		return &cfg->volumes;
 	if (strcmp(field, "extra_flags") == 0)
 		return &cfg->extra_flags;
+	if (strcmp(field, "allowed_executables") == 0)
+		return &cfg->allowed_executables;
 	return NULL;
 }
 

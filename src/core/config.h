@@ -30,7 +30,23 @@ struct symbi_config {
 	char *user;      /* NULL: the image's user */
 	char *runtime_name;
 	char *runsc_binary;
+	/* native backend */
+	char *lang;            /* NULL: SHELL -c CODE; else sh, bash, python, node */
+	uint64_t tmp_size;     /* bytes of the /tmp tmpfs */
+	uint64_t workdir_size; /* bytes of the working directory's tmpfs */
+	/* process backend (the reference's native runner) */
+	char *executable;
+	symbi_strlist_t allowed_executables;
+	char *working_directory;
+	bool enforce_resource_limits;
+	uint64_t max_memory_mb;
+	uint64_t max_cpu_seconds;
 };
+
+/* The native and process backends' fields (config_native.c). Returns 1 if
+ * `field` is not one of them, else 0 or -1 like symbi_config_set(). */
+int symbi_config_set_native_field(symbi_config_t *cfg, const char *field, const char *v,
+				  symbi_error_t *err);
 
 /* Parses a docker-style size ("512m", "1.5g", "1024", "2GiB") into bytes. */
 int symbi_parse_bytes(const char *text, uint64_t *out, symbi_error_t *err);

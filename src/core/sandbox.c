@@ -15,6 +15,8 @@ static const symbi_backend_ops_t *backend_for(symbi_backend_kind_t kind)
 	switch (kind) {
 	case SYMBI_BACKEND_DOCKER: return &symbi_backend_docker;
 	case SYMBI_BACKEND_GVISOR: return &symbi_backend_gvisor;
+	case SYMBI_BACKEND_NATIVE: return &symbi_backend_native;
+	case SYMBI_BACKEND_PROCESS: return &symbi_backend_process;
 	}
 	return NULL;
 }
@@ -57,6 +59,11 @@ void symbi_sandbox_free(symbi_sandbox_t *sb)
 const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb)
 {
 	return sb->ops->name;
+}
+
+const char *symbi_sandbox_warning(const symbi_sandbox_t *sb)
+{
+	return sb->ops->warning;
 }
 
 int symbi_sandbox_execute_opts(symbi_sandbox_t *sb, const symbi_exec_options_t *opts,

@@ -52,6 +52,10 @@ static void child_fds_close(struct child_fds *f)
 static int spawn_child(const symbi_supervise_opts_t *o, struct child_fds *f, pid_t *pid,
 		       symbi_error_t *err)
 {
+	if (o->spawn) {
+		int stdio[3] = {f->in[0], f->out[1], f->err[1]};
+		return o->spawn(o->ctx, stdio, pid, err);
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);

@@ -27,6 +27,12 @@ typedef struct symbi_supervise_opts {
 	 * to a reaper); may be NULL. */
 	void (*on_spawn)(pid_t pid, void *ctx);
 	int cancel_fd; /* readable means cancel; -1 for none */
+	/* Replaces posix_spawn of path/argv/envp when set (the native backend
+	 * clones its sandbox init; the process backend sets rlimits before
+	 * exec): starts a child with stdin on stdio[0] (-1: /dev/null), stdout
+	 * on stdio[1], stderr on stdio[2], and sets *pid. These descriptors
+	 * are close-on-exec in the caller; the child must dup2 them. */
+	int (*spawn)(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t *err);
 } symbi_supervise_opts_t;
 
 typedef struct symbi_supervise_outcome {

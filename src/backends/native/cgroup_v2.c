@@ -1,0 +1,97 @@
+/* cgroup v2: one directory in the unified hierarchy, under this process's
+ * cgroup, whose subtree must have the memory, pids and cpu controllers
+ * enabled (root, or a delegated subtree). */
+#include "native.h"
+#include "../../core/error.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CPU_PERIOD_US 100000
+
+static int enable_controllers(const char *parent, const native_limits_t *lim, symbi_error_t *err)
+{
+	const char *wanted[3] = {"+memory", lim->pids ? "+pids" : NULL, lim->cpus > 0 ? "+cpu" : NULL};
+	for (int i = 0; i < 3; i++) {
+		if (!wanted[i])
+			continue;
+		if (native_write_file(parent, "cgroup.subtree_control", wanted[i]) < 0) {
+			int e = errno;
+			return symbi_fail(err, SYMBI_E_UNAVAILABLE, e,
+					  "cannot enable the %s controller in %s: %s; %s", wanted[i] + 1,
+					  parent, strerror(e),
+					  e == EBUSY ? "this process's cgroup holds processes, so it cannot "
+						       "delegate controllers: run symbi-sandbox in its own "
+						       "cgroup (e.g. systemd-run --scope -p Delegate=yes)"
+						     : "run as root or in a delegated cgroup (systemd-run --user "
+						       "--scope -p Delegate=yes)");
+		}
+	}
+	return 0;
+}
+
+static int set_value(const char *dir, const char *file, const char *value, symbi_error_t *err)
+{
+	if (native_write_file(dir, file, value) < 0)
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot write %s to %s/%s", value, dir, file);
+	return 0;
+}
+
+int native_cgroup_v2_create(native_cgroup_t *cg, const char *name, const native_limits_t *lim,
+			    symbi_error_t *err)
+{
+	char own[PATH_MAX / 2], parent[PATH_MAX];
+	if (native_own_cgroup("", own, sizeof(own)) < 0)
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno, "cannot find this process's cgroup");
+	snprintf(parent, sizeof(parent), "/sys/fs/cgroup%s", own);
+	if (enable_controllers(parent, lim, err) < 0)
+		return -1;
+	char *dir = cg->dirs[0];
+	if (snprintf(dir, PATH_MAX, "%.*s/%s", PATH_MAX - 80, parent, name) >= PATH_MAX)
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "cgroup path too long");
+	if (mkdir(dir, 0755) < 0)
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno, "cannot create the cgroup %s", dir);
+	cg->ndirs = 1;
+	cg->memory_dir = 0;
+	char v[64];
+	if (lim->memory_bytes) {
+		snprintf(v, sizeof(v), "%" PRIu64, lim->memory_bytes);
+		if (set_value(dir, "memory.max", v, err) < 0)
+			return -1;
+		native_write_file(dir, "memory.swap.max", "0");
+		/* One OOM kill ends the whole sandbox, as a container's would. */
+		native_write_file(dir, "memory.oom.group", "1");
+	}
+	if (lim->pids) {
+		snprintf(v, sizeof(v), "%ld", lim->pids);
+		if (set_value(dir, "pids.max", v, err) < 0)
+			return -1;
+	}
+	if (lim->cpus > 0) {
+		long quota = (long)(lim->cpus * CPU_PERIOD_US);
+		snprintf(v, sizeof(v), "%ld %d", quota < 1000 ? 1000 : quota, CPU_PERIOD_US);
+		if (set_value(dir, "cpu.max", v, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+long native_cgroup_v2_oom_kills(const char *dir)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/memory.events", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	char key[64];
+	long value, kills = 0;
+	while (fscanf(f, "%63s %ld", key, &value) == 2)
+		if (strcmp(key, "oom_kill") == 0)
+			kills = value;
+	fclose(f);
+	return kills;
+}

@@ -1,0 +1,135 @@
+/* Child side: the sandbox init. It runs in the new namespaces as a copy of
+ * the caller (clone without CLONE_VM), so it uses only system calls and the
+ * plan prepared by the parent: no allocation, no locks. */
+#include "native.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SYNC_FD 3
+
+static void setup_fds(const int stdio[3], int sync_fd)
+{
+	/* Move the sync socket out of the way of 0-2 first. */
+	int s = fcntl(sync_fd, F_DUPFD_CLOEXEC, 10);
+	if (s < 0)
+		_exit(NATIVE_SETUP_FAILED);
+	int in = stdio[0] >= 0 ? stdio[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (in < 0 || dup2(in, 0) < 0 || dup2(stdio[1], 1) < 0 || dup2(stdio[2], 2) < 0 ||
+	    dup3(s, SYNC_FD, O_CLOEXEC) < 0)
+		_exit(NATIVE_SETUP_FAILED);
+	/* Whatever else the caller had open (other threads' descriptors
+	 * without CLOEXEC included) stays outside. */
+	syscall(SYS_close_range, SYNC_FD + 1, ~0U, 0);
+}
+
+static void wait_for_go(void)
+{
+	native_msg_t m;
+	if (native_msg_recv(SYNC_FD, &m) != 1 || m.kind != NATIVE_MSG_GO)
+		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
+}
+
+/* Searches PATH of the sandbox (not the caller's) for argv[0]. */
+static void exec_program(const native_plan_t *p)
+{
+	const char *name = p->argv.items[0];
+	if (strchr(name, '/')) {
+		execve(name, p->argv.items, p->envp.items);
+		return;
+	}
+	char path[PATH_MAX];
+	const char *dirs = NATIVE_PATH;
+	int first_errno = ENOENT;
+	while (*dirs) {
+		size_t n = strcspn(dirs, ":");
+		if (n + 1 + strlen(name) < sizeof(path)) {
+			memcpy(path, dirs, n);
+			path[n] = '/';
+			strcpy(path + n + 1, name);
+			execve(path, p->argv.items, p->envp.items);
+			if (errno != ENOENT && errno != ENOTDIR)
+				first_errno = errno;
+		}
+		dirs += n;
+		if (*dirs == ':')
+			dirs++;
+	}
+	errno = first_errno;
+}
+
+/* The program: new session, limits, unprivileged identity, seccomp last,
+ * exec. Errors go to the parent through the sync socket, which exec
+ * closes. */
+__attribute__((noreturn)) static void program_main(const native_plan_t *p)
+{
+	const char *step = "start the program";
+	if (setsid() < 0)
+		native_child_fail(SYNC_FD, "setsid", errno, "setsid failed");
+	if (native_set_rlimits(p) < 0)
+		native_child_fail(SYNC_FD, "set rlimits", errno, "setrlimit failed");
+	if (native_drop_privileges(p, &step) < 0)
+		native_child_fail(SYNC_FD, step, errno, "cannot %s", step);
+	if (native_seccomp_install(p->filter) < 0)
+		native_child_fail(SYNC_FD, "install seccomp", errno, "cannot install the seccomp filter");
+	exec_program(p);
+	native_child_fail(SYNC_FD, "exec", errno, "cannot execute %s: %s", p->argv.items[0],
+			  strerror(errno));
+}
+
+/* Reaps everything; when the program ends, reports its status and exits,
+ * which makes the kernel kill whatever is left in the pid namespace. */
+__attribute__((noreturn)) static void init_loop(pid_t program)
+{
+	for (;;) {
+		int status;
+		pid_t w = waitpid(-1, &status, 0);
+		if (w == program) {
+			native_msg_t m;
+			memset(&m, 0, sizeof(m));
+			m.kind = NATIVE_MSG_EXIT;
+			m.status = status;
+			native_msg_send(SYNC_FD, &m);
+			_exit(0);
+		}
+		if (w < 0 && errno != EINTR)
+			_exit(NATIVE_SETUP_FAILED);
+	}
+}
+
+void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
+{
+	/* The isolation steps, in order. Namespaces (pid, mount, ipc, uts,
+	 * net, user) were created by clone. */
+	setup_fds(stdio, sync_fd);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		native_child_fail(SYNC_FD, "set the parent-death signal", errno, "prctl failed");
+	wait_for_go(); /* parent: cgroup attach, id maps */
+	if (p->use_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+		native_child_fail(SYNC_FD, "create the cgroup namespace", errno, "unshare failed");
+	if (sethostname("sandbox", 7) < 0)
+		native_child_fail(SYNC_FD, "set the hostname", errno, "sethostname failed");
+	if (p->netns && native_loopback_up() < 0)
+		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
+	native_mount_root(p, SYNC_FD);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	if (program < 0)
+		native_child_fail(SYNC_FD, "start the program", errno, "fork failed");
+	if (program == 0)
+		program_main(p);
+	/* The init keeps no descriptor the program's output could wait on. */
+	close(0);
+	close(1);
+	close(2);
+	init_loop(program);
+}

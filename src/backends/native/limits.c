@@ -1,0 +1,26 @@
+/* Child side: rlimits of the program, for what cgroups do not cover (file
+ * size, open files, core dumps) and, without a cgroup, as a fallback for
+ * memory and process count. */
+#include "native.h"
+
+#include <sys/resource.h>
+
+static int set_limit(int resource, rlim_t value)
+{
+	struct rlimit rl = {value, value};
+	return setrlimit(resource, &rl);
+}
+
+int native_set_rlimits(const native_plan_t *p)
+{
+	if (set_limit(RLIMIT_CORE, 0) < 0 || set_limit(RLIMIT_FSIZE, NATIVE_FSIZE_LIMIT) < 0 ||
+	    set_limit(RLIMIT_NOFILE, NATIVE_NOFILE_LIMIT) < 0)
+		return -1;
+	if (!p->use_cgroup) {
+		if (p->limits.memory_bytes && set_limit(RLIMIT_AS, p->limits.memory_bytes) < 0)
+			return -1;
+		if (p->limits.pids && set_limit(RLIMIT_NPROC, (rlim_t)p->limits.pids) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,268 @@
+/* The native backend's parent side: one function lists the isolation steps
+ * in order; the child side is in child.c. */
+#include "native.h"
+#include "../backend.h"
+#include "../../core/error.h"
+#include "../../core/result.h"
+#include "../../core/supervise.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct native_state {
+	native_filter_t filter; /* read-only after create: shared by threads */
+	bool root;
+} native_state_t;
+
+struct native_run {
+	const native_plan_t *plan;
+	native_cgroup_t *cg;
+	int sync_fd; /* parent's end */
+	pid_t init_pid;
+};
+
+static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t *err)
+{
+	*state = NULL;
+	native_state_t *st = calloc(1, sizeof(*st));
+	if (!st)
+		return symbi_fail_nomem(err);
+	/* A trial plan validates the configuration for this backend now,
+	 * not at the first run. */
+	native_plan_t trial;
+	int rc = native_plan_build(&trial, cfg, NULL, "", 0, NULL, err);
+	native_plan_free(&trial);
+	if (rc < 0 || native_seccomp_compile(&st->filter, err) < 0) {
+		free(st);
+		return -1;
+	}
+	if (geteuid() != 0 && !native_userns_works()) {
+		native_seccomp_free(&st->filter);
+		free(st);
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, EPERM,
+				  "the native backend needs root or unprivileged user namespaces, and "
+				  "this host refuses them (enable with sysctl "
+				  "kernel.unprivileged_userns_clone=1 / user.max_user_namespaces, or "
+				  "kernel.apparmor_restrict_unprivileged_userns=0); or use --backend "
+				  "docker");
+	}
+	st->root = geteuid() == 0;
+	*state = st;
+	return 0;
+}
+
+static void native_destroy(void *state)
+{
+	native_state_t *st = state;
+	if (!st)
+		return;
+	native_seccomp_free(&st->filter);
+	free(st);
+}
+
+/* Runs in the parent in place of posix_spawn (see symbi_supervise_opts_t):
+ * clone into new namespaces, then (parent) put the child in its cgroup and
+ * map its ids, then let it go. */
+static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t *err)
+{
+	struct native_run *r = ctx;
+	const native_plan_t *p = r->plan;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "socketpair");
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+			      (p->netns ? CLONE_NEWNET : 0) | (p->userns ? CLONE_NEWUSER : 0);
+	/* A raw clone without CLONE_VM forks into the new namespaces; the
+	 * child only makes system calls (see child.c). */
+	pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+	if (child == 0) {
+		close(sv[0]);
+		native_child_main(p, stdio, sv[1]);
+	}
+	int clone_errno = errno;
+	close(sv[1]);
+	if (child < 0) {
+		close(sv[0]);
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, clone_errno,
+				  "cannot create the sandbox's namespaces: %s%s", strerror(clone_errno),
+				  clone_errno == EPERM || clone_errno == EINVAL
+					  ? " (user namespaces may be disabled: see `symbi-sandbox doctor`)"
+					  : clone_errno == ENOSPC ? " (namespace limit reached: raise "
+								    "user.max_*_namespaces)" : "");
+	}
+	r->init_pid = child;
+	r->sync_fd = sv[0];
+	*pid = child;
+	if ((r->cg->ndirs && native_cgroup_attach(r->cg, child, err) < 0) ||
+	    (p->userns && native_write_id_maps(child, p, err) < 0)) {
+		kill(child, SIGKILL);
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
+		close(sv[0]);
+		r->sync_fd = -1;
+		return -1;
+	}
+	native_msg_t go = {.kind = NATIVE_MSG_GO};
+	native_msg_send(r->sync_fd, &go);
+	return 0;
+}
+
+/* The deadline (or a cancel): killing the pid namespace's init makes the
+ * kernel kill everything in it. */
+static void native_on_timeout(void *ctx)
+{
+	struct native_run *r = ctx;
+	if (r->init_pid > 0)
+		kill(r->init_pid, SIGKILL);
+	native_cgroup_kill(r->cg);
+}
+
+static const char *hint_for(const native_msg_t *m)
+{
+	if (strstr(m->step, "mount") || strstr(m->step, "pivot") || strstr(m->step, "bind"))
+		return m->err_no == EPERM || m->err_no == EACCES
+			       ? " (mounting is refused here: a container without CAP_SYS_ADMIN or an "
+				 "LSM policy; run on the host or use --backend docker)"
+		       : m->err_no == ENOSPC ? " (a tmpfs is full: raise tmp_size/workdir_size)" : "";
+	if (strcmp(m->step, "exec") == 0)
+		return m->err_no == ENOENT ? " (the interpreter is not installed on the host)" : "";
+	return "";
+}
+
+static int set_error(symbi_result_t *res, const char *msg, symbi_status_t status, int sig,
+		     symbi_error_t *err)
+{
+	free(res->error);
+	res->error = strdup(msg);
+	if (!res->error)
+		return symbi_fail_nomem(err);
+	symbi_result_set_exit(res, status, -1, sig);
+	return 0;
+}
+
+static int classify(const symbi_config_t *cfg, const symbi_supervise_outcome_t *oc,
+		    const native_msg_t *msg, bool have_msg, long oom_kills, symbi_result_t *res,
+		    symbi_error_t *err)
+{
+	char text[1024];
+	if (oc->cancelled)
+		return set_error(res, "execution cancelled", SYMBI_STATUS_ERROR, 0, err);
+	if (have_msg && msg->kind == NATIVE_MSG_ERROR) {
+		snprintf(text, sizeof(text), "native sandbox: cannot %s: %s (%s)%s", msg->step, msg->text,
+			 strerror(msg->err_no), hint_for(msg));
+		return set_error(res, text, SYMBI_STATUS_ERROR, 0, err);
+	}
+	if (oom_kills > 0) {
+		return set_error(res, "the program was killed for exceeding the memory limit",
+				 SYMBI_STATUS_OOM, SIGKILL, err);
+	}
+	if (oc->timed_out) {
+		snprintf(text, sizeof(text), "execution timed out after %llu ms",
+			 (unsigned long long)cfg->timeout_ms);
+		return set_error(res, text, SYMBI_STATUS_TIMEOUT, SIGKILL, err);
+	}
+	if (have_msg && msg->kind == NATIVE_MSG_EXIT) {
+		if (WIFEXITED(msg->status))
+			symbi_result_set_exit(res, SYMBI_STATUS_EXITED, WEXITSTATUS(msg->status), 0);
+		else
+			symbi_result_set_exit(res, SYMBI_STATUS_SIGNALED, -1, WTERMSIG(msg->status));
+		return 0;
+	}
+	snprintf(text, sizeof(text), "native sandbox: the sandbox init ended without a status (%s %d)",
+		 WIFSIGNALED(oc->wait_status) ? "signal" : "exit status",
+		 WIFSIGNALED(oc->wait_status) ? WTERMSIG(oc->wait_status) : WEXITSTATUS(oc->wait_status));
+	return set_error(res, text, SYMBI_STATUS_ERROR, 0, err);
+}
+
+/* The first ERROR wins; else the EXIT. */
+static bool read_messages(int fd, native_msg_t *out)
+{
+	bool have = false;
+	native_msg_t m;
+	while (fd >= 0 && native_msg_recv(fd, &m) == 1) {
+		if (!have || (m.kind == NATIVE_MSG_ERROR && out->kind != NATIVE_MSG_ERROR)) {
+			*out = m;
+			have = true;
+		}
+	}
+	return have;
+}
+
+static int native_execute(void *state, const symbi_config_t *cfg, const symbi_exec_request_t *req,
+			  symbi_result_t **out, symbi_error_t *err)
+{
+	native_state_t *st = state;
+	native_plan_t plan;
+	native_cgroup_t cg = {.memory_dir = -1};
+	struct native_run r = {.plan = &plan, .cg = &cg, .sync_fd = -1, .init_pid = -1};
+	int rc = -1;
+	/* 1. validate and prepare everything (no namespace exists yet) */
+	if (native_plan_build(&plan, cfg, &st->filter, req->code, req->code_len, req->env, err) < 0)
+		goto done_plan;
+	/* 2. the run's cgroup, limits set; without root and without a
+	 * delegated cgroup, rlimits stand in (see doctor) */
+	symbi_error_t cg_err = {0};
+	plan.use_cgroup = native_cgroup_create(&cg, &plan.limits, &cg_err) == 0;
+	if (!plan.use_cgroup && st->root) {
+		*out = symbi_result_new_error(cg_err.message, 0);
+		rc = *out ? 0 : symbi_fail_nomem(err);
+		goto done_plan;
+	}
+	/* 3. clone into namespaces, attach, map ids, GO; 4. the child builds
+	 * its root, drops privileges, installs seccomp, execs; 5. supervise
+	 * output, deadline and exit */
+	symbi_supervise_opts_t o = {
+		.path = plan.argv.items[0], .argv = plan.argv.items, .envp = plan.envp.items,
+		.input = req->stdin_data, .input_len = req->stdin_len,
+		.max_output_bytes = cfg->max_output_bytes, .timeout_ms = cfg->timeout_ms,
+		.on_timeout = native_on_timeout, .ctx = &r, .kill_grace_ms = 0,
+		.cancel_fd = req->cancel_fd, .spawn = native_spawn,
+	};
+	symbi_supervise_outcome_t oc;
+	symbi_error_t spawn_err = {0};
+	if (symbi_supervise(&o, &oc, &spawn_err) < 0) {
+		*out = symbi_result_new_error(spawn_err.message, 0);
+		rc = *out ? 0 : symbi_fail_nomem(err);
+		goto done_cgroup;
+	}
+	/* 6. collect the verdict, 7. leave nothing behind */
+	native_msg_t msg;
+	bool have_msg = read_messages(r.sync_fd, &msg);
+	long oom = native_cgroup_oom_kills(&cg);
+	symbi_result_t *res = symbi_result_from_outcome(&oc);
+	symbi_stream_free(&oc.out);
+	symbi_stream_free(&oc.err);
+	if (!res) {
+		symbi_fail_nomem(err);
+		goto done_cgroup;
+	}
+	if (classify(cfg, &oc, &msg, have_msg, oom, res, err) < 0) {
+		symbi_result_free(res);
+		goto done_cgroup;
+	}
+	*out = res;
+	rc = 0;
+done_cgroup:
+	if (r.sync_fd >= 0)
+		close(r.sync_fd);
+	native_cgroup_destroy(&cg);
+done_plan:
+	native_plan_free(&plan);
+	return rc;
+}
+
+const symbi_backend_ops_t symbi_backend_native = {
+	.name = "native",
+	.warning = NULL,
+	.create = native_create,
+	.execute = native_execute,
+	.destroy = native_destroy,
+};

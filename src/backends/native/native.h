@@ -1,0 +1,158 @@
+/* The native backend: one sandbox per execution, built from Linux
+ * namespaces, a fresh root, cgroups (v1 or v2), dropped privileges and a
+ * seccomp filter. Internal header shared by the files of this folder; each
+ * file holds one concern and says in its name which side runs it. */
+#ifndef SYMBI_BACKENDS_NATIVE_H
+#define SYMBI_BACKENDS_NATIVE_H
+
+#include <symbi/sandbox.h>
+
+#include "../../core/config.h"
+#include "../../core/strlist.h"
+
+#include <limits.h>
+#include <linux/filter.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Where the code goes when it is too big for one argv string. */
+#define NATIVE_CODE_DIR "/.symbi"
+#define NATIVE_CODE_PATH "/.symbi/code"
+/* Code up to this size (without NUL bytes) is passed as `-c CODE`. */
+#define NATIVE_ARGV_CODE_MAX (64 * 1024)
+#define NATIVE_DEFAULT_UID 65534
+#define NATIVE_DEFAULT_GID 65534
+#define NATIVE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define NATIVE_FSIZE_LIMIT ((uint64_t)1 << 30)
+#define NATIVE_NOFILE_LIMIT 1024
+/* Exit status of a sandbox init that failed during setup (the reason is on
+ * the sync socket). */
+#define NATIVE_SETUP_FAILED 121
+
+/* ---- seccomp (seccomp.c): compiled by the parent, installed by the child - */
+
+typedef struct native_filter {
+	struct sock_filter *insns;
+	unsigned short len;
+} native_filter_t;
+
+int native_seccomp_compile(native_filter_t *f, symbi_error_t *err);
+void native_seccomp_free(native_filter_t *f);
+/* Child side: no_new_privs then the filter. Returns -1 with errno. */
+int native_seccomp_install(const native_filter_t *f);
+
+/* ---- cgroups (cgroup.c, cgroup_v1.c, cgroup_v2.c): parent side ---------- */
+
+#define NATIVE_CG_MAX_DIRS 4
+
+typedef struct native_limits {
+	uint64_t memory_bytes; /* 0: none */
+	long pids;             /* 0: none */
+	double cpus;           /* <= 0: none */
+} native_limits_t;
+
+typedef struct native_cgroup {
+	int version; /* 1 or 2; 0 when no cgroup is used */
+	int ndirs;
+	char dirs[NATIVE_CG_MAX_DIRS][PATH_MAX];
+	int memory_dir; /* index into dirs, -1 if none */
+} native_cgroup_t;
+
+/* Which cgroup version is mounted at /sys/fs/cgroup: 0 (none), 1, 2. */
+int native_cgroup_version(void);
+/* Creates this run's cgroup(s) with the limits set. */
+int native_cgroup_create(native_cgroup_t *cg, const native_limits_t *lim, symbi_error_t *err);
+int native_cgroup_attach(const native_cgroup_t *cg, pid_t pid, symbi_error_t *err);
+/* Kills every process still in the cgroup (best effort). */
+void native_cgroup_kill(const native_cgroup_t *cg);
+/* How many processes the OOM killer killed in it. */
+long native_cgroup_oom_kills(const native_cgroup_t *cg);
+/* Kills what is left and removes the directories. */
+void native_cgroup_destroy(native_cgroup_t *cg);
+
+int native_cgroup_v1_create(native_cgroup_t *cg, const char *name, const native_limits_t *lim,
+			    symbi_error_t *err);
+long native_cgroup_v1_oom_kills(const char *memory_dir);
+int native_cgroup_v2_create(native_cgroup_t *cg, const char *name, const native_limits_t *lim,
+			    symbi_error_t *err);
+long native_cgroup_v2_oom_kills(const char *dir);
+/* Shared helpers. */
+int native_write_file(const char *dir, const char *file, const char *value);
+/* The path of this process's cgroup in hierarchy `controller` ("" for v2),
+ * read from /proc/self/cgroup. */
+int native_own_cgroup(const char *controller, char *out, size_t size);
+
+/* ---- the plan: everything validated and prepared before any namespace -- */
+
+typedef struct native_bind {
+	char *source; /* host path, resolved */
+	char *target; /* path inside the sandbox */
+	bool read_only;
+} native_bind_t;
+
+typedef struct native_plan {
+	bool userns;     /* not root: a user namespace maps uid/gid */
+	bool netns;      /* network_mode none */
+	uid_t uid, host_uid;
+	gid_t gid, host_gid;
+	bool use_cgroup; /* else limits fall back to rlimits */
+	native_limits_t limits;
+	uint64_t tmp_size, workdir_size, root_size;
+	char *workdir;
+	native_bind_t *binds;
+	size_t nbinds;
+	char *passwd, *group; /* contents of the sandbox's /etc files */
+	const char *code;     /* written to NATIVE_CODE_PATH when code_file */
+	size_t code_len;
+	bool code_file;
+	symbi_strlist_t argv, envp;
+	const native_filter_t *filter;
+	int cap_last;
+} native_plan_t;
+
+int native_plan_build(native_plan_t *p, const symbi_config_t *cfg, const native_filter_t *filter,
+		      const char *code, size_t code_len, const symbi_env_t *env,
+		      symbi_error_t *err);
+void native_plan_free(native_plan_t *p);
+
+/* ---- the sync socket between parent and child (sync.c) ------------------ */
+
+enum native_msg_kind { NATIVE_MSG_GO = 1, NATIVE_MSG_ERROR, NATIVE_MSG_EXIT };
+
+typedef struct native_msg {
+	int32_t kind;
+	int32_t err_no;
+	int32_t status; /* NATIVE_MSG_EXIT: the program's wait status */
+	char step[64];  /* NATIVE_MSG_ERROR: which isolation step failed */
+	char text[448];
+} native_msg_t;
+
+int native_msg_send(int fd, const native_msg_t *m);
+/* Returns 1 with a message, 0 at EOF, -1 on error. */
+int native_msg_recv(int fd, native_msg_t *m);
+/* Child side: reports a failed step on fd and exits. */
+__attribute__((noreturn)) void native_child_fail(int fd, const char *step, int err_no,
+						const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ---- child side --------------------------------------------------------- */
+
+/* The sandbox init: runs the isolation steps in order, starts the program
+ * as its child, reports its status and exits. Never returns. */
+__attribute__((noreturn)) void native_child_main(const native_plan_t *p, const int stdio[3],
+						 int sync_fd);
+/* mount.c: the fresh root, pivoted into; old root detached. */
+int native_mount_root(const native_plan_t *p, int sync_fd);
+/* net.c: brings up loopback in the new network namespace. */
+int native_loopback_up(void);
+/* limits.c: rlimits of the program. */
+int native_set_rlimits(const native_plan_t *p);
+/* user.c (child): drops to the sandbox uid/gid with no capabilities. */
+int native_drop_privileges(const native_plan_t *p, const char **step);
+/* user.c (parent): writes uid_map/gid_map of a child in a user namespace. */
+int native_write_id_maps(pid_t pid, const native_plan_t *p, symbi_error_t *err);
+
+/* probe.c */
+bool native_userns_works(void);
+
+#endif

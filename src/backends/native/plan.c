@@ -1,0 +1,283 @@
+/* Parent side, before any namespace exists: validates the configuration
+ * for this backend and prepares everything the child needs (argv, envp,
+ * binds, /etc files, limits), so that the child only makes system calls. */
+#include "native.h"
+#include "../../core/error.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Sandbox paths that are read-only binds of the host or kernel file
+ * systems: nothing may be created or mounted under them. */
+static const char *const reserved_paths[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+					     "/libx32", "/etc", "/proc", "/dev", "/sys",
+					     NATIVE_CODE_DIR};
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static int check_sandbox_path(const char *what, const char *path, symbi_error_t *err)
+{
+	if (path[0] != '/' || strcmp(path, "/") == 0 || strstr(path, "/../") ||
+	    strstr(path, "/./") || strlen(path) > 512)
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  "%s \"%.200s\" must be an absolute, normalised path other than /",
+				  what, path);
+	size_t len = strlen(path);
+	if (len >= 3 && strcmp(path + len - 3, "/..") == 0)
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "%s \"%.200s\" contains '..'", what, path);
+	for (size_t i = 0; i < sizeof(reserved_paths) / sizeof(reserved_paths[0]); i++)
+		if (under(path, reserved_paths[i]))
+			return symbi_fail(err, SYMBI_E_INVALID, 0,
+					  "%s \"%.200s\" is inside %s, which the native backend "
+					  "provides read-only; choose another path", what, path,
+					  reserved_paths[i]);
+	return 0;
+}
+
+static int parse_id(const char *text, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || v > 0xfffffffeUL)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* `user` is UID[:GID] or NAME[:GROUP] as known to the host. */
+static int resolve_user(const char *user, native_plan_t *p, symbi_error_t *err)
+{
+	p->uid = NATIVE_DEFAULT_UID;
+	p->gid = NATIVE_DEFAULT_GID;
+	if (!user)
+		return 0;
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", user);
+	char *colon = strchr(buf, ':');
+	if (colon)
+		*colon++ = '\0';
+	unsigned id;
+	char pwbuf[4096];
+	if (parse_id(buf, &id) == 0) {
+		p->uid = id;
+		p->gid = id;
+	} else {
+		struct passwd pw, *res = NULL;
+		if (getpwnam_r(buf, &pw, pwbuf, sizeof(pwbuf), &res) != 0 || !res)
+			return symbi_fail(err, SYMBI_E_INVALID, 0,
+					  "user \"%.100s\" is not known on this host; give a numeric UID", buf);
+		p->uid = res->pw_uid;
+		p->gid = res->pw_gid;
+	}
+	if (colon) {
+		if (parse_id(colon, &id) == 0) {
+			p->gid = id;
+		} else {
+			struct group gr, *res = NULL;
+			if (getgrnam_r(colon, &gr, pwbuf, sizeof(pwbuf), &res) != 0 || !res)
+				return symbi_fail(err, SYMBI_E_INVALID, 0,
+						  "group \"%.100s\" is not known on this host; give a numeric GID",
+						  colon);
+			p->gid = res->gr_gid;
+		}
+	}
+	if (p->uid == 0 || p->gid == 0)
+		return symbi_fail(err, SYMBI_E_SECURITY, 0,
+				  "the native backend runs code as an unprivileged user; uid and gid 0 "
+				  "are refused");
+	return 0;
+}
+
+static int build_binds(native_plan_t *p, const symbi_config_t *cfg, symbi_error_t *err)
+{
+	if (cfg->volumes.len == 0)
+		return 0;
+	p->binds = calloc(cfg->volumes.len, sizeof(*p->binds));
+	if (!p->binds)
+		return symbi_fail_nomem(err);
+	for (size_t i = 0; i < cfg->volumes.len; i++) {
+		char *resolved = NULL;
+		if (symbi_volume_check(cfg->volumes.items[i], &resolved, err) < 0)
+			return -1;
+		native_bind_t *b = &p->binds[p->nbinds++];
+		b->source = resolved;
+		char *c1 = strchr(resolved, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (resolved[0] != '/' || !c1) {
+			return symbi_fail(err, SYMBI_E_INVALID, 0,
+					  "volume \"%.200s\": the native backend binds host paths only "
+					  "(named volumes are a Docker feature)", cfg->volumes.items[i]);
+		}
+		*c1 = '\0';
+		if (c2)
+			*c2 = '\0';
+		b->read_only = c2 && strstr(c2 + 1, "ro") != NULL &&
+			       (strcmp(c2 + 1, "ro") == 0 || strncmp(c2 + 1, "ro,", 3) == 0 ||
+				strstr(c2 + 1, ",ro") != NULL);
+		if (access(resolved, F_OK) < 0)
+			return symbi_fail(err, SYMBI_E_INVALID, errno,
+					  "volume \"%.200s\": the host path does not exist",
+					  cfg->volumes.items[i]);
+		b->target = strdup(c1 + 1);
+		if (!b->target)
+			return symbi_fail_nomem(err);
+		if (check_sandbox_path("volume target", b->target, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int build_etc(native_plan_t *p, symbi_error_t *err)
+{
+	char line[512] = "";
+	if (p->uid != 65534)
+		snprintf(line, sizeof(line), "sandbox:x:%u:%u:sandbox:%s:/bin/sh\n", (unsigned)p->uid,
+			 (unsigned)p->gid, p->workdir);
+	if (asprintf(&p->passwd, "root:x:0:0:root:/root:/usr/sbin/nologin\n%s"
+				 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+		     line) < 0) {
+		p->passwd = NULL;
+		return symbi_fail_nomem(err);
+	}
+	line[0] = '\0';
+	if (p->gid != 65534)
+		snprintf(line, sizeof(line), "sandbox:x:%u:\n", (unsigned)p->gid);
+	if (asprintf(&p->group, "root:x:0:\n%snogroup:x:65534:\n", line) < 0) {
+		p->group = NULL;
+		return symbi_fail_nomem(err);
+	}
+	return 0;
+}
+
+static int push(symbi_strlist_t *l, const char *s, symbi_error_t *err)
+{
+	return symbi_strlist_push(l, s) < 0 ? symbi_fail_nomem(err) : 0;
+}
+
+static int build_argv(native_plan_t *p, const symbi_config_t *cfg, symbi_error_t *err)
+{
+	const char *interp = cfg->shell, *flag = "-c";
+	if (cfg->lang) {
+		if (strcmp(cfg->lang, "python") == 0)
+			interp = "python3";
+		else if (strcmp(cfg->lang, "node") == 0)
+			interp = "node", flag = "-e";
+		else
+			interp = cfg->lang; /* sh, bash */
+	}
+	p->code_file = p->code_len > NATIVE_ARGV_CODE_MAX || memchr(p->code, '\0', p->code_len);
+	if (push(&p->argv, interp, err) < 0)
+		return -1;
+	if (p->code_file)
+		return push(&p->argv, NATIVE_CODE_PATH, err);
+	char *code = strndup(p->code, p->code_len);
+	if (!code)
+		return symbi_fail_nomem(err);
+	int rc = push(&p->argv, flag, err) < 0 ? -1 : push(&p->argv, code, err);
+	free(code);
+	return rc;
+}
+
+static bool env_has(const symbi_env_t *env, const char *key)
+{
+	for (size_t i = 0; env && i < symbi_env_count(env); i++)
+		if (strcmp(symbi_env_key(env, i), key) == 0)
+			return true;
+	return false;
+}
+
+/* Cleared: the caller's map, plus PATH, HOME and LANG unless it sets them. */
+static int build_envp(native_plan_t *p, const symbi_env_t *env, symbi_error_t *err)
+{
+	if (!env_has(env, "PATH") && push(&p->envp, "PATH=" NATIVE_PATH, err) < 0)
+		return -1;
+	if (!env_has(env, "HOME") && symbi_strlist_pushf(&p->envp, "HOME=%s", p->workdir) < 0)
+		return symbi_fail_nomem(err);
+	if (!env_has(env, "LANG") && push(&p->envp, "LANG=C.UTF-8", err) < 0)
+		return -1;
+	for (size_t i = 0; env && i < symbi_env_count(env); i++)
+		if (symbi_strlist_pushf(&p->envp, "%s=%s", symbi_env_key(env, i),
+					symbi_env_value(env, i)) < 0)
+			return symbi_fail_nomem(err);
+	return 0;
+}
+
+static int read_cap_last(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	int v = 63;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 63;
+		fclose(f);
+	}
+	return v;
+}
+
+int native_plan_build(native_plan_t *p, const symbi_config_t *cfg, const native_filter_t *filter,
+		      const char *code, size_t code_len, const symbi_env_t *env, symbi_error_t *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->filter = filter;
+	p->code = code;
+	p->code_len = code_len;
+	p->host_uid = geteuid();
+	p->host_gid = getegid();
+	p->userns = p->host_uid != 0;
+	p->cap_last = read_cap_last();
+	if (strcmp(cfg->network_mode, "none") == 0)
+		p->netns = true;
+	else if (strcmp(cfg->network_mode, "host") != 0)
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  "network_mode \"%.100s\" is not available on the native backend "
+				  "(use none, or host outside production)", cfg->network_mode);
+	if (cfg->extra_flags.len)
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  "extra_flags are docker flags; the native backend takes none");
+	if (resolve_user(cfg->user, p, err) < 0)
+		return -1;
+	if (check_sandbox_path("working_dir", cfg->working_dir, err) < 0)
+		return -1;
+	if (under(cfg->working_dir, "/tmp"))
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  "working_dir must not be inside /tmp on the native backend");
+	if (!(p->workdir = strdup(cfg->working_dir)))
+		return symbi_fail_nomem(err);
+	if (cfg->memory_limit && symbi_parse_bytes(cfg->memory_limit, &p->limits.memory_bytes, err) < 0)
+		return -1;
+	p->limits.pids = cfg->pids_limit;
+	p->limits.cpus = cfg->cpu_limit;
+	p->tmp_size = cfg->tmp_size;
+	p->workdir_size = cfg->workdir_size;
+	/* Room for the code, /etc files and mount points. */
+	p->root_size = code_len + (4u << 20);
+	if (build_binds(p, cfg, err) < 0 || build_etc(p, err) < 0 || build_argv(p, cfg, err) < 0 ||
+	    build_envp(p, env, err) < 0)
+		return -1;
+	return 0;
+}
+
+void native_plan_free(native_plan_t *p)
+{
+	for (size_t i = 0; i < p->nbinds; i++) {
+		free(p->binds[i].source);
+		free(p->binds[i].target);
+	}
+	free(p->binds);
+	free(p->workdir);
+	free(p->passwd);
+	free(p->group);
+	symbi_strlist_clear(&p->argv);
+	symbi_strlist_clear(&p->envp);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,77 @@
+/* Identity. Parent side: the uid/gid maps of a child in a new user
+ * namespace (only when not root). Child side: dropping to the sandbox
+ * uid/gid with an empty capability set, bounding set and ambient set. */
+#include "native.h"
+#include "../../core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int write_proc(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+int native_write_id_maps(pid_t pid, const native_plan_t *p, symbi_error_t *err)
+{
+	char map[64];
+	if (write_proc(pid, "setgroups", "deny") < 0 && errno != ENOENT)
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot write /proc/%d/setgroups", (int)pid);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->uid, (unsigned)p->host_uid);
+	if (write_proc(pid, "uid_map", map) < 0)
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno,
+				  "cannot write the user namespace's uid_map (%s)", strerror(errno));
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->gid, (unsigned)p->host_gid);
+	if (write_proc(pid, "gid_map", map) < 0)
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno,
+				  "cannot write the user namespace's gid_map (%s)", strerror(errno));
+	return 0;
+}
+
+int native_drop_privileges(const native_plan_t *p, const char **step)
+{
+	*step = "drop the capability bounding set";
+	for (int cap = 0; cap <= p->cap_last; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	*step = "clear ambient capabilities";
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
+	*step = "set supplementary groups";
+	/* In a user namespace setgroups is denied and the groups are already
+	 * unmapped; as root, leave none but the sandbox group. */
+	if (!p->userns && setgroups(1, &p->gid) < 0)
+		return -1;
+	*step = "set gid";
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		return -1;
+	*step = "set uid";
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		return -1;
+	*step = "clear capabilities";
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -1;
+	/* Changing uid made us non-dumpable, which makes /proc/self root's;
+	 * ptrace stays refused by seccomp and core dumps by RLIMIT_CORE. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	return 0;
+}
