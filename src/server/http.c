@@ -45,12 +45,15 @@ struct http_server {
 	volatile int shutting_down;
 };
 
+#define DRAIN_MAX (16u << 20)
+
 /* Per-request state across the handler's calls. */
 struct request {
 	char *body;
 	size_t len, cap, limit;
 	bool too_large;
 	bool answered;
+	size_t discarded;
 	uint64_t t0;
 };
 
@@ -373,9 +376,20 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			return MHD_YES;
 		}
 	}
+	if (*upload_data_size && rq->too_large && !rq->answered && rq->discarded < DRAIN_MAX) {
+		/* A chunked body over the limit: read and drop the rest so that the
+		 * client sees the 413 instead of a reset; past DRAIN_MAX, answer
+		 * now and let the connection close. */
+		rq->discarded += *upload_data_size;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	if (*upload_data_size && !rq->too_large) {
 		if (rq->len + *upload_data_size > rq->limit) {
 			rq->too_large = true;
+			rq->discarded = *upload_data_size;
+			*upload_data_size = 0;
+			return MHD_YES;
 		} else {
 			if (rq->len + *upload_data_size + 1 > rq->cap) {
 				size_t cap = rq->cap ? rq->cap : 4096;
