@@ -8,9 +8,7 @@
 
 #define SYMBI_DEFAULT_MAX_OUTPUT_BYTES ((size_t)10 * 1024 * 1024)
 #define SYMBI_DEFAULT_PIDS_LIMIT 256
-/* The reference's options plus mode=1777, so that a non-root user (the
- * user field) can write there too. */
-#define SYMBI_TMPFS_OPTIONS "/tmp:rw,noexec,nosuid,size=100m,mode=1777"
+#define SYMBI_TMPFS_OPTIONS "/tmp:rw,noexec,nosuid,size=100m"
 
 struct symbi_config {
 	symbi_backend_kind_t backend;

@@ -1,0 +1,119 @@
+/* A static probe run inside (and, as a control, outside) a sandbox: tries
+ * one dangerous operation with harmless arguments and prints "ok" or the
+ * errno's name, so that tests assert the exact refusal. Built by the
+ * native_*.sh tests with `cc -static`. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/io_uring.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int report(long rc)
+{
+	if (rc < 0) {
+		printf("%s\n", strerrorname_np(errno));
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+static long do_ptrace(void)
+{
+	pid_t child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	long rc = ptrace(PTRACE_ATTACH, child, 0, 0);
+	int saved = errno;
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	errno = saved;
+	return rc;
+}
+
+static long do_int80(void)
+{
+	long ret;
+	/* i386 getpid through the 32-bit entry point */
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20) : "memory");
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return 0;
+}
+
+static long do_connect(const char *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port))};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	return connect(fd, (struct sockaddr *)&a, sizeof(a));
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: probe ACTION [ARG]\n");
+		return 2;
+	}
+	const char *a = argv[1], *arg = argc > 2 ? argv[2] : "";
+	if (!strcmp(a, "read"))
+		return report(open(arg, O_RDONLY));
+	if (!strcmp(a, "write"))
+		return report(open(arg, O_WRONLY | O_CREAT, 0644));
+	if (!strcmp(a, "mount"))
+		return report(mount("none", "/tmp", "tmpfs", 0, NULL));
+	if (!strcmp(a, "ptrace"))
+		return report(do_ptrace());
+	if (!strcmp(a, "unshare"))
+		return report(unshare(CLONE_NEWUSER));
+	if (!strcmp(a, "clone-newns"))
+		return report(syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0) == 0 ? (_exit(0), 0) : -1);
+	if (!strcmp(a, "keyctl"))
+		return report(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
+	if (!strcmp(a, "bpf")) {
+		union bpf_attr attr;
+		memset(&attr, 0, sizeof(attr));
+		attr.map_type = BPF_MAP_TYPE_ARRAY;
+		attr.key_size = 4;
+		attr.value_size = 4;
+		attr.max_entries = 1;
+		return report(syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr)));
+	}
+	if (!strcmp(a, "io_uring")) {
+		struct io_uring_params p;
+		memset(&p, 0, sizeof(p));
+		return report(syscall(SYS_io_uring_setup, 1, &p));
+	}
+	if (!strcmp(a, "personality"))
+		return report(personality(PER_LINUX | ADDR_NO_RANDOMIZE));
+	if (!strcmp(a, "int80"))
+		return report(do_int80());
+	if (!strcmp(a, "kill"))
+		return report(kill(atoi(arg), SIGKILL));
+	if (!strcmp(a, "connect"))
+		return report(do_connect(arg));
+	if (!strcmp(a, "setuid0"))
+		return report(setuid(0));
+	fprintf(stderr, "probe: unknown action %s\n", a);
+	return 2;
+}
