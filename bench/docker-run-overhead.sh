@@ -14,7 +14,7 @@ trap 'rm -f "$raw"' EXIT
 cat >"$raw" <<'SH'
 printf 'echo hi' | docker run -i --rm --log-driver none --init --memory 512m --memory-swap 512m \
   --cpus 1 --pids-limit 256 --network none --workdir /workspace --read-only \
-  --tmpfs /tmp:rw,noexec,nosuid,size=100m,mode=1777 --security-opt no-new-privileges \
+  --tmpfs /tmp:rw,noexec,nosuid,size=100m --security-opt no-new-privileges \
   --cap-drop ALL symbi-test/busybox /bin/sh -c 'cat >/tmp/.symbi-code; exec "$0" /tmp/.symbi-code </dev/null' sh >/dev/null
 SH
 hyperfine -N --warmup 2 --runs "${RUNS:-20}" --export-json bench/results/docker-run-overhead.json \

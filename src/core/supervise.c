@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,6 +20,31 @@
 /* Output still open after the child exited belongs to a descendant that
  * escaped; it gets this long to finish before we stop reading. */
 #define LINGER_AFTER_EXIT_MS 2000
+
+int symbi_find_executable(const char *name, char *out, size_t size)
+{
+	if (strchr(name, '/')) {
+		if (strlen(name) >= size) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		strcpy(out, name);
+		return access(out, X_OK);
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *colon = strchrnul(path, ':');
+		size_t dlen = (size_t)(colon - path);
+		int n = snprintf(out, size, "%.*s/%s", (int)dlen, dlen ? path : ".", name);
+		if (n > 0 && (size_t)n < size && access(out, X_OK) == 0)
+			return 0;
+		path = *colon ? colon + 1 : colon;
+	}
+	errno = ENOENT;
+	return -1;
+}
 
 uint64_t symbi_monotonic_ms(void)
 {
@@ -56,6 +83,12 @@ static int spawn_child(const symbi_supervise_opts_t *o, struct child_fds *f, pid
 		int stdio[3] = {f->in[0], f->out[1], f->err[1]};
 		return o->spawn(o->ctx, stdio, pid, err);
 	}
+	/* Resolved here rather than by posix_spawnp: a missing program is then
+	 * a clear error everywhere, even where spawn cannot report a failed
+	 * exec (valgrind turns vfork into fork). */
+	char resolved[PATH_MAX];
+	if (symbi_find_executable(o->path, resolved, sizeof(resolved)) < 0)
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno, "cannot run '%s'", o->path);
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);
@@ -80,8 +113,7 @@ static int spawn_child(const symbi_supervise_opts_t *o, struct child_fds *f, pid
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
 						POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_USEVFORK);
 
-	int rc = strchr(o->path, '/') ? posix_spawn(pid, o->path, &fa, &attr, o->argv, o->envp)
-				      : posix_spawnp(pid, o->path, &fa, &attr, o->argv, o->envp);
+	int rc = posix_spawn(pid, resolved, &fa, &attr, o->argv, o->envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (rc != 0)

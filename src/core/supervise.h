@@ -58,4 +58,9 @@ int symbi_run_quiet(const char *path, char *const *argv, char *const *envp,
 
 uint64_t symbi_monotonic_ms(void);
 
+/* Finds `name` as posix_spawnp would (a name with a '/' is taken as is,
+ * else searched in PATH) and checks that it is executable. Returns 0 with
+ * the path in out, or -1 with errno set. */
+int symbi_find_executable(const char *name, char *out, size_t size);
+
 #endif
