@@ -187,6 +187,7 @@ struct process_run {
 	pid_t pid;
 };
 
+/* (RLIMIT_CPU gets a hard limit one second above: SIGXCPU, then SIGKILL.) */
 static int set_limit(int resource, rlim_t value)
 {
 	struct rlimit rl = {value, value};
@@ -217,7 +218,8 @@ static int process_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_
 			_exit(127);
 		if (r->cfg->enforce_resource_limits &&
 		    (set_limit(RLIMIT_AS, (rlim_t)r->cfg->max_memory_mb * 1024 * 1024) < 0 ||
-		     set_limit(RLIMIT_CPU, (rlim_t)r->cfg->max_cpu_seconds) < 0))
+		     setrlimit(RLIMIT_CPU, &(struct rlimit){(rlim_t)r->cfg->max_cpu_seconds,
+							    (rlim_t)r->cfg->max_cpu_seconds + 1}) < 0))
 			_exit(127);
 		if (chdir(r->st->workdir) < 0)
 			_exit(127);
