@@ -43,7 +43,32 @@ struct http_server {
 	srv_service_t *svc;
 	const srv_http_options_t *opts;
 	volatile int shutting_down;
+	/* Requests begun and not yet completely answered (MHD tells us through
+	 * the completion callback), so that shutdown delivers every answer. */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	unsigned inflight;
 };
+
+static void inflight_add(struct http_server *hs, int delta)
+{
+	pthread_mutex_lock(&hs->lock);
+	hs->inflight = (unsigned)((int)hs->inflight + delta);
+	if (hs->inflight == 0)
+		pthread_cond_broadcast(&hs->idle);
+	pthread_mutex_unlock(&hs->lock);
+}
+
+/* Waits until every request has been answered or the deadline passes. */
+static void inflight_wait(struct http_server *hs, uint64_t deadline_ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(deadline_ms / 1000),
+			      .tv_nsec = (long)(deadline_ms % 1000) * 1000000};
+	pthread_mutex_lock(&hs->lock);
+	while (hs->inflight > 0 && pthread_cond_timedwait(&hs->idle, &hs->lock, &ts) == 0)
+		;
+	pthread_mutex_unlock(&hs->lock);
+}
 
 #define DRAIN_MAX (16u << 20)
 
@@ -368,6 +393,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		rq->t0 = srv_now_ms();
 		rq->limit = body_limit(hs, method, url);
 		*con_cls = rq;
+		inflight_add(hs, 1);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > rq->limit) {
 			/* Refuse before reading (and before "100 Continue"). */
@@ -455,13 +481,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			      enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
 	(void)c;
 	(void)toe;
 	struct request *rq = *con_cls;
 	if (rq) {
 		free(rq->body);
 		free(rq);
+		inflight_add(cls, -1);
 	}
 	*con_cls = NULL;
 }
@@ -553,6 +579,12 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct http_server hs = {.svc = svc, .opts = opts};
+	pthread_mutex_init(&hs.lock, NULL);
+	pthread_condattr_t cattr;
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&hs.idle, &cattr);
+	pthread_condattr_destroy(&cattr);
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
@@ -560,7 +592,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	size_t conn_limit = svc->policy->max_running + svc->policy->max_queued + 64;
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, 0, NULL, NULL, handler, &hs, MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, request_completed, &hs,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)conn_limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
 	if (!d) {
@@ -611,7 +643,11 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 		srv_service_cancel_all(svc);
 		srv_limiter_wait_idle(svc->limiter, srv_now_ms() + 30000);
 	}
+	/* Answers still being written (a few seconds at most: the executions are over). */
+	inflight_wait(&hs, srv_now_ms() + 5000);
 	MHD_stop_daemon(d);
+	pthread_mutex_destroy(&hs.lock);
+	pthread_cond_destroy(&hs.idle);
 	fprintf(stderr, "symbi-sandbox serve: stopped\n");
 	return 0;
 }

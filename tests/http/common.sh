@@ -26,6 +26,18 @@ cleanup() {
 trap cleanup EXIT
 
 containers() { docker ps -aq --filter "label=io.symbi.sandbox" | wc -l; }
+# Other suites may run containers at the same time: tests count their own by
+# a marker in the code. MARK is unique to this run.
+MARK=mark$$x$RANDOM
+marked_containers() {
+	docker ps -a --no-trunc --filter "label=io.symbi.sandbox" --format '{{.Command}}' | grep -c -- "$MARK"
+}
+# no_more_containers: none of ours (marked) is left, running or stopped.
+no_more_containers() {
+	local n; n=$(marked_containers)
+	if [ "$n" = 0 ]; then ok "no container is left behind"
+	else not_ok "no container is left behind" "$n containers of this test remain"; fi
+}
 
 # A policy for tests: the busybox image, small limits, low maximums.
 write_policy() { # FILE [extra JSON members]

@@ -6,7 +6,6 @@ source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/http/common.sh"
 http_prereqs
 
-before=$(containers)
 write_policy "$WORK/policy.json" '"max_sessions": 3'
 mkdir -p "$WORK/state"
 start_server --policy "$WORK/policy.json" --state-dir "$WORK/state"
@@ -40,7 +39,7 @@ http POST /v1/execute -d '{"code":"read line; echo \"$line-$GREETING\"; cat data
 expect_eq "stdin, env and files reach the program" "from-stdin-hello
 from-file" "$(jfield 'd["stdout"]')"
 
-http POST /v1/execute -d '{"code":"sleep 10","timeout":1}'
+http POST /v1/execute -d "{\"code\":\"sleep 10; echo $MARK\",\"timeout\":1}"
 expect_eq "timeout from the request is applied" timeout "$(jfield 'd["status"]')"
 
 # ---- errors
@@ -175,5 +174,5 @@ check "metrics show the queue length" grep -qx 'symbi_sandbox_queue_length 0' "$
 stop_server
 expect_eq "SIGTERM stops the server cleanly" 0 "$SERVER_RC"
 check "no session workspace is left behind" test -z "$(ls -A "$WORK/state")"
-expect_eq "no container is left behind" "$before" "$(containers)"
+no_more_containers
 finish

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Graceful shutdown on SIGTERM: no new work (queued requests get 503), a
+# running execution finishes within the grace period, one past the deadline
+# is cancelled, and nothing is left behind (process, container, state dir).
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/tests/http/common.sh"
+http_prereqs
+
+write_policy "$WORK/policy.json"
+wait_health() { # FIELD VALUE
+	for _ in $(seq 200); do
+		http GET /v1/health
+		[ "$(jfield "d[\"$1\"]")" = "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# 1. Within the grace period: the running execution finishes.
+start_server --policy "$WORK/policy.json" --max-running 1 --max-queued 2 --shutdown-grace 20
+STATE=$(sed -n 's/.*state \(.*\))$/\1/p' "$WORK/server.err" | tail -1)
+check "the server made a private state directory" test -d "$STATE"
+curl -s -o "$WORK/a.json" -X POST "$BASE/v1/execute" -d '{"code":"sleep 2; echo finished"}' &
+ca=$!
+check "the first request runs" wait_health running 1
+curl -s -o "$WORK/b.json" -D "$WORK/b.headers" -X POST "$BASE/v1/execute" -d '{"code":"echo queued"}' &
+cb=$!
+check "one running, one queued before SIGTERM" wait_health queued 1
+kill -TERM "$SERVER_PID"
+wait $cb
+expect_eq "the queued request is refused with 503" shutting_down \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"]["code"])' "$WORK/b.json" 2>/dev/null)"
+check "503 carries Retry-After" grep -qi '^Retry-After:' "$WORK/b.headers"
+sleep 0.3
+check "no new connection is accepted" bash -c "! curl -s --max-time 2 '$BASE/v1/health' >/dev/null"
+wait $ca
+expect_eq "the running execution finished" finished \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stdout"].strip())' "$WORK/a.json" 2>/dev/null)"
+wait "$SERVER_PID"
+expect_eq "the server exited 0" 0 "$?"
+SERVER_PID=
+check "its state directory is removed" test ! -e "$STATE"
+
+# 2. Past the deadline: the execution is cancelled and cleaned up.
+start_server --policy "$WORK/policy.json" --shutdown-grace 1
+STATE=$(sed -n 's/.*state \(.*\))$/\1/p' "$WORK/server.err" | tail -1)
+http POST /v1/sessions -d '{}'
+SID=$(jfield 'd["id"]')
+check "a session workspace exists" test -d "$STATE/sessions/$SID"
+curl -s -o "$WORK/c.json" -X POST "$BASE/v1/execute" -d "{\"code\":\"sleep 60; echo $MARK\"}" &
+cc=$!
+wait_health running 1
+t0=$(date +%s)
+pid=$SERVER_PID
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+SERVER_PID=
+elapsed=$(( $(date +%s) - t0 ))
+wait $cc
+expect_eq "the server exited 0 after the deadline" 0 "$rc"
+check "it stopped soon after the 1 s deadline (${elapsed} s)" test "$elapsed" -lt 15
+check "its state directory (with the session) is removed" test ! -e "$STATE"
+no_more_containers
+check "no server process is left" bash -c "! kill -0 $pid 2>/dev/null"
+finish
