@@ -5,8 +5,13 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 CC ?= cc
-PKGS := jansson libseccomp libmicrohttpd libcrypto
+# The library needs only LIB_PKGS (also in symbi-sandbox.pc.in); the CLI's
+# servers add CLI_PKGS.
+LIB_PKGS := jansson libseccomp
+CLI_PKGS := libmicrohttpd libcrypto
+PKGS := $(LIB_PKGS) $(CLI_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+LIB_LIBS := $(shell pkg-config --libs $(LIB_PKGS)) -lm
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 
 VERSION := 0.1.0
@@ -38,7 +43,7 @@ $(BUILD)/libsymbi-sandbox.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/libsymbi-sandbox.so: $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
 
 # The CLI links the static library so that it runs from the build tree.
 $(BUILD)/symbi-sandbox: $(CLI_OBJ) $(BUILD)/libsymbi-sandbox.a
