@@ -244,6 +244,14 @@ static json_t *call_tool(struct mcp *m, const char *name, json_t *args, json_t *
 		free(text);
 		return r;
 	}
+	static const char *const session_tools[] = {"session_execute", "session_write_file",
+						    "session_read_file", "session_list_files",
+						    "session_close", NULL};
+	bool known = false;
+	for (size_t i = 0; session_tools[i]; i++)
+		known |= strcmp(name, session_tools[i]) == 0;
+	if (!known)
+		return NULL;
 	if (need_str(args, "session_id", &err) < 0)
 		return tool_error(&err);
 	const char *sid = str_arg(args, "session_id");

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `symbi-sandbox mcp` driven by the official MCP TypeScript SDK client
+# (@modelcontextprotocol/sdk, installed in tests/mcp by scripts/setup) through
+# a real stdio transport, against the real engine; plus raw JSON-RPC checks
+# (version negotiation, errors) and nothing left behind.
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/tests/http/common.sh"
+http_prereqs
+require "node" "apt-get install nodejs (scripts/setup installs it)" command -v node
+require "the MCP SDK in tests/mcp" "run scripts/setup (it runs: npm ci --prefix tests/mcp)" \
+	test -f "$ROOT/tests/mcp/node_modules/@modelcontextprotocol/sdk/package.json"
+
+write_policy "$WORK/policy.json"
+mkdir -p "$WORK/state"
+node "$ROOT/tests/mcp/client.mjs" "$SB" --policy "$WORK/policy.json" --state-dir "$WORK/state" \
+	--audit-log "$WORK/audit.log" >"$WORK/client.out" 2>"$WORK/client.err"
+rc=$?
+while read -r verdict rest; do
+	case $verdict in
+	PASS) ok "mcp: $rest" ;;
+	FAIL) not_ok "mcp: ${rest%%: *}" "${rest#*: }" ;;
+	\#) echo "# $rest" ;;
+	*) not_ok "client output" "$verdict $rest" ;;
+	esac
+done <"$WORK/client.out"
+expect_eq "the SDK client exits 0" 0 "$rc"
+[ "$rc" = 0 ] || sed 's/^/# /' "$WORK/client.err" | tail -20
+check "the session workspaces are gone after the server exits" test -z "$(ls -A "$WORK/state")"
+"$SB" audit verify "$WORK/audit.log" >/dev/null
+expect_eq "the MCP audit log verifies" 0 "$?"
+check "tool calls are audited" grep -q '"tool":"session_execute"' "$WORK/audit.log"
+
+# Raw JSON-RPC: an older protocol version is answered in kind, a newer one
+# with ours; errors have the right codes.
+rpc() { printf '%s\n' "$@" | "$SB" mcp --policy "$WORK/policy.json" 2>>"$WORK/raw.err"; }
+out=$(rpc '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}')
+expect_eq "a 2024-11-05 client gets 2024-11-05" 2024-11-05 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["result"]["protocolVersion"])' "$out")"
+out=$(rpc '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2099-01-01","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}')
+expect_eq "an unknown version gets 2025-06-18" 2025-06-18 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["result"]["protocolVersion"])' "$out")"
+out=$(rpc 'not json' '{"jsonrpc":"2.0","id":7,"method":"no/such"}' '{"jsonrpc":"2.0","method":"notifications/initialized"}' '{"jsonrpc":"2.0","id":8,"method":"ping"}')
+codes=$(python3 -c 'import json,sys; print(" ".join(str(json.loads(l).get("error",{}).get("code","ok")) for l in sys.argv[1].splitlines()))' "$out")
+expect_eq "parse error, unknown method, no answer to a notification, ping" "-32700 -32601 ok" "$codes"
+finish
