@@ -53,16 +53,20 @@ int native_drop_privileges(const native_plan_t *p, const char **step)
 	*step = "clear ambient capabilities";
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -1;
+	/* Raw system calls: glibc's wrappers broadcast credential changes to
+	 * every thread it knows of, and after a raw clone of a threaded
+	 * caller it still "knows" threads that do not exist here and would
+	 * wait for them forever. */
 	*step = "set supplementary groups";
 	/* In a user namespace setgroups is denied and the groups are already
 	 * unmapped; as root, leave none but the sandbox group. */
-	if (!p->userns && setgroups(1, &p->gid) < 0)
+	if (!p->userns && syscall(SYS_setgroups, 1, &p->gid) < 0)
 		return -1;
 	*step = "set gid";
-	if (setresgid(p->gid, p->gid, p->gid) < 0)
+	if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
 		return -1;
 	*step = "set uid";
-	if (setresuid(p->uid, p->uid, p->uid) < 0)
+	if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
 		return -1;
 	*step = "clear capabilities";
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
