@@ -3,6 +3,7 @@
  * memory and process count. */
 #include "native.h"
 
+#include <errno.h>
 #include <sys/resource.h>
 
 static int set_limit(int resource, rlim_t value)
@@ -13,9 +14,18 @@ static int set_limit(int resource, rlim_t value)
 
 int native_set_rlimits(const native_plan_t *p)
 {
-	if (set_limit(RLIMIT_CORE, 0) < 0 || set_limit(RLIMIT_FSIZE, NATIVE_FSIZE_LIMIT) < 0 ||
-	    set_limit(RLIMIT_NOFILE, NATIVE_NOFILE_LIMIT) < 0)
+	if (set_limit(RLIMIT_CORE, 0) < 0 || set_limit(RLIMIT_FSIZE, NATIVE_FSIZE_LIMIT) < 0)
 		return -1;
+	if (set_limit(RLIMIT_NOFILE, NATIVE_NOFILE_LIMIT) < 0) {
+		/* Only valgrind refuses to lower the hard limit (it keeps
+		 * descriptors of its own up there); lower the soft one. */
+		struct rlimit rl;
+		if (errno != EPERM || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return -1;
+		rl.rlim_cur = NATIVE_NOFILE_LIMIT;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return -1;
+	}
 	if (!p->use_cgroup) {
 		if (p->limits.memory_bytes && set_limit(RLIMIT_AS, p->limits.memory_bytes) < 0)
 			return -1;

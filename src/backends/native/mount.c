@@ -16,6 +16,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* The kernel ignores the type (and source) of binds, remounts and
+ * propagation changes; "none" keeps valgrind from flagging NULL. */
 #define OLD "/.oldroot"
 
 static const char *const system_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
@@ -114,11 +116,11 @@ static int bind(const char *source, const char *target, bool read_only, bool dev
 		return -1;
 	if (S_ISDIR(st.st_mode) ? mkdir_p(target, 0755) < 0 : make_file(target, 0644) < 0)
 		return -1;
-	if (mount(source, target, NULL, MS_BIND, NULL) < 0)
+	if (mount(source, target, "none", MS_BIND, NULL) < 0)
 		return -1;
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | (dev_ok ? 0 : MS_NODEV) |
 			      (read_only ? MS_RDONLY : 0) | kept_flags(target);
-	return mount(NULL, target, NULL, flags, NULL);
+	return mount("none", target, "none", flags, NULL);
 }
 
 /* Copies a symlink of the host (such as /bin -> usr/bin) as is. */
@@ -182,7 +184,7 @@ static int make_dev(int sync_fd)
 int native_mount_root(const native_plan_t *p, int sync_fd)
 {
 	/* Nothing we do from here propagates to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		FAIL("make mounts private", "cannot make the mount tree private");
 	/* Any existing directory can carry the new root; it is unreachable
 	 * once pivoted. */
@@ -242,7 +244,7 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 
 	if (umount2(OLD, MNT_DETACH) < 0 || rmdir(OLD) < 0)
 		FAIL("detach the old root", "cannot detach the host's root");
-	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+	if (mount("none", "/", "none", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		FAIL("make the root read-only", "cannot remount the root read-only");
 	if (chdir(p->workdir) < 0)
 		FAIL("enter the working directory", "cannot chdir to %s", p->workdir);
