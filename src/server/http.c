@@ -395,12 +395,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		*con_cls = rq;
 		inflight_add(hs, 1);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > rq->limit) {
-			/* Refuse before reading (and before "100 Continue"). */
-			rq->too_large = true;
-		} else {
+		const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+		if (announced <= rq->limit)
 			return MHD_YES;
-		}
+		rq->too_large = true;
+		/* A client waiting for "100 Continue" hears the refusal before
+		 * sending anything; one that sends its body at once would get a
+		 * reset if we answered now, so a moderate body is read and
+		 * dropped first (see the drain below). */
+		if (!(expect && strcasestr(expect, "100-continue")) && announced <= DRAIN_MAX)
+			return MHD_YES;
 	}
 	if (*upload_data_size && rq->too_large && !rq->answered && rq->discarded < DRAIN_MAX) {
 		/* A chunked body over the limit: read and drop the rest so that the

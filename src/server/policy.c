@@ -3,11 +3,16 @@
  * clamped. */
 #include "server.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The unprivileged user the native backend runs code as (its default). */
+#define SRV_NATIVE_UID 65534
+#define SRV_NATIVE_UID_GID "65534:65534"
 
 static char *xstrdup(const char *s)
 {
@@ -67,7 +72,8 @@ static srv_policy_t *policy_builtin(void)
 	if (!p)
 		return NULL;
 	symbi_config_t *lib = symbi_config_new();
-	p->default_backend = strdup("docker");
+	/* The native backend needs no daemon and starts in milliseconds. */
+	p->default_backend = strdup("native");
 	p->default_image = strdup(lib ? symbi_config_get_image(lib) : "python:3.12-slim");
 	symbi_config_free(lib);
 	p->default_language = strdup("sh");
@@ -75,11 +81,12 @@ static srv_policy_t *policy_builtin(void)
 				     .pids = 256, .max_output_bytes = 1u << 20};
 	p->maximums = (srv_limits_t){.timeout_s = 300, .memory_bytes = 2ull << 30, .cpus = 2,
 				     .pids = 1024, .max_output_bytes = 10u << 20};
-	p->allowed_backends = calloc(2, sizeof(char *));
+	p->allowed_backends = calloc(3, sizeof(char *));
 	if (p->allowed_backends) {
-		p->allowed_backends[0] = strdup("docker");
-		p->allowed_backends[1] = strdup("gvisor");
-		p->n_backends = 2;
+		p->allowed_backends[0] = strdup("native");
+		p->allowed_backends[1] = strdup("docker");
+		p->allowed_backends[2] = strdup("gvisor");
+		p->n_backends = 3;
 	}
 	add_language(p, "sh", "sh", NULL);
 	add_language(p, "bash", "bash", NULL);
@@ -597,8 +604,22 @@ symbi_config_t *srv_spec_config(const srv_exec_spec_t *spec, const char *workspa
 		snprintf(vol, sizeof(vol), "%s:/workspace:rw", workspace);
 		SET("volumes", vol);
 		SET("working_dir", "/workspace");
-		/* Files the sandbox writes into the workspace must stay ours. */
-		if (getuid() != 0) {
+		if (strcmp(spec->backend, "native") == 0) {
+			/* The native backend runs code as an unprivileged user: as
+			 * root we hand it the workspace (and what we put there, see
+			 * workspace.c); otherwise its user namespace maps our uid to
+			 * the sandbox's, and the workspace is already its own. */
+			if (geteuid() == 0) {
+				SET("user", SRV_NATIVE_UID_GID);
+				if (chown(workspace, SRV_NATIVE_UID, SRV_NATIVE_UID) < 0) {
+					srv_fail(err, 500, "internal", "workspace: chown: %s",
+						 strerror(errno));
+					symbi_config_free(cfg);
+					return NULL;
+				}
+			}
+		} else if (getuid() != 0) {
+			/* Files the sandbox writes into the workspace must stay ours. */
 			snprintf(num, sizeof(num), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
 			SET("user", num);
 		}
@@ -647,5 +668,25 @@ int srv_policy_override(srv_policy_t *p, const char *backend, const char *image,
 		free(p->default_image);
 		p->default_image = v;
 	}
+	return 0;
+}
+
+int srv_policy_probe_default(const srv_policy_t *p, srv_err_t *err)
+{
+	srv_exec_spec_t spec;
+	json_t *empty = json_object();
+	int rc = srv_policy_resolve(p, empty, NULL, false, &spec, err);
+	json_decref(empty);
+	if (rc < 0)
+		return -1;
+	symbi_config_t *cfg = srv_spec_config(&spec, NULL, err);
+	if (!cfg)
+		return -1;
+	symbi_error_t lerr = {0};
+	symbi_sandbox_t *sb = symbi_sandbox_new(cfg, &lerr);
+	symbi_config_free(cfg);
+	if (!sb)
+		return srv_fail_lib(err, &lerr);
+	symbi_sandbox_free(sb);
 	return 0;
 }

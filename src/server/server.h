@@ -93,6 +93,9 @@ bool srv_policy_backend_allowed(const srv_policy_t *p, const char *backend);
 /* The operator's command-line choice of default backend (which becomes
  * allowed) and default image; NULL leaves a value alone. */
 int srv_policy_override(srv_policy_t *p, const char *backend, const char *image, srv_err_t *err);
+/* Checks that a sandbox with the defaults can be made (the backend's start-up
+ * check), so that the operator hears about a missing backend at start. */
+int srv_policy_probe_default(const srv_policy_t *p, srv_err_t *err);
 
 /* What a request asked for, after defaults and policy checks. */
 typedef struct srv_exec_spec {

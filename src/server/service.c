@@ -334,18 +334,21 @@ char *srv_execute_once(srv_service_t *svc, srv_exec_call_t *call, srv_err_t *err
 	char *out = NULL;
 	symbi_sandbox_t *sb = NULL;
 	symbi_config_t *cfg = NULL;
-	if (files && json_object_size(files) > 0) {
-		if ((ws_fd = srv_ws_create(svc->tmp_fd, id, err)) < 0)
-			return NULL;
-		snprintf(ws_path, sizeof(ws_path), "%s/tmp/%s", svc->state_dir, id);
-		if (srv_ws_put_files(ws_fd, files, svc->policy->max_file_bytes, err) < 0)
-			goto out;
-	} else if (files && !json_is_object(files) && !json_is_null(files)) {
+	if (files && !json_is_object(files) && !json_is_null(files)) {
 		srv_fail(err, 400, "invalid_request",
 			 "files must be an object mapping relative paths to contents");
 		return NULL;
 	}
+	if (files && json_object_size(files) > 0) {
+		if ((ws_fd = srv_ws_create(svc->tmp_fd, id, err)) < 0)
+			return NULL;
+		snprintf(ws_path, sizeof(ws_path), "%s/tmp/%s", svc->state_dir, id);
+	}
+	/* The config first: it hands the workspace to the sandbox's user, and
+	 * the files put there then belong to that user too. */
 	if (!(cfg = srv_spec_config(&spec, ws_fd >= 0 ? ws_path : NULL, err)))
+		goto out;
+	if (ws_fd >= 0 && srv_ws_put_files(ws_fd, files, svc->policy->max_file_bytes, err) < 0)
 		goto out;
 	symbi_error_t lerr = {0};
 	if (!(sb = symbi_sandbox_new(cfg, &lerr))) {

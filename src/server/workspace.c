@@ -53,11 +53,28 @@ static int walk_error(srv_err_t *err, const char *path, int e)
 	return srv_fail(err, 500, "internal", "\"%.200s\": %s", path, strerror(e));
 }
 
+/* What we create in a workspace belongs to the workspace's owner (the
+ * sandbox's unprivileged user on the native backend), so that the sandboxed
+ * code can change it. Only root can give files away; others own what the
+ * sandbox sees as its own files anyway (user namespace mapping). */
+static bool ws_owner(int dirfd, uid_t *uid, gid_t *gid)
+{
+	struct stat st;
+	if (geteuid() != 0 || fstat(dirfd, &st) < 0 || (st.st_uid == 0 && st.st_gid == 0))
+		return false;
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return true;
+}
+
 /* Opens the directory holding the last component of `path`; *last points to
  * that component inside `path`. With `create`, missing directories are made. */
 static int open_parent(int dirfd, const char *path, bool create, const char **last,
 		       srv_err_t *err)
 {
+	uid_t uid = 0;
+	gid_t gid = 0;
+	bool chown_new = create && ws_owner(dirfd, &uid, &gid);
 	int fd = dup(dirfd);
 	if (fd < 0)
 		return walk_error(err, path, errno);
@@ -84,6 +101,12 @@ static int open_parent(int dirfd, const char *path, bool create, const char **la
 				return walk_error(err, path, e);
 			}
 			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (next >= 0 && chown_new && fchown(next, uid, gid) < 0) {
+				int e = errno;
+				close(next);
+				close(fd);
+				return walk_error(err, path, e);
+			}
 		}
 		int e = errno;
 		close(fd);
@@ -118,7 +141,10 @@ int srv_ws_write(int dirfd, const char *path, const void *data, size_t len, srv_
 		close(fd);
 		return srv_fail(err, 400, "invalid_path", "\"%.200s\" is not a regular file", path);
 	}
-	if (ftruncate(fd, 0) < 0 || fcntl(fd, F_SETFL, 0) < 0) {
+	uid_t uid;
+	gid_t gid;
+	if (ftruncate(fd, 0) < 0 || fcntl(fd, F_SETFL, 0) < 0 ||
+	    (ws_owner(dirfd, &uid, &gid) && fchown(fd, uid, gid) < 0)) {
 		e = errno;
 		close(fd);
 		return walk_error(err, path, e);

@@ -4,12 +4,20 @@
 HTTP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGE=symbi-test/busybox:latest
 
+# BACKEND (docker or native) is the backend under test; the *_native.sh
+# wrappers run a suite again with BACKEND=native.
+BACKEND=${BACKEND:-docker}
 http_prereqs() {
 	require "curl" "apt-get install curl (scripts/setup installs it)" command -v curl
 	require "python3" "apt-get install python3" command -v python3
+	require "the CLI" "run make" test -x "$SB"
 	require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
 	require "image $IMAGE" "run scripts/setup (it builds the local test images)" docker image inspect "$IMAGE"
-	require "the CLI" "run make" test -x "$SB"
+	if [ "$BACKEND" = native ]; then
+		require "a working native backend" "see 'symbi-sandbox doctor' (root or user namespaces, cgroups)" \
+			"$SB" run --backend native true
+	fi
+	echo "# backend: $BACKEND"
 }
 
 WORK=$(mktemp -d /tmp/symbi-http-test.XXXXXX)
@@ -32,18 +40,26 @@ MARK=mark$$x$RANDOM
 marked_containers() {
 	docker ps -a --no-trunc --filter "label=io.symbi.sandbox" --format '{{.Command}}' | grep -c -- "$MARK"
 }
+# Our sandboxed processes still alive (the native backend runs `sh -c CODE`),
+# plus our containers. The bracket keeps grep from matching itself.
+marked_left() {
+	local procs
+	procs=$(ps -eo args= | grep -c -- "[${MARK:0:1}]${MARK:1}")
+	echo $((procs + $(marked_containers)))
+}
 # no_more_containers: none of ours (marked) is left, running or stopped.
 no_more_containers() {
-	local n; n=$(marked_containers)
-	if [ "$n" = 0 ]; then ok "no container is left behind"
-	else not_ok "no container is left behind" "$n containers of this test remain"; fi
+	local n; n=$(marked_left)
+	if [ "$n" = 0 ]; then ok "no container or sandboxed process is left behind"
+	else not_ok "no container or sandboxed process is left behind" "$n of this test remain"; fi
 }
 
 # A policy for tests: the busybox image, small limits, low maximums.
 write_policy() { # FILE [extra JSON members]
 	cat >"$1" <<JSON
 {
-  "default_backend": "docker",
+  "default_backend": "$BACKEND",
+  "allowed_backends": ["$BACKEND"],
   "default_image": "$IMAGE",
   "defaults": {"timeout": 20, "memory": "128m", "cpus": 1, "pids": 64, "max_output_bytes": 65536},
   "maximums": {"timeout": 30, "memory": "256m", "cpus": 1, "pids": 128, "max_output_bytes": 1048576},

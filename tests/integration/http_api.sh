@@ -25,7 +25,7 @@ http POST /v1/execute -H 'Content-Type: application/json' \
 	-d "$(python3 -c 'import json,sys; print(json.dumps({"code": sys.argv[1]}))' "$CODE")"
 expect_status "POST /v1/execute" 200
 cp "$WORK/body" "$WORK/http.json"
-"$SB" run --image "$IMAGE" --memory 128m --cpus 1 --pids-limit 64 --json "$CODE" >"$WORK/cli.json"
+"$SB" run --backend "$BACKEND" --image "$IMAGE" --memory 128m --cpus 1 --pids-limit 64 --json "$CODE" >"$WORK/cli.json"
 same=$(python3 - "$WORK/http.json" "$WORK/cli.json" <<'PY'
 import json, sys
 h, c = (json.load(open(p)) for p in sys.argv[1:3])
@@ -64,7 +64,7 @@ http POST /v1/execute -d '{"code":"echo hi","max_output_bytes":"100m"}'
 expect_status "max_output_bytes above the maximum -> 400" 400 limit_exceeded
 http POST /v1/execute -d '{"code":"echo hi","image":"alpine:latest"}'
 expect_status "image not in the policy -> 400" 400 policy_violation
-http POST /v1/execute -d '{"code":"echo hi","backend":"native"}'
+http POST /v1/execute -d "{\"code\":\"echo hi\",\"backend\":\"$([ "$BACKEND" = docker ] && echo native || echo docker)\"}"
 expect_status "backend not in the policy -> 400" 400 policy_violation
 http POST /v1/execute -d '{"code":"echo hi","network":"host"}'
 expect_status "host network refused by default -> 400" 400 policy_violation
@@ -81,6 +81,8 @@ expect_status "wrong method -> 405" 405 method_not_allowed
 head -c 2097152 /dev/zero | tr '\0' 'a' >"$WORK/big"
 http POST /v1/execute -H 'Content-Type: application/json' --data-binary @"$WORK/big"
 expect_status "2 MiB body -> 413" 413 payload_too_large
+http POST /v1/execute -H 'Content-Type: application/json' -H 'Expect:' --data-binary @"$WORK/big"
+expect_status "2 MiB body sent without waiting for 100-continue -> 413 (no reset)" 413 payload_too_large
 # Without Content-Length (chunked), the limit holds too.
 http POST /v1/execute -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big"
 expect_status "2 MiB chunked body -> 413" 413 payload_too_large
@@ -165,10 +167,10 @@ expect_status "an idle session expires" 404 not_found
 check "the expired session's workspace is removed" test ! -e "$WORK/state/sessions/$S3"
 
 http GET /metrics
-check "metrics count executions by backend and status" grep -q '^symbi_sandbox_executions_total{backend="docker",status="exited"} [1-9]' "$WORK/body"
-check "metrics have a duration histogram" grep -q '^symbi_sandbox_execution_duration_seconds_bucket{backend="docker",le="+Inf"} [1-9]' "$WORK/body"
+check "metrics count executions by backend and status" grep -q "^symbi_sandbox_executions_total{backend=\"$BACKEND\",status=\"exited\"} [1-9]" "$WORK/body"
+check "metrics have a duration histogram" grep -q "^symbi_sandbox_execution_duration_seconds_bucket{backend=\"$BACKEND\",le=\"+Inf\"} [1-9]" "$WORK/body"
 check "metrics count open sessions" grep -qx 'symbi_sandbox_sessions_open 1' "$WORK/body"
-check "metrics count rejections" grep -q '^symbi_sandbox_rejections_total{reason="body_too_large"} 2' "$WORK/body"
+check "metrics count rejections" grep -q '^symbi_sandbox_rejections_total{reason="body_too_large"} 3' "$WORK/body"
 check "metrics show the queue length" grep -qx 'symbi_sandbox_queue_length 0' "$WORK/body"
 
 stop_server

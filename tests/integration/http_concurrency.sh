@@ -43,11 +43,11 @@ running=1
 for _ in $(seq 100); do
 	http GET /v1/health
 	running=$(jfield 'd["running"]')
-	[ "$running" = 0 ] && [ "$(marked_containers)" = 0 ] && break
+	[ "$running" = 0 ] && [ "$(marked_left)" = 0 ] && break
 	sleep 0.1
 done
 expect_eq "the disconnected client's execution stopped" 0 "$running"
-expect_eq "its container is gone" 0 "$(marked_containers)"
+expect_eq "its sandbox is gone" 0 "$(marked_left)"
 check "it stopped well before its 25 s sleep ($(( $(date +%s) - t0 )) s)" test $(( $(date +%s) - t0 )) -lt 15
 stop_server
 check "the audit log says the client disconnected" grep -q '"cancelled_by":"client_disconnected"' "$WORK/audit.log"
