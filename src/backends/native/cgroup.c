@@ -134,6 +134,14 @@ int native_cgroup_attach(const native_cgroup_t *cg, pid_t pid, symbi_error_t *er
 	return 0;
 }
 
+int native_cgroup_enter_self(const native_cgroup_t *cg)
+{
+	for (int i = 0; i < cg->ndirs; i++)
+		if (native_write_file(cg->dirs[i], "tasks", "0") < 0)
+			return -1;
+	return 0;
+}
+
 /* Kills the processes listed in dir/cgroup.procs; returns how many. */
 static int kill_listed(const char *dir)
 {

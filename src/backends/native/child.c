@@ -113,7 +113,9 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 	setup_fds(stdio, sync_fd);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		native_child_fail(SYNC_FD, "set the parent-death signal", errno, "prctl failed");
-	wait_for_go(); /* parent: cgroup attach, id maps */
+	wait_for_go(); /* parent: cgroup attach (v2), id maps */
+	if (p->use_cgroup && p->cg->version == 1 && native_cgroup_enter_self(p->cg) < 0)
+		native_child_fail(SYNC_FD, "enter the cgroup", errno, "cannot join the run's cgroup");
 	if (p->use_cgroup && unshare(CLONE_NEWCGROUP) < 0)
 		native_child_fail(SYNC_FD, "create the cgroup namespace", errno, "unshare failed");
 	if (sethostname("sandbox", 7) < 0)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -134,9 +135,33 @@ static int copy_link(const char *source, const char *target)
 	return symlink(dest, target);
 }
 
-/* A system path: a symlink is copied, a directory or file bound read-only,
- * a missing one skipped. */
-static int bind_system(const char *path)
+/* Copies a small regular file (cheaper than a bind: no mount to make). */
+static int copy_file(const char *source, const char *target, off_t size)
+{
+	int in = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return -1;
+	int out = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int rc = out < 0 ? -1 : 0;
+	while (rc == 0 && size > 0) {
+		ssize_t n = sendfile(out, in, NULL, (size_t)size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* the file shrank: keep what we have */
+		size -= n;
+	}
+	int saved = errno;
+	close(in);
+	if (out >= 0)
+		close(out);
+	errno = saved;
+	return rc;
+}
+
+/* A system path: a symlink is copied, a directory bound read-only, a
+ * regular file copied when `copy` (else bound), a missing one skipped. */
+static int bind_system(const char *path, bool copy)
 {
 	char source[PATH_MAX];
 	snprintf(source, sizeof(source), OLD "%s", path);
@@ -145,6 +170,8 @@ static int bind_system(const char *path)
 		return errno == ENOENT ? 0 : -1;
 	if (S_ISLNK(st.st_mode))
 		return copy_link(source, path);
+	if (copy && S_ISREG(st.st_mode) && st.st_size <= (off_t)(1 << 20))
+		return copy_file(source, path, st.st_size);
 	return bind(source, path, true, false);
 }
 
@@ -198,14 +225,14 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 		FAIL("pivot_root", "chdir / failed");
 
 	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
-		if (bind_system(system_dirs[i]) < 0)
+		if (bind_system(system_dirs[i], false) < 0)
 			FAIL("bind system directories", "cannot bind %s read-only", system_dirs[i]);
 	if (mkdir("/etc", 0755) < 0 || mkdir("/etc/ssl", 0755) < 0)
 		FAIL("populate /etc", "cannot create /etc");
 	for (size_t i = 0; i < sizeof(etc_entries) / sizeof(etc_entries[0]); i++)
-		if (bind_system(etc_entries[i]) < 0)
+		if (bind_system(etc_entries[i], true) < 0)
 			FAIL("populate /etc", "cannot bind %s read-only", etc_entries[i]);
-	if (!p->netns && bind_system("/etc/resolv.conf") < 0)
+	if (!p->netns && bind_system("/etc/resolv.conf", true) < 0)
 		FAIL("populate /etc", "cannot bind /etc/resolv.conf read-only");
 	if (write_whole("/etc/passwd", p->passwd, strlen(p->passwd), 0644) < 0 ||
 	    write_whole("/etc/group", p->group, strlen(p->group), 0644) < 0 ||

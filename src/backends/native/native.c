@@ -101,7 +101,7 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	r->init_pid = child;
 	r->sync_fd = sv[0];
 	*pid = child;
-	if ((r->cg->ndirs && native_cgroup_attach(r->cg, child, err) < 0) ||
+	if ((r->cg->version == 2 && native_cgroup_attach(r->cg, child, err) < 0) ||
 	    (p->userns && native_write_id_maps(child, p, err) < 0)) {
 		kill(child, SIGKILL);
 		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
@@ -211,6 +211,7 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	 * delegated cgroup, rlimits stand in (see doctor) */
 	symbi_error_t cg_err = {0};
 	plan.use_cgroup = native_cgroup_create(&cg, &plan.limits, &cg_err) == 0;
+	plan.cg = &cg;
 	if (!plan.use_cgroup && st->root) {
 		*out = symbi_result_new_error(cg_err.message, 0);
 		rc = *out ? 0 : symbi_fail_nomem(err);

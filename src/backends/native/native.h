@@ -63,6 +63,11 @@ int native_cgroup_version(void);
 /* Creates this run's cgroup(s) with the limits set. */
 int native_cgroup_create(native_cgroup_t *cg, const native_limits_t *lim, symbi_error_t *err);
 int native_cgroup_attach(const native_cgroup_t *cg, pid_t pid, symbi_error_t *err);
+/* Child side, v1 only: moves the calling (single-threaded) process in by
+ * writing 0 to each `tasks`. A thread moving itself skips the kernel's
+ * global threadgroup lock, whose RCU synchronisation costs several ms per
+ * hierarchy when the parent moves a pid. Returns -1 with errno. */
+int native_cgroup_enter_self(const native_cgroup_t *cg);
 /* Kills every process still in the cgroup (best effort). */
 void native_cgroup_kill(const native_cgroup_t *cg);
 /* How many processes the OOM killer killed in it. */
@@ -107,6 +112,7 @@ typedef struct native_plan {
 	bool code_file;
 	symbi_strlist_t argv, envp;
 	const native_filter_t *filter;
+	const struct native_cgroup *cg; /* v1: the child moves itself in */
 	int cap_last;
 } native_plan_t;
 
