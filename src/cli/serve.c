@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void serve_usage(FILE *out)
@@ -48,6 +49,10 @@ static int load_tokens(const char *file, char ***tokens, char ***names)
 		perror(file);
 		return -1;
 	}
+	struct stat st;
+	if (file && stat(file, &st) == 0 && (st.st_mode & 077))
+		fprintf(stderr, "symbi-sandbox serve: warning: %s is readable by other users "
+			"(chmod 600 it)\n", file);
 	const char *env = getenv("SYMBI_SANDBOX_TOKENS");
 	char *envcopy = env ? strdup(env) : NULL;
 	for (int pass = 0; pass < 2; pass++) {

@@ -40,4 +40,7 @@ expect_eq "an unknown version gets 2025-06-18" 2025-06-18 "$(python3 -c 'import 
 out=$(rpc 'not json' '{"jsonrpc":"2.0","id":7,"method":"no/such"}' '{"jsonrpc":"2.0","method":"notifications/initialized"}' '{"jsonrpc":"2.0","id":8,"method":"ping"}')
 codes=$(python3 -c 'import json,sys; print(" ".join(str(json.loads(l).get("error",{}).get("code","ok")) for l in sys.argv[1].splitlines()))' "$out")
 expect_eq "parse error, unknown method, no answer to a notification, ping" "-32700 -32601 ok" "$codes"
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"ping"}' | "$SB" mcp --policy "$WORK/policy.json" >/dev/null 2>"$WORK/exit.err"
+expect_eq "the server exits 0 at the end of its input" 0 "$?"
+check "and says nothing on stderr" test ! -s "$WORK/exit.err"
 finish
