@@ -96,6 +96,7 @@ static srv_policy_t *policy_builtin(void)
 	p->max_sessions = 64;
 	p->max_body_bytes = 1u << 20;
 	p->max_file_bytes = 10u << 20;
+	p->max_workspace_bytes = 128ull << 20;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	p->max_running = n > 0 ? (size_t)n : 2;
 	p->max_queued = 32;
@@ -263,13 +264,16 @@ static int apply_policy(srv_policy_t *p, json_t *root, srv_err_t *err)
 				p->max_queued = (size_t)d;
 			else
 				p->retry_after_s = (unsigned)d;
-		} else if (strcmp(k, "max_body_bytes") == 0 || strcmp(k, "max_file_bytes") == 0) {
+		} else if (strcmp(k, "max_body_bytes") == 0 || strcmp(k, "max_file_bytes") == 0 ||
+			   strcmp(k, "max_workspace_bytes") == 0) {
 			if (get_size(v, k, &u, err) < 0)
 				return -1;
 			if (k[4] == 'b')
 				p->max_body_bytes = (size_t)u;
-			else
+			else if (k[4] == 'f')
 				p->max_file_bytes = (size_t)u;
+			else
+				p->max_workspace_bytes = u;
 		} else {
 			return srv_fail(err, 400, "invalid_request", "policy: unknown key \"%s\"", k);
 		}

@@ -81,6 +81,7 @@ typedef struct srv_policy {
 	size_t max_sessions;
 	size_t max_body_bytes;
 	size_t max_file_bytes;
+	uint64_t max_workspace_bytes; /* tmpfs size of a workspace (root only); 0: no cap */
 	size_t max_running;
 	size_t max_queued;
 	unsigned retry_after_s;
@@ -174,8 +175,9 @@ json_t *srv_ws_list(int dirfd, const char *path, srv_err_t *err);
  * never following symlinks. */
 int srv_ws_remove_tree(int parentfd, const char *name);
 /* Creates a fresh private directory (mode 0700) beneath parentfd named by a
- * random id (id[33] out); returns its fd, -1 on error. */
-int srv_ws_create(int parentfd, char id[33], srv_err_t *err);
+ * random id (id[33] out); returns its fd, -1 on error. As root and with
+ * max_bytes > 0, the directory is a tmpfs of that size (its own mount). */
+int srv_ws_create(int parentfd, char id[33], uint64_t max_bytes, srv_err_t *err);
 /* Puts every "path": "content" pair of `files` into dirfd. */
 int srv_ws_put_files(int dirfd, json_t *files, size_t max_file, srv_err_t *err);
 

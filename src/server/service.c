@@ -340,7 +340,7 @@ char *srv_execute_once(srv_service_t *svc, srv_exec_call_t *call, srv_err_t *err
 		return NULL;
 	}
 	if (files && json_object_size(files) > 0) {
-		if ((ws_fd = srv_ws_create(svc->tmp_fd, id, err)) < 0)
+		if ((ws_fd = srv_ws_create(svc->tmp_fd, id, svc->policy->max_workspace_bytes, err)) < 0)
 			return NULL;
 		snprintf(ws_path, sizeof(ws_path), "%s/tmp/%s", svc->state_dir, id);
 	}

@@ -105,7 +105,7 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 	s->dirfd = -1;
 	s->spec = spec;
 	snprintf(s->who, sizeof(s->who), "%s", who);
-	if ((s->dirfd = srv_ws_create(svc->sessions_fd, s->id, err)) < 0)
+	if ((s->dirfd = srv_ws_create(svc->sessions_fd, s->id, svc->policy->max_workspace_bytes, err)) < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/sessions/%s", svc->state_dir, s->id);
 	if (!(cfg = srv_spec_config(&spec, path, err)))

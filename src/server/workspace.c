@@ -6,11 +6,13 @@
 #include "server.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -300,6 +302,16 @@ json_t *srv_ws_list(int wsfd, const char *path, srv_err_t *err)
 	return json_pack("{s:s,s:o}", "path", path ? path : "", "entries", sorted);
 }
 
+/* Detaches a workspace's own tmpfs (see srv_ws_create), if it has one. */
+static void unmount_beneath(int parentfd, const char *name)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", parentfd, name);
+	if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != EPERM &&
+	    errno != ENOENT)
+		fprintf(stderr, "symbi-sandbox: cannot unmount a workspace: %s\n", strerror(errno));
+}
+
 static int remove_contents(int fd, int depth)
 {
 	if (depth > 256)
@@ -320,6 +332,8 @@ static int remove_contents(int fd, int depth)
 			rc = -1;
 			continue;
 		}
+		if (depth == 0)
+			unmount_beneath(dirfd(d), de->d_name);
 		int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0 || remove_contents(sub, depth + 1) < 0 ||
 		    unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
@@ -331,6 +345,7 @@ static int remove_contents(int fd, int depth)
 
 int srv_ws_remove_tree(int parentfd, const char *name)
 {
+	unmount_beneath(parentfd, name);
 	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -339,7 +354,7 @@ int srv_ws_remove_tree(int parentfd, const char *name)
 	return unlinkat(parentfd, name, AT_REMOVEDIR);
 }
 
-int srv_ws_create(int parentfd, char id[33], srv_err_t *err)
+int srv_ws_create(int parentfd, char id[33], uint64_t max_bytes, srv_err_t *err)
 {
 	for (int attempt = 0; attempt < 8; attempt++) {
 		if (srv_random_hex(id, 16) < 0)
@@ -350,10 +365,27 @@ int srv_ws_create(int parentfd, char id[33], srv_err_t *err)
 			return srv_fail(err, 500, "internal", "creating a workspace: %s",
 					strerror(errno));
 		}
+		/* As root, a workspace is its own size-capped tmpfs, so that
+		 * sandboxed code cannot fill the host's disk through it. */
+		if (max_bytes && geteuid() == 0) {
+			char path[PATH_MAX], opts[128];
+			snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", parentfd, id);
+			snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=%llu,mode=0700",
+				 (unsigned long long)max_bytes,
+				 (unsigned long long)(max_bytes / 1024 < 1024 ? 1024 : max_bytes / 1024));
+			if (mount("symbi-workspace", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
+				int e = errno;
+				unlinkat(parentfd, id, AT_REMOVEDIR);
+				return srv_fail(err, 500, "internal",
+						"cannot mount the workspace's tmpfs: %s (set the policy's "
+						"max_workspace_bytes to 0 to use the state directory's "
+						"file system, without a size cap)", strerror(e));
+			}
+		}
 		int fd = openat(parentfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			int e = errno;
-			unlinkat(parentfd, id, AT_REMOVEDIR);
+			srv_ws_remove_tree(parentfd, id);
 			return srv_fail(err, 500, "internal", "opening a workspace: %s", strerror(e));
 		}
 		return fd;

@@ -63,7 +63,8 @@ write_policy() { # FILE [extra JSON members]
   "default_image": "$IMAGE",
   "defaults": {"timeout": 20, "memory": "128m", "cpus": 1, "pids": 64, "max_output_bytes": 65536},
   "maximums": {"timeout": 30, "memory": "256m", "cpus": 1, "pids": 128, "max_output_bytes": 1048576},
-  "max_running": 2, "max_queued": 8, "session_idle_ttl": 120, "max_session_idle_ttl": 600${2:+, $2}
+  "max_running": 2, "max_queued": 8, "session_idle_ttl": 120, "max_session_idle_ttl": 600,
+  "max_workspace_bytes": "8m"${2:+, $2}
 }
 JSON
 }

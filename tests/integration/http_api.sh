@@ -142,6 +142,14 @@ expect_status "reading a planted FIFO refused (and does not hang)" 400 invalid_p
 http GET "/v1/sessions/$SID/files?path=etcdir"
 expect_status "listing through a planted symlink refused" 400 invalid_path
 
+# The workspace is a tmpfs capped by the policy (8m here; it needs root).
+http POST "/v1/sessions/$SID/execute" -d '{"code":"dd if=/dev/zero of=fill bs=1M count=20 2>&1; rm -f fill"}'
+if [ "$(id -u)" = 0 ]; then
+	check "the workspace cannot grow past max_workspace_bytes" grep -q 'No space left' "$WORK/body"
+	check "the workspace is its own mount" mountpoint -q "$WORK/state/sessions/$SID"
+else
+	not_ok "the workspace size cap" "needs root (the server mounts a tmpfs per workspace): run as root"
+fi
 http POST "/v1/sessions/$SID/execute" -d '{"code":"echo hi","timeout":5}'
 expect_status "a session's limits are fixed at creation" 400 invalid_request
 http POST "/v1/sessions/nosuchsession/execute" -d '{"code":"echo hi"}'
@@ -160,6 +168,7 @@ expect_status "DELETE /v1/sessions/{id}" 200
 http GET "/v1/sessions/$S2"
 expect_status "a deleted session is gone" 404 not_found
 check "its workspace is removed" test ! -e "$WORK/state/sessions/$S2"
+check "and unmounted" bash -c "! grep -q '$WORK/state/sessions/$S2' /proc/self/mounts"
 # S3 idles out after 1 s.
 for _ in $(seq 50); do [ -e "$WORK/state/sessions/$S3" ] || break; sleep 0.1; done
 http GET "/v1/sessions/$S3"
@@ -176,5 +185,6 @@ check "metrics show the queue length" grep -qx 'symbi_sandbox_queue_length 0' "$
 stop_server
 expect_eq "SIGTERM stops the server cleanly" 0 "$SERVER_RC"
 check "no session workspace is left behind" test -z "$(ls -A "$WORK/state")"
+check "no workspace mount is left behind" bash -c "! grep -q '$WORK/state' /proc/self/mounts"
 no_more_containers
 finish
