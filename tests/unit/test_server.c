@@ -1,0 +1,273 @@
+/* The service faces' building blocks without a network or a sandbox: sizes
+ * and secrets, workspace path handling (symlinks, FIFOs, escapes), policy
+ * resolution (defaults, maximums refused, not clamped) and the audit chain.
+ * The server code lives in the CLI, not the library, so its files are
+ * compiled into this test directly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "server/util.c"
+#include "server/policy.c"
+#include "server/audit.c"
+#include "server/workspace.c"
+
+#include <sys/stat.h>
+
+static char tmpdir[64];
+
+static int make_tmp(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/symbi-unit-server.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmp(void **state)
+{
+	(void)state;
+	int fd = open("/tmp", O_RDONLY | O_DIRECTORY);
+	int rc = srv_ws_remove_tree(fd, tmpdir + 5);
+	close(fd);
+	return rc;
+}
+
+static void test_sizes_and_secrets(void **state)
+{
+	(void)state;
+	uint64_t v;
+	assert_int_equal(srv_parse_size("512m", &v), 0);
+	assert_true(v == 512ull << 20);
+	assert_int_equal(srv_parse_size("1GiB", &v), 0);
+	assert_true(v == 1ull << 30);
+	assert_int_equal(srv_parse_size("1048576", &v), 0);
+	assert_true(v == 1048576);
+	assert_int_equal(srv_parse_size("-1m", &v), -1);
+	assert_int_equal(srv_parse_size("12q", &v), -1);
+	assert_int_equal(srv_parse_size("", &v), -1);
+	assert_true(srv_secret_equal("0123456789abcdef", "0123456789abcdef"));
+	assert_false(srv_secret_equal("0123456789abcdef", "0123456789abcdeg"));
+	assert_false(srv_secret_equal("0123456789abcdef", "0123456789abcde"));
+	assert_false(srv_secret_equal("", "x"));
+	char hex[65];
+	srv_sha256_hex("abc", 3, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	char id[33];
+	assert_int_equal(srv_random_hex(id, 16), 0);
+	assert_int_equal(strlen(id), 32);
+}
+
+static void test_path_check(void **state)
+{
+	(void)state;
+	srv_err_t err;
+	const char *good[] = {"a", "a/b.txt", "dir/sub/file", ".hidden", "a..b", "..a"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(srv_path_check(good[i], &err), 0);
+	const char *bad[] = {"", "/etc/passwd", "..", "../x", "a/../b", "a/..", "./a", "a/./b",
+			     "a//b", "a/", "/"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(srv_path_check(bad[i], &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_string_equal(err.code, "invalid_path");
+	}
+}
+
+static void test_workspace_files(void **state)
+{
+	(void)state;
+	srv_err_t err;
+	int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	char outside[128];
+	snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	char id[33];
+	int ws = srv_ws_create(dfd, id, 0, &err);
+	assert_true(ws >= 0);
+	struct stat st;
+	assert_int_equal(fstat(ws, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+
+	assert_int_equal(srv_ws_write(ws, "d/e/f.txt", "hello", 5, &err), 0);
+	size_t len = 0;
+	char *data = srv_ws_read(ws, "d/e/f.txt", 100, &len, &err);
+	assert_non_null(data);
+	assert_int_equal(len, 5);
+	assert_memory_equal(data, "hello", 5);
+	free(data);
+	assert_null(srv_ws_read(ws, "d/e/f.txt", 4, &len, &err));
+	assert_int_equal(err.status, 413);
+	assert_null(srv_ws_read(ws, "missing", 100, &len, &err));
+	assert_int_equal(err.status, 404);
+
+	/* What sandboxed code could plant. */
+	assert_int_equal(symlinkat(outside, ws, "link"), 0);
+	assert_int_equal(symlinkat("/etc/passwd", ws, "passwd"), 0);
+	assert_int_equal(mkfifoat(ws, "fifo", 0600), 0);
+	assert_int_equal(srv_ws_write(ws, "link/pwned", "x", 1, &err), -1);
+	assert_int_equal(err.status, 400);
+	snprintf(outside, sizeof(outside), "%s/outside/pwned", tmpdir);
+	assert_int_equal(access(outside, F_OK), -1);
+	assert_int_equal(srv_ws_write(ws, "passwd", "x", 1, &err), -1);
+	assert_null(srv_ws_read(ws, "passwd", 1 << 20, &len, &err));
+	assert_int_equal(err.status, 400);
+	assert_null(srv_ws_read(ws, "fifo", 100, &len, &err)); /* must not block */
+	assert_int_equal(err.status, 400);
+	assert_int_equal(srv_ws_write(ws, "fifo", "x", 1, &err), -1);
+	assert_null(srv_ws_list(ws, "link", &err));
+	assert_int_equal(err.status, 400);
+
+	json_t *l = srv_ws_list(ws, NULL, &err);
+	assert_non_null(l);
+	json_t *entries = json_object_get(l, "entries");
+	assert_int_equal(json_array_size(entries), 4);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 0), "name")), "d");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 2), "type")),
+			    "symlink");
+	json_decref(l);
+
+	json_t *files = json_pack("{s:s,s:s}", "x/y", "1", "../z", "2");
+	assert_int_equal(srv_ws_put_files(ws, files, 100, &err), -1);
+	json_decref(files);
+	close(ws);
+	assert_int_equal(srv_ws_remove_tree(dfd, id), 0);
+	assert_int_equal(faccessat(dfd, id, F_OK, 0), -1);
+	assert_int_equal(faccessat(dfd, "outside", F_OK, 0), 0); /* links were not followed */
+	close(dfd);
+}
+
+static void test_policy(void **state)
+{
+	(void)state;
+	srv_err_t err = {0};
+	srv_policy_t *p = srv_policy_load(NULL, &err);
+	assert_non_null(p);
+	assert_string_equal(p->default_backend, "native");
+	srv_exec_spec_t spec;
+	json_t *req = json_pack("{s:s}", "code", "x");
+	static const char *const keys[] = {"code", NULL};
+	assert_int_equal(srv_policy_resolve(p, req, keys, false, &spec, &err), 0);
+	assert_true(spec.limits.timeout_s == 30);
+	assert_string_equal(spec.network, "none");
+	assert_string_equal(spec.shell, "sh");
+	json_decref(req);
+
+	struct { const char *json; int ok; const char *code; } cases[] = {
+		{"{\"timeout\": 300}", 1, NULL},
+		{"{\"timeout\": 301}", 0, "limit_exceeded"},
+		{"{\"max_execution_time\": 301}", 0, "limit_exceeded"},
+		{"{\"memory\": \"2g\"}", 1, NULL},
+		{"{\"memory\": \"3g\"}", 0, "limit_exceeded"},
+		{"{\"memory_limit\": 1}", 0, "invalid_request"},
+		{"{\"cpus\": 2.5}", 0, "limit_exceeded"},
+		{"{\"pids\": 1025}", 0, "limit_exceeded"},
+		{"{\"pids\": 1.5}", 0, "invalid_request"},
+		{"{\"network\": \"host\"}", 0, "policy_violation"},
+		{"{\"network\": \"bridge\"}", 0, "policy_violation"},
+		{"{\"network\": \"container:x\"}", 0, "invalid_request"},
+		{"{\"volumes\": [\"/srv:/srv\"]}", 0, "policy_violation"},
+		{"{\"image\": \"evil/image\"}", 0, "policy_violation"},
+		{"{\"backend\": \"process\"}", 0, "policy_violation"},
+		{"{\"language\": \"python\"}", 1, NULL},
+		{"{\"language\": \"cobol\"}", 0, "invalid_request"},
+		{"{\"surprise\": 1}", 0, "invalid_request"},
+		{"{\"idle_ttl\": 5}", 0, "invalid_request"}, /* sessions only */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		req = json_loads(cases[i].json, 0, NULL);
+		assert_non_null(req);
+		memset(&err, 0, sizeof(err));
+		int rc = srv_policy_resolve(p, req, NULL, false, &spec, &err);
+		if (rc != (cases[i].ok ? 0 : -1))
+			fail_msg("%s: rc %d (%s)", cases[i].json, rc, err.message);
+		if (!cases[i].ok) {
+			assert_int_equal(err.status, 400);
+			assert_string_equal(err.code, cases[i].code);
+		}
+		json_decref(req);
+	}
+	req = json_pack("{s:i}", "idle_ttl", 3601);
+	assert_int_equal(srv_policy_resolve(p, req, NULL, true, &spec, &err), -1);
+	assert_string_equal(err.code, "limit_exceeded");
+	json_decref(req);
+	srv_policy_free(p);
+
+	char path[128];
+	snprintf(path, sizeof(path), "%s/policy.json", tmpdir);
+	FILE *f = fopen(path, "w");
+	fputs("{\"defaults\": {\"timeout\": 50}, \"maximums\": {\"timeout\": 40}}", f);
+	fclose(f);
+	assert_null(srv_policy_load(path, &err)); /* a default above its maximum */
+	f = fopen(path, "w");
+	fputs("{\"allow_host_network\": true, \"maximums\": {\"timeout\": 5}, "
+	      "\"defaults\": {\"timeout\": 5}, \"allowed_images\": [\"a/b\"]}", f);
+	fclose(f);
+	p = srv_policy_load(path, &err);
+	assert_non_null(p);
+	req = json_pack("{s:s,s:s}", "network", "host", "image", "a/b");
+	assert_int_equal(srv_policy_resolve(p, req, NULL, false, &spec, &err), 0);
+	json_decref(req);
+	srv_policy_free(p);
+	f = fopen(path, "w");
+	fputs("{\"maximum\": {}}", f);
+	fclose(f);
+	assert_null(srv_policy_load(path, &err));
+	assert_non_null(strstr(err.message, "unknown key"));
+	unlink(path);
+}
+
+static void test_audit_chain(void **state)
+{
+	(void)state;
+	char path[128], msg[512];
+	snprintf(path, sizeof(path), "%s/audit.log", tmpdir);
+	srv_err_t err;
+	for (int round = 0; round < 2; round++) { /* the second round continues the chain */
+		srv_audit_t *a = srv_audit_open(path, &err);
+		assert_non_null(a);
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(srv_audit_append(a, json_pack("{s:s,s:i,s:s}", "event", "test",
+								       "i", i, "text", "caf\xc3\xa9")), 0);
+		srv_audit_close(a);
+	}
+	assert_int_equal(srv_audit_verify(path, msg, sizeof(msg)), 6);
+
+	/* Change one byte of line 4. */
+	FILE *f = fopen(path, "r+");
+	char line[1024];
+	long off = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(fgets(line, sizeof(line), f));
+		off += (long)strlen(line);
+	}
+	assert_non_null(fgets(line, sizeof(line), f));
+	char *p = strstr(line, "\"i\":0");
+	assert_non_null(p);
+	fseek(f, off + (p - line) + 4, SEEK_SET);
+	fputc('7', f);
+	fclose(f);
+	assert_int_equal(srv_audit_verify(path, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "line 4"));
+	/* A log that does not end in an entry is not continued. */
+	f = fopen(path, "a");
+	fputs("garbage\n", f);
+	fclose(f);
+	assert_null(srv_audit_open(path, &err));
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes_and_secrets),
+		cmocka_unit_test(test_path_check),
+		cmocka_unit_test(test_workspace_files),
+		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_audit_chain),
+	};
+	return cmocka_run_group_tests_name("server", tests, make_tmp, remove_tmp);
+}
