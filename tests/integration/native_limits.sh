@@ -100,6 +100,19 @@ out=$(nrun -c "$(cfg '{"lang":"bash"}')" "(setsid bash -c 'exec -a $MARK-d sleep
 expect_eq "the daemon was running inside" "alive" "$out"
 expect_eq "the daemon is dead after the run" "" "$(pgrep -f "$MARK-d")"
 
+# ---- the supervisor killed with SIGKILL mid-run: the sandbox dies with it
+cfg '{"lang":"bash"}' >/dev/null
+"$SB" run --backend native -c "$WORK/cfg.json" "exec -a $MARK-k sleep 300" &
+cli=$!
+for _ in $(seq 1 50); do pgrep -f "^$MARK-k" >/dev/null && break; sleep 0.1; done
+check "the sandboxed program was running" bash -c 'pgrep -f "$1" >/dev/null' _ "^$MARK-k"
+kill -9 "$cli"; wait "$cli" 2>/dev/null
+for _ in $(seq 1 50); do pgrep -f "$MARK-k" >/dev/null || break; sleep 0.1; done
+expect_eq "killing the CLI kills the sandbox (parent-death signal)" "" "$(pgrep -f "$MARK-k")"
+nrun true
+expect_eq "the next run removes the cgroups the killed run left" "" \
+	"$(find /sys/fs/cgroup -name "symbi-sandbox-$cli-*" 2>/dev/null)"
+
 # ---- configuration errors start nothing
 out=$(nrun --network bridge true 2>&1); rc=$?
 expect_eq "network bridge is refused on native (125)" "125" "$rc"

@@ -96,6 +96,25 @@ int native_own_cgroup(const char *controller, char *out, size_t size)
 	return rc;
 }
 
+void native_cgroup_collect_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int pid;
+		if (sscanf(e->d_name, "symbi-sandbox-%d-", &pid) != 1 || pid <= 0)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		char path[PATH_MAX];
+		if (snprintf(path, sizeof(path), "%s/%s", parent, e->d_name) < (int)sizeof(path))
+			rmdir(path); /* fails harmlessly while anything is still inside */
+	}
+	closedir(d);
+}
+
 int native_cgroup_create(native_cgroup_t *cg, const native_limits_t *lim, symbi_error_t *err)
 {
 	memset(cg, 0, sizeof(*cg));

@@ -20,6 +20,8 @@ static int make_dir(native_cgroup_t *cg, const char *controller, const char *nam
 				  "the cgroup v1 controller '%s' is not mounted (no line for it in "
 				  "/proc/self/cgroup); mount it at /sys/fs/cgroup/%s", controller, controller);
 	char *dir = cg->dirs[cg->ndirs];
+	snprintf(dir, PATH_MAX, "/sys/fs/cgroup/%s%s", controller, own);
+	native_cgroup_collect_stale(dir);
 	snprintf(dir, PATH_MAX, "/sys/fs/cgroup/%s%s/%s", controller, own, name);
 	if (mkdir(dir, 0755) < 0) {
 		int e = errno;

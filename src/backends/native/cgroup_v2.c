@@ -50,6 +50,7 @@ int native_cgroup_v2_create(native_cgroup_t *cg, const char *name, const native_
 	snprintf(parent, sizeof(parent), "/sys/fs/cgroup%s", own);
 	if (enable_controllers(parent, lim, err) < 0)
 		return -1;
+	native_cgroup_collect_stale(parent);
 	char *dir = cg->dirs[0];
 	if (snprintf(dir, PATH_MAX, "%.*s/%s", PATH_MAX - 80, parent, name) >= PATH_MAX)
 		return symbi_fail(err, SYMBI_E_INVALID, 0, "cgroup path too long");
