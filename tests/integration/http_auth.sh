@@ -13,7 +13,7 @@ printf '# name token\nalice %s\n\n' "$TOKEN_A" >"$WORK/tokens"
 chmod 600 "$WORK/tokens"
 
 # Beyond loopback without tokens: refused before listening.
-"$SB" serve --listen 0.0.0.0:0 --policy "$WORK/policy.json" >"$WORK/out" 2>"$WORK/err" &
+env -u SYMBI_SANDBOX_TOKENS "$SB" serve --listen 0.0.0.0:0 --policy "$WORK/policy.json" >"$WORK/out" 2>"$WORK/err" &
 pid=$!
 for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 if kill -0 $pid 2>/dev/null; then
@@ -24,7 +24,7 @@ else
 	expect_eq "refuses 0.0.0.0 without tokens (exit 2)" 2 "$rc"
 	check "says why" grep -q 'without authentication' "$WORK/err"
 fi
-SYMBI_SANDBOX_TOKENS= "$SB" serve --listen '[::]:0' --policy "$WORK/policy.json" 2>"$WORK/err"
+env -u SYMBI_SANDBOX_TOKENS "$SB" serve --listen '[::]:0' --policy "$WORK/policy.json" 2>"$WORK/err"
 expect_eq "refuses [::] without tokens (exit 2)" 2 "$?"
 "$SB" serve --listen 127.0.0.1:0 --token-file "$WORK/nonexistent" 2>"$WORK/err"
 check "a missing token file is an error" test $? -ne 0
