@@ -22,7 +22,7 @@ static void run_usage(FILE *out)
 	      "from --file, or from standard input.\n"
 	      "\n"
 	      "Sandbox options (each sets the configuration field named in brackets):\n"
-	      "  -b, --backend NAME       docker or gvisor                    [backend]\n"
+	      "  -b, --backend NAME       docker, gvisor, native or process   [backend]\n"
 	      "  -i, --image IMAGE        container image                     [image]\n"
 	      "  -s, --shell SHELL        interpreter of the code (sh)        [shell]\n"
 	      "  -m, --memory SIZE        memory limit, e.g. 512m; none       [memory_limit]\n"
@@ -44,6 +44,19 @@ static void run_usage(FILE *out)
 	      "                                                               [extra_flags]\n"
 	      "  -c, --config FILE.json   load fields from a JSON object first\n"
 	      "\n"
+	      "Native backend:\n"
+	      "  -l, --lang LANG          run the code with sh, bash, python or node\n"
+	      "                           instead of SHELL -c                 [lang]\n"
+	      "      --tmp-size SIZE      cap of the /tmp tmpfs (100m)        [tmp_size]\n"
+	      "      --workdir-size SIZE  cap of the working directory (100m) [workdir_size]\n"
+	      "\n"
+	      "Process backend (unisolated; refused in production):\n"
+	      "      --executable EXE     interpreter (bash)                  [executable]\n"
+	      "      --allow-executable EXE  may run (repeatable; required)   [allowed_executables]\n"
+	      "      --working-directory DIR  (/tmp/symbiont-native)          [working_directory]\n"
+	      "      --max-memory-mb N    RLIMIT_AS in MiB (2048)             [max_memory_mb]\n"
+	      "      --max-cpu-seconds N  RLIMIT_CPU (300)                    [max_cpu_seconds]\n"
+	      "\n"
 	      "Input and output:\n"
 	      "  -f, --file FILE          read the code from FILE ('-' = stdin)\n"
 	      "      --stdin FILE         feed FILE to the program's standard input\n"
@@ -59,6 +72,8 @@ static void run_usage(FILE *out)
 enum {
 	OPT_CPUS = 256, OPT_MAX_OUTPUT, OPT_PIDS, OPT_DOCKER_BINARY, OPT_RUNTIME_NAME,
 	OPT_RUNSC_BINARY, OPT_KEEP, OPT_EXTRA_FLAG, OPT_STDIN, OPT_JSON,
+	OPT_TMP_SIZE, OPT_WORKDIR_SIZE, OPT_EXECUTABLE, OPT_ALLOW_EXECUTABLE, OPT_WORKING_DIRECTORY,
+	OPT_MAX_MEMORY_MB, OPT_MAX_CPU_SECONDS,
 };
 
 static const struct option run_options[] = {
@@ -84,10 +99,18 @@ static const struct option run_options[] = {
 	{"file", required_argument, NULL, 'f'},
 	{"stdin", required_argument, NULL, OPT_STDIN},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"lang", required_argument, NULL, 'l'},
+	{"tmp-size", required_argument, NULL, OPT_TMP_SIZE},
+	{"workdir-size", required_argument, NULL, OPT_WORKDIR_SIZE},
+	{"executable", required_argument, NULL, OPT_EXECUTABLE},
+	{"allow-executable", required_argument, NULL, OPT_ALLOW_EXECUTABLE},
+	{"working-directory", required_argument, NULL, OPT_WORKING_DIRECTORY},
+	{"max-memory-mb", required_argument, NULL, OPT_MAX_MEMORY_MB},
+	{"max-cpu-seconds", required_argument, NULL, OPT_MAX_CPU_SECONDS},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
-static const char run_shortopts[] = "+b:i:s:m:t:n:v:w:e:u:c:f:h";
+static const char run_shortopts[] = "+b:i:s:m:t:n:v:w:e:u:c:f:l:h";
 
 /* Options that set one configuration field directly. */
 static const char *field_for_option(int opt)
@@ -109,6 +132,14 @@ static const char *field_for_option(int opt)
 	case OPT_RUNTIME_NAME: return "runtime_name";
 	case OPT_RUNSC_BINARY: return "runsc_binary";
 	case OPT_EXTRA_FLAG: return "extra_flags";
+	case 'l': return "lang";
+	case OPT_TMP_SIZE: return "tmp_size";
+	case OPT_WORKDIR_SIZE: return "workdir_size";
+	case OPT_EXECUTABLE: return "executable";
+	case OPT_ALLOW_EXECUTABLE: return "allowed_executables";
+	case OPT_WORKING_DIRECTORY: return "working_directory";
+	case OPT_MAX_MEMORY_MB: return "max_memory_mb";
+	case OPT_MAX_CPU_SECONDS: return "max_cpu_seconds";
 	default: return NULL;
 	}
 }
@@ -180,12 +211,13 @@ static int build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t 
 		if (rc < 0)
 			return -1;
 	}
-	bool volumes_seen = false, flags_seen = false;
+	bool volumes_seen = false, flags_seen = false, allowed_seen = false;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, run_shortopts, run_options, NULL)) != -1) {
 		const char *field = field_for_option(opt);
 		if (field) {
-			bool *seen = opt == 'v' ? &volumes_seen : opt == OPT_EXTRA_FLAG ? &flags_seen : NULL;
+			bool *seen = opt == 'v' ? &volumes_seen : opt == OPT_EXTRA_FLAG ? &flags_seen
+				   : opt == OPT_ALLOW_EXECUTABLE ? &allowed_seen : NULL;
 			if (seen && !*seen) {
 				symbi_config_clear_list(cfg, field, err);
 				*seen = true;
@@ -331,6 +363,8 @@ int cli_run(int argc, char **argv)
 		fprintf(stderr, "symbi-sandbox run: %s\n", err.message);
 		goto done;
 	}
+	if (symbi_sandbox_warning(sb))
+		fprintf(stderr, "symbi-sandbox: %s\n", symbi_sandbox_warning(sb));
 	install_signal_handlers();
 	symbi_exec_options_t opts = {
 		.code = code, .code_len = code_len, .env = env,

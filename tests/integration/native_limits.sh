@@ -34,6 +34,7 @@ expect_eq "output is capped" "1000" "$out"
 expect_eq "python" "3" "$(nrun -c "$(cfg '{"lang":"python"}')" 'import sys; print(sys.version_info[0])')"
 expect_eq "node" "42" "$(nrun -c "$(cfg '{"lang":"node"}')" 'console.log(6*7)')"
 expect_eq "bash" "5" "$(nrun -c "$(cfg '{"lang":"bash"}')" 'echo ${BASH_VERSINFO[0]}')"
+expect_eq "--lang python on the command line" "py" "$(nrun --lang python 'print("py")')"
 out=$(nrun -c "$(cfg '{"lang":"cobol"}')" 'x' 2>&1); rc=$?
 expect_eq "an unknown lang is refused (125)" "125" "$rc"
 

@@ -25,6 +25,10 @@ check "the caller's variables arrive" grep -qx 'K=v v' <<<"$out"
 python3 -c "import sys; sys.stdout.write('echo start\n' + '#'*3000000 + '\necho end\n')" >"$WORK/big.sh"
 expect_eq "3 MB of code runs (through a memfd)" "start end" "$(prun -c "$(base sh)" --file "$WORK/big.sh" | tr '\n' ' ' | sed 's/ $//')"
 
+out=$(prun --executable python3 --allow-executable python3 --working-directory "$WORK/wd" 'print(5)' 2>"$WORK/err")
+expect_eq "the CLI's --executable/--allow-executable/--working-directory flags" "5" "$out"
+check "the CLI warns loudly that the run is unisolated" grep -q "WARNING: the 'process' backend runs code UNISOLATED" "$WORK/err"
+
 # ---- refusals
 out=$(prun -c "$(cfg "{\"working_directory\":\"$WORK/wd\"}")" true 2>&1); rc=$?
 expect_eq "an empty allowlist is refused (125)" "125" "$rc"
