@@ -24,7 +24,8 @@ symbi_config_t *symbi_config_new(void)
 	symbi_config_t *cfg = calloc(1, sizeof(*cfg));
 	if (!cfg)
 		return NULL;
-	cfg->backend = SYMBI_BACKEND_DOCKER;
+	/* No daemon, milliseconds to start: the embedded default. */
+	cfg->backend = SYMBI_BACKEND_NATIVE;
 	cfg->image = strdup("python:3.12-slim");
 	cfg->shell = strdup("sh");
 	cfg->memory_limit = strdup("512m");

@@ -10,7 +10,7 @@ require "runsc registered with the daemon" "run scripts/setup (it registers Debi
 	bash -c "docker info --format '{{json .Runtimes}}' | grep -q runsc"
 require "the CLI" "run make" test -x "$SB"
 
-BB=(--image symbi-test/busybox:latest)
+BB=(--backend docker --image symbi-test/busybox:latest)
 WORK=$(mktemp -d /tmp/symbi-it.XXXXXX)
 SERVER_PID=
 cleanup() {
@@ -101,7 +101,7 @@ try:
     print(urllib.request.urlopen('http://127.0.0.1:$PORT/', timeout=5).read().decode().strip())
 except OSError as e:
     print('unreachable', type(e).__name__)"
-PYRUN=(--image symbi-test/python:latest --shell python3 --timeout 30)
+PYRUN=(--backend docker --image symbi-test/python:latest --shell python3 --timeout 30)
 out=$("$SB" run "${PYRUN[@]}" "$FETCH")
 check "--network none cannot reach the host's loopback server ($out)" grep -q "^unreachable" <<<"$out"
 out=$("$SB" run "${PYRUN[@]}" --network host "$FETCH")
@@ -124,17 +124,17 @@ out=$("$SB" run "${BB[@]}" --user 65534:65534 'id -u; id -g')
 expect_eq "--user runs as that user" "$(printf '65534\n65534')" "$out"
 
 # --- gVisor -----------------------------------------------------------------
-out=$("$SB" run --backend gvisor "${BB[@]}" --timeout 60 'dmesg | head -1; echo "exit-ok"')
+out=$("$SB" run "${BB[@]}" --backend gvisor --timeout 60 'dmesg | head -1; echo "exit-ok"')
 check "gvisor: the program runs under gVisor's kernel" grep -q "Starting gVisor" <<<"$out"
 check "gvisor: the program's output" grep -q "exit-ok" <<<"$out"
-"$SB" run --backend gvisor "${BB[@]}" --timeout 60 'exit 9'
+"$SB" run "${BB[@]}" --backend gvisor --timeout 60 'exit 9'
 expect_eq "gvisor: exit code" 9 $?
-j=$("$SB" run --backend gvisor "${BB[@]}" --timeout 2 --json 'echo partial; sleep 60')
+j=$("$SB" run "${BB[@]}" --backend gvisor --timeout 2 --json 'echo partial; sleep 60')
 expect_eq "gvisor: timeout" timeout "$(json_field status <<<"$j")"
 expect_eq "gvisor: partial output" partial "$(json_field stdout <<<"$j")"
-"$SB" run --backend gvisor "${BB[@]}" --runsc-binary /nonexistent/runsc 'true' 2>"$WORK/err"
+"$SB" run "${BB[@]}" --backend gvisor --runsc-binary /nonexistent/runsc 'true' 2>"$WORK/err"
 check "gvisor: missing runsc gives the reference's advice" grep -q "Install runsc and register it" "$WORK/err"
-"$SB" run --backend gvisor "${BB[@]}" --extra-flag --runtime=runc 'true' 2>"$WORK/err"
+"$SB" run "${BB[@]}" --backend gvisor --extra-flag --runtime=runc 'true' 2>"$WORK/err"
 check "gvisor: the runtime cannot be swapped through extra flags" grep -q "gvisor backend sets the runtime" "$WORK/err"
 
 expect_eq "no container left by this suite" "$before" "$(containers)"

@@ -8,8 +8,8 @@ require "image symbi-test/busybox" "run scripts/setup (it builds the local test 
 require "image symbi-test/python" "run scripts/setup (it builds the local test images)" docker image inspect symbi-test/python:latest
 require "the CLI" "run make" test -x "$SB"
 
-BB=(--image symbi-test/busybox:latest)
-PY=(--image symbi-test/python:latest)
+BB=(--backend docker --image symbi-test/busybox:latest)
+PY=(--backend docker --image symbi-test/python:latest)
 WORK=$(mktemp -d /tmp/symbi-it.XXXXXX)
 cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -176,7 +176,7 @@ expect_eq "memory hog: status oom" oom "$(json_field status <<<"$j")"
 expect_eq "memory hog: CLI exits 137" 137 "$rc"
 
 # --- docker's own failures ---------------------------------------------------
-j=$("$SB" run --image symbi-test/no-such-image:1 --extra-flag --pull=never --json 'true')
+j=$("$SB" run --backend docker --image symbi-test/no-such-image:1 --extra-flag --pull=never --json 'true')
 rc=$?
 expect_eq "missing image: status error, not an exit code" error "$(json_field status <<<"$j")"
 expect_eq "missing image: exit 125" 125 "$rc"

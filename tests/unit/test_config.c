@@ -30,7 +30,7 @@ static void test_defaults(void **state)
 	assert_true(symbi_config_get_cpu_limit(cfg) == 1.0);
 	assert_int_equal(symbi_config_get_timeout_ms(cfg), 300000);
 	assert_int_equal(symbi_config_get_max_output_bytes(cfg), 10 * 1024 * 1024);
-	assert_int_equal(symbi_config_get_backend(cfg), SYMBI_BACKEND_DOCKER);
+	assert_int_equal(symbi_config_get_backend(cfg), SYMBI_BACKEND_NATIVE);
 	symbi_config_free(cfg);
 }
 
