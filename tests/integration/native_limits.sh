@@ -126,7 +126,7 @@ expect_eq "uid 0 is refused (125)" "125" "$rc"
 
 # ---- nothing left behind
 expect_eq "no cgroup left behind" "" "$(find /sys/fs/cgroup -name 'symbi-sandbox-*' 2>/dev/null)"
-expect_eq "no sandbox mount on the host" "" "$(grep -E 'symbi-(root|tmp|work|dev|shm)' /proc/mounts)"
+expect_eq "no sandbox mount on the host" "" "$(grep -E '^symbi-(root|tmp|work|dev|shm) ' /proc/mounts)"
 expect_eq "no marked process left" "" "$(pgrep -f "$MARK")"
 expect_eq "no process of the sandbox user left" "" "$(ps -u 65534 -o pid=,args= | grep -v -e docker -e containerd)"
 finish

@@ -86,6 +86,10 @@ check "the host process is still alive" kill -0 "$VICTIM"
 kill "$VICTIM"; wait "$VICTIM" 2>/dev/null
 expect_eq "kill -9 of the supervisor's parent (pid $$): ESRCH" "ESRCH" "$(inside kill $$)"
 expect_eq "kill -9 of the sandbox init (pid 1): EPERM" "EPERM" "$(inside kill 1)"
+# The init is a copy of the supervising process: its memory and environment
+# stay out of the program's reach (other uid, not dumpable).
+expect_eq "read the sandbox init's memory: EACCES" "EACCES" "$(inside read /proc/1/mem)"
+expect_eq "read the sandbox init's environment: EACCES" "EACCES" "$(inside read /proc/1/environ)"
 npids=$(nrun 'ls /proc | grep -c "^[0-9]"')
 check "/proc lists only the sandbox's processes ($npids)" test "$npids" -le 4
 expect_eq "the host's pid $$ is not in /proc" "ENOENT" "$(inside read /proc/$$/status)"
@@ -126,6 +130,6 @@ expect_eq "only PATH, HOME, LANG, PWD and the caller's variables" "HOME LANG PAT
 
 # ---- nothing left behind
 expect_eq "no cgroup left behind" "" "$(find /sys/fs/cgroup -name 'symbi-sandbox-*' 2>/dev/null)"
-expect_eq "no sandbox mount on the host" "" "$(grep -E 'symbi-(root|tmp|work|dev|shm)' /proc/mounts)"
+expect_eq "no sandbox mount on the host" "" "$(grep -E '^symbi-(root|tmp|work|dev|shm) ' /proc/mounts)"
 expect_eq "no process of the sandbox user left" "" "$(ps -u 65534 -o pid=,args= | grep -v -e docker -e containerd)"
 finish
