@@ -5,6 +5,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,13 +18,46 @@
 static const char *const mcp_versions[] = {"2025-06-18", "2025-03-26", "2024-11-05", NULL};
 static const char *const mcp_who = "mcp";
 
+/* A tools/call in flight: closing `cancel_w` (notifications/cancelled)
+ * hangs up the pipe whose other end the execution watches. */
+struct inflight {
+	char *id; /* the request id, serialized */
+	int cancel_w;
+	bool cancelled;
+	struct inflight *next;
+};
+
 struct mcp {
 	srv_service_t *svc;
 	pthread_mutex_t out_lock;
-	pthread_mutex_t calls_lock;
+	pthread_mutex_t calls_lock; /* also guards `inflight` */
 	pthread_cond_t calls_done;
 	unsigned calls;
+	struct inflight *inflight;
 };
+
+static char *id_key(json_t *id)
+{
+	return json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* notifications/cancelled: stop the call if it still runs. */
+static void cancel_call(struct mcp *m, json_t *request_id)
+{
+	char *key = request_id ? id_key(request_id) : NULL;
+	if (!key)
+		return;
+	pthread_mutex_lock(&m->calls_lock);
+	for (struct inflight *f = m->inflight; f; f = f->next) {
+		if (strcmp(f->id, key) == 0 && !f->cancelled) {
+			f->cancelled = true;
+			close(f->cancel_w);
+			f->cancel_w = -1;
+		}
+	}
+	pthread_mutex_unlock(&m->calls_lock);
+	free(key);
+}
 
 static void send_msg(struct mcp *m, json_t *msg)
 {
@@ -224,11 +258,13 @@ static json_t *without(json_t *args, const char *key)
 	return c;
 }
 
-static json_t *call_tool(struct mcp *m, const char *name, json_t *args, json_t *audit)
+static json_t *call_tool(struct mcp *m, const char *name, json_t *args, json_t *audit,
+			 int cancel_r)
 {
 	srv_service_t *svc = m->svc;
 	srv_err_t err = {0};
-	srv_exec_call_t call = {.who = mcp_who, .client_fd = -1, .audit = audit};
+	srv_exec_call_t call = {.who = mcp_who, .client_fd = cancel_r, .audit = audit,
+				.hangup_reason = "client_cancelled"};
 	if (strcmp(name, "execute_code") == 0) {
 		call.req = args;
 		char *out = srv_execute_once(svc, &call, &err);
@@ -313,13 +349,39 @@ static json_t *call_tool(struct mcp *m, const char *name, json_t *args, json_t *
 struct call_job {
 	struct mcp *m;
 	json_t *msg;
+	struct inflight *self; /* registered before the thread starts; may be NULL */
+	int cancel_r;
 };
+
+/* Registers a call before its thread starts, so that a cancellation read
+ * right after the call always finds it. */
+static struct inflight *register_call(struct mcp *m, json_t *id, int *cancel_r)
+{
+	int cancel[2] = {-1, -1};
+	struct inflight *self = calloc(1, sizeof(*self));
+	if (!self || !(self->id = id_key(id)) || pipe2(cancel, O_CLOEXEC) < 0) {
+		if (self)
+			free(self->id);
+		free(self);
+		*cancel_r = -1;
+		return NULL;
+	}
+	self->cancel_w = cancel[1];
+	*cancel_r = cancel[0];
+	pthread_mutex_lock(&m->calls_lock);
+	self->next = m->inflight;
+	m->inflight = self;
+	pthread_mutex_unlock(&m->calls_lock);
+	return self;
+}
 
 static void *call_thread(void *arg)
 {
 	struct call_job *job = arg;
 	struct mcp *m = job->m;
 	json_t *id = json_object_get(job->msg, "id");
+	struct inflight *self = job->self;
+	int cancel[2] = {job->cancel_r, -1};
 	json_t *params = json_object_get(job->msg, "params");
 	const char *name = json_string_value(json_object_get(params, "name"));
 	json_t *args = json_object_get(params, "arguments");
@@ -334,7 +396,7 @@ static void *call_thread(void *arg)
 					      "params.arguments");
 	} else {
 		uint64_t t0 = srv_now_ms();
-		json_t *r = call_tool(m, name, args, audit);
+		json_t *r = call_tool(m, name, args, audit, self ? cancel[0] : -1);
 		if (!r) {
 			char msg[200];
 			snprintf(msg, sizeof(msg), "unknown tool \"%.100s\"", name);
@@ -353,7 +415,28 @@ static void *call_thread(void *arg)
 	}
 	json_decref(audit);
 	json_decref(args);
-	send_msg(m, reply);
+	bool cancelled = false;
+	pthread_mutex_lock(&m->calls_lock);
+	if (self) {
+		for (struct inflight **pp = &m->inflight; *pp; pp = &(*pp)->next) {
+			if (*pp == self) {
+				*pp = self->next;
+				break;
+			}
+		}
+		cancelled = self->cancelled;
+		if (self->cancel_w >= 0)
+			close(self->cancel_w);
+		close(cancel[0]);
+		free(self->id);
+		free(self);
+	}
+	pthread_mutex_unlock(&m->calls_lock);
+	/* A cancelled request gets no response (MCP's cancellation rule). */
+	if (cancelled)
+		json_decref(reply);
+	else
+		send_msg(m, reply);
 	json_decref(job->msg);
 	free(job);
 	pthread_mutex_lock(&m->calls_lock);
@@ -376,8 +459,11 @@ static json_t *handle(struct mcp *m, json_t *msg)
 	if (!json_is_string(json_object_get(msg, "jsonrpc")) ||
 	    strcmp(json_string_value(json_object_get(msg, "jsonrpc")), "2.0") != 0)
 		return id ? rpc_error(id, -32600, "invalid request: jsonrpc must be \"2.0\"") : NULL;
-	if (!id) /* notifications: initialized, cancelled, ... */
+	if (!id) { /* notifications: initialized, cancelled, ... */
+		if (strcmp(method, "notifications/cancelled") == 0)
+			cancel_call(m, json_object_get(json_object_get(msg, "params"), "requestId"));
 		return NULL;
+	}
 	json_t *params = json_object_get(msg, "params");
 	if (strcmp(method, "initialize") == 0) {
 		const char *asked = json_string_value(json_object_get(params, "protocolVersion"));
@@ -404,6 +490,7 @@ static json_t *handle(struct mcp *m, json_t *msg)
 			return rpc_error(id, -32603, "out of memory");
 		job->m = m;
 		job->msg = json_incref(msg);
+		job->self = register_call(m, id, &job->cancel_r);
 		pthread_mutex_lock(&m->calls_lock);
 		m->calls++;
 		pthread_mutex_unlock(&m->calls_lock);
@@ -415,6 +502,15 @@ static json_t *handle(struct mcp *m, json_t *msg)
 		pthread_attr_destroy(&attr);
 		if (rc != 0) {
 			json_decref(msg);
+			if (job->self) {
+				pthread_mutex_lock(&m->calls_lock);
+				m->inflight = job->self->next; /* it is the head: we just added it */
+				pthread_mutex_unlock(&m->calls_lock);
+				close(job->self->cancel_w);
+				close(job->cancel_r);
+				free(job->self->id);
+				free(job->self);
+			}
 			free(job);
 			pthread_mutex_lock(&m->calls_lock);
 			m->calls--;

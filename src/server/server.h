@@ -216,7 +216,8 @@ void srv_service_cancel_all(srv_service_t *svc);
 typedef struct srv_exec_call {
 	json_t *req;          /* the request object */
 	const char *who;      /* for the audit log */
-	int client_fd;        /* socket whose hang-up cancels the run; -1: none */
+	int client_fd;        /* socket (or pipe) whose hang-up cancels the run; -1: none */
+	const char *hangup_reason; /* audit text for that hang-up; NULL: "client_disconnected" */
 	json_t *audit;        /* filled with the audit fields of the execution */
 } srv_exec_call_t;
 

@@ -152,7 +152,7 @@ void srv_service_free(srv_service_t *svc)
  * execution's cancel pipe. */
 struct watcher {
 	int client_fd, shutdown_fd, stop_fd, cancel_w;
-	const char *why;
+	const char *hangup, *why;
 };
 
 static void *watcher_main(void *arg)
@@ -170,7 +170,7 @@ static void *watcher_main(void *arg)
 		if (n < 0 || pfd[0].revents)
 			return NULL;
 		if (pfd[1].revents || pfd[2].revents) {
-			w->why = pfd[1].revents ? "shutdown" : "client_disconnected";
+			w->why = pfd[1].revents ? "shutdown" : w->hangup;
 			ssize_t r = write(w->cancel_w, "x", 1);
 			(void)r;
 			return NULL;
@@ -237,8 +237,22 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const char *code, size_t 
 		symbi_env_free(env);
 		return NULL;
 	}
+	const char *hangup = call->hangup_reason ? call->hangup_reason : "client_disconnected";
+	if (call->client_fd >= 0) {
+		/* The client may have given up while it waited in the queue. */
+		struct pollfd pfd = {.fd = call->client_fd, .events = POLLRDHUP};
+		if (poll(&pfd, 1, 0) > 0 && pfd.revents) {
+			srv_limiter_release(svc->limiter);
+			symbi_env_free(env);
+			srv_metrics_rejection(hangup);
+			json_object_set_new(call->audit, "cancelled_by", json_string(hangup));
+			srv_fail(err, 400, hangup,
+				 "the client went away or cancelled before the execution started");
+			return NULL;
+		}
+	}
 	struct watcher w = {.client_fd = call->client_fd, .shutdown_fd = svc->cancel_fd[0],
-			    .stop_fd = -1, .cancel_w = -1};
+			    .stop_fd = -1, .cancel_w = -1, .hangup = hangup};
 	int cancel_pipe[2] = {-1, -1}, stop_pipe[2] = {-1, -1};
 	pthread_t watcher_thread;
 	bool watching = false;

@@ -73,6 +73,19 @@ try {
   r = await client.callTool({ name: "session_execute", arguments: { session_id: sid, code: "true" } });
   check("a closed session is gone", r.isError === true && /not_found/.test(r.content?.[0]?.text), show(r));
 
+  // Cancellation: the SDK sends notifications/cancelled when the signal aborts.
+  const ac = new AbortController();
+  const t1 = Date.now();
+  const pending = client.callTool({ name: "execute_code", arguments: { code: `sleep 20; echo ${process.env.MARK || "x"}` } },
+    undefined, { signal: ac.signal });
+  setTimeout(() => ac.abort("test"), 1500);
+  let aborted = null;
+  try { await pending; } catch (e) { aborted = e; }
+  check("an aborted call rejects on the client", aborted !== null, "it resolved");
+  r = await client.callTool({ name: "execute_code", arguments: { code: "echo after" } });
+  check("the server keeps answering after a cancellation", r.structuredContent?.stdout === "after\n", show(r));
+  console.log(`# cancelled after ${Date.now() - t1} ms`);
+
   // Calls run concurrently: two 1 s sleeps take well under 2 s... plus start-up.
   const t0 = Date.now();
   const [a, b] = await Promise.all([
