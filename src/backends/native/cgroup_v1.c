@@ -26,7 +26,7 @@ static int make_dir(native_cgroup_t *cg, const char *controller, const char *nam
 	if (mkdir(dir, 0755) < 0) {
 		int e = errno;
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, e,
-				  "cannot create the cgroup %s: %s; %s", dir, strerror(e),
+				  "cannot create the cgroup %s (%s)", dir,
 				  e == EACCES || e == EPERM || e == EROFS
 					  ? "cgroups need root or a delegated cgroup (run as root, or "
 					    "use a cgroup v2 host with systemd-run --user -p Delegate=yes)"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #define CPU_PERIOD_US 100000
+#define NATIVE_V2_PARENT "symbi-sandbox"
 
 static int enable_controllers(const char *parent, const native_limits_t *lim, symbi_error_t *err)
 {
@@ -22,9 +23,11 @@ static int enable_controllers(const char *parent, const native_limits_t *lim, sy
 		if (native_write_file(parent, "cgroup.subtree_control", wanted[i]) < 0) {
 			int e = errno;
 			return symbi_fail(err, SYMBI_E_UNAVAILABLE, e,
-					  "cannot enable the %s controller in %s: %s; %s", wanted[i] + 1,
-					  parent, strerror(e),
-					  e == EBUSY ? "this process's cgroup holds processes, so it cannot "
+					  "cannot enable the %s controller in %s (%s)", wanted[i] + 1,
+					  parent,
+					  e == ENOENT ? "the controller is not available in cgroup v2 (bound "
+							"to a v1 hierarchy, or disabled at boot)"
+					  : e == EBUSY ? "this process's cgroup holds processes, so it cannot "
 						       "delegate controllers: run symbi-sandbox in its own "
 						       "cgroup (e.g. systemd-run --scope -p Delegate=yes)"
 						     : "run as root or in a delegated cgroup (systemd-run --user "
@@ -48,8 +51,21 @@ int native_cgroup_v2_create(native_cgroup_t *cg, const char *name, const native_
 	if (native_own_cgroup("", own, sizeof(own)) < 0)
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno, "cannot find this process's cgroup");
 	snprintf(parent, sizeof(parent), "/sys/fs/cgroup%s", own);
-	if (enable_controllers(parent, lim, err) < 0)
-		return -1;
+	if (enable_controllers(parent, lim, err) < 0) {
+		/* Our own cgroup usually holds processes (a login session, a
+		 * service), so it cannot hand controllers down. Root can use a
+		 * cgroup of its own next to the others, as container engines
+		 * do; it stays, empty, between runs. */
+		if (geteuid() != 0)
+			return -1;
+		snprintf(parent, sizeof(parent), "/sys/fs/cgroup/" NATIVE_V2_PARENT);
+		if (enable_controllers("/sys/fs/cgroup", lim, err) < 0)
+			return -1;
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno, "cannot create %s", parent);
+		if (enable_controllers(parent, lim, err) < 0)
+			return -1;
+	}
 	native_cgroup_collect_stale(parent);
 	char *dir = cg->dirs[0];
 	if (snprintf(dir, PATH_MAX, "%.*s/%s", PATH_MAX - 80, parent, name) >= PATH_MAX)

@@ -92,7 +92,7 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	if (child < 0) {
 		close(sv[0]);
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, clone_errno,
-				  "cannot create the sandbox's namespaces: %s%s", strerror(clone_errno),
+				  "cannot create the sandbox's namespaces%s",
 				  clone_errno == EPERM || clone_errno == EINVAL
 					  ? " (user namespaces may be disabled: see `symbi-sandbox doctor`)"
 					  : clone_errno == ENOSPC ? " (namespace limit reached: raise "

@@ -36,11 +36,11 @@ int native_write_id_maps(pid_t pid, const native_plan_t *p, symbi_error_t *err)
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->uid, (unsigned)p->host_uid);
 	if (write_proc(pid, "uid_map", map) < 0)
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno,
-				  "cannot write the user namespace's uid_map (%s)", strerror(errno));
+				  "cannot write the user namespace's uid_map");
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->gid, (unsigned)p->host_gid);
 	if (write_proc(pid, "gid_map", map) < 0)
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno,
-				  "cannot write the user namespace's gid_map (%s)", strerror(errno));
+				  "cannot write the user namespace's gid_map");
 	return 0;
 }
 
