@@ -15,6 +15,8 @@ for tool in hyperfine unshare bwrap; do
 done
 [ -x "$SB" ] || { echo "missing $SB: run make" >&2; exit 1; }
 mkdir -p "$OUT"
+cc -O2 -Iinclude bench/native_one.c build/libsymbi-sandbox.a $(pkg-config --libs jansson libseccomp) -lm \
+	-o "$OUT/native_one"
 PROG='sh -c true'
 # bwrap with a root comparable to the native backend's: read-only system
 # directories, private /proc, /dev and /tmp; --unshare-all as the issue asks.
@@ -28,6 +30,7 @@ hyperfine -N --warmup 10 --runs "$RUNS" \
 	-n "unshare -Urpnmif" "unshare -Urpnmif --fork $PROG" \
 	-n "bwrap --unshare-all" "$BWRAP $PROG" \
 	-n "symbi-sandbox run --backend native" "$SB run --backend native true" \
+	-n "native via the C library (no CLI start-up)" "$OUT/native_one" \
 	-n "native, all limits (512m, 256 pids, 1 cpu)" "$SB run --backend native --memory 512m --pids-limit 256 --cpus 1 true"
 echo
 cat "$OUT/native-startup.md"
