@@ -20,5 +20,5 @@ SH
 hyperfine -N --warmup 2 --runs "${RUNS:-20}" --export-json bench/results/docker-run-overhead.json \
 	-n "raw docker run (same flags)" "bash $raw" \
 	-n "raw docker run (minimal)" "docker run --rm --network none symbi-test/busybox sh -c 'echo hi'" \
-	-n "symbi-sandbox run --backend docker" "$SB run --image symbi-test/busybox 'echo hi'" \
+	-n "symbi-sandbox run --backend docker" "$SB run --backend docker --image symbi-test/busybox 'echo hi'" \
 	-n "symbi-sandbox run --backend gvisor" "$SB run --backend gvisor --image symbi-test/busybox 'echo hi'"
