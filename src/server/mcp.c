@@ -141,6 +141,23 @@ static void add_exec_props(struct mcp *m, json_t *props, bool limits)
 	json_object_set_new(props, "files", files);
 }
 
+/* The result object (the CLI's --json) as a JSON Schema: the outputSchema of
+ * the tools that run code, so that clients can validate structuredContent. */
+static json_t *result_schema(void)
+{
+	return json_pack(
+		"{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:i},s:{s:s},s:{s:s},s:{s:s},"
+		"s:{s:s,s:[s,s,s,s,s]},s:{s:[s,s]},s:{s:[s,s]}},s:[s,s,s,s,s,s,s,s,s,s]}",
+		"type", "object", "properties", "exit_code", "type", "integer", "stdout", "type",
+		"string", "stderr", "type", "string", "execution_time_ms", "type", "integer",
+		"minimum", 0, "success", "type", "boolean", "stdout_truncated", "type", "boolean",
+		"stderr_truncated", "type", "boolean", "status", "type", "string", "enum", "exited",
+		"signaled", "timeout", "oom", "error", "signal", "type", "integer", "null", "error",
+		"type", "string", "null", "required", "exit_code", "stdout", "stderr",
+		"execution_time_ms", "success", "stdout_truncated", "stderr_truncated", "status",
+		"signal", "error");
+}
+
 static json_t *tools_list(struct mcp *m)
 {
 	json_t *tools = json_array();
@@ -208,6 +225,13 @@ static json_t *tools_list(struct mcp *m)
 	json_object_set_new(p, "session_id", prop("string", "The session's id."));
 	json_array_append_new(tools, tool("session_close", "Close a session",
 					  "Ends the session and deletes its workspace.", p, req_sid));
+	size_t i;
+	json_t *t;
+	json_array_foreach(tools, i, t) {
+		const char *name = json_string_value(json_object_get(t, "name"));
+		if (strcmp(name, "execute_code") == 0 || strcmp(name, "session_execute") == 0)
+			json_object_set_new(t, "outputSchema", result_schema());
+	}
 	return json_pack("{s:o}", "tools", tools);
 }
 

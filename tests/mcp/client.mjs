@@ -32,6 +32,9 @@ try {
     exec?.inputSchema?.type === "object" && exec.inputSchema.required?.includes("code") &&
     ["language", "timeout", "env"].every((k) => k in exec.inputSchema.properties), show(exec?.inputSchema));
 
+  check("execute_code declares its output schema (the result JSON)",
+    exec?.outputSchema?.type === "object" && exec.outputSchema.required?.includes("exit_code"), show(exec?.outputSchema));
+
   let r = await client.callTool({ name: "execute_code", arguments: { code: 'echo "out-$GREETING"; echo err >&2; exit 3', env: { GREETING: "hi" } } });
   const s = r.structuredContent;
   check("execute_code: structured result", s?.exit_code === 3 && s.stdout === "out-hi\n" && s.stderr === "err\n" && s.status === "exited" && s.success === false, show(r));
