@@ -12,7 +12,7 @@ answers = [None] * n
 
 
 def one(i):
-    body = json.dumps({"code": f"sleep 1; echo req-{i}"}).encode()
+    body = json.dumps({"code": f"sleep 2; echo req-{i}"}).encode()
     req = urllib.request.Request(base + "/v1/execute", data=body, method="POST",
                                  headers={"Content-Type": "application/json"})
     barrier.wait()
