@@ -24,14 +24,20 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude $(PKG_C
 LDLIBS := $(PKG_LIBS) -lm
 
 LIB_SRC := $(wildcard src/core/*.c) $(wildcard src/backends/*.c) $(wildcard src/backends/native/*.c)
-CLI_SRC := $(wildcard src/cli/*.c) $(wildcard src/server/*.c)
+# Two executables: symbi-sandbox (run, doctor; links only the library) and
+# symbi-sandbox-server (serve, mcp, audit; exec'd by the first).
+SERVER_CLI_SRC := src/cli/serve.c src/cli/mcp.c src/cli/audit.c src/cli/server_main.c
+CLI_SRC := $(filter-out $(SERVER_CLI_SRC),$(wildcard src/cli/*.c))
+SERVER_SRC := $(SERVER_CLI_SRC) src/cli/io.c $(wildcard src/server/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all clean install test unit integration asan check-unit
-all: $(BUILD)/libsymbi-sandbox.a $(BUILD)/libsymbi-sandbox.so $(BUILD)/symbi-sandbox
+all: $(BUILD)/libsymbi-sandbox.a $(BUILD)/libsymbi-sandbox.so $(BUILD)/symbi-sandbox \
+	$(BUILD)/symbi-sandbox-server
 
 $(BUILD)/%.o: %.c $(wildcard include/symbi/*.h src/*/*.h src/*/*/*.h)
 	@mkdir -p $(dir $@)
@@ -45,8 +51,12 @@ $(BUILD)/libsymbi-sandbox.a: $(LIB_OBJ)
 $(BUILD)/libsymbi-sandbox.so: $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
 
-# The CLI links the static library so that it runs from the build tree.
+# The executables link the static library so that they run from the build
+# tree.
 $(BUILD)/symbi-sandbox: $(CLI_OBJ) $(BUILD)/libsymbi-sandbox.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
+
+$(BUILD)/symbi-sandbox-server: $(SERVER_OBJ) $(BUILD)/libsymbi-sandbox.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(LDFLAGS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsymbi-sandbox.a
@@ -73,7 +83,7 @@ install: all
 	install -m 755 $(BUILD)/libsymbi-sandbox.so $(DESTDIR)$(PREFIX)/lib/libsymbi-sandbox.so.$(VERSION)
 	ln -sf libsymbi-sandbox.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libsymbi-sandbox.so
-	install -m 755 $(BUILD)/symbi-sandbox $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/symbi-sandbox $(BUILD)/symbi-sandbox-server $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 docs/symbi-sandbox.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' symbi-sandbox.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/symbi-sandbox.pc

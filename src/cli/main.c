@@ -1,8 +1,17 @@
-/* symbi-sandbox: the command-line face of libsymbi-sandbox. */
+/* symbi-sandbox: the command-line face of libsymbi-sandbox.
+ *
+ * `run` and `doctor` live in this binary, which links only the library, so
+ * that a run starts as fast as the sandbox allows. The servers (`serve`,
+ * `mcp`, `audit`) need libmicrohttpd and libcrypto, whose loading alone cost
+ * ~4 ms; they live in symbi-sandbox-server, installed next to this binary,
+ * which we exec. */
 #include "cli.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <symbi/sandbox.h>
 
@@ -25,6 +34,25 @@ static void usage(FILE *out)
 	      out);
 }
 
+#define SERVER_BINARY "symbi-sandbox-server"
+
+/* Execs the server binary found beside our own executable with our argv. */
+static int exec_server(char **argv)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - sizeof(SERVER_BINARY) - 1);
+	char *slash = n > 0 ? memrchr(path, '/', (size_t)n) : NULL;
+	if (!slash) {
+		fprintf(stderr, "symbi-sandbox: cannot locate this executable: %s\n", strerror(errno));
+		return CLI_EXIT_SANDBOX_FAILED;
+	}
+	strcpy(slash + 1, SERVER_BINARY);
+	execv(path, argv);
+	fprintf(stderr, "symbi-sandbox: cannot run %s (it is built and installed next to "
+			"symbi-sandbox): %s\n", path, strerror(errno));
+	return CLI_EXIT_SANDBOX_FAILED;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -40,16 +68,12 @@ int main(int argc, char **argv)
 		printf("symbi-sandbox %s\n", SYMBI_VERSION);
 		return 0;
 	}
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **);
-	} commands[] = {
-		{"run", cli_run},     {"doctor", cli_doctor}, {"serve", cli_serve},
-		{"mcp", cli_mcp},     {"audit", cli_audit},
-	};
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(cmd, commands[i].name) == 0)
-			return commands[i].fn(argc - 1, argv + 1);
+	if (strcmp(cmd, "run") == 0)
+		return cli_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "doctor") == 0)
+		return cli_doctor(argc - 1, argv + 1);
+	if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "mcp") == 0 || strcmp(cmd, "audit") == 0)
+		return exec_server(argv);
 	fprintf(stderr, "symbi-sandbox: unknown command '%s' (try --help)\n", cmd);
 	return 2;
 }

@@ -12,7 +12,7 @@ make -C "$ROOT" install PREFIX=/opt/symbi DESTDIR="$WORK/dest" >"$WORK/install.l
 expect_eq "make install succeeds" 0 $?
 P=$WORK/dest/opt/symbi
 for f in include/symbi/sandbox.h lib/libsymbi-sandbox.a lib/libsymbi-sandbox.so \
-	lib/pkgconfig/symbi-sandbox.pc bin/symbi-sandbox share/man/man1/symbi-sandbox.1; do
+	lib/pkgconfig/symbi-sandbox.pc bin/symbi-sandbox bin/symbi-sandbox-server share/man/man1/symbi-sandbox.1; do
 	check "installed: $f" test -e "$P/$f"
 done
 check "pkg-config file names the prefix" grep -q '^prefix=/opt/symbi$' "$P/lib/pkgconfig/symbi-sandbox.pc"
