@@ -16,7 +16,7 @@ static const struct flag_rule allowed_flags[] = {
 	{"label", true},        {"hostname", true},        {"domainname", true},
 	{"init", false},        {"stop-signal", true},     {"stop-timeout", true},
 	{"ulimit", true},       {"shm-size", true},        {"platform", true},
-	{"pull", true},         {"log-driver", true},      {"log-opt", true},
+	{"pull", true},
 	{"cpu-shares", true},   {"cpuset-cpus", true},     {"cpuset-mems", true},
 	{"blkio-weight", true}, {"group-add", true},
 	{"health-cmd", true},   {"health-interval", true}, {"health-retries", true},
@@ -76,7 +76,27 @@ static const struct refusal refused_flags[] = {
 	{"attach", "the sandbox owns the container's streams"},
 	{"sig-proxy", "the sandbox owns the container's signals"},
 	{"isolation", "it is for Windows containers"},
+	{"log-driver", "the output goes only to the sandbox (a log driver would store it on the "
+		       "daemon's disk or send it over the network, whatever network_mode says)"},
+	{"log-opt", "the output goes only to the sandbox (a log driver would store it on the "
+		    "daemon's disk or send it over the network, whatever network_mode says)"},
 };
+
+/* --ulimit TYPE=SOFT[:HARD]: these let an unprivileged program raise its
+ * scheduling priority (real-time or nice) over the host's processes, past
+ * the CPU limit. */
+static const char *const refused_ulimits[] = {"rtprio", "nice"};
+
+static int check_ulimit(const char *value, symbi_error_t *err)
+{
+	size_t len = strcspn(value, "=");
+	for (size_t i = 0; i < sizeof(refused_ulimits) / sizeof(refused_ulimits[0]); i++)
+		if (strlen(refused_ulimits[i]) == len && strncmp(value, refused_ulimits[i], len) == 0)
+			return symbi_fail(err, SYMBI_E_SECURITY, 0,
+					  "extra flag --ulimit %.100s is refused: it raises the program's "
+					  "scheduling priority over the host's processes", value);
+	return 0;
+}
 
 static const struct flag_rule *find_allowed(const char *name, size_t len)
 {
@@ -127,6 +147,8 @@ static int check_flag(const char *entry, symbi_backend_kind_t backend, bool know
 	if (!(*rule)->takes_value && eq && strcmp(eq + 1, "true") != 0 && strcmp(eq + 1, "false") != 0)
 		return symbi_fail(err, SYMBI_E_INVALID, 0,
 				  "extra flag \"%.100s\": --%s takes true or false", entry, (*rule)->name);
+	if (eq && strcmp((*rule)->name, "ulimit") == 0)
+		return check_ulimit(eq + 1, err);
 	return 0;
 }
 
@@ -157,6 +179,8 @@ int symbi_docker_extra_flags_check(const symbi_strlist_t *flags, symbi_backend_k
 				return symbi_fail(err, SYMBI_E_INVALID, 0,
 						  "extra flag \"%.100s\" needs a value", entry);
 			i++; /* the value, whatever it looks like */
+			if (strcmp(rule->name, "ulimit") == 0 && check_ulimit(flags->items[i], err) < 0)
+				return -1;
 		}
 	}
 	return 0;

@@ -164,6 +164,11 @@ static void test_extra_flags(void **state)
 		"--read-only=false", "--env=SECRET=x", "--entrypoint=/bin/sh", "--cgroup-parent=/",
 		"--sysctl=net.ipv4.ip_forward=1", "--tmpfs=/tmp:exec", "--gpus=all", "--whatever",
 		"--publish=80:80", "-p", "--user=0",
+		/* The daemon would keep or forward the output (syslog, gelf,
+		 * fluentd reach the network whatever network_mode says). */
+		"--log-driver=json-file", "--log-driver", "--log-opt=syslog-address=udp://10.0.0.1:514",
+		/* Priority over the host's processes. */
+		"--ulimit=rtprio=99", "--ulimit=nice=40",
 	};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		expect_flag(refused[i], -1, "refused");
@@ -171,6 +176,7 @@ static void test_extra_flags(void **state)
 	expect_flag("--init", 0, NULL);
 	expect_flag("--pull=never", 0, NULL);
 	expect_flag("--hostname=box", 0, NULL);
+	expect_flag("--ulimit=nofile=1024:2048", 0, NULL);
 }
 
 static void test_extra_flag_pairs(void **state)
@@ -186,6 +192,13 @@ static void test_extra_flag_pairs(void **state)
 	assert_int_equal(symbi_config_set(cfg, "extra_flags", "alpine", &err), 0);
 	assert_int_equal(symbi_config_validate(cfg, &err), -1);
 	assert_non_null(strstr(err.message, "not a flag"));
+	symbi_config_free(cfg);
+	/* A split --ulimit value is checked like an inline one. */
+	cfg = cfg_new();
+	assert_int_equal(symbi_config_set(cfg, "extra_flags", "--ulimit", &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "extra_flags", "rtprio=99", &err), 0);
+	assert_int_equal(symbi_config_validate(cfg, &err), -1);
+	assert_non_null(strstr(err.message, "scheduling priority"));
 	symbi_config_free(cfg);
 	/* gVisor's runtime cannot be swapped. */
 	cfg = cfg_new();
