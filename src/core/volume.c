@@ -32,16 +32,17 @@ static bool path_is_under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-/* Returns the dangerous entry that `path` is, or is under, or NULL. Each
- * entry is also compared in its resolved form (/var/run -> /run). */
+/* Returns the dangerous entry that `path` is, is under, or contains (a
+ * mount of /var would expose /var/lib/docker), or NULL. Each entry is also
+ * compared in its resolved form (/var/run -> /run). */
 static const char *dangerous_prefix(const char *path)
 {
 	for (size_t i = 0; i < sizeof(dangerous_host_paths) / sizeof(dangerous_host_paths[0]); i++) {
 		const char *d = dangerous_host_paths[i];
-		if (path_is_under(path, d))
+		if (path_is_under(path, d) || path_is_under(d, path))
 			return d;
 		char resolved[PATH_MAX];
-		if (realpath(d, resolved) && path_is_under(path, resolved))
+		if (realpath(d, resolved) && (path_is_under(path, resolved) || path_is_under(resolved, path)))
 			return d;
 	}
 	return NULL;
@@ -128,6 +129,12 @@ static int check_host_path(const char *spec, const char *host, char *resolved,
 				  "volume mount \"%s\" contains '..' path segments; refusing", spec);
 	if (resolve_existing_prefix(normalised, resolved, resolved_size, err) < 0)
 		return -1;
+	/* Docker splits the -v string on ':'; a symlink resolving to a path
+	 * with one would be parsed as other parts. */
+	if (strchr(resolved, ':'))
+		return symbi_fail(err, SYMBI_E_SECURITY, 0,
+				  "volume mount \"%s\": the host path resolves to \"%s\", which "
+				  "contains ':'; refusing", spec, resolved);
 	const char *candidates[2] = {normalised, resolved};
 	for (int i = 0; i < 2; i++) {
 		if (strcmp(candidates[i], "/") == 0)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <symbi/sandbox.h>
@@ -83,6 +84,9 @@ static void test_volume_refusals(void **state)
 	expect_volume_refused("~/data:/x", "neither an absolute host path");
 	expect_volume_refused("/tmp:relative", "must be absolute");
 	expect_volume_refused("/tmp:/x:shared", "unsupported mode");
+	/* A parent of a dangerous path exposes it: /var holds /var/lib/docker. */
+	expect_volume_refused("/var:/x", "dangerous host path");
+	expect_volume_refused("/var/lib/:/x", "dangerous host path");
 }
 
 static void test_volume_symlinks(void **state)
@@ -101,6 +105,16 @@ static void test_volume_symlinks(void **state)
 	expect_volume_refused(sub, "after resolving symlinks");
 	snprintf(sub, sizeof(sub), "%s/newdir/deeper:/x", link);
 	expect_volume_refused(sub, "after resolving symlinks");
+	/* A symlink whose target has a ':' would change docker's split. */
+	char colon_dir[128], colon_link[128];
+	snprintf(colon_dir, sizeof(colon_dir), "%s/a:", dir);
+	assert_int_equal(mkdir(colon_dir, 0700), 0);
+	snprintf(colon_link, sizeof(colon_link), "%s/colon", dir);
+	assert_int_equal(symlink(colon_dir, colon_link), 0);
+	snprintf(sub, sizeof(sub), "%s:/x", colon_link);
+	expect_volume_refused(sub, "contains ':'");
+	unlink(colon_link);
+	rmdir(colon_dir);
 	/* A symlink to a harmless place is fine. */
 	char ok_link[128];
 	snprintf(ok_link, sizeof(ok_link), "%s/ok", dir);
