@@ -432,6 +432,13 @@ int symbi_config_validate(const symbi_config_t *cfg, symbi_error_t *err)
 		return -1;
 	if (strcmp(cfg->network_mode, "host") == 0 && symbi_host_network_allowed(err) < 0)
 		return -1;
+	/* Another container's namespace may well be the host's. */
+	symbi_error_t why;
+	if (strncmp(cfg->network_mode, "container:", 10) == 0 && symbi_host_network_allowed(&why) < 0)
+		return symbi_fail(err, SYMBI_E_SECURITY, 0,
+				  "network_mode \"%.100s\" refused: another container's network may be "
+				  "the host's, so it follows the host rule (%s)", cfg->network_mode,
+				  why.message);
 	return 0;
 }
 

@@ -327,6 +327,15 @@ static void test_host_network_guard(void **state)
 	assert_non_null(strstr(err.message, "SYMBIONT_ENV parse failed"));
 	setenv("SYMBIONT_ENV", "development", 1);
 	assert_int_equal(symbi_config_validate(cfg, &err), 0);
+	/* Joining another container's network can mean the host's. */
+	assert_int_equal(symbi_config_set(cfg, "network_mode", "container:hostnet", &err), 0);
+	assert_int_equal(symbi_config_validate(cfg, &err), 0);
+	setenv("SYMBIONT_ENV", "prod", 1);
+	assert_int_equal(symbi_config_validate(cfg, &err), -1);
+	assert_non_null(strstr(err.message, "disabled in production"));
+	setenv("SYMBIONT_ENV", "prodcution", 1);
+	assert_int_equal(symbi_config_validate(cfg, &err), -1);
+	assert_non_null(strstr(err.message, "SYMBIONT_ENV parse failed"));
 	unsetenv("SYMBIONT_ENV");
 	symbi_config_free(cfg);
 }
