@@ -47,6 +47,10 @@ typedef struct symbi_error {
 /* A static, human-readable name for an error code ("invalid", ...). */
 const char *symbi_strerror(symbi_error_code_t code);
 
+/* Parses a docker-style size ("512m", "1.5g", "2GiB", "1024"; binary
+ * units) into bytes, as every size field of the configuration does. */
+int symbi_parse_size(const char *text, uint64_t *out, symbi_error_t *err);
+
 /* ---- SYMBIONT_ENV ------------------------------------------------------ */
 
 typedef enum symbi_deploy_env {

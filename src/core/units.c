@@ -43,3 +43,8 @@ bad:
 			  "invalid size \"%.100s\": expected a number with an optional unit "
 			  "b, k, m, g or t (for example 512m)", text ? text : "");
 }
+
+int symbi_parse_size(const char *text, uint64_t *out, symbi_error_t *err)
+{
+	return symbi_parse_bytes(text, out, err);
+}

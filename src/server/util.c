@@ -94,31 +94,7 @@ int srv_random_hex(char *out, size_t nbytes)
 
 int srv_parse_size(const char *text, uint64_t *out)
 {
-	const char *p = text;
-	if (!p || !isdigit((unsigned char)*p))
-		return -1;
-	errno = 0;
-	char *end = NULL;
-	double number = strtod(p, &end);
-	if (errno || end == p || !isfinite(number))
-		return -1;
-	p = end;
-	double mult = 1;
-	switch (tolower((unsigned char)*p)) {
-	case 'k': mult = 1024.0; p++; break;
-	case 'm': mult = 1024.0 * 1024; p++; break;
-	case 'g': mult = 1024.0 * 1024 * 1024; p++; break;
-	case 't': mult = 1024.0 * 1024 * 1024 * 1024; p++; break;
-	default: break;
-	}
-	if (mult > 1 && tolower((unsigned char)*p) == 'i')
-		p++;
-	if (tolower((unsigned char)*p) == 'b')
-		p++;
-	if (*p || number * mult >= 9.0e18)
-		return -1;
-	*out = (uint64_t)(number * mult);
-	return 0;
+	return symbi_parse_size(text, out, NULL);
 }
 
 uint64_t srv_now_ms(void)
