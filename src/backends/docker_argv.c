@@ -9,6 +9,7 @@
 #include "docker.h"
 #include "../core/error.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,40 @@ static const char *const client_variables[] = {
 	"DOCKER_CERT_PATH", "DOCKER_API_VERSION", "DOCKER_TLS",
 };
 
+/* Variables that the docker client process itself would honour (its
+ * executable search for credential helpers, the dynamic loader, the Go
+ * runtime): the program's values for them must not reach the client, where
+ * they could run code on the host (LD_PRELOAD, a PATH to a planted
+ * docker-credential-*) or unbound its memory (GOGC=off). They travel as
+ * SYMBI_ENV_<NAME> and the bootstrap gives them back their names inside the
+ * container. Entries ending in '*' are prefixes. */
+#define RENAMED_PREFIX "SYMBI_ENV_"
+static const char *const client_process_variables[] = {
+	"PATH", "LD_*", "GCONV_PATH", "GLIBC_TUNABLES", "LOCPATH", "NLSPATH", "MALLOC_*",
+	"GOGC", "GODEBUG", "GOMAXPROCS", "GOMEMLIMIT", "GOTRACEBACK",
+};
+
+static bool is_renamed(const char *key)
+{
+	for (size_t i = 0; i < sizeof(client_process_variables) / sizeof(client_process_variables[0]); i++) {
+		const char *v = client_process_variables[i];
+		size_t n = strlen(v);
+		if (v[n - 1] == '*' ? strncmp(key, v, n - 1) == 0 : strcmp(key, v) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool is_identifier(const char *key)
+{
+	if (!isalpha((unsigned char)key[0]) && key[0] != '_')
+		return false;
+	for (const char *p = key; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return false;
+	return true;
+}
+
 int symbi_docker_env_check(const symbi_env_t *env, symbi_error_t *err)
 {
 	for (size_t i = 0; i < symbi_env_count(env); i++) {
@@ -53,6 +88,15 @@ int symbi_docker_env_check(const symbi_env_t *env, symbi_error_t *err)
 			return symbi_fail(err, SYMBI_E_INVALID, 0,
 					  "environment variable %.100s is reserved by the docker backend: "
 					  "DOCKER_* variables configure the docker client", key);
+		if (strncmp(key, RENAMED_PREFIX, strlen(RENAMED_PREFIX)) == 0)
+			return symbi_fail(err, SYMBI_E_INVALID, 0,
+					  "environment variable %.100s is reserved by the docker backend: "
+					  RENAMED_PREFIX "* carries variables the docker client must not see",
+					  key);
+		if (is_renamed(key) && !is_identifier(key))
+			return symbi_fail(err, SYMBI_E_INVALID, 0,
+					  "environment variable %.100s cannot be passed by the docker "
+					  "backend: it is not a shell identifier", key);
 	}
 	return 0;
 }
@@ -114,8 +158,9 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
 	if (cfg->backend == SYMBI_BACKEND_GVISOR)
 		PUSH("--runtime=%s", cfg->runtime_name);
 	for (size_t i = 0; i < symbi_env_count(env); i++) {
+		const char *key = symbi_env_key(env, i);
 		PUSH("-e");
-		PUSH("%s", symbi_env_key(env, i));
+		PUSH("%s%s", is_renamed(key) ? RENAMED_PREFIX : "", key);
 	}
 	for (size_t i = 0; i < cfg->volumes.len; i++) {
 		char *resolved = NULL;
@@ -132,7 +177,25 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
 	PUSH("%s", cfg->image);
 	PUSH("/bin/sh");
 	PUSH("-c");
-	PUSH("%s", req->stdin_data ? bootstrap_script_stdin : bootstrap_script);
+	/* The renamed variables get their names back first (keys are
+	 * identifiers, checked by symbi_docker_env_check). */
+	char *script = NULL;
+	size_t script_len = 0;
+	FILE *f = open_memstream(&script, &script_len);
+	if (!f)
+		goto nomem;
+	for (size_t i = 0; i < symbi_env_count(env); i++) {
+		const char *key = symbi_env_key(env, i);
+		if (is_renamed(key) && is_identifier(key))
+			fprintf(f, "%s=$" RENAMED_PREFIX "%s; export %s; unset " RENAMED_PREFIX "%s; ",
+				key, key, key, key);
+	}
+	fputs(req->stdin_data ? bootstrap_script_stdin : bootstrap_script, f);
+	if (fclose(f) != 0 || symbi_strlist_push(argv, script) < 0) {
+		free(script);
+		goto nomem;
+	}
+	free(script);
 	PUSH("%s", cfg->shell);
 	if (req->stdin_data)
 		PUSH("%zu", req->code_len);
@@ -156,11 +219,14 @@ int symbi_docker_build_client_env(const symbi_env_t *env, symbi_strlist_t *envp,
 {
 	/* The program's variables come first: the client (Go) resolves a
 	 * duplicated name to its first entry, and `-e KEY` forwards exactly
-	 * that. A PATH or HOME meant for the program thus also reaches the
-	 * client, which is harmless because its config directory is pinned
-	 * below through DOCKER_CONFIG. */
+	 * that. A HOME meant for the program thus also reaches the client,
+	 * which is harmless because its config directory is pinned below
+	 * through DOCKER_CONFIG; PATH and the loader's and Go runtime's
+	 * variables are renamed (client_process_variables). */
 	for (size_t i = 0; i < symbi_env_count(env); i++) {
-		if (symbi_strlist_pushf(envp, "%s=%s", symbi_env_key(env, i), symbi_env_value(env, i)) < 0)
+		const char *key = symbi_env_key(env, i);
+		if (symbi_strlist_pushf(envp, "%s%s=%s", is_renamed(key) ? RENAMED_PREFIX : "", key,
+					symbi_env_value(env, i)) < 0)
 			goto nomem;
 	}
 	const char *path = getenv("PATH");

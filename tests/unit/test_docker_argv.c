@@ -76,13 +76,20 @@ static void test_env_values_not_in_argv(void **state)
 	symbi_exec_request_t req = {.code = "", .env = env, .cancel_fd = -1};
 	assert_int_equal(symbi_docker_build_run_argv(cfg, "n", &req, &argv, &err), 0);
 	assert_true(argv_has(&argv, "-e", "SECRET"));
-	assert_true(argv_has(&argv, "-e", "PATH"));
+	/* The program's PATH must not steer the client (it execs credential
+	 * helpers through it): renamed, and named back by the bootstrap. */
+	assert_true(argv_has(&argv, "-e", "SYMBI_ENV_PATH"));
+	assert_false(argv_has(&argv, "-e", "PATH"));
+	assert_non_null(strstr(argv.items[argv.len - 2],
+			       "PATH=$SYMBI_ENV_PATH; export PATH; unset SYMBI_ENV_PATH; "));
 	for (size_t i = 0; i < argv.len; i++)
 		assert_null(strstr(argv.items[i], "hunter2"));
 	assert_int_equal(symbi_docker_build_client_env(env, &envp, &err), 0);
 	/* The program's values come first: the client forwards the first. */
 	assert_string_equal(envp.items[0], "SECRET=hunter2 with spaces\nand a newline");
-	assert_string_equal(envp.items[1], "PATH=/custom/bin");
+	assert_string_equal(envp.items[1], "SYMBI_ENV_PATH=/custom/bin");
+	for (size_t i = 0; i < envp.len; i++)
+		assert_false(strcmp(envp.items[i], "PATH=/custom/bin") == 0);
 	bool pinned = false;
 	for (size_t i = 0; i < envp.len; i++)
 		pinned = pinned || strncmp(envp.items[i], "DOCKER_CONFIG=", 14) == 0;
@@ -101,6 +108,30 @@ static void test_docker_env_keys_reserved(void **state)
 	assert_int_equal(symbi_env_set(env, "DOCKER_HOST", "tcp://evil:2375", &err), 0);
 	assert_int_equal(symbi_docker_env_check(env, &err), -1);
 	assert_non_null(strstr(err.message, "DOCKER_HOST"));
+	symbi_env_free(env);
+	/* The loader's variables reach only the container, under their own
+	 * name once the bootstrap has run. */
+	env = symbi_env_new();
+	assert_int_equal(symbi_env_set(env, "LD_PRELOAD", "/srv/data/evil.so", &err), 0);
+	assert_int_equal(symbi_env_set(env, "GOGC", "off", &err), 0);
+	assert_int_equal(symbi_docker_env_check(env, &err), 0);
+	symbi_strlist_t envp = {0};
+	assert_int_equal(symbi_docker_build_client_env(env, &envp, &err), 0);
+	for (size_t i = 0; i < envp.len; i++) {
+		assert_false(strncmp(envp.items[i], "LD_PRELOAD=", 11) == 0);
+		assert_false(strncmp(envp.items[i], "GOGC=", 5) == 0);
+	}
+	assert_string_equal(envp.items[0], "SYMBI_ENV_LD_PRELOAD=/srv/data/evil.so");
+	symbi_strlist_clear(&envp);
+	symbi_env_free(env);
+	env = symbi_env_new();
+	assert_int_equal(symbi_env_set(env, "SYMBI_ENV_X", "1", &err), 0);
+	assert_int_equal(symbi_docker_env_check(env, &err), -1);
+	symbi_env_free(env);
+	env = symbi_env_new();
+	assert_int_equal(symbi_env_set(env, "LD_A-B", "1", &err), 0);
+	assert_int_equal(symbi_docker_env_check(env, &err), -1);
+	assert_non_null(strstr(err.message, "shell identifier"));
 	symbi_env_free(env);
 }
 
