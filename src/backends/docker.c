@@ -274,8 +274,13 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 	};
 	symbi_supervise_outcome_t oc;
 	if (symbi_supervise(&o, &oc, err) < 0) {
-		/* The client could not even start: the engine failed, not the
-		 * program, so this is a result with status error. */
+		/* The client could not even start (the engine failed, not the
+		 * program, so this is a result with status error), or it ran
+		 * and we ran out of memory capturing its output: then its
+		 * container is running and must go before the watchdog is let
+		 * off. */
+		if (c.reaper.done_fd >= 0)
+			docker_control(&c, "rm", "-f", NULL, 0);
 		symbi_docker_reaper_release(&c.reaper);
 		*out = symbi_result_new_error(err ? err->message : "cannot run docker", 0);
 		rc = *out ? 0 : symbi_fail_nomem(err);

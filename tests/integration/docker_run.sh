@@ -190,5 +190,24 @@ check "missing docker binary: clear message" grep -q "Install Docker or set dock
 j=$("$SB" run "${BB[@]}" --shell /no/such/shell --json 'true')
 expect_eq "missing shell in the image: status error" error "$(json_field status <<<"$j")"
 
+# --- out of memory in the capture ------------------------------------------------
+# Our own allocation failing while the program still runs (a 1g cap, a small
+# address space): the result is an error and the container is removed, not
+# left running.
+TAG="symbi-it-capture-oom=$$"
+(ulimit -v 900000; "$SB" run "${BB[@]}" --max-output 1g --timeout 120 --extra-flag "--label=$TAG" \
+	'head -c 700m /dev/zero; sleep 300' >/dev/null 2>"$WORK/err")
+rc=$?
+expect_eq "capture out of memory: exit 125" 125 "$rc"
+check "capture out of memory: said so" grep -q "out of memory" "$WORK/err"
+expect_eq "capture out of memory: its container was removed" "" \
+	"$(docker ps -aq --filter "label=$TAG")"
+docker ps -aq --filter "label=$TAG" | xargs -r docker rm -f >/dev/null
+
+# --- variables the docker client must not see ------------------------------------
+out=$("$SB" run "${BB[@]}" -e PATH=/bin:/custom -e LD_BIND_NOW=1 -e GOGC=off \
+	'echo "$PATH|$LD_BIND_NOW|$GOGC|${SYMBI_ENV_PATH-unset}"')
+expect_eq "PATH, LD_*, GOGC reach the program under their own names" "/bin:/custom|1|off|unset" "$out"
+
 expect_eq "no container left by this suite" "$before" "$(containers)"
 finish
