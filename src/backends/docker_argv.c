@@ -48,15 +48,19 @@ static const char *const client_variables[] = {
 
 /* Variables that the docker client process itself would honour (its
  * executable search for credential helpers, the dynamic loader, the Go
- * runtime): the program's values for them must not reach the client, where
- * they could run code on the host (LD_PRELOAD, a PATH to a planted
- * docker-credential-*) or unbound its memory (GOGC=off). They travel as
+ * runtime, its connection to a TCP daemon): the program's values for them
+ * must not reach the client, where they could run code on the host
+ * (LD_PRELOAD, a PATH to a planted docker-credential-*), unbound its memory
+ * (GOGC=off) or route its API calls through a proxy. They travel as
  * SYMBI_ENV_<NAME> and the bootstrap gives them back their names inside the
  * container. Entries ending in '*' are prefixes. */
 #define RENAMED_PREFIX "SYMBI_ENV_"
 static const char *const client_process_variables[] = {
 	"PATH", "LD_*", "GCONV_PATH", "GLIBC_TUNABLES", "LOCPATH", "NLSPATH", "MALLOC_*",
 	"GOGC", "GODEBUG", "GOMAXPROCS", "GOMEMLIMIT", "GOTRACEBACK",
+	/* A daemon reached over TCP: proxies and TLS roots. */
+	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+	"all_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
 };
 
 static bool is_renamed(const char *key)

@@ -114,12 +114,14 @@ static void test_docker_env_keys_reserved(void **state)
 	env = symbi_env_new();
 	assert_int_equal(symbi_env_set(env, "LD_PRELOAD", "/srv/data/evil.so", &err), 0);
 	assert_int_equal(symbi_env_set(env, "GOGC", "off", &err), 0);
+	assert_int_equal(symbi_env_set(env, "HTTPS_PROXY", "http://10.0.0.1:3128", &err), 0);
 	assert_int_equal(symbi_docker_env_check(env, &err), 0);
 	symbi_strlist_t envp = {0};
 	assert_int_equal(symbi_docker_build_client_env(env, &envp, &err), 0);
 	for (size_t i = 0; i < envp.len; i++) {
 		assert_false(strncmp(envp.items[i], "LD_PRELOAD=", 11) == 0);
 		assert_false(strncmp(envp.items[i], "GOGC=", 5) == 0);
+		assert_false(strncmp(envp.items[i], "HTTPS_PROXY=", 12) == 0);
 	}
 	assert_string_equal(envp.items[0], "SYMBI_ENV_LD_PRELOAD=/srv/data/evil.so");
 	symbi_strlist_clear(&envp);
