@@ -11,14 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The reference's list, plus the whole of /run, /var/run and /dev: control
- * sockets and device nodes have no business inside a sandbox. */
+/* The reference's list, plus the whole of /run, /var/run and /dev (control
+ * sockets and device nodes have no business inside a sandbox) and
+ * containerd's state (every container's root filesystem). */
 static const char *const dangerous_host_paths[] = {
 	"/var/run/docker.sock", "/run/docker.sock", "/var/run/containerd",
 	"/var/run/crio",        "/proc",            "/sys",
 	"/boot",                "/etc",             "/root",
 	"/var/lib/docker",      "/var/lib/kubelet", "/var/lib/rancher",
 	"/run",                 "/var/run",         "/dev",
+	"/var/lib/containerd",
 };
 
 static const char *const allowed_mount_options[] = {

@@ -87,6 +87,8 @@ static void test_volume_refusals(void **state)
 	/* A parent of a dangerous path exposes it: /var holds /var/lib/docker. */
 	expect_volume_refused("/var:/x", "dangerous host path");
 	expect_volume_refused("/var/lib/:/x", "dangerous host path");
+	expect_volume_refused("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs:/x",
+			      "\"/var/lib/containerd\"");
 }
 
 static void test_volume_symlinks(void **state)
