@@ -147,6 +147,10 @@ static int check_flag(const char *entry, symbi_backend_kind_t backend, bool know
 	if (!(*rule)->takes_value && eq && strcmp(eq + 1, "true") != 0 && strcmp(eq + 1, "false") != 0)
 		return symbi_fail(err, SYMBI_E_INVALID, 0,
 				  "extra flag \"%.100s\": --%s takes true or false", entry, (*rule)->name);
+	if (eq && strcmp((*rule)->name, "init") == 0 && strcmp(eq + 1, "false") == 0)
+		return symbi_fail(err, SYMBI_E_SECURITY, 0,
+				  "extra flag \"%.100s\" is refused: the sandbox always runs an init "
+				  "as PID 1", entry);
 	if (eq && strcmp((*rule)->name, "ulimit") == 0)
 		return check_ulimit(eq + 1, err);
 	return 0;

@@ -185,6 +185,8 @@ static void test_extra_flags(void **state)
 		"--log-driver=json-file", "--log-driver", "--log-opt=syslog-address=udp://10.0.0.1:514",
 		/* Priority over the host's processes. */
 		"--ulimit=rtprio=99", "--ulimit=nice=40",
+		/* The init the sandbox always runs. */
+		"--init=false",
 	};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		expect_flag(refused[i], -1, "refused");
