@@ -18,9 +18,11 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #define DOCKER_CONTROL_TIMEOUT_MS 30000
 #define DOCKER_KILL_GRACE_MS 10000
+#define DOCKER_KILL_RETRY_MS 5000
 
 int symbi_docker_check_available(const symbi_config_t *cfg, symbi_error_t *err)
 {
@@ -58,6 +60,7 @@ struct run_ctx {
 	const char *name;
 	char *const *envp;
 	symbi_docker_reaper_t reaper;
+	pid_t client_pid;
 	bool reaper_failed;
 	symbi_error_t reaper_err;
 };
@@ -96,6 +99,7 @@ static int docker_control(const struct run_ctx *c, const char *sub, const char *
 static void on_client_spawned(pid_t pid, void *ctx)
 {
 	struct run_ctx *c = ctx;
+	c->client_pid = pid;
 	if (symbi_docker_reaper_start(&c->reaper, c->cfg->docker_binary, c->name, pid, c->envp,
 				      &c->reaper_err) < 0) {
 		/* Running unwatched could leak the container: refuse. */
@@ -104,9 +108,26 @@ static void on_client_spawned(pid_t pid, void *ctx)
 	}
 }
 
+/* Kills the container. It may not exist yet (a deadline or a cancel that
+ * comes while docker is still creating it): then we try again while the
+ * client runs, for a while, rather than let the program run on until the
+ * client is killed at the end of the grace period. */
 static void on_deadline(void *ctx)
 {
-	docker_control(ctx, "kill", NULL, NULL, 0);
+	const struct run_ctx *c = ctx;
+	uint64_t give_up = symbi_monotonic_ms() + DOCKER_KILL_RETRY_MS;
+	for (;;) {
+		int status = docker_control(c, "kill", NULL, NULL, 0);
+		if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			return;
+		siginfo_t si = {0};
+		if (c->client_pid <= 0 ||
+		    waitid(P_PID, (id_t)c->client_pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+		    si.si_pid == c->client_pid || symbi_monotonic_ms() >= give_up)
+			return; /* the client is done (or cannot be watched) */
+		struct timespec pause = {0, 200 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 struct container_state {

@@ -190,6 +190,21 @@ check "missing docker binary: clear message" grep -q "Install Docker or set dock
 j=$("$SB" run "${BB[@]}" --shell /no/such/shell --json 'true')
 expect_eq "missing shell in the image: status error" error "$(json_field status <<<"$j")"
 
+# --- a deadline that comes while docker is still creating the container ------------
+# `docker kill` then finds nothing; it is tried again until the container
+# exists, instead of letting the program run on for the client's 10 s grace.
+printf '#!/bin/sh\n[ "$1" = run ] && sleep 2\nexec docker "$@"\n' >"$WORK/slow-docker"
+chmod +x "$WORK/slow-docker"
+TAG="symbi-it-slow-create=$$"
+j=$("$SB" run "${BB[@]}" --docker-binary "$WORK/slow-docker" --timeout 0.3 --extra-flag "--label=$TAG" \
+	--json 'sleep 30')
+expect_eq "deadline before the container exists: status timeout" timeout "$(json_field status <<<"$j")"
+t=$(json_field execution_time_ms <<<"$j")
+check "deadline before the container exists: killed once it exists (${t} ms < 6000)" [ "$t" -lt 6000 ]
+expect_eq "deadline before the container exists: container removed" "" \
+	"$(docker ps -aq --filter "label=$TAG")"
+docker ps -aq --filter "label=$TAG" | xargs -r docker rm -f >/dev/null
+
 # --- out of memory in the capture ------------------------------------------------
 # Our own allocation failing while the program still runs (a 1g cap, a small
 # address space): the result is an error and the container is removed, not
