@@ -191,8 +191,21 @@ long native_cgroup_oom_kills(const native_cgroup_t *cg)
 {
 	if (cg->memory_dir < 0)
 		return 0;
-	const char *dir = cg->dirs[cg->memory_dir];
-	return cg->version == 2 ? native_cgroup_v2_oom_kills(dir) : native_cgroup_v1_oom_kills(dir);
+	/* Both versions count kills as an "oom_kill N" line of a flat keyed
+	 * file; only the file's name differs. */
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/%s", cg->dirs[cg->memory_dir],
+		 cg->version == 2 ? "memory.events" : "memory.oom_control");
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	char key[64];
+	long value, kills = 0;
+	while (fscanf(f, "%63s %ld", key, &value) == 2)
+		if (strcmp(key, "oom_kill") == 0)
+			kills = value;
+	fclose(f);
+	return kills;
 }
 
 void native_cgroup_destroy(native_cgroup_t *cg)

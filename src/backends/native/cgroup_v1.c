@@ -84,19 +84,3 @@ int native_cgroup_v1_create(native_cgroup_t *cg, const char *name, const native_
 	}
 	return 0;
 }
-
-long native_cgroup_v1_oom_kills(const char *memory_dir)
-{
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/memory.oom_control", memory_dir);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	char key[64];
-	long value, kills = 0;
-	while (fscanf(f, "%63s %ld", key, &value) == 2)
-		if (strcmp(key, "oom_kill") == 0)
-			kills = value;
-	fclose(f);
-	return kills;
-}

@@ -96,19 +96,3 @@ int native_cgroup_v2_create(native_cgroup_t *cg, const char *name, const native_
 	}
 	return 0;
 }
-
-long native_cgroup_v2_oom_kills(const char *dir)
-{
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/memory.events", dir);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	char key[64];
-	long value, kills = 0;
-	while (fscanf(f, "%63s %ld", key, &value) == 2)
-		if (strcmp(key, "oom_kill") == 0)
-			kills = value;
-	fclose(f);
-	return kills;
-}

@@ -77,10 +77,8 @@ void native_cgroup_destroy(native_cgroup_t *cg);
 
 int native_cgroup_v1_create(native_cgroup_t *cg, const char *name, const native_limits_t *lim,
 			    symbi_error_t *err);
-long native_cgroup_v1_oom_kills(const char *memory_dir);
 int native_cgroup_v2_create(native_cgroup_t *cg, const char *name, const native_limits_t *lim,
 			    symbi_error_t *err);
-long native_cgroup_v2_oom_kills(const char *dir);
 /* Removes the empty cgroups that runs of a supervisor which died (SIGKILL)
  * left under `parent`: the ones named after a pid that no longer exists. */
 void native_cgroup_collect_stale(const char *parent);
