@@ -31,7 +31,13 @@ expect_eq "stdout comes back" "hello" "$(nrun 'echo hello')"
 nrun 'exit 7'; expect_eq "the program's exit code" "7" "$?"
 nrun 'kill -USR1 $$' 2>/dev/null; expect_eq "death by signal N: 128+N" "$((128 + 10))" "$?"
 expect_eq "stderr comes back" "err" "$(nrun 'echo err >&2' 2>&1 >/dev/null)"
-expect_eq "stdin data reaches the program" "abc" "$(printf abc >"$WORK/in"; nrun --stdin "$WORK/in" cat)"
+# With a deadline and the exit status checked: a program that never sees
+# the end of its input (a descriptor leaked into the sandbox keeps the pipe
+# open) must fail here, not pass after a long wait.
+printf abc >"$WORK/in"
+out=$(nrun --timeout 10 --stdin "$WORK/in" cat); rc=$?
+expect_eq "stdin data reaches the program" "abc" "$out"
+expect_eq "... and the program ends at the end of its input (exit 0)" "0" "$rc"
 json=$(nrun --json 'echo out; exit 3')
 expect_eq "--json: exit_code" "3" "$(jfield exit_code <<<"$json")"
 expect_eq "--json: status" "exited" "$(jfield status <<<"$json")"

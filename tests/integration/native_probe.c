@@ -80,8 +80,16 @@ int main(int argc, char **argv)
 		return report(open(arg, O_RDONLY));
 	if (!strcmp(a, "write"))
 		return report(open(arg, O_WRONLY | O_CREAT, 0644));
-	if (!strcmp(a, "mount"))
-		return report(mount("none", "/tmp", "tmpfs", 0, NULL));
+	if (!strcmp(a, "mount")) {
+		/* The target is explicit: a control run on the host must name a
+		 * directory of its own (a default of /tmp once hid the host's
+		 * /tmp under a tmpfs). */
+		if (!*arg) {
+			fprintf(stderr, "probe: mount needs a target directory\n");
+			return 2;
+		}
+		return report(mount("none", arg, "tmpfs", 0, NULL));
+	}
 	if (!strcmp(a, "ptrace"))
 		return report(do_ptrace());
 	if (!strcmp(a, "unshare"))
