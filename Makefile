@@ -39,10 +39,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/libsymbi-sandbox.a $(BUILD)/libsymbi-sandbox.so $(BUILD)/symbi-sandbox \
 	$(BUILD)/symbi-sandbox-server
 
-$(BUILD)/%.o: %.c $(wildcard include/symbi/*.h src/*/*.h src/*/*/*.h)
+# -MMD: each object and test binary records every file it includes (a unit
+# test that #includes a .c file is rebuilt when that file changes).
+DEPFLAGS = -MMD -MP -MF $@.d
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/libsymbi-sandbox.a: $(LIB_OBJ)
 	rm -f $@
@@ -61,7 +64,7 @@ $(BUILD)/symbi-sandbox-server: $(SERVER_OBJ) $(BUILD)/libsymbi-sandbox.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsymbi-sandbox.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Isrc -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka) $(LDFLAGS)
 
 unit: $(UNIT_BIN)
 
@@ -90,3 +93,5 @@ install: all
 
 clean:
 	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
