@@ -64,7 +64,8 @@ $(BUILD)/symbi-sandbox-server: $(SERVER_OBJ) $(BUILD)/libsymbi-sandbox.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsymbi-sandbox.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Isrc -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Isrc -o $@ $< $(BUILD)/libsymbi-sandbox.a $(LDLIBS) \
+		$(shell pkg-config --libs cmocka) $(LDFLAGS)
 
 unit: $(UNIT_BIN)
 
