@@ -68,6 +68,10 @@ refuse "--userns=host" 'refused' --extra-flag --userns=host
 refuse "--device" 'refused' --extra-flag --device=/dev/mem
 refuse "--mount smuggling" 'refused' --extra-flag --mount=type=bind,source=/etc,target=/x
 refuse "-v smuggling" 'refused' --extra-flag -v/etc:/x
+# A flag on neither list is refused by the allowlist itself: --cidfile would
+# have the docker client write a file on the host.
+refuse "a flag on no list (--cidfile)" 'not on the list of flags' --extra-flag "--cidfile=$WORK/cid"
+check "... and the host file was not written" test ! -e "$WORK/cid"
 refuse "--volume smuggling" 'refused' --extra-flag --volume=/etc:/x
 refuse "--network smuggling" 'refused' --extra-flag --network=host
 refuse "--net smuggling" 'refused' --extra-flag --net=host
