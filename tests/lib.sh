@@ -30,3 +30,12 @@ require() {
 	fi
 }
 finish() { echo "1..$TEST_N"; [ "$TEST_FAILED" -eq 0 ]; exit $?; }
+# Cgroups of native runs whose supervising process is gone (a live one may
+# belong to another suite running at the same time).
+dead_cgroups() {
+	local d pid
+	find /sys/fs/cgroup -name 'symbi-sandbox-*' 2>/dev/null | while read -r d; do
+		pid=${d##*/symbi-sandbox-}; pid=${pid%%-*}
+		kill -0 "$pid" 2>/dev/null || echo "$d"
+	done
+}

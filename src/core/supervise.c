@@ -123,10 +123,12 @@ static int spawn_child(const symbi_supervise_opts_t *o, struct child_fds *f, pid
 
 static int make_fds(const symbi_supervise_opts_t *o, struct child_fds *f, symbi_error_t *err)
 {
-	if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0)
-		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "pipe");
-	if (o->input && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->in) < 0)
-		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "socketpair");
+	if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0 ||
+	    (o->input && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->in) < 0))
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno,
+				  "cannot create the program's standard streams%s",
+				  errno == EMFILE || errno == ENFILE
+					  ? " (too many open files: raise the limit, e.g. ulimit -n)" : "");
 	return 0;
 }
 

@@ -19,14 +19,18 @@
 
 static void setup_fds(const int stdio[3], int sync_fd)
 {
-	/* Move the sync socket out of the way of 0-2 first. */
-	int s = fcntl(sync_fd, F_DUPFD_CLOEXEC, 10);
+	/* Move the sync socket out of the way of 0-2 first. Until it sits
+	 * at SYNC_FD, failures are reported on sync_fd itself (EMFILE under
+	 * a tight descriptor limit is the likely one). */
+	int s = fcntl(sync_fd, F_DUPFD_CLOEXEC, SYNC_FD + 1);
 	if (s < 0)
-		_exit(NATIVE_SETUP_FAILED);
+		native_child_fail(sync_fd, "set up descriptors", errno,
+				  "cannot move the sync socket (too many open files?)");
 	int in = stdio[0] >= 0 ? stdio[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (in < 0 || dup2(in, 0) < 0 || dup2(stdio[1], 1) < 0 || dup2(stdio[2], 2) < 0 ||
 	    dup3(s, SYNC_FD, O_CLOEXEC) < 0)
-		_exit(NATIVE_SETUP_FAILED);
+		native_child_fail(s, "set up descriptors", errno,
+				  "cannot install the program's standard descriptors");
 	/* Whatever else the caller had open (other threads' descriptors
 	 * without CLOEXEC included) stays outside. */
 	syscall(SYS_close_range, SYNC_FD + 1, ~0U, 0);

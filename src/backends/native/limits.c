@@ -17,12 +17,15 @@ int native_set_rlimits(const native_plan_t *p)
 	if (set_limit(RLIMIT_CORE, 0) < 0 || set_limit(RLIMIT_FSIZE, NATIVE_FSIZE_LIMIT) < 0)
 		return -1;
 	if (set_limit(RLIMIT_NOFILE, NATIVE_NOFILE_LIMIT) < 0) {
-		/* Only valgrind refuses to lower the hard limit (it keeps
-		 * descriptors of its own up there); lower the soft one. */
+		/* EPERM: the caller's hard limit is lower and we may not raise
+		 * it (no CAP_SYS_RESOURCE: unprivileged, or a container's
+		 * bounding set), or higher and valgrind refuses to lower it (it
+		 * keeps descriptors of its own up there). Either way the soft
+		 * limit becomes ours, within the hard one. */
 		struct rlimit rl;
 		if (errno != EPERM || getrlimit(RLIMIT_NOFILE, &rl) < 0)
 			return -1;
-		rl.rlim_cur = NATIVE_NOFILE_LIMIT;
+		rl.rlim_cur = rl.rlim_max < NATIVE_NOFILE_LIMIT ? rl.rlim_max : NATIVE_NOFILE_LIMIT;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			return -1;
 	}

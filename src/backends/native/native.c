@@ -77,7 +77,10 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	const native_plan_t *p = r->plan;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "socketpair");
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno,
+				  "cannot create the sandbox's sync socket%s",
+				  errno == EMFILE || errno == ENFILE
+					  ? " (too many open files: raise the limit, e.g. ulimit -n)" : "");
 	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
 			      (p->netns ? CLONE_NEWNET : 0) | (p->userns ? CLONE_NEWUSER : 0);
 	/* A raw clone without CLONE_VM forks into the new namespaces; the
