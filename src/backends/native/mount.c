@@ -76,6 +76,26 @@ static int add_dev(struct tree *t, const char *name)
 	return 0;
 }
 
+/* Opens directory `name` in `dirfd`, creating it when missing: never
+ * through a symlink (O_NOFOLLOW), and only on one of our file systems
+ * (EXDEV otherwise: a volume, the host). */
+static int enter_dir(const struct tree *t, int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
+		return -1;
+	int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int e = fstat(fd, &st) < 0 ? errno : !own_dev(t, st.st_dev) ? EXDEV : 0;
+	if (e) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 /* Opens the directory that holds the last component of `path` (absolute,
  * normalised by the plan) beneath t->root, creating missing directories.
  * *last points to that component inside `path`. */
@@ -103,20 +123,11 @@ static int open_parent(const struct tree *t, const char *path, const char **last
 		char name[NAME_MAX + 1];
 		memcpy(name, c, n);
 		name[n] = '\0';
-		struct stat st;
-		int sub = -1;
-		if ((mkdirat(fd, name, 0755) == 0 || errno == EEXIST) &&
-		    (sub = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
-		    fstat(sub, &st) == 0 && !own_dev(t, st.st_dev))
-			errno = EXDEV;
+		int sub = enter_dir(t, fd, name);
 		int saved = errno;
 		close(fd);
-		fd = sub;
-		if (sub >= 0 && (!S_ISDIR(st.st_mode) || !own_dev(t, st.st_dev))) {
-			close(sub);
-			fd = -1;
-		}
 		errno = saved;
+		fd = sub;
 		c = next;
 	}
 	return -1;
@@ -360,8 +371,7 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
 		if (bind_system(&t, system_dirs[i], false) < 0)
 			FAIL("bind system directories", "cannot bind %s read-only", system_dirs[i]);
-	if (mkdirat(t.root, "etc", 0755) < 0 || mkdirat(t.root, "etc/ssl", 0755) < 0 ||
-	    chdir("/") < 0)
+	if (mkdirat(t.root, "etc", 0755) < 0 || mkdirat(t.root, "etc/ssl", 0755) < 0)
 		FAIL("populate /etc", "cannot create /etc");
 	for (size_t i = 0; i < sizeof(etc_entries) / sizeof(etc_entries[0]); i++)
 		if (bind_system(&t, etc_entries[i], true) < 0)
