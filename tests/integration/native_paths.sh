@@ -83,14 +83,16 @@ attack "JSON volume target under /.oldroot" "is inside /.oldroot" "/tmp/$TAG-jso
 	-c "$(cfg "{\"volumes\":[\"$WORK/src/file:/.oldroot/tmp/$TAG-json\"]}")"
 # ---- a volume inside another: its mount point would be made in the outer
 # volume, on the host (here through a symlink the outer volume holds)
-ln -s "/tmp/$TAG" "$WORK/outer/link"
+mkdir "$WORK/hostdir"
+ln -s "$WORK/hostdir" "$WORK/outer/link"
 attack "a volume target inside another volume" "is inside (or is) volume target /data" \
 	"$WORK/outer/$TAG" -v "$WORK/outer:/data" -v "$WORK/src:/data/$TAG"
 attack "a volume inside another, through the outer's symlink" "is inside (or is) volume target /data" \
-	"/tmp/$TAG" -v "$WORK/outer:/data" -v "$WORK/src:/data/link/x"
+	"$WORK/hostdir/x" -v "$WORK/outer:/data" -v "$WORK/src:/data/link/x"
 attack "two volumes on one target" "is inside (or is) volume target /data" "/tmp/$TAG" \
 	-v "$WORK/outer:/data" -v "$WORK/src:/data/"
-expect_eq "the outer volume is untouched" "link" "$(ls "$WORK/outer")"
+expect_eq "the outer volume and the symlink's target are untouched" "link" \
+	"$(ls -A "$WORK/outer"; ls -A "$WORK/hostdir")"
 
 # ---- the old root is gone inside: no path reaches a host file
 MARK=$TAG-marker
