@@ -87,11 +87,25 @@ static void probe_backends(struct report *r)
 			      *docker = &r->backends[2], *gvisor = &r->backends[3];
 	native->name = "native";
 	try_backend(native, NULL, true);
+	/* Without cgroups the native backend refuses memory and pids limits
+	 * unless weak_limits accepts rlimits: say which applies here. */
+	bool weak = !h->is_root && (!h->cgroup_memory || !h->cgroup_pids);
+	if (weak && !native->works) {
+		struct backend_report with_weak = {.name = "native"};
+		const char *fields[] = {"weak_limits", "true", NULL};
+		try_backend(&with_weak, fields, true);
+		if (with_weak.works)
+			snprintf(native->detail, sizeof(native->detail),
+				 "refuses to run with memory or pids limits: no cgroup can be made, so "
+				 "they cannot be totals; runs with --weak-limits (per-process rlimits)");
+	}
 	snprintf(native->limits, sizeof(native->limits),
 		 "wall clock; memory (%s); processes (%s); cpu (%s); file size, open files, no "
 		 "core dumps (rlimits); namespaces, fresh root, no capabilities, seccomp",
-		 h->cgroup_memory ? "cgroup, oom reported" : "RLIMIT_AS fallback",
-		 h->cgroup_pids ? "cgroup" : "RLIMIT_NPROC fallback",
+		 h->cgroup_memory ? "cgroup, oom reported"
+			 : "no cgroup: refused, or RLIMIT_AS per process with --weak-limits",
+		 h->cgroup_pids ? "cgroup"
+			 : "no cgroup: refused, or RLIMIT_NPROC per process with --weak-limits",
 		 h->cgroup_cpu ? "cgroup" : "not enforced");
 	native->fix = !h->namespaces
 			      ? "namespaces: run on a host or VM (not inside an unprivileged container), "
@@ -150,7 +164,9 @@ static void probe_backends(struct report *r)
 	if (h->namespaces && (!h->cgroup_memory || !h->cgroup_pids || !h->cgroup_cpu))
 		add_fix(r, "cgroups: run as root, or on a cgroup v2 host in a delegated cgroup "
 			   "(systemd-run --user --scope -p Delegate=yes symbi-sandbox ...), so that "
-			   "memory, pids and cpu limits use cgroups");
+			   "memory, pids and cpu limits use cgroups (without them the native backend "
+			   "refuses memory and pids limits unless --weak-limits accepts per-process "
+			   "rlimits)");
 	if (!h->seccomp)
 		add_fix(r, "seccomp: use a kernel built with CONFIG_SECCOMP_FILTER=y");
 	if (!h->landlock_abi)

@@ -49,6 +49,10 @@ static void run_usage(FILE *out)
 	      "                           instead of SHELL -c                 [lang]\n"
 	      "      --tmp-size SIZE      cap of the /tmp tmpfs (100m)        [tmp_size]\n"
 	      "      --workdir-size SIZE  cap of the working directory (100m) [workdir_size]\n"
+	      "      --weak-limits        without cgroups (unprivileged, no delegated cgroup),\n"
+	      "                           run with memory and pids limits as per-process\n"
+	      "                           rlimits instead of refusing (prints a warning)\n"
+	      "                                                               [weak_limits]\n"
 	      "\n"
 	      "Process backend (unisolated; refused in production):\n"
 	      "      --executable EXE     interpreter (bash)                  [executable]\n"
@@ -73,7 +77,7 @@ enum {
 	OPT_CPUS = 256, OPT_MAX_OUTPUT, OPT_PIDS, OPT_DOCKER_BINARY, OPT_RUNTIME_NAME,
 	OPT_RUNSC_BINARY, OPT_KEEP, OPT_EXTRA_FLAG, OPT_STDIN, OPT_JSON,
 	OPT_TMP_SIZE, OPT_WORKDIR_SIZE, OPT_EXECUTABLE, OPT_ALLOW_EXECUTABLE, OPT_WORKING_DIRECTORY,
-	OPT_MAX_MEMORY_MB, OPT_MAX_CPU_SECONDS,
+	OPT_MAX_MEMORY_MB, OPT_MAX_CPU_SECONDS, OPT_WEAK_LIMITS,
 };
 
 static const struct option run_options[] = {
@@ -102,6 +106,7 @@ static const struct option run_options[] = {
 	{"lang", required_argument, NULL, 'l'},
 	{"tmp-size", required_argument, NULL, OPT_TMP_SIZE},
 	{"workdir-size", required_argument, NULL, OPT_WORKDIR_SIZE},
+	{"weak-limits", no_argument, NULL, OPT_WEAK_LIMITS},
 	{"executable", required_argument, NULL, OPT_EXECUTABLE},
 	{"allow-executable", required_argument, NULL, OPT_ALLOW_EXECUTABLE},
 	{"working-directory", required_argument, NULL, OPT_WORKING_DIRECTORY},
@@ -233,6 +238,10 @@ static int build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t 
 			break;
 		case OPT_KEEP:
 			if (symbi_config_set(cfg, "auto_remove", "false", err) < 0)
+				return -1;
+			break;
+		case OPT_WEAK_LIMITS:
+			if (symbi_config_set(cfg, "weak_limits", "true", err) < 0)
 				return -1;
 			break;
 		case 'f': a->code_file = optarg; break;

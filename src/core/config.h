@@ -32,6 +32,7 @@ struct symbi_config {
 	char *lang;            /* NULL: SHELL -c CODE; else sh, bash, python, node */
 	uint64_t tmp_size;     /* bytes of the /tmp tmpfs */
 	uint64_t workdir_size; /* bytes of the working directory's tmpfs */
+	bool weak_limits;      /* without cgroups, accept per-process rlimits */
 	/* process backend (the reference's native runner) */
 	char *executable;
 	symbi_strlist_t allowed_executables;

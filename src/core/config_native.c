@@ -37,6 +37,18 @@ static int parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out, c
 	return 0;
 }
 
+static int parse_bool(const char *v, bool *out, const char *field, symbi_error_t *err)
+{
+	if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*out = true;
+	else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = false;
+	else
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "%s must be true or false, not \"%.100s\"",
+				  field, v);
+	return 0;
+}
+
 static int parse_tmpfs_size(const char *v, uint64_t *out, const char *field, symbi_error_t *err)
 {
 	uint64_t bytes;
@@ -83,16 +95,10 @@ int symbi_config_set_native_field(symbi_config_t *cfg, const char *field, const 
 					  "working_directory \"%.100s\" must be an absolute path", v);
 		return set_str(&cfg->working_directory, v, err);
 	}
-	if (strcmp(field, "enforce_resource_limits") == 0) {
-		if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
-			cfg->enforce_resource_limits = true;
-		else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
-			cfg->enforce_resource_limits = false;
-		else
-			return symbi_fail(err, SYMBI_E_INVALID, 0,
-					  "enforce_resource_limits must be true or false, not \"%.100s\"", v);
-		return 0;
-	}
+	if (strcmp(field, "enforce_resource_limits") == 0)
+		return parse_bool(v, &cfg->enforce_resource_limits, field, err);
+	if (strcmp(field, "weak_limits") == 0)
+		return parse_bool(v, &cfg->weak_limits, field, err);
 	if (strcmp(field, "max_memory_mb") == 0)
 		return parse_u64(v, 1, (uint64_t)1 << 40, &cfg->max_memory_mb, field, err);
 	if (strcmp(field, "max_cpu_seconds") == 0)

@@ -63,7 +63,8 @@ const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb)
 
 const char *symbi_sandbox_warning(const symbi_sandbox_t *sb)
 {
-	return sb->ops->warning;
+	const char *w = sb->ops->state_warning ? sb->ops->state_warning(sb->state) : NULL;
+	return w ? w : sb->ops->warning;
 }
 
 int symbi_sandbox_execute_opts(symbi_sandbox_t *sb, const symbi_exec_options_t *opts,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The native backend run by an unprivileged user: a user namespace maps the
-# caller to the sandbox uid; without delegated cgroups the limits fall back
-# to rlimits. The same isolation holds.
+# caller to the sandbox uid; without delegated cgroups, memory and pids
+# limits are refused unless --weak-limits accepts rlimits (with a warning).
+# The same isolation holds.
 source "$(dirname "$0")/../lib.sh"
 # Cgroups of runs whose supervising process is gone (a live one may belong
 # to another suite running at the same time).
@@ -26,7 +27,9 @@ chmod 755 "$WORK"
 mkdir -p "$WORK/probe"
 cc -static -O1 -o "$WORK/probe/probe" "$HERE/native_probe.c" || { not_ok "build the probe"; finish; }
 chmod -R a+rX "$WORK"
-urun() { setpriv --reuid=1000 --regid=1000 --clear-groups "$SB" run --backend native "$@"; }
+# Runs as the test user; urun accepts rlimits for the default limits.
+strict() { setpriv --reuid=1000 --regid=1000 --clear-groups "$SB" run --backend native "$@"; }
+urun() { strict --weak-limits "$@" 2>&1 | grep -v '^symbi-sandbox: WARNING: no cgroup'; return "${PIPESTATUS[0]}"; }
 inside() { urun -v "$WORK/probe:/probe:ro" "/probe/probe $*" 2>&1; }
 
 expect_eq "runs as the sandbox uid inside" "65534 65534" "$(urun 'echo $(id -u) $(id -g)')"
@@ -39,6 +42,34 @@ expect_eq "unshare: EPERM" "EPERM" "$(inside unshare)"
 expect_eq "setuid(0): EINVAL (uid 0 does not exist in the namespace)" "EINVAL" "$(inside setuid0)"
 expect_eq "the init's memory: EACCES" "EACCES" "$(inside read /proc/1/mem)"
 expect_eq "write the working directory: ok" "ok" "$(inside write /workspace/f)"
+# ---- fail closed: this user gets no cgroup here (cgroup v1, not delegated)
+require "no cgroup for the test user (the refusal below needs a host without delegation)" \
+	"run on a host where uid 1000 has no delegated cgroup" \
+	bash -c 'setpriv --reuid=1000 --regid=1000 --clear-groups "$1" doctor --json | python3 -c "import json, sys; sys.exit(json.load(sys.stdin)[\"host\"][\"cgroups\"][\"controllers\"][\"memory\"])"' _ "$SB"
+out=$(strict 'echo ran' 2>&1); rc=$?
+expect_eq "default limits without a cgroup: refused (125)" "125" "$rc"
+check "the refusal names the fixes (root, delegated cgroup, --weak-limits)" \
+	bash -c 'grep -q "cannot enforce memory_limit and pids_limit as totals" <<<"$1" && grep -q "Run as root, or in a delegated cgroup" <<<"$1" && grep -q -- "--weak-limits" <<<"$1" && ! grep -q ran <<<"$1"' _ "$out"
+out=$(strict --memory 64m --pids-limit none 'echo ran' 2>&1); rc=$?
+expect_eq "--memory 64m alone: refused (125)" "125" "$rc"
+out=$(strict --memory none --pids-limit 10 'echo ran' 2>&1); rc=$?
+expect_eq "--pids-limit 10 alone: refused (125)" "125" "$rc"
+expect_eq "no memory and no pids limit: runs, no warning" "ran" \
+	"$(strict --memory none --pids-limit none 'echo ran' 2>&1)"
+out=$(strict --weak-limits --memory 64m 'echo ran' 2>"$WORK/err"); rc=$?
+expect_eq "--weak-limits: runs" "0 ran" "$rc $out"
+check "--weak-limits: run warns on stderr that limits are per process" \
+	grep -q '^symbi-sandbox: WARNING: no cgroup can be made here .*RLIMIT_AS.*not totals' "$WORK/err"
+printf '{"weak_limits": true, "memory_limit": "64m"}' >"$WORK/weak.json"
+expect_eq "weak_limits from a JSON config: runs" "ran" \
+	"$(strict -c "$WORK/weak.json" 'echo ran' 2>/dev/null)"
+out=$(setpriv --reuid=1000 --regid=1000 --clear-groups "$SB" doctor 2>&1)
+check "doctor says native refuses limits here and runs with --weak-limits" \
+	grep -qE '^  native +NO +\(default\) refuses to run with memory or pids limits: .*runs with --weak-limits' <<<"$out"
+out=$(strict --workdir /.oldroot/tmp/symbi-userns-$$/sub pwd 2>&1); rc=$?
+expect_eq "--workdir under /.oldroot: refused (125)" "125" "$rc"
+check "--workdir under /.oldroot: nothing on the host" test ! -e /tmp/symbi-userns-$$
+
 out=$(urun --memory 64m --lang python 'b = bytearray(512*1024*1024)' 2>&1)
 check "memory falls back to RLIMIT_AS (MemoryError)" grep -q MemoryError <<<"$out"
 expect_eq "a timeout still kills the sandbox (124)" "124" "$(urun --timeout 1 'sleep 30' >/dev/null 2>&1; echo $?)"

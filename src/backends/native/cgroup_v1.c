@@ -62,6 +62,14 @@ int native_cgroup_v1_create(native_cgroup_t *cg, const char *name, const native_
 		if (access(path, F_OK) == 0 && set_value(mem, "memory.memsw.limit_in_bytes", v, err) < 0)
 			return -1;
 		native_write_file(mem, "memory.swappiness", "0");
+		/* v1 charges socket buffers only once a TCP limit is set, and
+		 * then to their own counter: without it a program queues
+		 * unbounded loopback TCP buffers (host-wide TCP memory) under
+		 * any memory limit. v2 charges them to memory.max. */
+		snprintf(path, sizeof(path), "%s/memory.kmem.tcp.limit_in_bytes", mem);
+		if (access(path, F_OK) == 0 &&
+		    set_value(mem, "memory.kmem.tcp.limit_in_bytes", v, err) < 0)
+			return -1;
 	}
 	if (make_dir(cg, "pids", name, err) < 0)
 		return -1;

@@ -1,13 +1,21 @@
 /* Child side: the sandbox's file system. A fresh tmpfs becomes the root
  * (pivot_root, old root detached); it holds read-only binds of what programs
  * need, generated /etc/passwd and /etc/group, a private /proc, a minimal
- * /dev, size-capped /tmp and working directory, and the caller's binds.
- * Every path created here is inside a tmpfs made by this process a moment
- * ago, which no sandboxed code has touched yet. */
+ * /dev, size- and inode-capped /tmp and working directory, and the caller's
+ * binds.
+ *
+ * Every mount point is created by one walk (make_mount_point) from a
+ * descriptor of the new root, one component at a time: never through a
+ * symlink or "..", and only through directories of the sandbox's own tmpfs
+ * mounts (never a volume, never the host). The caller's paths (working
+ * directory, volume targets) are mounted first, before pivot_root, while
+ * the new root holds nothing else and the host's root is not inside it at
+ * all: no configuration can create or change anything on the host. */
 #include "native.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -19,7 +27,7 @@
 
 /* The kernel ignores the type (and source) of binds, remounts and
  * propagation changes; "none" keeps valgrind from flagging NULL. */
-#define OLD "/.oldroot"
+#define OLD NATIVE_OLD_ROOT
 
 static const char *const system_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
 					  "/libx32"};
@@ -36,34 +44,127 @@ static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urand
 
 #define FAIL(step, ...) native_child_fail(sync_fd, step, errno, __VA_ARGS__)
 
-/* mkdir -p inside the new root; every component is ours. */
-static int mkdir_p(const char *path, mode_t mode)
+/* The new root and the file systems a walk may pass through: the tmpfs
+ * mounts made here (root, /tmp, working directory, /dev). */
+#define TREE_MAX_DEVS 6
+struct tree {
+	int root; /* O_PATH descriptor of the new root */
+	dev_t devs[TREE_MAX_DEVS];
+	int ndevs;
+};
+
+static bool own_dev(const struct tree *t, dev_t dev)
 {
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		errno = ENAMETOOLONG;
+	for (int i = 0; i < t->ndevs; i++)
+		if (t->devs[i] == dev)
+			return true;
+	return false;
+}
+
+/* Remembers the file system mounted at `name` (relative to the cwd) as one
+ * of ours. */
+static int add_dev(struct tree *t, const char *name)
+{
+	struct stat st;
+	if (t->ndevs == TREE_MAX_DEVS) {
+		errno = EOVERFLOW;
 		return -1;
 	}
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+	if (stat(name, &st) < 0)
 		return -1;
+	t->devs[t->ndevs++] = st.st_dev;
 	return 0;
 }
 
-static int make_file(const char *path, mode_t mode)
+/* Opens directory `name` in `dirfd`, creating it when missing: never
+ * through a symlink (O_NOFOLLOW), and only on one of our file systems
+ * (EXDEV otherwise: a volume, the host). */
+static int enter_dir(const struct tree *t, int dirfd, const char *name)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
+		return -1;
+	int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
+	struct stat st;
+	int e = fstat(fd, &st) < 0 ? errno : !own_dev(t, st.st_dev) ? EXDEV : 0;
+	if (e) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Opens the directory that holds the last component of `path` (absolute,
+ * normalised by the plan) beneath t->root, creating missing directories.
+ * *last points to that component inside `path`. */
+static int open_parent(const struct tree *t, const char *path, const char **last)
+{
+	const char *c = path;
+	while (*c == '/')
+		c++;
+	int fd = fcntl(t->root, F_DUPFD_CLOEXEC, 0);
+	while (fd >= 0) {
+		size_t n = strcspn(c, "/");
+		const char *next = c + n;
+		while (*next == '/')
+			next++;
+		if (n == 0 || n > NAME_MAX || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.')) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		if (!*next) {
+			*last = c;
+			return fd;
+		}
+		char name[NAME_MAX + 1];
+		memcpy(name, c, n);
+		name[n] = '\0';
+		int sub = enter_dir(t, fd, name);
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		fd = sub;
+		c = next;
+	}
+	return -1;
+}
+
+/* Creates the mount point `path` beneath the new root (a directory, or an
+ * empty file when !dir) and makes its parent the working directory, so
+ * that mount() names it by *last alone. */
+static int make_mount_point(const struct tree *t, const char *path, bool dir, const char **last)
+{
+	int fd = open_parent(t, path, last);
+	if (fd < 0)
+		return -1;
+	int rc = 0;
+	if (dir) {
+		if (mkdirat(fd, *last, 0755) < 0 && errno != EEXIST)
+			rc = -1;
+	} else {
+		int f = openat(fd, *last, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (f < 0)
+			rc = -1;
+		else
+			close(f);
+	}
+	struct stat st;
+	if (rc == 0 && fstatat(fd, *last, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = -1;
+	if (rc == 0 && (S_ISDIR(st.st_mode) != dir || (!dir && !S_ISREG(st.st_mode)))) {
+		errno = dir ? ENOTDIR : EISDIR;
+		rc = -1;
+	}
+	if (rc == 0 && fchdir(fd) < 0)
+		rc = -1;
+	int saved = errno;
 	close(fd);
-	return 0;
+	errno = saved;
+	return rc;
 }
 
 static int write_whole(const char *path, const char *data, size_t len, mode_t mode)
@@ -108,20 +209,21 @@ static unsigned long kept_flags(const char *path)
 	return f;
 }
 
-/* Binds `source` (a path under the old root) onto `target`, creating the
- * target as a directory or file like the source. */
-static int bind(const char *source, const char *target, bool read_only, bool dev_ok)
+/* Binds `source` (a host path, under the old root once pivoted) onto
+ * `target` in the new root, creating the target as a directory or file
+ * like the source. */
+static int bind(const struct tree *t, const char *source, const char *target, bool read_only,
+		bool dev_ok)
 {
 	struct stat st;
-	if (stat(source, &st) < 0)
+	const char *last;
+	if (stat(source, &st) < 0 || make_mount_point(t, target, S_ISDIR(st.st_mode), &last) < 0)
 		return -1;
-	if (S_ISDIR(st.st_mode) ? mkdir_p(target, 0755) < 0 : make_file(target, 0644) < 0)
-		return -1;
-	if (mount(source, target, "none", MS_BIND, NULL) < 0)
+	if (mount(source, last, "none", MS_BIND, NULL) < 0)
 		return -1;
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | (dev_ok ? 0 : MS_NODEV) |
-			      (read_only ? MS_RDONLY : 0) | kept_flags(target);
-	return mount("none", target, "none", flags, NULL);
+			      (read_only ? MS_RDONLY : 0) | kept_flags(last);
+	return mount("none", last, "none", flags, NULL);
 }
 
 /* Copies a symlink of the host (such as /bin -> usr/bin) as is. */
@@ -161,7 +263,7 @@ static int copy_file(const char *source, const char *target, off_t size)
 
 /* A system path: a symlink is copied, a directory bound read-only, a
  * regular file copied when `copy` (else bound), a missing one skipped. */
-static int bind_system(const char *path, bool copy)
+static int bind_system(const struct tree *t, const char *path, bool copy)
 {
 	char source[PATH_MAX];
 	snprintf(source, sizeof(source), OLD "%s", path);
@@ -172,30 +274,47 @@ static int bind_system(const char *path, bool copy)
 		return copy_link(source, path);
 	if (copy && S_ISREG(st.st_mode) && st.st_size <= (off_t)(1 << 20))
 		return copy_file(source, path, st.st_size);
-	return bind(source, path, true, false);
+	return bind(t, source, path, true, false);
 }
 
-static int mount_tmpfs(const char *target, const char *name, uint64_t size, const char *mode,
-		       unsigned long flags, const native_plan_t *p)
+/* Options of every tmpfs: capped in size and in inodes (see
+ * NATIVE_TMPFS_BYTES_PER_INODE), owned by the sandbox user when `p` is
+ * given. */
+static void tmpfs_options(char *opts, size_t size, uint64_t bytes, const char *mode,
+			  const native_plan_t *p)
 {
-	char opts[128];
-	snprintf(opts, sizeof(opts), "size=%llu,mode=%s,uid=%u,gid=%u", (unsigned long long)size,
-		 mode, (unsigned)(p ? p->uid : 0), (unsigned)(p ? p->gid : 0));
-	if (!p)
-		snprintf(opts, sizeof(opts), "size=%llu,mode=%s", (unsigned long long)size, mode);
-	return mount(name, target, "tmpfs", flags, opts);
+	uint64_t inodes = bytes / NATIVE_TMPFS_BYTES_PER_INODE;
+	if (inodes < NATIVE_TMPFS_MIN_INODES)
+		inodes = NATIVE_TMPFS_MIN_INODES;
+	int n = snprintf(opts, size, "size=%llu,nr_inodes=%llu,mode=%s", (unsigned long long)bytes,
+			 (unsigned long long)inodes, mode);
+	if (p && n > 0 && (size_t)n < size)
+		snprintf(opts + n, size - (size_t)n, ",uid=%u,gid=%u", (unsigned)p->uid,
+			 (unsigned)p->gid);
 }
 
-static int make_dev(int sync_fd)
+/* A tmpfs on `target`, created beneath the new root; it joins the file
+ * systems walks may pass through. */
+static int mount_tmpfs(struct tree *t, const char *target, const char *name, uint64_t size,
+		       const char *mode, unsigned long flags, const native_plan_t *p)
 {
-	if (mkdir("/dev", 0755) < 0 ||
-	    mount_tmpfs("/dev", "symbi-dev", 1 << 20, "0755", MS_NOSUID | MS_NOEXEC, NULL) < 0)
+	const char *last;
+	char opts[160];
+	tmpfs_options(opts, sizeof(opts), size, mode, p);
+	if (make_mount_point(t, target, true, &last) < 0 || mount(name, last, "tmpfs", flags, opts) < 0)
+		return -1;
+	return add_dev(t, last);
+}
+
+static int make_dev(struct tree *t, int sync_fd)
+{
+	if (mount_tmpfs(t, "/dev", "symbi-dev", 1 << 20, "0755", MS_NOSUID | MS_NOEXEC, NULL) < 0)
 		FAIL("mount /dev", "cannot mount a tmpfs on /dev");
 	for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
 		char source[64], target[64];
 		snprintf(source, sizeof(source), OLD "/dev/%s", dev_nodes[i]);
 		snprintf(target, sizeof(target), "/dev/%s", dev_nodes[i]);
-		if (bind(source, target, false, true) < 0)
+		if (bind(t, source, target, false, true) < 0)
 			FAIL("bind /dev nodes", "cannot bind %s", target);
 	}
 	static const char *const links[][2] = {
@@ -208,31 +327,56 @@ static int make_dev(int sync_fd)
 	return 0;
 }
 
+/* The caller's paths, into the new root while it is still empty and the
+ * host's root is not inside it: /tmp (volumes may go there), the working
+ * directory, then the volumes (sources are host paths, as the plan
+ * resolved them), each target created by the walk. */
+static void mount_callers_paths(struct tree *t, const native_plan_t *p, int sync_fd)
+{
+	if (mount_tmpfs(t, "/tmp", "symbi-tmp", p->tmp_size, "1777",
+			MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		FAIL("mount /tmp", "cannot mount the /tmp tmpfs");
+	if (mount_tmpfs(t, p->workdir, "symbi-work", p->workdir_size, "0755", MS_NOSUID | MS_NODEV,
+			p) < 0)
+		FAIL("mount the working directory", "cannot mount a tmpfs on %s", p->workdir);
+	for (size_t i = 0; i < p->nbinds; i++)
+		if (bind(t, p->binds[i].source, p->binds[i].target, p->binds[i].read_only, false) < 0)
+			FAIL("bind volumes", "cannot bind %s to %s", p->binds[i].source,
+			     p->binds[i].target);
+}
+
 int native_mount_root(const native_plan_t *p, int sync_fd)
 {
 	/* Nothing we do from here propagates to the host. */
 	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		FAIL("make mounts private", "cannot make the mount tree private");
-	/* Any existing directory can carry the new root; it is unreachable
-	 * once pivoted. */
-	if (mount_tmpfs("/tmp", "symbi-root", p->root_size, "0755", MS_NOSUID | MS_NODEV, NULL) < 0)
+	/* The new root is built on /dev, which no volume source can be under
+	 * (see NATIVE_NEW_ROOT), so that the sources stay reachable until
+	 * they are bound; once pivoted, the host's /dev shows again. */
+	struct tree t = {.root = -1};
+	char opts[160];
+	tmpfs_options(opts, sizeof(opts), p->root_size, "0755", NULL);
+	if (mount("symbi-root", NATIVE_NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0 ||
+	    (t.root = open(NATIVE_NEW_ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    add_dev(&t, NATIVE_NEW_ROOT) < 0)
 		FAIL("mount the new root", "cannot mount the root tmpfs");
-	if (mkdir("/tmp" OLD, 0700) < 0)
+	mount_callers_paths(&t, p, sync_fd);
+	if (mkdirat(t.root, OLD + 1, 0700) < 0)
 		FAIL("mount the new root", "cannot create the old root's mount point");
-	if (syscall(SYS_pivot_root, "/tmp", "/tmp" OLD) < 0)
+	if (syscall(SYS_pivot_root, NATIVE_NEW_ROOT, NATIVE_NEW_ROOT OLD) < 0)
 		FAIL("pivot_root", "pivot_root into the new root failed");
 	if (chdir("/") < 0)
 		FAIL("pivot_root", "chdir / failed");
 
 	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
-		if (bind_system(system_dirs[i], false) < 0)
+		if (bind_system(&t, system_dirs[i], false) < 0)
 			FAIL("bind system directories", "cannot bind %s read-only", system_dirs[i]);
-	if (mkdir("/etc", 0755) < 0 || mkdir("/etc/ssl", 0755) < 0)
+	if (mkdirat(t.root, "etc", 0755) < 0 || mkdirat(t.root, "etc/ssl", 0755) < 0)
 		FAIL("populate /etc", "cannot create /etc");
 	for (size_t i = 0; i < sizeof(etc_entries) / sizeof(etc_entries[0]); i++)
-		if (bind_system(etc_entries[i], true) < 0)
+		if (bind_system(&t, etc_entries[i], true) < 0)
 			FAIL("populate /etc", "cannot bind %s read-only", etc_entries[i]);
-	if (!p->netns && bind_system("/etc/resolv.conf", true) < 0)
+	if (!p->netns && bind_system(&t, "/etc/resolv.conf", true) < 0)
 		FAIL("populate /etc", "cannot bind /etc/resolv.conf read-only");
 	if (write_whole("/etc/passwd", p->passwd, strlen(p->passwd), 0644) < 0 ||
 	    write_whole("/etc/group", p->group, strlen(p->group), 0644) < 0 ||
@@ -241,36 +385,23 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 
 	/* /proc before the old root goes: the kernel only allows a new proc
 	 * when a fully visible one is already mounted in this namespace. */
-	if (mkdir("/proc", 0555) < 0 ||
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	const char *last;
+	if (make_mount_point(&t, "/proc", true, &last) < 0 ||
+	    mount("proc", last, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		FAIL("mount /proc", "cannot mount a private /proc");
-	make_dev(sync_fd);
-	if (mkdir("/dev/shm", 01777) < 0 ||
-	    mount_tmpfs("/dev/shm", "symbi-shm", p->tmp_size, "1777",
+	make_dev(&t, sync_fd);
+	if (mount_tmpfs(&t, "/dev/shm", "symbi-shm", p->tmp_size, "1777",
 			MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		FAIL("mount /dev/shm", "cannot mount /dev/shm");
-	if (mkdir("/tmp", 01777) < 0 ||
-	    mount_tmpfs("/tmp", "symbi-tmp", p->tmp_size, "1777", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			NULL) < 0)
-		FAIL("mount /tmp", "cannot mount the /tmp tmpfs");
-	if (mkdir_p(p->workdir, 0755) < 0 ||
-	    mount_tmpfs(p->workdir, "symbi-work", p->workdir_size, "0755", MS_NOSUID | MS_NODEV, p) < 0)
-		FAIL("mount the working directory", "cannot mount a tmpfs on %s", p->workdir);
-	for (size_t i = 0; i < p->nbinds; i++) {
-		char source[PATH_MAX];
-		snprintf(source, sizeof(source), OLD "%s", p->binds[i].source);
-		if (bind(source, p->binds[i].target, p->binds[i].read_only, false) < 0)
-			FAIL("bind volumes", "cannot bind %s to %s", p->binds[i].source,
-			     p->binds[i].target);
-	}
 	if (p->code_file) {
 		if (mkdir(NATIVE_CODE_DIR, 0755) < 0 ||
 		    write_whole(NATIVE_CODE_PATH, p->code, p->code_len, 0444) < 0)
 			FAIL("write the code", "cannot write the code into the sandbox");
 	}
 
-	if (umount2(OLD, MNT_DETACH) < 0 || rmdir(OLD) < 0)
+	if (chdir("/") < 0 || umount2(OLD, MNT_DETACH) < 0 || rmdir(OLD) < 0)
 		FAIL("detach the old root", "cannot detach the host's root");
+	close(t.root);
 	if (mount("none", "/", "none", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		FAIL("make the root read-only", "cannot remount the root read-only");
 	if (chdir(p->workdir) < 0)

@@ -20,7 +20,30 @@
 typedef struct native_state {
 	native_filter_t filter; /* read-only after create: shared by threads */
 	bool root;
+	bool weak; /* no cgroup: limits are rlimits of each process (weak_limits) */
 } native_state_t;
+
+static const char weak_warning[] =
+	"WARNING: no cgroup can be made here (not root, no delegated cgroup), and weak_limits is "
+	"set: the memory limit is RLIMIT_AS and the pids limit RLIMIT_NPROC of each process, not "
+	"totals of the sandbox, kernel memory is not counted, and the cpu limit is not enforced";
+
+static bool has_total_limits(const native_limits_t *lim)
+{
+	return lim->memory_bytes || lim->pids;
+}
+
+/* Without a cgroup, memory and pids limits cannot be totals: refused, with
+ * the fixes, unless the caller accepted rlimits. */
+static void no_cgroup_message(char *buf, size_t size, const char *why)
+{
+	snprintf(buf, size,
+		 "the native backend cannot enforce memory_limit and pids_limit as totals of the "
+		 "sandbox here, because no cgroup can be made (%.400s). Run as root, or in a delegated "
+		 "cgroup (cgroup v2: systemd-run --user --scope -p Delegate=yes symbi-sandbox ...); "
+		 "or accept per-process rlimits with weak_limits (run --weak-limits); or unset both "
+		 "limits (--memory none --pids-limit none)", why);
+}
 
 struct native_run {
 	const native_plan_t *plan;
@@ -39,6 +62,7 @@ static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 	 * not at the first run. */
 	native_plan_t trial;
 	int rc = native_plan_build(&trial, cfg, NULL, "", 0, NULL, err);
+	native_limits_t lim = trial.limits;
 	native_plan_free(&trial);
 	if (rc < 0 || native_seccomp_compile(&st->filter, err) < 0) {
 		free(st);
@@ -55,8 +79,31 @@ static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 				  "docker");
 	}
 	st->root = geteuid() == 0;
+	/* Root always gets a cgroup (or fails each run). Others learn now
+	 * whether they can, with a trial cgroup holding the limits. */
+	if (!st->root && has_total_limits(&lim)) {
+		native_cgroup_t cg;
+		symbi_error_t cg_err = {0};
+		if (native_cgroup_create(&cg, &lim, &cg_err) == 0) {
+			native_cgroup_destroy(&cg);
+		} else if (cfg->weak_limits) {
+			st->weak = true;
+		} else {
+			char text[sizeof(err->message)];
+			no_cgroup_message(text, sizeof(text), cg_err.message);
+			native_seccomp_free(&st->filter);
+			free(st);
+			return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "%s", text);
+		}
+	}
 	*state = st;
 	return 0;
+}
+
+static const char *native_state_warning(const void *state)
+{
+	const native_state_t *st = state;
+	return st && st->weak ? weak_warning : NULL;
 }
 
 static void native_destroy(void *state)
@@ -211,12 +258,19 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	if (native_plan_build(&plan, cfg, &st->filter, req->code, req->code_len, req->env, err) < 0)
 		goto done_plan;
 	/* 2. the run's cgroup, limits set; without root and without a
-	 * delegated cgroup, rlimits stand in (see doctor) */
+	 * delegated cgroup, rlimits stand in only if weak_limits accepts them
+	 * or no memory or pids limit is set (see doctor) */
 	symbi_error_t cg_err = {0};
 	plan.use_cgroup = native_cgroup_create(&cg, &plan.limits, &cg_err) == 0;
 	plan.cg = &cg;
-	if (!plan.use_cgroup && st->root) {
-		*out = symbi_result_new_error(cg_err.message, 0);
+	if (!plan.use_cgroup &&
+	    (st->root || (has_total_limits(&plan.limits) && !cfg->weak_limits))) {
+		char text[sizeof(cg_err.message)];
+		if (st->root)
+			snprintf(text, sizeof(text), "%s", cg_err.message);
+		else
+			no_cgroup_message(text, sizeof(text), cg_err.message);
+		*out = symbi_result_new_error(text, 0);
 		rc = *out ? 0 : symbi_fail_nomem(err);
 		goto done_plan;
 	}
@@ -266,6 +320,7 @@ done_plan:
 const symbi_backend_ops_t symbi_backend_native = {
 	.name = "native",
 	.warning = NULL,
+	.state_warning = native_state_warning,
 	.create = native_create,
 	.execute = native_execute,
 	.destroy = native_destroy,

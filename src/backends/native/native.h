@@ -18,6 +18,18 @@
 /* Where the code goes when it is too big for one argv string. */
 #define NATIVE_CODE_DIR "/.symbi"
 #define NATIVE_CODE_PATH "/.symbi/code"
+/* Where pivot_root puts the host's root until it is detached. */
+#define NATIVE_OLD_ROOT "/.oldroot"
+/* Where the new root is built before pivot_root: a host directory that
+ * always exists and under which no volume source may be (the volume
+ * blocklist and the plan refuse /dev), so that it hides none of them. */
+#define NATIVE_NEW_ROOT "/dev"
+/* Every tmpfs of the sandbox holds at most one inode per this many bytes of
+ * its size (at least NATIVE_TMPFS_MIN_INODES): an inode and its dentry
+ * cost about 1 KiB of kernel memory that no size= cap counts, so a full
+ * inode table adds at most about a quarter of the tmpfs's size. */
+#define NATIVE_TMPFS_BYTES_PER_INODE 4096
+#define NATIVE_TMPFS_MIN_INODES 64
 /* Code up to this size (without NUL bytes) is passed as `-c CODE`. */
 #define NATIVE_ARGV_CODE_MAX (64 * 1024)
 #define NATIVE_DEFAULT_UID 65534

@@ -13,10 +13,13 @@
 #include <unistd.h>
 
 /* Sandbox paths that are read-only binds of the host or kernel file
- * systems: nothing may be created or mounted under them. */
+ * systems, or where the sandbox keeps its own things (the code, the old
+ * root while the new one is built): nothing of the caller's may be created
+ * or mounted under them. */
 static const char *const reserved_paths[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
 					     "/libx32", "/etc", "/proc", "/dev", "/sys",
-					     NATIVE_CODE_DIR};
+					     NATIVE_CODE_DIR, NATIVE_OLD_ROOT};
+#define SANDBOX_PATH_MAX 512
 
 static bool under(const char *path, const char *dir)
 {
@@ -24,22 +27,54 @@ static bool under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-static int check_sandbox_path(const char *what, const char *path, symbi_error_t *err)
+/* Normalises an absolute sandbox path (`//`, `/./` and a trailing `/`
+ * collapse; `..` is refused, as it could only be resolved against a tree
+ * that does not exist yet) and refuses `/` and the reserved paths. On
+ * success *out is the normalised copy (the caller frees it). */
+static int sandbox_path(const char *what, const char *path, char **out, symbi_error_t *err)
 {
-	if (path[0] != '/' || strcmp(path, "/") == 0 || strstr(path, "/../") ||
-	    strstr(path, "/./") || strlen(path) > 512)
-		return symbi_fail(err, SYMBI_E_INVALID, 0,
-				  "%s \"%.200s\" must be an absolute, normalised path other than /",
-				  what, path);
+	*out = NULL;
 	size_t len = strlen(path);
-	if (len >= 3 && strcmp(path + len - 3, "/..") == 0)
-		return symbi_fail(err, SYMBI_E_INVALID, 0, "%s \"%.200s\" contains '..'", what, path);
-	for (size_t i = 0; i < sizeof(reserved_paths) / sizeof(reserved_paths[0]); i++)
-		if (under(path, reserved_paths[i]))
+	if (path[0] != '/' || len > SANDBOX_PATH_MAX)
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  "%s \"%.200s\" must be an absolute path of at most %d bytes", what,
+				  path, SANDBOX_PATH_MAX);
+	char *norm = malloc(len + 1), *w = norm;
+	if (!norm)
+		return symbi_fail_nomem(err);
+	for (const char *c = path; *c;) {
+		while (*c == '/')
+			c++;
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.')) {
+			c += n;
+			continue;
+		}
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			free(norm);
 			return symbi_fail(err, SYMBI_E_INVALID, 0,
-					  "%s \"%.200s\" is inside %s, which the native backend "
-					  "provides read-only; choose another path", what, path,
-					  reserved_paths[i]);
+					  "%s \"%.200s\" contains '..'; give the path without it", what,
+					  path);
+		}
+		*w++ = '/';
+		memcpy(w, c, n);
+		w += n;
+		c += n;
+	}
+	*w = '\0';
+	if (w == norm) {
+		free(norm);
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "%s \"%.200s\" must not be /", what, path);
+	}
+	for (size_t i = 0; i < sizeof(reserved_paths) / sizeof(reserved_paths[0]); i++)
+		if (under(norm, reserved_paths[i])) {
+			symbi_fail(err, SYMBI_E_INVALID, 0,
+				   "%s \"%.200s\" is inside %s, which the native backend reserves; "
+				   "choose another path", what, path, reserved_paths[i]);
+			free(norm);
+			return -1;
+		}
+	*out = norm;
 	return 0;
 }
 
@@ -124,16 +159,29 @@ static int build_binds(native_plan_t *p, const symbi_config_t *cfg, symbi_error_
 		b->read_only = c2 && strstr(c2 + 1, "ro") != NULL &&
 			       (strcmp(c2 + 1, "ro") == 0 || strncmp(c2 + 1, "ro,", 3) == 0 ||
 				strstr(c2 + 1, ",ro") != NULL);
+		/* The blocklist refuses /dev already; the mount code relies on
+		 * it (NATIVE_NEW_ROOT hides /dev while volumes are bound). */
+		if (under(resolved, NATIVE_NEW_ROOT))
+			return symbi_fail(err, SYMBI_E_SECURITY, 0,
+					  "volume \"%.200s\": host paths under %s cannot be bound",
+					  cfg->volumes.items[i], NATIVE_NEW_ROOT);
 		if (access(resolved, F_OK) < 0)
 			return symbi_fail(err, SYMBI_E_INVALID, errno,
 					  "volume \"%.200s\": the host path does not exist",
 					  cfg->volumes.items[i]);
-		b->target = strdup(c1 + 1);
-		if (!b->target)
-			return symbi_fail_nomem(err);
-		if (check_sandbox_path("volume target", b->target, err) < 0)
+		if (sandbox_path("volume target", c1 + 1, &b->target, err) < 0)
 			return -1;
 	}
+	/* A target inside another would be created inside that volume, on
+	 * the host. */
+	for (size_t i = 0; i < p->nbinds; i++)
+		for (size_t j = 0; j < p->nbinds; j++)
+			if (i != j && under(p->binds[j].target, p->binds[i].target))
+				return symbi_fail(err, SYMBI_E_INVALID, 0,
+						  "volume target %.200s is inside (or is) volume target %.200s; "
+						  "mount the inner path through the outer volume, or choose "
+						  "targets that do not nest", p->binds[j].target,
+						  p->binds[i].target);
 	return 0;
 }
 
@@ -246,13 +294,11 @@ int native_plan_build(native_plan_t *p, const symbi_config_t *cfg, const native_
 				  "extra_flags are docker flags; the native backend takes none");
 	if (resolve_user(cfg->user, p, err) < 0)
 		return -1;
-	if (check_sandbox_path("working_dir", cfg->working_dir, err) < 0)
+	if (sandbox_path("working_dir", cfg->working_dir, &p->workdir, err) < 0)
 		return -1;
-	if (under(cfg->working_dir, "/tmp"))
+	if (under(p->workdir, "/tmp"))
 		return symbi_fail(err, SYMBI_E_INVALID, 0,
 				  "working_dir must not be inside /tmp on the native backend");
-	if (!(p->workdir = strdup(cfg->working_dir)))
-		return symbi_fail_nomem(err);
 	if (cfg->memory_limit && symbi_parse_bytes(cfg->memory_limit, &p->limits.memory_bytes, err) < 0)
 		return -1;
 	p->limits.pids = cfg->pids_limit;
