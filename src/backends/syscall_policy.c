@@ -175,16 +175,18 @@ int symbi_syscall_policy_walk(rule_fn fn, void *ctx)
 	/* socket: the families in socket_families, and AF_NETLINK for
 	 * NETLINK_ROUTE (addresses and routes: what getaddrinfo and `ip`
 	 * ask); every other family (vsock, packet, alg, ...) and netlink
-	 * protocol (uevents, audit, ...) EAFNOSUPPORT. Compared on 64 bits: a
-	 * value with garbage in its upper half is refused, never let through. */
-	if ((rc = emit_partition(fn, ctx, "socket", 0, 64, socket_families,
+	 * protocol (uevents, audit, ...) EAFNOSUPPORT. The kernel reads the
+	 * family as an int: only its low half counts. The protocol is
+	 * compared on 64 bits (garbage in its upper half is refused). */
+	const struct scmp_arg_cmp netlink = CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffULL, AF_NETLINK);
+	if ((rc = emit_partition(fn, ctx, "socket", 0, 32, socket_families,
 				 sizeof(socket_families) / sizeof(socket_families[0]), 0,
 				 EAFNOSUPPORT, 0, AF_NETLINK - 1)) < 0 ||
-	    (rc = emit(fn, ctx, "socket", 0, 2, CMP(0, SCMP_CMP_EQ, AF_NETLINK, 0),
-		       CMP(2, SCMP_CMP_EQ, NETLINK_ROUTE, 0))) < 0 ||
-	    (rc = emit(fn, ctx, "socket", EAFNOSUPPORT, 2, CMP(0, SCMP_CMP_EQ, AF_NETLINK, 0),
+	    (rc = emit(fn, ctx, "socket", 0, 2, netlink, CMP(2, SCMP_CMP_EQ, NETLINK_ROUTE, 0))) < 0 ||
+	    (rc = emit(fn, ctx, "socket", EAFNOSUPPORT, 2, netlink,
 		       CMP(2, SCMP_CMP_NE, NETLINK_ROUTE, 0))) < 0 ||
-	    (rc = emit_range(fn, ctx, "socket", EAFNOSUPPORT, 0, 64, AF_NETLINK + 1, ~0ULL)) < 0)
+	    (rc = emit_range(fn, ctx, "socket", EAFNOSUPPORT, 0, 32, AF_NETLINK + 1,
+			     0xffffffffULL)) < 0)
 		return rc;
 	/* socketpair: AF_UNIX only (the only family that has pairs). */
 	static const uint64_t unix_only[] = {AF_UNIX};
