@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "backends/native/native.h"
 #include "backends/syscall_policy.h"
 
 #define MAX_RULES 1024
@@ -169,6 +170,28 @@ static void test_clone_and_absent(void **state)
 	assert_int_equal(decide(&rules, "read", none), 0);
 }
 
+/* The BPF built into the library (tools/seccomp_bpf_gen.c) is what
+ * libseccomp makes of the policy now: a stale build would run an old list. */
+static void test_prebuilt_filter_is_current(void **state)
+{
+	(void)state;
+	native_filter_t built, compiled;
+	symbi_error_t err = {0};
+	assert_int_equal(native_seccomp_load(&built, &err), 0);
+	assert_int_equal(native_seccomp_compile(&compiled, &err), 0);
+	assert_int_equal(built.len, compiled.len);
+	for (unsigned i = 0; i < built.len; i++) {
+		struct sock_filter b = built.insns[i], c = compiled.insns[i];
+		/* Where libseccomp cannot ask the kernel (under valgrind) it
+		 * kills the thread instead of the process. */
+		if (b.k == SCMP_ACT_KILL_PROCESS && c.k == SCMP_ACT_KILL_THREAD)
+			c.k = b.k;
+		assert_memory_equal(&b, &c, sizeof(b));
+	}
+	native_seccomp_free(&built);
+	native_seccomp_free(&compiled);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_socket_families),
 		cmocka_unit_test(test_ioctl_and_personality),
 		cmocka_unit_test(test_clone_and_absent),
+		cmocka_unit_test(test_prebuilt_filter_is_current),
 	};
 	return cmocka_run_group_tests_name("syscall_policy", tests, setup, NULL);
 }

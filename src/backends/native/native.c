@@ -40,7 +40,7 @@ static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 	native_plan_t trial;
 	int rc = native_plan_build(&trial, cfg, NULL, "", 0, NULL, err);
 	native_plan_free(&trial);
-	if (rc < 0 || native_seccomp_compile(&st->filter, err) < 0) {
+	if (rc < 0 || native_seccomp_load(&st->filter, err) < 0) {
 		free(st);
 		return -1;
 	}
