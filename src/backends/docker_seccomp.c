@@ -102,7 +102,8 @@ static int add_enosys_rule(struct profile *p)
 	return rc;
 }
 
-char *symbi_docker_seccomp_profile(symbi_error_t *err)
+/* The profile as JSON, or NULL with err set. */
+static json_t *profile_json(symbi_error_t *err)
 {
 	struct profile p = {json_array(), json_array(), json_object()};
 	json_t *root = json_object();
@@ -125,46 +126,45 @@ char *symbi_docker_seccomp_profile(symbi_error_t *err)
 					   "SCMP_ARCH_AARCH64", "subArchitectures")) < 0 ||
 	     json_object_set(root, "syscalls", p.syscalls) < 0))
 		rc = -ENOMEM;
-	char *text = rc == 0 ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(p.allowed);
 	json_decref(p.syscalls);
 	json_decref(p.named);
+	if (rc == 0)
+		return root;
 	json_decref(root);
-	if (!text) {
-		if (rc == -ERANGE)
-			symbi_fail(err, SYMBI_E_SYSTEM, ERANGE,
-				   "the seccomp policy has a value Docker's JSON cannot carry");
-		else
-			symbi_fail_nomem(err);
-	}
+	if (rc == -ERANGE)
+		symbi_fail(err, SYMBI_E_SYSTEM, ERANGE,
+			   "the seccomp policy has a value Docker's JSON cannot carry");
+	else
+		symbi_fail_nomem(err);
+	return NULL;
+}
+
+char *symbi_docker_seccomp_profile(symbi_error_t *err)
+{
+	json_t *root = profile_json(err);
+	char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	if (root && !text)
+		symbi_fail_nomem(err);
+	json_decref(root);
 	return text;
 }
 
 int symbi_docker_seccomp_memfd(symbi_error_t *err)
 {
-	char *text = symbi_docker_seccomp_profile(err);
-	if (!text)
+	json_t *root = profile_json(err);
+	if (!root)
 		return -1;
-	size_t len = strlen(text);
 	int fd = memfd_create("symbi-seccomp.json", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	size_t off = 0;
-	while (fd >= 0 && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	int e = errno;
-	free(text);
 	/* Sealed: whoever gets the descriptor reads this profile or none. */
-	if (fd < 0 || off < len ||
+	if (fd < 0 || json_dumpfd(root, fd, JSON_COMPACT) < 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
-		e = fd < 0 || off < len ? e : errno;
+		int e = errno;
 		if (fd >= 0)
 			close(fd);
+		json_decref(root);
 		return symbi_fail(err, SYMBI_E_SYSTEM, e, "cannot write the seccomp profile to a memfd");
 	}
+	json_decref(root);
 	return fd;
 }
