@@ -18,9 +18,10 @@
 /* One rule: `name` gets `errno_ret` (0: allowed) when every comparison
  * holds. Comparisons use libseccomp's struct (for SCMP_CMP_MASKED_EQ,
  * datum_a is the mask and datum_b the value, as in Docker's profiles); no
- * rule compares one argument twice, and the rules of one syscall never
- * overlap with different outcomes (libseccomp's order among overlapping
- * rules is not ours to choose). */
+ * rule compares one argument twice (libseccomp refuses it), the rules of
+ * one syscall never overlap with different outcomes (libseccomp's order
+ * among overlapping rules is not ours to choose), and no value reaches
+ * 2^63 (Docker's JSON goes through jansson's signed integers). */
 typedef struct symbi_syscall_rule {
 	const char *name;
 	int errno_ret;
