@@ -19,7 +19,7 @@ SONAME := libsymbi-sandbox.so.0
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) \
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) \
 	$(EXTRA_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lm
 
@@ -42,10 +42,24 @@ all: $(BUILD)/libsymbi-sandbox.a $(BUILD)/libsymbi-sandbox.so $(BUILD)/symbi-san
 # -MMD: each object and test binary records every file it includes (a unit
 # test that #includes a .c file is rebuilt when that file changes).
 DEPFLAGS = -MMD -MP -MF $@.d
-$(BUILD)/%.o: %.c
+# Every header too: a tree built before the .d files existed (or with a
+# header that moved) still rebuilds what a header change touches.
+$(BUILD)/%.o: %.c $(wildcard include/symbi/*.h src/*/*.h src/*/*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The seccomp allow list is compiled to BPF at build time, by a tool built
+# from the same sources (see tools/seccomp_bpf_gen.c).
+SECCOMP_GEN_OBJ := $(BUILD)/src/backends/native/seccomp.o $(BUILD)/src/backends/syscall_policy.o \
+	$(BUILD)/src/core/error.o
+$(BUILD)/tools/seccomp_bpf_gen: tools/seccomp_bpf_gen.c $(SECCOMP_GEN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
+$(BUILD)/gen/seccomp_bpf.h: $(BUILD)/tools/seccomp_bpf_gen
+	@mkdir -p $(dir $@)
+	$< >$@.tmp && mv $@.tmp $@
+$(BUILD)/src/backends/native/seccomp_prebuilt.o: $(BUILD)/gen/seccomp_bpf.h
 
 $(BUILD)/libsymbi-sandbox.a: $(LIB_OBJ)
 	rm -f $@

@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DOCKER_CONTROL_TIMEOUT_MS 30000
 #define DOCKER_KILL_GRACE_MS 10000
@@ -270,6 +271,12 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 	symbi_strlist_t argv = {0}, envp = {0};
 	int rc = -1;
 	char *input = NULL;
+	int profile_fd = 0; /* none (supervise's fd3 convention) */
+	if (cfg->backend != SYMBI_BACKEND_GVISOR &&
+	    (profile_fd = symbi_docker_seccomp_memfd(err)) < 0) {
+		profile_fd = 0;
+		goto done;
+	}
 	if (symbi_docker_build_run_argv(cfg, name, req, &argv, err) < 0 ||
 	    symbi_docker_build_client_env(req->env, &envp, err) < 0)
 		goto done;
@@ -291,7 +298,7 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 		.input = input ? input : req->code, .input_len = input_len,
 		.max_output_bytes = cfg->max_output_bytes, .timeout_ms = cfg->timeout_ms,
 		.on_timeout = on_deadline, .ctx = &c, .kill_grace_ms = DOCKER_KILL_GRACE_MS,
-		.on_spawn = on_client_spawned, .cancel_fd = req->cancel_fd,
+		.on_spawn = on_client_spawned, .cancel_fd = req->cancel_fd, .fd3 = profile_fd,
 	};
 	symbi_supervise_outcome_t oc;
 	if (symbi_supervise(&o, &oc, err) < 0) {
@@ -323,6 +330,8 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 	*out = res;
 	rc = 0;
 done:
+	if (profile_fd > 0)
+		close(profile_fd);
 	free(input);
 	symbi_strlist_clear(&argv);
 	symbi_strlist_clear(&envp);

@@ -39,6 +39,15 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
 int symbi_docker_build_client_env(const symbi_env_t *env, symbi_strlist_t *envp,
 				  symbi_error_t *err);
 
+/* The seccomp profile (syscall_policy.c as Docker's JSON) reaches the
+ * docker client (not gVisor's, which keeps its own) as its descriptor 3. */
+#define SYMBI_DOCKER_SECCOMP_FD 3
+#define SYMBI_DOCKER_SECCOMP_OPT "seccomp=/proc/self/fd/3"
+/* The profile as a JSON string (free it), or NULL with err set. */
+char *symbi_docker_seccomp_profile(symbi_error_t *err);
+/* A sealed close-on-exec memfd holding the profile, or -1 with err set. */
+int symbi_docker_seccomp_memfd(symbi_error_t *err);
+
 /* A watchdog process that removes container `name` (and kills the docker
  * client `client_pid`) if this process dies before calling
  * symbi_docker_reaper_release(). */

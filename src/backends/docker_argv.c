@@ -159,8 +159,15 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
 		PUSH("--user");
 		PUSH("%s", cfg->user);
 	}
-	if (cfg->backend == SYMBI_BACKEND_GVISOR)
+	/* Our allow list instead of the engine's default profile (which
+	 * admits vsock and uevent sockets); gVisor keeps its own, as its
+	 * sandbox kernel answers the syscalls. */
+	if (cfg->backend == SYMBI_BACKEND_GVISOR) {
 		PUSH("--runtime=%s", cfg->runtime_name);
+	} else {
+		PUSH("--security-opt");
+		PUSH("%s", SYMBI_DOCKER_SECCOMP_OPT);
+	}
 	for (size_t i = 0; i < symbi_env_count(env); i++) {
 		const char *key = symbi_env_key(env, i);
 		PUSH("-e");

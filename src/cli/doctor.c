@@ -137,7 +137,7 @@ static void probe_backends(struct report *r)
 	try_backend(docker, NULL, false);
 	snprintf(docker->limits, sizeof(docker->limits),
 		 "wall clock; memory (oom reported); cpus; pids; read-only root; no capabilities; "
-		 "docker's seccomp profile");
+		 "the native backend's seccomp allow list");
 	docker->fix = docker->works ? NULL
 				    : "docker: install docker.io and start dockerd (scripts/setup starts "
 				      "a test daemon)";

@@ -99,7 +99,18 @@ static int spawn_child(const symbi_supervise_opts_t *o, struct child_fds *f, pid
 		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, f->out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, f->err[1], 2);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	/* fd3 goes through a copy above 3: the dup2s above cannot overwrite
+	 * it, and dup2 onto 3 always clears close-on-exec. */
+	int fd3 = o->fd3 > 0 ? fcntl(o->fd3, F_DUPFD_CLOEXEC, 4) : -1;
+	if (o->fd3 > 0 && fd3 < 0) {
+		int e = errno;
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&attr);
+		return symbi_fail(err, SYMBI_E_SYSTEM, e, "cannot pass a descriptor to '%s'", o->path);
+	}
+	if (fd3 >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd3, 3);
+	posix_spawn_file_actions_addclosefrom_np(&fa, fd3 >= 0 ? 4 : 3);
 
 	/* The child starts with default signal handling and an empty mask,
 	 * whatever the embedding program did, and in its own process group so
@@ -116,6 +127,8 @@ static int spawn_child(const symbi_supervise_opts_t *o, struct child_fds *f, pid
 	int rc = posix_spawn(pid, resolved, &fa, &attr, o->argv, o->envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
+	if (fd3 >= 0)
+		close(fd3);
 	if (rc != 0)
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, rc, "cannot run '%s'", o->path);
 	return 0;

@@ -33,6 +33,9 @@ typedef struct symbi_supervise_opts {
 	 * on stdio[1], stderr on stdio[2], and sets *pid. These descriptors
 	 * are close-on-exec in the caller; the child must dup2 them. */
 	int (*spawn)(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t *err);
+	/* A descriptor the (posix_spawn'ed) child gets as its fd 3, e.g. a
+	 * file it reads as /proc/self/fd/3; 0 for none. Ignored with spawn. */
+	int fd3;
 } symbi_supervise_opts_t;
 
 typedef struct symbi_supervise_outcome {

@@ -6,8 +6,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,6 +52,8 @@ static void test_hardening_flags(void **state)
 	assert_true(argv_has(&argv, "--read-only", NULL));
 	assert_true(argv_has(&argv, "--tmpfs", "/tmp:rw,noexec,nosuid,size=100m"));
 	assert_true(argv_has(&argv, "--security-opt", "no-new-privileges"));
+	/* our allow list, read by the client from its fd 3 */
+	assert_true(argv_has(&argv, "--security-opt", "seccomp=/proc/self/fd/3"));
 	assert_true(argv_has(&argv, "--cap-drop", "ALL"));
 	assert_true(argv_has(&argv, "--name", "symbi-test"));
 	assert_true(argv_has(&argv, "--label", SYMBI_DOCKER_LABEL "=1"));
@@ -172,10 +177,84 @@ static void test_gvisor_runtime_and_limits_unset(void **state)
 	symbi_exec_request_t req = {.code = "", .cancel_fd = -1};
 	assert_int_equal(symbi_docker_build_run_argv(cfg, "n", &req, &argv, &err), 0);
 	assert_true(argv_has(&argv, "--runtime=runsc", NULL));
+	/* gVisor keeps its own seccomp filter */
+	assert_false(argv_has(&argv, "--security-opt", "seccomp=/proc/self/fd/3"));
+	assert_true(argv_has(&argv, "--security-opt", "no-new-privileges"));
 	assert_true(argv_has(&argv, "--user", "1000:1000"));
 	assert_int_equal(argv_index(&argv, "--memory"), -1);
 	symbi_strlist_clear(&argv);
 	symbi_config_free(cfg);
+}
+
+/* The rule of `profile` for syscall `name` with `action`, NULL if none. */
+static json_t *profile_entry(json_t *profile, const char *name, const char *action, int nargs)
+{
+	size_t i, j;
+	json_t *entry, *n;
+	json_array_foreach(json_object_get(profile, "syscalls"), i, entry) {
+		if (strcmp(json_string_value(json_object_get(entry, "action")), action) != 0 ||
+		    (nargs >= 0 && (int)json_array_size(json_object_get(entry, "args")) != nargs))
+			continue;
+		json_array_foreach(json_object_get(entry, "names"), j, n)
+			if (strcmp(json_string_value(n), name) == 0)
+				return entry;
+	}
+	return NULL;
+}
+
+static void test_seccomp_profile(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	char *text = symbi_docker_seccomp_profile(&err);
+	assert_non_null(text);
+	json_error_t jerr;
+	json_t *p = json_loads(text, 0, &jerr);
+	free(text);
+	assert_non_null(p);
+	/* Refused by default with ENOSYS, 64-bit ABIs only. */
+	assert_string_equal(json_string_value(json_object_get(p, "defaultAction")), "SCMP_ACT_ERRNO");
+	assert_int_equal(json_integer_value(json_object_get(p, "defaultErrnoRet")), ENOSYS);
+	json_t *arch = json_array_get(json_object_get(p, "archMap"), 0);
+	assert_string_equal(json_string_value(json_object_get(arch, "architecture")), "SCMP_ARCH_X86_64");
+	assert_int_equal(json_array_size(json_object_get(arch, "subArchitectures")), 0);
+	/* The allow list, and what is not on it. */
+	assert_non_null(profile_entry(p, "read", "SCMP_ACT_ALLOW", 0));
+	assert_non_null(profile_entry(p, "execve", "SCMP_ACT_ALLOW", 0));
+	const char *absent[] = {"mount", "ptrace", "bpf", "io_uring_setup", "clone3", "keyctl",
+				"memfd_secret", "socket", "ioctl", "clone", "personality"};
+	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+		assert_null(profile_entry(p, absent[i], "SCMP_ACT_ALLOW", 0));
+	/* Engines that ignore defaultErrnoRet get ENOSYS rules by name. */
+	json_t *enosys = profile_entry(p, "clone3", "SCMP_ACT_ERRNO", 0);
+	assert_non_null(enosys);
+	assert_int_equal(json_integer_value(json_object_get(enosys, "errnoRet")), ENOSYS);
+	assert_ptr_equal(profile_entry(p, "mount", "SCMP_ACT_ERRNO", 0), enosys);
+	assert_null(profile_entry(p, "read", "SCMP_ACT_ERRNO", -1));
+	assert_non_null(profile_entry(p, "unshare", "SCMP_ACT_ERRNO", 0));
+	/* Argument filters: AF_VSOCK (40) falls in a refused block, with
+	 * EAFNOSUPPORT; AF_INET is allowed by value. */
+	size_t i;
+	json_t *entry;
+	bool vsock_refused = false, inet_allowed = false;
+	json_array_foreach(json_object_get(p, "syscalls"), i, entry) {
+		if (strcmp(json_string_value(json_array_get(json_object_get(entry, "names"), 0)), "socket"))
+			continue;
+		json_t *a = json_array_get(json_object_get(entry, "args"), 0);
+		uint64_t mask = (uint64_t)json_integer_value(json_object_get(a, "value"));
+		uint64_t value = (uint64_t)json_integer_value(json_object_get(a, "valueTwo"));
+		assert_string_equal(json_string_value(json_object_get(a, "op")), "SCMP_CMP_MASKED_EQ");
+		bool allow = !strcmp(json_string_value(json_object_get(entry, "action")), "SCMP_ACT_ALLOW");
+		if (!allow)
+			assert_int_equal(json_integer_value(json_object_get(entry, "errnoRet")), EAFNOSUPPORT);
+		if ((40 & mask) == value)
+			vsock_refused = !allow;
+		if ((AF_INET & mask) == value)
+			inet_allowed = allow;
+	}
+	assert_true(vsock_refused);
+	assert_true(inet_allowed);
+	json_decref(p);
 }
 
 int main(void)
@@ -186,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_docker_env_keys_reserved),
 		cmocka_unit_test(test_volume_passed_resolved),
 		cmocka_unit_test(test_gvisor_runtime_and_limits_unset),
+		cmocka_unit_test(test_seccomp_profile),
 	};
 	return cmocka_run_group_tests_name("docker_argv", tests, NULL, NULL);
 }

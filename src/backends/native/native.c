@@ -64,7 +64,7 @@ static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 	int rc = native_plan_build(&trial, cfg, NULL, "", 0, NULL, err);
 	native_limits_t lim = trial.limits;
 	native_plan_free(&trial);
-	if (rc < 0 || native_seccomp_compile(&st->filter, err) < 0) {
+	if (rc < 0 || native_seccomp_load(&st->filter, err) < 0) {
 		free(st);
 		return -1;
 	}

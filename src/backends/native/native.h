@@ -48,6 +48,10 @@ typedef struct native_filter {
 	unsigned short len;
 } native_filter_t;
 
+/* The filter compiled at build time (seccomp_prebuilt.c), or compiled now
+ * with libseccomp when this is not the build's architecture. */
+int native_seccomp_load(native_filter_t *f, symbi_error_t *err);
+/* Compiles the allow list (src/backends/syscall_policy.c) with libseccomp. */
 int native_seccomp_compile(native_filter_t *f, symbi_error_t *err);
 void native_seccomp_free(native_filter_t *f);
 /* Child side: no_new_privs then the filter. Returns -1 with errno. */
