@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const list_fields[] = {"volumes", "extra_flags", "allowed_executables"};
+static const char *const list_fields[] = {"volumes", "extra_flags", "allowed_executables",
+					 "allowed_named_volumes"};
 static const char *const nullable_fields[] = {"memory_limit", "cpu_limit", "user", "pids_limit",
 					     "lang"};
 
