@@ -60,13 +60,15 @@ static int check_writers(const char *spec, const char *path, symbi_error_t *err)
 	return 0;
 }
 
-static int make_private_dir(const char *path, symbi_error_t *err)
+/* Creates (or accepts) a directory of ours that nobody else can write to;
+ * `unreadable` also shuts others out of listing and traversing it. */
+static int make_private_dir(const char *path, bool unreadable, symbi_error_t *err)
 {
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+	if (mkdir(path, unreadable ? 0700 : 0755) < 0 && errno != EEXIST)
 		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot create %s", path);
 	struct stat st;
 	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 0077))
+	    (st.st_mode & (unreadable ? 0077 : 0022)))
 		return symbi_fail(err, SYMBI_E_SECURITY, 0,
 				  "%s is not a directory private to this user; refusing to stage "
 				  "volumes there", path);
@@ -173,8 +175,9 @@ int symbi_docker_volumes_prepare(const symbi_config_t *cfg, const char *name, co
 		symbi_fail_nomem(err);
 		goto out;
 	}
-	if (make_private_dir(STAGE_ROOT, err) < 0 || make_private_dir(STAGE_VOLUMES, err) < 0 ||
-	    make_private_dir(v->stage_dir, err) < 0)
+	if (make_private_dir(STAGE_ROOT, false, err) < 0 ||
+	    make_private_dir(STAGE_VOLUMES, true, err) < 0 ||
+	    make_private_dir(v->stage_dir, true, err) < 0)
 		goto out;
 	char owner_path[PATH_MAX];
 	snprintf(owner_path, sizeof(owner_path), "%s/owner", v->stage_dir);
