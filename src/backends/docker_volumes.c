@@ -47,6 +47,10 @@ static int check_writers(const char *spec, const char *path, symbi_error_t *err)
 		if (lstat(prefix, &st) < 0)
 			return symbi_fail(err, SYMBI_E_INVALID, errno, "volume mount \"%s\": %s", spec,
 					  prefix);
+		if (S_ISLNK(st.st_mode))
+			return symbi_fail(err, SYMBI_E_SECURITY, 0,
+					  "volume mount \"%s\": \"%s\" is a symlink: it changed since it "
+					  "was checked; refusing", spec, prefix);
 		bool foreign_owner = st.st_uid != 0;
 		bool writable = S_ISDIR(st.st_mode) ? (st.st_mode & 0022) && !(st.st_mode & S_ISVTX)
 						    : (st.st_mode & 0022);
