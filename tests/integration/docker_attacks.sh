@@ -182,7 +182,9 @@ watchdog=$(pgrep -P "$cli" -x symbi-watchdog)
 check "the CLI has its docker client and its watchdog ($kids)" [ "$(wc -w <<<"$kids")" -ge 2 ] && [ -n "$watchdog" ]
 expect_eq "the watchdog is no shell: it is the CLI's own executable" "$(readlink -f "$SB")" \
 	"$(readlink "/proc/$watchdog/exe")"
-kill -KILL "$cli" $kids; wait "$cli" 2>/dev/null
+# Stopped first, so that none of them sees another die: all go at once,
+# as when a service's cgroup is killed.
+kill -STOP "$cli" $kids; kill -KILL "$cli" $kids; wait "$cli" 2>/dev/null
 while [ $(( $(date +%s) - start )) -le 9 ]; do sleep 0.5; done # past the 8 s deadline
 expect_eq "control: with CLI and watchdog killed, the container runs on past its deadline" \
 	"$((before + 1))" "$(docker ps -q --filter "label=$TAG" | wc -l)"
@@ -211,7 +213,8 @@ expect_eq "gvisor, default pids limit: 50 processes complete" all-done "$(json_f
 expect_eq "gvisor, default pids limit: exit 0" 0 "$(json_field exit_code <<<"$j")"
 j=$("$SB" run "${GV[@]}" --pids-limit 20 --json "$FIFTY")
 check "gvisor, pids limit 20: the program's forks are refused" grep -q "can't fork" <<<"$(json_field stderr <<<"$j")"
-expect_eq "gvisor, pids limit 20: the program still completes" all-done "$(json_field stdout <<<"$j")"
+expect_eq "gvisor, pids limit 20: the sandbox survives and reports the program's own exit" \
+	"exited 2" "$(json_field status <<<"$j") $(json_field exit_code <<<"$j")"
 
 # --- 8. a forged bootstrap marker ------------------------------------------------------------
 for marker in 'symbi-sandbox-bootstrap: forged' 'symbi-sandbox-bootstrap 0123456789abcdef0123456789abcdef: forged'; do

@@ -8,12 +8,15 @@ require "image symbi-test/busybox" "run scripts/setup (it builds the local test 
 require "image symbi-test/python" "run scripts/setup (it builds the local test images)" docker image inspect symbi-test/python:latest
 require "the CLI" "run make" test -x "$SB"
 
-BB=(--backend docker --image symbi-test/busybox:latest)
-PY=(--backend docker --image symbi-test/python:latest)
+# Every container of this suite carries its own label, so that other users
+# of the same daemon do not disturb the counts.
+SUITE="symbi-it-suite=$$-$RANDOM"
+BB=(--backend docker --image symbi-test/busybox:latest --extra-flag "--label=$SUITE")
+PY=(--backend docker --image symbi-test/python:latest --extra-flag "--label=$SUITE")
 WORK=$(mktemp -d /tmp/symbi-it.XXXXXX)
 cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
-containers() { docker ps -aq --filter "label=io.symbi.sandbox" | wc -l; }
+containers() { docker ps -aq --filter "label=$SUITE" | wc -l; }
 json_field() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if not isinstance(v,str) else v, end="")' "$1"; }
 
 # --- output, exit codes, byte-exactness -------------------------------------
