@@ -14,6 +14,7 @@ require "unshare and mount (util-linux)" "apt-get install util-linux mount" comm
 require "a C compiler with static libc (the tenant's renameat2 helper)" "apt-get install gcc libc6-dev" \
 	bash -c 'printf "int main(void){return 0;}" | gcc -static -x c -o /dev/null -'
 require "the CLI" "run make" test -x "$SB"
+require "curl" "apt-get install curl (scripts/setup installs it)" command -v curl
 
 # Every container of this suite carries its own label, so that other
 # users of the same daemon do not disturb the counts.
@@ -23,7 +24,9 @@ GV=(--backend gvisor --image symbi-test/busybox:latest --timeout 120 --extra-fla
 WORK=$(mktemp -d /tmp/symbi-it.XXXXXX)
 VOLIMG="symbi-it-volimg:$$"
 SWAPPER_CID=
+SERVER_PID=
 cleanup() {
+	[ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
 	[ -n "$SWAPPER_CID" ] && docker rm -fv "$SWAPPER_CID" >/dev/null 2>&1
 	docker ps -aq --filter "label=$TAG" | xargs -r docker rm -fv >/dev/null 2>&1
 	docker image rm -f "$VOLIMG" >/dev/null 2>&1
@@ -61,6 +64,27 @@ out=$(unshare -m sh -c 'mount --bind /bin/bash /bin/sh && exec "$@"' sh \
 expect_eq "control: with bash bound over /bin/sh a valid run works" "ran 1" "$out"
 check "control: ... and the inherited function ran nowhere on the host (no shell talks to docker)" \
 	test ! -e "$MARK"
+# The same key through the HTTP API, the server running with bash as /bin/sh.
+cat >"$WORK/policy.json" <<JSON
+{"default_backend": "docker", "allowed_backends": ["docker"], "default_image": "symbi-test/busybox:latest",
+ "defaults": {"timeout": 20, "memory": "128m", "cpus": 1, "pids": 64, "max_output_bytes": 65536},
+ "maximums": {"timeout": 30, "memory": "256m", "cpus": 1, "pids": 128, "max_output_bytes": 1048576}}
+JSON
+unshare -m sh -c 'mount --bind /bin/bash /bin/sh && exec "$@"' sh \
+	env "BASH_FUNC_read%%=$FUNC" "$SB" serve --listen 127.0.0.1:0 --ready-file "$WORK/ready" \
+	--policy "$WORK/policy.json" 2>"$WORK/server.err" &
+SERVER_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/ready" ] && break; sleep 0.1; done
+BASE="http://127.0.0.1:$(cat "$WORK/ready" 2>/dev/null)"
+status=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 60 -X POST "$BASE/v1/execute" \
+	-d "$(python3 -c 'import json,sys; print(json.dumps({"code": "echo ran", "env": {"BASH_FUNC_read%%": sys.argv[1]}}))' "$FUNC")")
+expect_eq "HTTP: a BASH_FUNC_read%% env key is refused (400)" 400 "$status"
+check "HTTP: ... as invalid_request, saying why" grep -q '"invalid_request".*must be identifiers' "$WORK/body"
+status=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 60 -X POST "$BASE/v1/execute" \
+	-d '{"code":"echo \"ran $OK_KEY\"","env":{"OK_KEY":"1"}}')
+check "control: HTTP with a valid key runs ($status)" grep -q '"stdout":"ran 1\\n"' "$WORK/body"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+check "HTTP: nothing ran on the host" test ! -e "$MARK"
 expect_eq "the bind over /bin/sh stayed in its namespace" "$binds_before" "$(sh_binds)"
 
 # --- 2. the rename race -------------------------------------------------------------
