@@ -18,6 +18,9 @@ struct symbi_exec_request;
  * (symbi_docker_owner): what the start-up sweep goes by. */
 #define SYMBI_DOCKER_LABEL_DEADLINE SYMBI_DOCKER_LABEL ".deadline"
 #define SYMBI_DOCKER_LABEL_OWNER SYMBI_DOCKER_LABEL ".owner"
+/* Set on containers the caller asked to keep (auto_remove false): once
+ * stopped they are left alone by the sweep. */
+#define SYMBI_DOCKER_LABEL_KEEP SYMBI_DOCKER_LABEL ".keep"
 /* Starts a line on stderr by which the in-container bootstrap reports its
  * own failure; the run's secret and ": " follow. */
 #define SYMBI_DOCKER_BOOTSTRAP_MARK "symbi-sandbox-bootstrap "

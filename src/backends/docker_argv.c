@@ -115,6 +115,10 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_ru
 	PUSH("%s=%lld", SYMBI_DOCKER_LABEL_DEADLINE, plan->deadline);
 	PUSH("--label");
 	PUSH("%s=%s", SYMBI_DOCKER_LABEL_OWNER, plan->owner);
+	if (!cfg->auto_remove) {
+		PUSH("--label");
+		PUSH("%s=1", SYMBI_DOCKER_LABEL_KEEP);
+	}
 	/* Output comes to us through the attach stream; the daemon need not
 	 * store a copy (a 1 GB print would otherwise fill its disk). */
 	PUSH("--log-driver");

@@ -88,8 +88,11 @@ bool symbi_docker_owner_gone(const char *owner)
 	return process_start_time(pid, &actual) < 0 || actual != start;
 }
 
-static bool expired(const char *deadline, const char *owner, time_t now)
+static bool expired(const char *state, const char *keep, const char *deadline, const char *owner,
+		    time_t now)
 {
+	if (strcmp(keep, "1") == 0 && strcmp(state, "running") != 0)
+		return false; /* kept on purpose, and no longer running */
 	if (*deadline) {
 		char *end;
 		long long d = strtoll(deadline, &end, 10);
@@ -106,7 +109,8 @@ int symbi_docker_sweep(const symbi_config_t *cfg, symbi_error_t *err)
 		return symbi_fail_nomem(err);
 	int status = symbi_docker_command(cfg, out, err, "ps", "-a", "--no-trunc",
 					  "--filter", "label=" SYMBI_DOCKER_LABEL, "--format",
-					  "{{.ID}}|{{.Label \"" SYMBI_DOCKER_LABEL_DEADLINE "\"}}|"
+					  "{{.ID}}|{{.State}}|{{.Label \"" SYMBI_DOCKER_LABEL_KEEP "\"}}|"
+					  "{{.Label \"" SYMBI_DOCKER_LABEL_DEADLINE "\"}}|"
 					  "{{.Label \"" SYMBI_DOCKER_LABEL_OWNER "\"}}", NULL);
 	if (status != 0) {
 		free(out);
@@ -117,12 +121,16 @@ int symbi_docker_sweep(const symbi_config_t *cfg, symbi_error_t *err)
 	time_t now = time(NULL);
 	char *save = NULL;
 	for (char *line = strtok_r(out->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *bar1 = strchr(line, '|');
-		char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
-		if (!bar2)
+		/* ID|STATE|KEEP|DEADLINE|OWNER */
+		char *field[5] = {line};
+		int n = 1;
+		for (char *p = line; n < 5 && (p = strchr(p, '|')); n++) {
+			*p++ = '\0';
+			field[n] = p;
+		}
+		if (n < 5)
 			continue;
-		*bar1 = *bar2 = '\0';
-		if (expired(bar1 + 1, bar2 + 1, now)) {
+		if (expired(field[1], field[2], field[3], field[4], now)) {
 			symbi_error_t ignored;
 			/* Best effort: what cannot go now goes at the next start. */
 			symbi_docker_command(cfg, NULL, &ignored, "rm", "-fv", line, NULL);

@@ -215,6 +215,20 @@ expect_eq "control: with CLI and watchdog killed, the container runs on past its
 "$SB" run --backend docker --image symbi-test/busybox:latest 'true'
 for _ in $(seq 1 100); do [ "$(containers)" -eq "$before" ] && break; sleep 0.1; done
 expect_eq "the next start sweeps it (its owner is gone)" "$before" "$(containers)"
+# A removal that fails (the daemon unreachable at that moment, as when it
+# dies mid-run and comes back) leaves the container; the next start sweeps it.
+printf '#!/bin/sh\n[ "$1" = rm ] && exit 1\nexec docker "$@"\n' >"$WORK/no-rm-docker"
+chmod +x "$WORK/no-rm-docker"
+out=$("$SB" run "${BB[@]}" --docker-binary "$WORK/no-rm-docker" 'echo ran')
+expect_eq "control: a run whose removal failed still ran" ran "$out"
+expect_eq "control: ... and its container stayed behind" "$((before + 1))" "$(containers)"
+"$SB" run --backend docker --image symbi-test/busybox:latest 'true'
+expect_eq "the next start sweeps the container left by the failed removal" "$before" "$(containers)"
+# A container kept on purpose (--keep) is left alone once stopped.
+"$SB" run "${BB[@]}" --keep 'echo kept' >/dev/null
+"$SB" run --backend docker --image symbi-test/busybox:latest 'true'
+expect_eq "a stopped --keep container survives the sweep" "$((before + 1))" "$(containers)"
+docker ps -aq --filter "label=$TAG" | xargs -r docker rm -fv >/dev/null
 # The rules of the sweep, on containers that only carry the labels.
 past=$(( $(date +%s) - 10 )); future=$(( $(date +%s) + 3600 ))
 docker run -d --label "$TAG" --label io.symbi.sandbox=1 --label "io.symbi.sandbox.deadline=$past" \
