@@ -118,6 +118,13 @@ int symbi_docker_sweep(const symbi_config_t *cfg, symbi_error_t *err)
 				  "Docker is not available at '%s'. Install Docker or set docker_binary path.",
 				  cfg->docker_binary);
 	}
+	/* Only whole lines: output cut at the buffer's end could hold a
+	 * truncated deadline. What does not fit is swept next time. */
+	char *last = strrchr(out->text, '\n');
+	if (last)
+		last[1] = '\0';
+	else
+		out->text[0] = '\0';
 	time_t now = time(NULL);
 	char *save = NULL;
 	for (char *line = strtok_r(out->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

@@ -302,6 +302,8 @@ expect_eq "no bind over /bin/sh left on the host" "$binds_before" "$(sh_binds)"
 # --- 12. gVisor applies the container's seccomp profile (--oci-seccomp) ---------------------------------
 # Needs the daemon that scripts/setup starts now; an older one must be
 # restarted (scripts/stop-test-daemon; scripts/setup).
+out=$("$SB" run "${GV[@]}" 'unshare -U true 2>/dev/null && echo unshared || echo denied')
+expect_eq "gvisor: unshare(CLONE_NEWUSER) is denied inside gVisor (the container's seccomp profile applies)" denied "$out"
 check "gvisor: runsc is registered with --oci-seccomp (else restart the test daemon with scripts/setup)" \
 	bash -c "docker info --format '{{json .Runtimes.runsc}}' | grep -q -- --oci-seccomp"
 finish
