@@ -13,7 +13,6 @@
 #include "../core/supervise.h"
 
 #include <ctype.h>
-#include <jansson.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

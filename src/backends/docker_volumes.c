@@ -87,6 +87,15 @@ static bool is_allowed_name(const symbi_config_t *cfg, const char *name)
 	return false;
 }
 
+/* A directory or an empty file to bind the pinned path onto. */
+static int make_mount_point(const char *path, bool dir)
+{
+	if (dir)
+		return mkdir(path, 0700);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return fd < 0 ? -1 : close(fd);
+}
+
 /* Pins the host path of one checked spec onto stage/N and pushes the spec
  * docker gets. */
 static int pin_one(const symbi_config_t *cfg, symbi_docker_volumes_t *v, const char *spec,
@@ -121,9 +130,7 @@ static int pin_one(const symbi_config_t *cfg, symbi_docker_volumes_t *v, const c
 		goto out;
 	}
 	snprintf(target, sizeof(target), "%s/%zu", v->stage_dir, v->specs.len);
-	int made = S_ISDIR(pinned.st_mode) ? mkdir(target, 0700)
-					   : close(open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-	if (made < 0) {
+	if (make_mount_point(target, S_ISDIR(pinned.st_mode)) < 0) {
 		symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot create %s", target);
 		goto out;
 	}
