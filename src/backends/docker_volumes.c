@@ -10,7 +10,12 @@
  * Also refused here: named volumes not on allowed_named_volumes (two
  * tenants naming the same volume would share it), and host paths with a
  * component that someone other than root can write (such a user can swap
- * it), unless allow_writable_volume_paths says so. */
+ * it), unless allow_writable_volume_paths says so.
+ *
+ * Pinning needs root (mount). Without it, a path whose every component
+ * only root can write is handed to docker as checked: nobody who could
+ * swap it is untrusted. A path that needed allow_writable_volume_paths is
+ * then refused. */
 #include "docker.h"
 #include "../core/error.h"
 
@@ -113,6 +118,13 @@ static int pin_one(const symbi_config_t *cfg, symbi_docker_volumes_t *v, const c
 	}
 	if (!cfg->allow_writable_volume_paths && check_writers(spec, host, err) < 0)
 		return -1;
+	if (!v->stage_dir) {
+		if (cfg->allow_writable_volume_paths)
+			return symbi_fail(err, SYMBI_E_SECURITY, 0,
+					  "volume mount \"%s\": a path that others than root can write "
+					  "must be pinned before it is mounted, which needs root", spec);
+		return symbi_strlist_push(&v->specs, checked) < 0 ? symbi_fail_nomem(err) : 0;
+	}
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
 			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
 	int fd = (int)syscall(SYS_openat2, AT_FDCWD, host, &how, sizeof(how));
@@ -137,8 +149,7 @@ static int pin_one(const symbi_config_t *cfg, symbi_docker_volumes_t *v, const c
 	snprintf(source, sizeof(source), "/proc/self/fd/%d", fd);
 	if (mount(source, target, NULL, MS_BIND, NULL) < 0) {
 		symbi_fail(err, SYMBI_E_SYSTEM, errno,
-			   "volume mount \"%s\": cannot bind the checked path onto %s (host volumes "
-			   "of the docker and gvisor backends need root)", spec, target);
+			   "volume mount \"%s\": cannot bind the checked path onto %s", spec, target);
 		S_ISDIR(pinned.st_mode) ? rmdir(target) : unlink(target);
 		goto out;
 	}
@@ -181,6 +192,8 @@ int symbi_docker_volumes_prepare(const symbi_config_t *cfg, const char *name, co
 		}
 	}
 	int rc = -1;
+	if (geteuid() != 0)
+		goto pin; /* no staging: see the top of this file */
 	if (asprintf(&v->stage_dir, STAGE_VOLUMES "/%s", name) < 0) {
 		v->stage_dir = NULL;
 		symbi_fail_nomem(err);
@@ -197,6 +210,7 @@ int symbi_docker_volumes_prepare(const symbi_config_t *cfg, const char *name, co
 		symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot write %s", owner_path);
 		goto out;
 	}
+pin:
 	for (size_t i = 0; i < checked.len; i++)
 		if (pin_one(cfg, v, cfg->volumes.items[i], checked.items[i], err) < 0)
 			goto out;

@@ -10,7 +10,8 @@ require "image symbi-test/python" "run scripts/setup" docker image inspect symbi
 require "runsc registered with the daemon" "run scripts/setup (it registers Debian's runsc as runtime 'runsc')" \
 	bash -c "docker info --format '{{json .Runtimes}}' | grep -q runsc"
 require "bash (the shell bound over /bin/sh)" "apt-get install bash" test -x /bin/bash
-require "unshare and mount (util-linux)" "apt-get install util-linux mount" command -v unshare
+require "unshare, setpriv and mount (util-linux)" "apt-get install util-linux mount" \
+	bash -c 'command -v unshare && command -v setpriv'
 require "a C compiler with static libc (the tenant's renameat2 helper)" "apt-get install gcc libc6-dev" \
 	bash -c 'printf "int main(void){return 0;}" | gcc -static -x c -o /dev/null -'
 require "the CLI" "run make" test -x "$SB"
@@ -158,6 +159,17 @@ check "a named volume not on allowed_named_volumes is refused" [ "$rc" -eq 125 ]
 out=$("$SB" run "${BB[@]}" --allow-named-volume "symbi-it-named-$$" -v "symbi-it-named-$$:/data" 'echo ran')
 expect_eq "control: a listed named volume mounts" ran "$out"
 docker volume rm "symbi-it-named-$$" >/dev/null
+# Without root nothing can be pinned: a path only root can change is
+# mounted as checked; one that needed allow_writable_volume_paths is refused.
+DOCKER_GID=$(stat -c %g /var/run/docker.sock)
+as_nobody() { setpriv --reuid 65534 --regid "$DOCKER_GID" --clear-groups env HOME=/nonexistent "$@"; }
+mkdir -p "$WORK/public" && chmod 0755 "$WORK" "$WORK/public" && echo public-data >"$WORK/public/f" && chmod 0644 "$WORK/public/f"
+out=$(as_nobody "$SB" run "${BB[@]}" -v "$WORK/public:/data:ro" 'cat /data/f')
+expect_eq "unprivileged caller: a root-only path is mounted as checked" public-data "$out"
+as_nobody "$SB" run "${BB[@]}" --allow-writable-volume-paths -v "$WORK/shared:/data" 'echo ran' >"$WORK/out" 2>"$WORK/err"; rc=$?
+check "unprivileged caller: a writable path cannot be pinned and is refused" \
+	[ "$rc" -eq 125 ] && grep -q 'must be pinned before it is mounted, which needs root' "$WORK/err"
+chmod 0700 "$WORK"
 for p in /usr /usr/local/bin /home /var/spool/cron /var/lib/symbi-sandbox-test; do
 	"$SB" run "${BB[@]}" -v "$p:/x:ro" 'echo ran' >"$WORK/out" 2>"$WORK/err"; rc=$?
 	check "volume $p is refused" [ "$rc" -eq 125 ] && grep -q 'dangerous host path' "$WORK/err"
