@@ -1,8 +1,8 @@
 /* The `docker run` command line and the docker client's environment.
  *
  * Two of the reference's flaws are fixed here: environment values never
- * appear in argv (we pass `-e KEY` and the client reads the value from its
- * own environment), and the code is not one argv string (it arrives on
+ * appear in argv (we pass `-e SYMBI_ENV_KEY` and the client reads the value
+ * from its own environment), and the code is not one argv string (it arrives on
  * stdin and a tiny /bin/sh bootstrap writes it to the container's private
  * /tmp, so code of any size runs). */
 #include "backend.h"

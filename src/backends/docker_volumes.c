@@ -36,18 +36,20 @@
 #define STAGE_VOLUMES STAGE_ROOT "/volumes"
 
 /* Refuses a path if a directory on the way to it (or it) can be written by
- * someone other than root. A sticky directory is fine when the next
- * component belongs to root: nobody else can rename or remove it. */
+ * someone other than root. A sticky directory (/tmp) is fine: others can
+ * add entries to it but not rename or remove root's, and the next
+ * component is checked to be root's. */
 static int check_writers(const char *spec, const char *path, symbi_error_t *err)
 {
 	char prefix[PATH_MAX];
 	size_t len = strlen(path);
-	bool sticky_parent = false;
-	for (size_t end = 1; end <= len; end++) {
-		if (end < len && path[end] != '/')
+	for (size_t end = 0; end <= len; end++) {
+		if (end > 0 && end < len && path[end] != '/')
 			continue;
-		memcpy(prefix, path, end);
-		prefix[end] = '\0';
+		/* "/" first, then each prefix ending before a '/', then path. */
+		size_t n = end == 0 ? 1 : end;
+		memcpy(prefix, end == 0 ? "/" : path, n);
+		prefix[n] = '\0';
 		struct stat st;
 		if (lstat(prefix, &st) < 0)
 			return symbi_fail(err, SYMBI_E_INVALID, errno, "volume mount \"%s\": %s", spec,
@@ -56,15 +58,12 @@ static int check_writers(const char *spec, const char *path, symbi_error_t *err)
 			return symbi_fail(err, SYMBI_E_SECURITY, 0,
 					  "volume mount \"%s\": \"%s\" is a symlink: it changed since it "
 					  "was checked; refusing", spec, prefix);
-		bool foreign_owner = st.st_uid != 0;
-		bool writable = S_ISDIR(st.st_mode) ? (st.st_mode & 0022) && !(st.st_mode & S_ISVTX)
-						    : (st.st_mode & 0022);
-		if (foreign_owner || writable || (sticky_parent && st.st_uid != 0))
+		bool sticky_dir = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX);
+		if (st.st_uid != 0 || ((st.st_mode & 0022) && !sticky_dir))
 			return symbi_fail(err, SYMBI_E_SECURITY, 0,
 					  "volume mount \"%s\": \"%s\" can be written by users other than "
 					  "root, who could swap what is mounted; refusing (set "
 					  "allow_writable_volume_paths to accept it)", spec, prefix);
-		sticky_parent = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX);
 	}
 	return 0;
 }
