@@ -210,7 +210,8 @@ expect_eq "VOLUME image under gVisor: no anonymous volume left" "$vols" "$(docke
 # --- 6. the CLI and its watchdog SIGKILLed together ----------------------------------------
 before=$(containers)
 start=$(date +%s)
-"$SB" run "${BB[@]}" --timeout 8 'sleep 300' >/dev/null 2>&1 &
+mkdir -p "$WORK/kill-vol"
+"$SB" run "${BB[@]}" --timeout 8 -v "$WORK/kill-vol:/data:ro" 'sleep 300' >/dev/null 2>&1 &
 cli=$!
 for _ in $(seq 1 150); do [ "$(docker ps -q --filter "label=$TAG" | wc -l)" -gt "$before" ] && break; sleep 0.1; done
 kids=$(pgrep -P "$cli" | tr '\n' ' ')
@@ -224,9 +225,11 @@ kill -STOP "$cli" $kids; kill -KILL "$cli" $kids; wait "$cli" 2>/dev/null
 while [ $(( $(date +%s) - start )) -le 9 ]; do sleep 0.5; done # past the 8 s deadline
 expect_eq "control: with CLI and watchdog killed, the container runs on past its deadline" \
 	"$((before + 1))" "$(docker ps -q --filter "label=$TAG" | wc -l)"
+expect_eq "control: ... and its pinned volume stays mounted" 1 "$(staged_mounts)"
 "$SB" run --backend docker --image symbi-test/busybox:latest 'true'
 for _ in $(seq 1 100); do [ "$(containers)" -eq "$before" ] && break; sleep 0.1; done
 expect_eq "the next start sweeps it (its owner is gone)" "$before" "$(containers)"
+expect_eq "... and unmounts its staged volume" 0 "$(staged_mounts)"
 # A removal that fails (the daemon unreachable at that moment, as when it
 # dies mid-run and comes back) leaves the container; the next start sweeps it.
 printf '#!/bin/sh\n[ "$1" = rm ] && exit 1\nexec docker "$@"\n' >"$WORK/no-rm-docker"
