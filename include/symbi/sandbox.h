@@ -77,8 +77,9 @@ typedef struct symbi_env symbi_env_t;
 
 symbi_env_t *symbi_env_new(void);
 void symbi_env_free(symbi_env_t *env);
-/* Sets KEY=VALUE (replacing an earlier value of KEY). Keys must be non-empty
- * and contain no '=', NUL, CR or LF; values no NUL. */
+/* Sets KEY=VALUE (replacing an earlier value of KEY). Keys must be
+ * identifiers: ASCII letters, digits and '_', not starting with a digit
+ * (anything else is refused with SYMBI_E_INVALID); values contain no NUL. */
 int symbi_env_set(symbi_env_t *env, const char *key, const char *value,
 		  symbi_error_t *err);
 size_t symbi_env_count(const symbi_env_t *env);

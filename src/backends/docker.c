@@ -3,7 +3,9 @@
  * client) and keeps the partial output; every container has a unique name
  * and label and is removed whatever happens; docker's own failures are
  * reported as errors, not as the program's exit code; OOM kills are told
- * apart from other deaths. */
+ * apart from other deaths. Every docker process we start but the `docker
+ * run` client itself gets a fixed environment, and that client gets the
+ * program's variables only renamed (docker_argv.c). */
 #include "backend.h"
 #include "docker.h"
 #include "../core/error.h"
@@ -21,22 +23,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DOCKER_CONTROL_TIMEOUT_MS 30000
 #define DOCKER_KILL_GRACE_MS 10000
 #define DOCKER_KILL_RETRY_MS 5000
+/* How long after its deadline a container may still legitimately exist
+ * (kill grace, removal) before a sweep removes it. */
+#define DOCKER_DEADLINE_SLACK_S 60
 
 int symbi_docker_check_available(const symbi_config_t *cfg, symbi_error_t *err)
 {
-	char *argv[] = {cfg->docker_binary, "version", NULL};
-	extern char **environ;
-	symbi_error_t run_err;
-	int status = symbi_run_quiet(cfg->docker_binary, argv, environ, DOCKER_CONTROL_TIMEOUT_MS,
-				     NULL, 0, &run_err);
-	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
-				  "Docker is not available at '%s'. Install Docker or set docker_binary path.",
-				  cfg->docker_binary);
-	return 0;
+	/* Listing our containers both proves that docker answers and is the
+	 * start-up sweep. */
+	return symbi_docker_sweep(cfg, err);
 }
 
 static int docker_create(const symbi_config_t *cfg, void **state, symbi_error_t *err)
@@ -45,63 +42,51 @@ static int docker_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 	return symbi_docker_check_available(cfg, err);
 }
 
+static int random_hex(char *out, size_t bytes, symbi_error_t *err)
+{
+	unsigned char buf[32];
+	if (bytes > sizeof(buf) || getrandom(buf, bytes, 0) != (ssize_t)bytes)
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "getrandom");
+	for (size_t i = 0; i < bytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", buf[i]);
+	return 0;
+}
+
 static int container_name(char *out, size_t size, symbi_error_t *err)
 {
-	unsigned char bytes[8];
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "getrandom");
-	int n = snprintf(out, size, "symbi-");
-	for (size_t i = 0; i < sizeof(bytes); i++)
-		n += snprintf(out + n, size - (size_t)n, "%02x", bytes[i]);
+	char hex[17];
+	if (random_hex(hex, 8, err) < 0)
+		return -1;
+	snprintf(out, size, "symbi-%s", hex);
 	return 0;
 }
 
 struct run_ctx {
 	const symbi_config_t *cfg;
 	const char *name;
-	char *const *envp;
+	const char *secret;    /* the bootstrap's, see docker_argv.c */
+	char *const *envp;     /* the control environment */
+	char docker_path[4096]; /* resolved, for the watchdog */
 	symbi_docker_reaper_t reaper;
 	pid_t client_pid;
 	bool reaper_failed;
 	symbi_error_t reaper_err;
 };
 
-/* Runs `docker SUBCOMMAND... NAME`, returning its wait status (or -1). */
+/* Runs `docker SUB [OPT] NAME`, returning its exit status (or -1). */
 static int docker_control(const struct run_ctx *c, const char *sub, const char *opt,
-			  char *out, size_t out_size)
+			  symbi_docker_output_t *out)
 {
-	char *argv[6];
-	int i = 0;
-	argv[i++] = c->cfg->docker_binary;
-	argv[i++] = (char *)sub;
-	if (opt)
-		argv[i++] = (char *)opt;
-	argv[i++] = (char *)c->name;
-	argv[i] = NULL;
-	symbi_supervise_opts_t o = {
-		.path = c->cfg->docker_binary, .argv = argv, .envp = c->envp,
-		.max_output_bytes = 4096, .timeout_ms = DOCKER_CONTROL_TIMEOUT_MS,
-		.cancel_fd = -1,
-	};
-	symbi_supervise_outcome_t oc;
-	if (symbi_supervise(&o, &oc, NULL) < 0)
-		return -1;
-	if (out && out_size) {
-		size_t n = oc.out.len < out_size - 1 ? oc.out.len : out_size - 1;
-		if (n)
-			memcpy(out, oc.out.data, n);
-		out[n] = '\0';
-	}
-	symbi_stream_free(&oc.out);
-	symbi_stream_free(&oc.err);
-	return oc.timed_out ? -1 : oc.wait_status;
+	symbi_error_t ignored;
+	return opt ? symbi_docker_command(c->cfg, out, &ignored, sub, opt, c->name, NULL)
+		   : symbi_docker_command(c->cfg, out, &ignored, sub, c->name, NULL);
 }
 
 static void on_client_spawned(pid_t pid, void *ctx)
 {
 	struct run_ctx *c = ctx;
 	c->client_pid = pid;
-	if (symbi_docker_reaper_start(&c->reaper, c->cfg->docker_binary, c->name, pid, c->envp,
+	if (symbi_docker_reaper_start(&c->reaper, c->docker_path, c->name, pid, c->envp,
 				      &c->reaper_err) < 0) {
 		/* Running unwatched could leak the container: refuse. */
 		c->reaper_failed = true;
@@ -118,8 +103,7 @@ static void on_deadline(void *ctx)
 	const struct run_ctx *c = ctx;
 	uint64_t give_up = symbi_monotonic_ms() + DOCKER_KILL_RETRY_MS;
 	for (;;) {
-		int status = docker_control(c, "kill", NULL, NULL, 0);
-		if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		if (docker_control(c, "kill", NULL, NULL) == 0)
 			return;
 		siginfo_t si = {0};
 		if (c->client_pid <= 0 ||
@@ -140,12 +124,18 @@ struct container_state {
 
 static void inspect_container(const struct run_ctx *c, struct container_state *st)
 {
-	char out[1024];
 	memset(st, 0, sizeof(*st));
-	int status = docker_control(c, "inspect", "--format={{.State.OOMKilled}}|{{.State.ExitCode}}|{{.State.Error}}",
-				    out, sizeof(out));
-	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	symbi_docker_output_t *o = malloc(sizeof(*o));
+	if (!o)
 		return;
+	if (docker_control(c, "inspect", "--format={{.State.OOMKilled}}|{{.State.ExitCode}}|{{.State.Error}}",
+			   o) != 0) {
+		free(o);
+		return;
+	}
+	char out[1024];
+	snprintf(out, sizeof(out), "%.1000s", o->text);
+	free(o);
 	char *bar1 = strchr(out, '|');
 	char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
 	if (!bar2)
@@ -195,6 +185,31 @@ static int engine_failed(symbi_result_t *res, int code, symbi_error_t *err)
 	return set_error(res, msg, err);
 }
 
+/* The bootstrap's own failure: its marker followed by this run's secret,
+ * which the program cannot know, at the start of stderr. */
+static bool bootstrap_failed(const struct run_ctx *c, const symbi_result_t *res)
+{
+	char mark[128];
+	int n = snprintf(mark, sizeof(mark), SYMBI_DOCKER_BOOTSTRAP_MARK "%s: ", c->secret);
+	return res->stderr_len >= (size_t)n && memcmp(res->stderr_data, mark, (size_t)n) == 0;
+}
+
+/* Reports it without the secret. */
+static int bootstrap_error(const struct run_ctx *c, symbi_result_t *res, symbi_error_t *err)
+{
+	size_t skip = strlen(SYMBI_DOCKER_BOOTSTRAP_MARK) + strlen(c->secret) + 2;
+	const char *text = res->stderr_data + skip;
+	size_t len = res->stderr_len - skip;
+	while (len > 0 && isspace((unsigned char)text[len - 1]))
+		len--;
+	char msg[1024];
+	snprintf(msg, sizeof(msg), "symbi-sandbox-bootstrap: %.*s", (int)(len > 900 ? 900 : len), text);
+	res->stderr_len = 0;
+	res->stderr_data[0] = '\0';
+	res->stderr_truncated = false;
+	return set_error(res, msg, err);
+}
+
 static int set_error(symbi_result_t *res, const char *message, symbi_error_t *err)
 {
 	free(res->error);
@@ -231,10 +246,8 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 		return set_error(res, msg, err);
 	}
 	int code = WEXITSTATUS(oc->wait_status);
-	size_t mark_len = strlen(SYMBI_DOCKER_BOOTSTRAP_MARK);
-	if (code == 127 && res->stderr_len >= mark_len &&
-	    memcmp(res->stderr_data, SYMBI_DOCKER_BOOTSTRAP_MARK, mark_len) == 0)
-		return engine_failed(res, code, err);
+	if (code == 127 && bootstrap_failed(c, res))
+		return bootstrap_error(c, res, err);
 	/* 125-127 are also docker's own failures; above 128 may be OOM. Only
 	 * the container's state can tell. */
 	if (code < 125 || code == 128) {
@@ -259,45 +272,56 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 	return 0;
 }
 
-int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exec_request_t *req,
+/* A run that could not start because of docker: a result, status error. */
+static int error_result(const char *message, symbi_result_t **out, symbi_error_t *err)
+{
+	*out = symbi_result_new_error(message, 0);
+	return *out ? 0 : symbi_fail_nomem(err);
+}
+
+/* The secret line, the code, then the program's stdin data. */
+static char *build_input(const char *secret, const symbi_exec_request_t *req, size_t *len)
+{
+	size_t slen = strlen(secret);
+	*len = slen + 1 + req->code_len + req->stdin_len;
+	char *input = malloc(*len);
+	if (!input)
+		return NULL;
+	memcpy(input, secret, slen);
+	input[slen] = '\n';
+	if (req->code_len)
+		memcpy(input + slen + 1, req->code, req->code_len);
+	if (req->stdin_len)
+		memcpy(input + slen + 1 + req->code_len, req->stdin_data, req->stdin_len);
+	return input;
+}
+
+static int run_container(const symbi_config_t *cfg, struct run_ctx *c,
+			 const symbi_docker_run_plan_t *plan, const symbi_exec_request_t *req,
 			 symbi_result_t **out, symbi_error_t *err)
 {
-	(void)state;
-	if (symbi_docker_env_check(req->env, err) < 0)
-		return -1;
-	char name[64];
-	if (container_name(name, sizeof(name), err) < 0)
-		return -1;
 	symbi_strlist_t argv = {0}, envp = {0};
 	int rc = -1;
-	char *input = NULL;
+	size_t input_len = 0;
 	int profile_fd = 0; /* none (supervise's fd3 convention) */
+	char *input = build_input(c->secret, req, &input_len);
+	if (!input) {
+		symbi_fail_nomem(err);
+		goto done;
+	}
 	if (cfg->backend != SYMBI_BACKEND_GVISOR &&
 	    (profile_fd = symbi_docker_seccomp_memfd(err)) < 0) {
 		profile_fd = 0;
 		goto done;
 	}
-	if (symbi_docker_build_run_argv(cfg, name, req, &argv, err) < 0 ||
+	if (symbi_docker_build_run_argv(cfg, plan, req, &argv, err) < 0 ||
 	    symbi_docker_build_client_env(req->env, &envp, err) < 0)
 		goto done;
-	size_t input_len = req->code_len + req->stdin_len;
-	if (req->stdin_data) {
-		input = malloc(input_len ? input_len : 1);
-		if (!input) {
-			symbi_fail_nomem(err);
-			goto done;
-		}
-		memcpy(input, req->code, req->code_len);
-		memcpy(input + req->code_len, req->stdin_data, req->stdin_len);
-	}
-
-	struct run_ctx c = {.cfg = cfg, .name = name, .envp = envp.items,
-			    .reaper = {-1, -1}};
 	symbi_supervise_opts_t o = {
 		.path = cfg->docker_binary, .argv = argv.items, .envp = envp.items,
-		.input = input ? input : req->code, .input_len = input_len,
+		.input = input, .input_len = input_len,
 		.max_output_bytes = cfg->max_output_bytes, .timeout_ms = cfg->timeout_ms,
-		.on_timeout = on_deadline, .ctx = &c, .kill_grace_ms = DOCKER_KILL_GRACE_MS,
+		.on_timeout = on_deadline, .ctx = c, .kill_grace_ms = DOCKER_KILL_GRACE_MS,
 		.on_spawn = on_client_spawned, .cancel_fd = req->cancel_fd, .fd3 = profile_fd,
 	};
 	symbi_supervise_outcome_t oc;
@@ -307,22 +331,22 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 		 * and we ran out of memory capturing its output: then its
 		 * container is running and must go before the watchdog is let
 		 * off. */
-		if (c.reaper.done_fd >= 0)
-			docker_control(&c, "rm", "-f", NULL, 0);
-		symbi_docker_reaper_release(&c.reaper);
-		*out = symbi_result_new_error(err ? err->message : "cannot run docker", 0);
-		rc = *out ? 0 : symbi_fail_nomem(err);
+		if (c->reaper.done_fd >= 0)
+			docker_control(c, "rm", "-fv", NULL);
+		symbi_docker_reaper_release(&c->reaper);
+		rc = error_result(err ? err->message : "cannot run docker", out, err);
 		goto done;
 	}
 	symbi_result_t *res = symbi_result_from_outcome(&oc);
 	symbi_stream_free(&oc.out);
 	symbi_stream_free(&oc.err);
-	int classified = res ? classify(&c, &oc, res, err) : symbi_fail_nomem(err);
+	int classified = res ? classify(c, &oc, res, err) : symbi_fail_nomem(err);
 	bool keep = cfg->auto_remove == false && res && res->status != SYMBI_STATUS_TIMEOUT &&
 		    !oc.cancelled && classified == 0;
+	/* With its anonymous volumes, if the image managed to have any. */
 	if (!keep)
-		docker_control(&c, "rm", "-f", NULL, 0);
-	symbi_docker_reaper_release(&c.reaper);
+		docker_control(c, "rm", "-fv", NULL);
+	symbi_docker_reaper_release(&c->reaper);
 	if (classified < 0) {
 		symbi_result_free(res);
 		goto done;
@@ -335,6 +359,52 @@ done:
 	free(input);
 	symbi_strlist_clear(&argv);
 	symbi_strlist_clear(&envp);
+	return rc;
+}
+
+int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exec_request_t *req,
+			 symbi_result_t **out, symbi_error_t *err)
+{
+	(void)state;
+	if (symbi_docker_env_check(req->env, err) < 0)
+		return -1;
+	char name[64], secret[33], owner[256], image_id[160], why[1024] = "";
+	if (container_name(name, sizeof(name), err) < 0 || random_hex(secret, 16, err) < 0 ||
+	    symbi_docker_owner(owner, sizeof(owner), err) < 0)
+		return -1;
+	struct run_ctx c = {.cfg = cfg, .name = name, .secret = secret, .reaper = {-1, -1}};
+	symbi_strlist_t control_env = {0}, image_volumes = {0};
+	symbi_docker_volumes_t volumes = {0};
+	int rc = -1;
+	if (symbi_docker_control_env(&control_env, err) < 0)
+		goto done;
+	c.envp = control_env.items;
+	if (symbi_find_executable(cfg->docker_binary, c.docker_path, sizeof(c.docker_path)) < 0) {
+		rc = error_result("cannot run docker: the docker client was not found", out, err);
+		goto done;
+	}
+	/* Volumes first: a refused volume is invalid input (nothing runs). */
+	if (symbi_docker_volumes_prepare(cfg, name, owner, &volumes, err) < 0)
+		goto done;
+	int found = symbi_docker_image_resolve(cfg, image_id, sizeof(image_id), &image_volumes,
+					       why, sizeof(why), err);
+	if (found < 0)
+		goto done;
+	if (found > 0) {
+		rc = error_result(why, out, err);
+		goto done;
+	}
+	symbi_docker_run_plan_t plan = {
+		.name = name, .image = image_id, .image_volumes = &image_volumes,
+		.volumes = &volumes.specs, .owner = owner,
+		.deadline = (long long)time(NULL) + (long long)(cfg->timeout_ms / 1000) + 1 +
+			    DOCKER_DEADLINE_SLACK_S,
+	};
+	rc = run_container(cfg, &c, &plan, req, out, err);
+done:
+	symbi_docker_volumes_release(&volumes);
+	symbi_strlist_clear(&control_env);
+	symbi_strlist_clear(&image_volumes);
 	return rc;
 }
 

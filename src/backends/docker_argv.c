@@ -1,88 +1,61 @@
 /* The `docker run` command line and the docker client's environment.
  *
  * Two of the reference's flaws are fixed here: environment values never
- * appear in argv (we pass `-e KEY` and the client reads the value from its
- * own environment), and the code is not one argv string (it arrives on
+ * appear in argv (we pass `-e SYMBI_ENV_KEY` and the client reads the value
+ * from its own environment), and the code is not one argv string (it arrives on
  * stdin and a tiny /bin/sh bootstrap writes it to the container's private
  * /tmp, so code of any size runs). */
 #include "backend.h"
 #include "docker.h"
 #include "../core/error.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* $0 is the configured shell; it runs the code file with stdin closed,
- * as the reference's `SHELL -c CODE` did. When the bootstrap itself fails
- * (no such shell in the image, /tmp not writable) it says so on stderr
- * after SYMBI_DOCKER_BOOTSTRAP_MARK and exits 127, so that the failure is
- * reported as the sandbox's, not as the program's. */
+/* The bootstrap. The first line on its stdin is a per-run secret (the
+ * program never sees it: it is not in any argv, not exported, and the
+ * shell holding it is replaced by the program), then the code, then the
+ * program's stdin data. $0 is the configured shell; it runs the code file
+ * with stdin closed, as the reference's `SHELL -c CODE` did. When the
+ * bootstrap itself fails (no such shell in the image, /tmp not writable) it
+ * says so on stderr after SYMBI_DOCKER_BOOTSTRAP_MARK and the secret, and
+ * exits 127, so that the failure is reported as the sandbox's, not as the
+ * program's; a program printing the marker cannot know the secret.
+ *
+ * The secret is held in SYMBI_ENV_, the one name the program's renamed
+ * variables can never take (a key cannot be empty), and is unset before
+ * the program starts. */
 #define BOOTSTRAP_FAIL(what) \
-	"{ echo \"" SYMBI_DOCKER_BOOTSTRAP_MARK what "\" >&2; exit 127; }"
+	"{ echo \"" SYMBI_DOCKER_BOOTSTRAP_MARK "$SYMBI_ENV_: " what "\" >&2; exit 127; }"
+#define BOOTSTRAP_READ_SECRET "IFS= read -r SYMBI_ENV_ || exit 127; "
 #define BOOTSTRAP_CHECK_SHELL \
 	"command -v \"$0\" >/dev/null 2>&1 || " \
-	BOOTSTRAP_FAIL("shell '$0' was not found in the image") "; "
-static const char bootstrap_script[] =
-	BOOTSTRAP_CHECK_SHELL
-	"cat >/tmp/.symbi-code || " BOOTSTRAP_FAIL("cannot write the code to /tmp") "; "
-	"exec \"$0\" /tmp/.symbi-code </dev/null";
+	BOOTSTRAP_FAIL("shell '$0' was not found in the image") "; unset SYMBI_ENV_; "
+static const char bootstrap_write_code[] =
+	BOOTSTRAP_READ_SECRET
+	"cat >/tmp/.symbi-code || " BOOTSTRAP_FAIL("cannot write the code to /tmp") "; ";
+static const char bootstrap_exec_code[] =
+	BOOTSTRAP_CHECK_SHELL "exec \"$0\" /tmp/.symbi-code </dev/null";
 /* With stdin data the stream is CODE then STDIN; $1 is the code's length.
  * head/tail on a regular file split it exactly (on a pipe they may read
  * ahead). */
-static const char bootstrap_script_stdin[] =
-	BOOTSTRAP_CHECK_SHELL
+static const char bootstrap_write_code_stdin[] =
+	BOOTSTRAP_READ_SECRET
 	"{ cat >/tmp/.symbi-in && head -c \"$1\" /tmp/.symbi-in >/tmp/.symbi-code && "
 	"tail -c +\"$(($1 + 1))\" /tmp/.symbi-in >/tmp/.symbi-stdin && rm -f /tmp/.symbi-in; } || "
-	BOOTSTRAP_FAIL("cannot write the code and its input to /tmp") "; "
-	"exec \"$0\" /tmp/.symbi-code </tmp/.symbi-stdin";
+	BOOTSTRAP_FAIL("cannot write the code and its input to /tmp") "; ";
+static const char bootstrap_exec_code_stdin[] =
+	BOOTSTRAP_CHECK_SHELL "exec \"$0\" /tmp/.symbi-code </tmp/.symbi-stdin";
 
-/* Variables the docker client reads for itself; the sandboxed program may
- * not set them, since they would steer the client (another daemon, another
- * config). */
-static const char *const client_variables[] = {
-	"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY",
-	"DOCKER_CERT_PATH", "DOCKER_API_VERSION", "DOCKER_TLS",
-};
-
-/* Variables that the docker client process itself would honour (its
- * executable search for credential helpers, the dynamic loader, the Go
- * runtime, its connection to a TCP daemon): the program's values for them
- * must not reach the client, where they could run code on the host
- * (LD_PRELOAD, a PATH to a planted docker-credential-*), unbound its memory
- * (GOGC=off) or route its API calls through a proxy. They travel as
- * SYMBI_ENV_<NAME> and the bootstrap gives them back their names inside the
- * container. Entries ending in '*' are prefixes. */
+/* Every variable of the program travels to the docker client as
+ * SYMBI_ENV_<KEY>, and the bootstrap gives it back its name inside the
+ * container. The client process thus never sees a variable it would
+ * honour itself under the program's control: HOME (its config directory),
+ * PATH (credential helpers), the loader's LD_*, the Go runtime's GO*, proxy
+ * settings. Keys are identifiers (symbi_env_set), so they are safe in the
+ * bootstrap's text. */
 #define RENAMED_PREFIX "SYMBI_ENV_"
-static const char *const client_process_variables[] = {
-	"PATH", "LD_*", "GCONV_PATH", "GLIBC_TUNABLES", "LOCPATH", "NLSPATH", "MALLOC_*",
-	"GOGC", "GODEBUG", "GOMAXPROCS", "GOMEMLIMIT", "GOTRACEBACK",
-	/* A daemon reached over TCP: proxies and TLS roots. */
-	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
-	"all_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
-};
-
-static bool is_renamed(const char *key)
-{
-	for (size_t i = 0; i < sizeof(client_process_variables) / sizeof(client_process_variables[0]); i++) {
-		const char *v = client_process_variables[i];
-		size_t n = strlen(v);
-		if (v[n - 1] == '*' ? strncmp(key, v, n - 1) == 0 : strcmp(key, v) == 0)
-			return true;
-	}
-	return false;
-}
-
-static bool is_identifier(const char *key)
-{
-	if (!isalpha((unsigned char)key[0]) && key[0] != '_')
-		return false;
-	for (const char *p = key; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_')
-			return false;
-	return true;
-}
 
 int symbi_docker_env_check(const symbi_env_t *env, symbi_error_t *err)
 {
@@ -95,12 +68,8 @@ int symbi_docker_env_check(const symbi_env_t *env, symbi_error_t *err)
 		if (strncmp(key, RENAMED_PREFIX, strlen(RENAMED_PREFIX)) == 0)
 			return symbi_fail(err, SYMBI_E_INVALID, 0,
 					  "environment variable %.100s is reserved by the docker backend: "
-					  RENAMED_PREFIX "* carries variables the docker client must not see",
-					  key);
-		if (is_renamed(key) && !is_identifier(key))
-			return symbi_fail(err, SYMBI_E_INVALID, 0,
-					  "environment variable %.100s cannot be passed by the docker "
-					  "backend: it is not a shell identifier", key);
+					  RENAMED_PREFIX "* carries the program's variables past the docker "
+					  "client", key);
 	}
 	return 0;
 }
@@ -111,18 +80,45 @@ int symbi_docker_env_check(const symbi_env_t *env, symbi_error_t *err)
 			goto nomem;                                \
 	} while (0)
 
-int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
+/* Is `path` (a container path) one of the -v destinations or /tmp? Then
+ * an image VOLUME there is already covered. */
+static bool mount_point_taken(const symbi_docker_run_plan_t *plan, const char *path)
+{
+	if (strcmp(path, "/tmp") == 0 || strcmp(path, "/dev") == 0)
+		return true;
+	for (size_t i = 0; plan->volumes && i < plan->volumes->len; i++) {
+		const char *dest = strchr(plan->volumes->items[i], ':');
+		if (!dest)
+			continue;
+		dest++;
+		size_t n = strcspn(dest, ":");
+		if (strlen(path) == n && strncmp(dest, path, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_run_plan_t *plan,
 				const symbi_exec_request_t *req, symbi_strlist_t *argv,
 				symbi_error_t *err)
 {
 	const symbi_env_t *env = req->env;
+	bool gvisor = cfg->backend == SYMBI_BACKEND_GVISOR;
 	PUSH("%s", cfg->docker_binary);
 	PUSH("run");
 	PUSH("-i");
 	PUSH("--name");
-	PUSH("%s", name);
+	PUSH("%s", plan->name);
 	PUSH("--label");
 	PUSH("%s=1", SYMBI_DOCKER_LABEL);
+	PUSH("--label");
+	PUSH("%s=%lld", SYMBI_DOCKER_LABEL_DEADLINE, plan->deadline);
+	PUSH("--label");
+	PUSH("%s=%s", SYMBI_DOCKER_LABEL_OWNER, plan->owner);
+	if (!cfg->auto_remove) {
+		PUSH("--label");
+		PUSH("%s=1", SYMBI_DOCKER_LABEL_KEEP);
+	}
 	/* Output comes to us through the attach stream; the daemon need not
 	 * store a copy (a 1 GB print would otherwise fill its disk). */
 	PUSH("--log-driver");
@@ -140,9 +136,19 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
 		PUSH("--cpus");
 		PUSH("%g", cfg->cpu_limit);
 	}
-	if (cfg->pids_limit > 0) {
+	if (cfg->pids_limit > 0 && !gvisor) {
 		PUSH("--pids-limit");
 		PUSH("%ld", cfg->pids_limit);
+	} else if (cfg->pids_limit > 0) {
+		/* gVisor's kernel counts the program's processes (RLIMIT_NPROC,
+		 * which it enforces whatever the uid); the host's pids limit
+		 * would also count gVisor's own tasks (about 50 idle, and about
+		 * 9 per program process on the ptrace platform) and crash the
+		 * sandbox when it bites, so it is only a backstop. */
+		PUSH("--ulimit");
+		PUSH("nproc=%ld", cfg->pids_limit);
+		PUSH("--pids-limit");
+		PUSH("%ld", SYMBI_GVISOR_HOST_PIDS(cfg->pids_limit));
 	}
 	PUSH("--network");
 	PUSH("%s", cfg->network_mode);
@@ -151,6 +157,19 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
 	PUSH("--read-only");
 	PUSH("--tmpfs");
 	PUSH("%s", SYMBI_TMPFS_OPTIONS);
+	/* docker's own /dev is a writable tmpfs without noexec; replacing it
+	 * drops its /dev/shm too, which gets the same treatment as /tmp. */
+	PUSH("--tmpfs");
+	PUSH("%s", SYMBI_DOCKER_DEV_TMPFS);
+	PUSH("--tmpfs");
+	PUSH("%s", SYMBI_DOCKER_SHM_TMPFS);
+	for (size_t i = 0; plan->image_volumes && i < plan->image_volumes->len; i++) {
+		const char *path = plan->image_volumes->items[i];
+		if (mount_point_taken(plan, path))
+			continue;
+		PUSH("--tmpfs");
+		PUSH("%s:%s", path, SYMBI_DOCKER_IMAGE_VOLUME_TMPFS);
+	}
 	PUSH("--security-opt");
 	PUSH("no-new-privileges");
 	PUSH("--cap-drop");
@@ -162,7 +181,7 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
 	/* Our allow list instead of the engine's default profile (which
 	 * admits vsock and uevent sockets); gVisor keeps its own, as its
 	 * sandbox kernel answers the syscalls. */
-	if (cfg->backend == SYMBI_BACKEND_GVISOR) {
+	if (gvisor) {
 		PUSH("--runtime=%s", cfg->runtime_name);
 	} else {
 		PUSH("--security-opt");
@@ -171,37 +190,39 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const char *name,
 	for (size_t i = 0; i < symbi_env_count(env); i++) {
 		const char *key = symbi_env_key(env, i);
 		PUSH("-e");
-		PUSH("%s%s", is_renamed(key) ? RENAMED_PREFIX : "", key);
+		PUSH(RENAMED_PREFIX "%s", key);
 	}
-	for (size_t i = 0; i < cfg->volumes.len; i++) {
-		char *resolved = NULL;
-		if (symbi_volume_check(cfg->volumes.items[i], &resolved, err) < 0)
-			return -1;
-		int rc = symbi_strlist_push(argv, "-v");
-		rc = rc < 0 ? rc : symbi_strlist_push(argv, resolved);
-		free(resolved);
-		if (rc < 0)
-			goto nomem;
+	for (size_t i = 0; plan->volumes && i < plan->volumes->len; i++) {
+		PUSH("-v");
+		PUSH("%s", plan->volumes->items[i]);
 	}
-	for (size_t i = 0; i < cfg->extra_flags.len; i++)
-		PUSH("%s", cfg->extra_flags.items[i]);
-	PUSH("%s", cfg->image);
+	/* --pull is ours to act on (the image is run by the ID we inspected). */
+	for (size_t i = 0; i < cfg->extra_flags.len; i++) {
+		const char *flag = cfg->extra_flags.items[i];
+		if (strcmp(flag, "--pull") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(flag, "--pull=", 7) != 0)
+			PUSH("%s", flag);
+	}
+	PUSH("%s", plan->image);
 	PUSH("/bin/sh");
 	PUSH("-c");
-	/* The renamed variables get their names back first (keys are
-	 * identifiers, checked by symbi_docker_env_check). */
+	/* The code is written while the image's own PATH and IFS hold; the
+	 * variables get their names back just before the program starts. */
 	char *script = NULL;
 	size_t script_len = 0;
 	FILE *f = open_memstream(&script, &script_len);
 	if (!f)
 		goto nomem;
+	fputs(req->stdin_data ? bootstrap_write_code_stdin : bootstrap_write_code, f);
 	for (size_t i = 0; i < symbi_env_count(env); i++) {
 		const char *key = symbi_env_key(env, i);
-		if (is_renamed(key) && is_identifier(key))
-			fprintf(f, "%s=$" RENAMED_PREFIX "%s; export %s; unset " RENAMED_PREFIX "%s; ",
-				key, key, key, key);
+		fprintf(f, "%s=$" RENAMED_PREFIX "%s; export %s; unset " RENAMED_PREFIX "%s; ",
+			key, key, key, key);
 	}
-	fputs(req->stdin_data ? bootstrap_script_stdin : bootstrap_script, f);
+	fputs(req->stdin_data ? bootstrap_exec_code_stdin : bootstrap_exec_code, f);
 	if (fclose(f) != 0 || symbi_strlist_push(argv, script) < 0) {
 		free(script);
 		goto nomem;
@@ -215,48 +236,60 @@ nomem:
 	return symbi_fail_nomem(err);
 }
 
-static bool is_client_variable(const char *entry)
+/* Variables by which the operator points the docker client at its daemon;
+ * taken from our own environment, never from the program's. */
+static const char *const daemon_variables[] = {
+	"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
+	"DOCKER_API_VERSION", "DOCKER_TLS",
+};
+
+static bool is_daemon_variable(const char *entry)
 {
-	for (size_t i = 0; i < sizeof(client_variables) / sizeof(client_variables[0]); i++) {
-		size_t n = strlen(client_variables[i]);
-		if (strncmp(entry, client_variables[i], n) == 0 && entry[n] == '=')
+	for (size_t i = 0; i < sizeof(daemon_variables) / sizeof(daemon_variables[0]); i++) {
+		size_t n = strlen(daemon_variables[i]);
+		if (strncmp(entry, daemon_variables[i], n) == 0 && entry[n] == '=')
 			return true;
 	}
 	return false;
 }
 
-int symbi_docker_build_client_env(const symbi_env_t *env, symbi_strlist_t *envp,
-				  symbi_error_t *err)
+/* The client's configuration directory: the operator's DOCKER_CONFIG, or
+ * the .docker of our own HOME, or else a directory that does not exist
+ * under a root-owned parent, so that no sandbox can plant one there. Never
+ * the program's HOME. */
+static int push_docker_config(symbi_strlist_t *envp)
 {
-	/* The program's variables come first: the client (Go) resolves a
-	 * duplicated name to its first entry, and `-e KEY` forwards exactly
-	 * that. A HOME meant for the program thus also reaches the client,
-	 * which is harmless because its config directory is pinned below
-	 * through DOCKER_CONFIG; PATH and the loader's and Go runtime's
-	 * variables are renamed (client_process_variables). */
-	for (size_t i = 0; i < symbi_env_count(env); i++) {
-		const char *key = symbi_env_key(env, i);
-		if (symbi_strlist_pushf(envp, "%s%s=%s", is_renamed(key) ? RENAMED_PREFIX : "", key,
-					symbi_env_value(env, i)) < 0)
-			goto nomem;
-	}
-	const char *path = getenv("PATH");
-	const char *home = getenv("HOME");
 	const char *config = getenv("DOCKER_CONFIG");
-	if (symbi_strlist_pushf(envp, "PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin") < 0)
-		goto nomem;
-	if (config ? symbi_strlist_pushf(envp, "DOCKER_CONFIG=%s", config) < 0
-		   : home ? symbi_strlist_pushf(envp, "DOCKER_CONFIG=%s/.docker", home) < 0 : 0)
-		goto nomem;
-	if (home && symbi_strlist_pushf(envp, "HOME=%s", home) < 0)
+	const char *home = getenv("HOME");
+	if (config && config[0] == '/')
+		return symbi_strlist_pushf(envp, "DOCKER_CONFIG=%s", config);
+	if (home && home[0] == '/')
+		return symbi_strlist_pushf(envp, "DOCKER_CONFIG=%s/.docker", home);
+	return symbi_strlist_pushf(envp, "DOCKER_CONFIG=%s", SYMBI_DOCKER_NO_CONFIG);
+}
+
+int symbi_docker_control_env(symbi_strlist_t *envp, symbi_error_t *err)
+{
+	if (symbi_strlist_push(envp, "PATH=" SYMBI_DOCKER_CONTROL_PATH) < 0 ||
+	    push_docker_config(envp) < 0)
 		goto nomem;
 	extern char **environ;
 	for (char **e = environ; *e; e++) {
-		if (strncmp(*e, "DOCKER_CONFIG=", 14) != 0 && is_client_variable(*e) &&
-		    symbi_strlist_push(envp, *e) < 0)
+		if (is_daemon_variable(*e) && symbi_strlist_push(envp, *e) < 0)
 			goto nomem;
 	}
 	return 0;
 nomem:
 	return symbi_fail_nomem(err);
+}
+
+int symbi_docker_build_client_env(const symbi_env_t *env, symbi_strlist_t *envp,
+				  symbi_error_t *err)
+{
+	for (size_t i = 0; i < symbi_env_count(env); i++) {
+		if (symbi_strlist_pushf(envp, RENAMED_PREFIX "%s=%s", symbi_env_key(env, i),
+					symbi_env_value(env, i)) < 0)
+			return symbi_fail_nomem(err);
+	}
+	return symbi_docker_control_env(envp, err);
 }

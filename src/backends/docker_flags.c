@@ -95,6 +95,34 @@ static int check_ulimit(const char *value, symbi_error_t *err)
 			return symbi_fail(err, SYMBI_E_SECURITY, 0,
 					  "extra flag --ulimit %.100s is refused: it raises the program's "
 					  "scheduling priority over the host's processes", value);
+	/* The gvisor backend's process limit is an nproc ulimit. */
+	if (len == 5 && strncmp(value, "nproc", 5) == 0)
+		return symbi_fail(err, SYMBI_E_SECURITY, 0,
+				  "extra flag --ulimit %.100s is refused: limits go through pids_limit",
+				  value);
+	return 0;
+}
+
+/* --label KEY[=VALUE]: the sandbox's own labels (what its cleanup finds
+ * containers by, their deadline and owner) cannot be set or overridden. */
+static int check_label(const char *value, symbi_error_t *err)
+{
+	size_t n = strlen(SYMBI_DOCKER_LABEL);
+	if (strncmp(value, SYMBI_DOCKER_LABEL, n) == 0)
+		return symbi_fail(err, SYMBI_E_SECURITY, 0,
+				  "extra flag --label %.100s is refused: labels under "
+				  SYMBI_DOCKER_LABEL " are the sandbox's own (its cleanup relies on them)",
+				  value);
+	return 0;
+}
+
+/* Checks the value of a flag that takes one. */
+static int check_value(const struct flag_rule *rule, const char *value, symbi_error_t *err)
+{
+	if (strcmp(rule->name, "ulimit") == 0)
+		return check_ulimit(value, err);
+	if (strcmp(rule->name, "label") == 0)
+		return check_label(value, err);
 	return 0;
 }
 
@@ -151,8 +179,8 @@ static int check_flag(const char *entry, symbi_backend_kind_t backend, bool know
 		return symbi_fail(err, SYMBI_E_SECURITY, 0,
 				  "extra flag \"%.100s\" is refused: the sandbox always runs an init "
 				  "as PID 1", entry);
-	if (eq && strcmp((*rule)->name, "ulimit") == 0)
-		return check_ulimit(eq + 1, err);
+	if (eq && (*rule)->takes_value)
+		return check_value(*rule, eq + 1, err);
 	return 0;
 }
 
@@ -183,7 +211,7 @@ int symbi_docker_extra_flags_check(const symbi_strlist_t *flags, symbi_backend_k
 				return symbi_fail(err, SYMBI_E_INVALID, 0,
 						  "extra flag \"%.100s\" needs a value", entry);
 			i++; /* the value, whatever it looks like */
-			if (strcmp(rule->name, "ulimit") == 0 && check_ulimit(flags->items[i], err) < 0)
+			if (check_value(rule, flags->items[i], err) < 0)
 				return -1;
 		}
 	}

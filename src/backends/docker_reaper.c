@@ -3,36 +3,98 @@
  * container and kills the orphaned docker client. Without it a killed caller
  * leaves a container running until the program inside ends, if ever.
  *
- * It is a /bin/sh started with posix_spawn (safe in threaded programs),
- * reading a socket whose only other end is ours: "done" means release, EOF means we
- * died. It runs in its own session so that a signal to our process group
- * does not take it down with us. */
+ * It is a forked copy of us that runs no shell and execs nothing but
+ * `docker rm`, with the fixed control environment: the program's variables
+ * never reach it. After fork() a threaded process may only make
+ * async-signal-safe calls, so everything it needs (argv, envp, the resolved
+ * docker path) is prepared before the fork, and the child uses only read,
+ * fork, execve, waitpid, kill, nanosleep, sigaction and the like.
+ *
+ * It reads a socket whose only other end is ours: "done" means release, EOF
+ * means we died. It runs in its own session so that a signal to our process
+ * group does not take it down with us (the container's deadline label and
+ * the start-up sweep cover the case where it is killed too). */
 #include "docker.h"
 #include "../core/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-/* $1 docker binary, $2 container name, $3 docker client pid. The second
- * removal catches a container whose creation was still in flight. */
-static const char reaper_script[] =
-	"trap '' INT HUP TERM QUIT PIPE\n"
-	"IFS= read -r line\n"
-	"[ \"$line\" = done ] && exit 0\n"
-	"\"$1\" rm -f \"$2\" >/dev/null 2>&1\n"
-	"kill -9 \"$3\" 2>/dev/null\n"
-	"i=0; while kill -0 \"$3\" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done\n"
-	"sleep 1\n"
-	"\"$1\" rm -f \"$2\" >/dev/null 2>&1\n"
-	"exit 0\n";
+static void pause_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&t, &t) < 0 && errno == EINTR)
+		;
+}
 
-int symbi_docker_reaper_start(symbi_docker_reaper_t *r, const char *docker_binary,
+/* fork + execve `docker rm -fv NAME`, output to /dev/null; async-signal-safe. */
+static void remove_container(const char *docker_path, char *const *argv, char *const *envp)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		close_range(3, ~0U, 0);
+		execve(docker_path, argv, envp);
+		_exit(127);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+static _Noreturn void watchdog(int fd, const char *docker_path, char *const *rm_argv,
+			       char *const *envp, pid_t client_pid)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL}, ign = {.sa_handler = SIG_IGN};
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
+	const int ignored[] = {SIGINT, SIGHUP, SIGTERM, SIGQUIT, SIGPIPE};
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		sigaction(ignored[i], &ign, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid();
+	prctl(PR_SET_NAME, "symbi-watchdog", 0, 0, 0);
+	char buf[8];
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got >= 5 && memcmp(buf, "done\n", 5) == 0)
+			_exit(0);
+		if (got == sizeof(buf))
+			break;
+	}
+	remove_container(docker_path, rm_argv, envp);
+	kill(client_pid, SIGKILL);
+	for (int i = 0; i < 50 && kill(client_pid, 0) == 0; i++)
+		pause_ms(100);
+	/* Catches a container whose creation was still in flight. */
+	pause_ms(1000);
+	remove_container(docker_path, rm_argv, envp);
+	_exit(0);
+}
+
+int symbi_docker_reaper_start(symbi_docker_reaper_t *r, const char *docker_path,
 			      const char *name, pid_t client_pid, char *const *envp,
 			      symbi_error_t *err)
 {
@@ -43,34 +105,31 @@ int symbi_docker_reaper_start(symbi_docker_reaper_t *r, const char *docker_binar
 	 * if the watchdog is already gone. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
 		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "socketpair");
-	char pid_text[32];
-	snprintf(pid_text, sizeof(pid_text), "%d", (int)client_pid);
-	char *argv[] = {"/bin/sh", "-c", (char *)reaper_script, "symbi-sandbox-reaper",
-			(char *)docker_binary, (char *)name, pid_text, NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	sigset_t all, none;
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSID);
-	int rc = posix_spawn(&r->pid, "/bin/sh", &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(fds[0]);
-	if (rc != 0) {
-		close(fds[1]);
-		r->pid = -1;
-		return symbi_fail(err, SYMBI_E_SYSTEM, rc, "cannot start the container watchdog");
+	char *rm_argv[] = {(char *)docker_path, "rm", "-fv", (char *)name, NULL};
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Nothing of ours but the socket stays open in the watchdog
+		 * (close_range is a plain syscall). */
+		int fd = fds[0];
+		if (fd != 3 && (dup2(fd, 3) < 0))
+			_exit(1);
+		close_range(4, ~0U, 0);
+		for (int i = 0; i < 3; i++) {
+			int null = open("/dev/null", O_RDWR);
+			if (null >= 0 && null != i) {
+				dup2(null, i);
+				close(null);
+			}
+		}
+		watchdog(3, docker_path, rm_argv, envp, client_pid);
 	}
+	int saved = errno;
+	close(fds[0]);
+	if (pid < 0) {
+		close(fds[1]);
+		return symbi_fail(err, SYMBI_E_SYSTEM, saved, "cannot start the container watchdog");
+	}
+	r->pid = pid;
 	r->done_fd = fds[1];
 	return 0;
 }

@@ -1,11 +1,49 @@
 /* gVisor: the Docker backend with the runsc runtime (runtime_name), after
- * the reference's start-up check that runsc runs. */
+ * the reference's start-up check that runsc runs. The daemon is asked what
+ * runtime_name really is, so that a gvisor sandbox can never run on runc
+ * (`--runtime-name runc`, or a runtime registered under another name). */
 #include "backend.h"
 #include "docker.h"
 #include "../core/error.h"
 #include "../core/supervise.h"
 
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+
+/* Is the daemon's runtime `name` runsc? Its registered path must name an
+ * executable called runsc. */
+static int check_runtime(const symbi_config_t *cfg, symbi_error_t *err)
+{
+	symbi_docker_output_t *out = malloc(sizeof(*out));
+	if (!out)
+		return symbi_fail_nomem(err);
+	int status = symbi_docker_command(cfg, out, err, "info", "--format", "{{json .Runtimes}}", NULL);
+	json_t *runtimes = status == 0 ? json_loads(out->text, 0, NULL) : NULL;
+	free(out);
+	if (status < 0)
+		return -1;
+	const char *path = json_string_value(json_object_get(json_object_get(runtimes, cfg->runtime_name),
+							     "path"));
+	const char *base = path ? strrchr(path, '/') : NULL;
+	base = base ? base + 1 : path;
+	int rc = 0;
+	if (!runtimes)
+		rc = symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "cannot list the Docker daemon's runtimes");
+	else if (!path)
+		rc = symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
+				"the Docker daemon has no runtime '%s'. Install runsc and register it "
+				"with the Docker daemon as runtime '%s' (see README).",
+				cfg->runtime_name, cfg->runtime_name);
+	else if (strcmp(base, "runsc") != 0)
+		rc = symbi_fail(err, SYMBI_E_SECURITY, 0,
+				"runtime '%s' is not gVisor: the daemon runs it with '%s', not runsc; "
+				"the gvisor backend refuses to run without gVisor",
+				cfg->runtime_name, path);
+	json_decref(runtimes);
+	return rc;
+}
 
 static int gvisor_create(const symbi_config_t *cfg, void **state, symbi_error_t *err)
 {
@@ -19,7 +57,9 @@ static int gvisor_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 				  "gVisor runsc is not available at '%s'. Install runsc and register it "
 				  "with the Docker daemon as runtime '%s' (see README).",
 				  cfg->runsc_binary, cfg->runtime_name);
-	return symbi_docker_check_available(cfg, err);
+	if (symbi_docker_check_available(cfg, err) < 0)
+		return -1;
+	return check_runtime(cfg, err);
 }
 
 const symbi_backend_ops_t symbi_backend_gvisor = {

@@ -42,6 +42,11 @@ static void run_usage(FILE *out)
 	      "      --keep               keep the container after a normal exit [auto_remove]\n"
 	      "      --extra-flag FLAG    extra `docker run` flag (repeatable; allowlisted)\n"
 	      "                                                               [extra_flags]\n"
+	      "      --allow-named-volume NAME  a named volume that -v may mount\n"
+	      "                           (repeatable; none by default) [allowed_named_volumes]\n"
+	      "      --allow-writable-volume-paths  let -v mount a host path with a\n"
+	      "                           component others than root can write\n"
+	      "                                               [allow_writable_volume_paths]\n"
 	      "  -c, --config FILE.json   load fields from a JSON object first\n"
 	      "\n"
 	      "Native backend:\n"
@@ -77,7 +82,8 @@ enum {
 	OPT_CPUS = 256, OPT_MAX_OUTPUT, OPT_PIDS, OPT_DOCKER_BINARY, OPT_RUNTIME_NAME,
 	OPT_RUNSC_BINARY, OPT_KEEP, OPT_EXTRA_FLAG, OPT_STDIN, OPT_JSON,
 	OPT_TMP_SIZE, OPT_WORKDIR_SIZE, OPT_EXECUTABLE, OPT_ALLOW_EXECUTABLE, OPT_WORKING_DIRECTORY,
-	OPT_MAX_MEMORY_MB, OPT_MAX_CPU_SECONDS, OPT_WEAK_LIMITS,
+	OPT_MAX_MEMORY_MB, OPT_MAX_CPU_SECONDS, OPT_WEAK_LIMITS, OPT_ALLOW_NAMED_VOLUME,
+	OPT_ALLOW_WRITABLE_VOLUME_PATHS,
 };
 
 static const struct option run_options[] = {
@@ -112,6 +118,8 @@ static const struct option run_options[] = {
 	{"working-directory", required_argument, NULL, OPT_WORKING_DIRECTORY},
 	{"max-memory-mb", required_argument, NULL, OPT_MAX_MEMORY_MB},
 	{"max-cpu-seconds", required_argument, NULL, OPT_MAX_CPU_SECONDS},
+	{"allow-named-volume", required_argument, NULL, OPT_ALLOW_NAMED_VOLUME},
+	{"allow-writable-volume-paths", no_argument, NULL, OPT_ALLOW_WRITABLE_VOLUME_PATHS},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -142,6 +150,7 @@ static const char *field_for_option(int opt)
 	case OPT_WORKDIR_SIZE: return "workdir_size";
 	case OPT_EXECUTABLE: return "executable";
 	case OPT_ALLOW_EXECUTABLE: return "allowed_executables";
+	case OPT_ALLOW_NAMED_VOLUME: return "allowed_named_volumes";
 	case OPT_WORKING_DIRECTORY: return "working_directory";
 	case OPT_MAX_MEMORY_MB: return "max_memory_mb";
 	case OPT_MAX_CPU_SECONDS: return "max_cpu_seconds";
@@ -216,13 +225,14 @@ static int build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t 
 		if (rc < 0)
 			return -1;
 	}
-	bool volumes_seen = false, flags_seen = false, allowed_seen = false;
+	bool volumes_seen = false, flags_seen = false, allowed_seen = false, named_seen = false;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, run_shortopts, run_options, NULL)) != -1) {
 		const char *field = field_for_option(opt);
 		if (field) {
 			bool *seen = opt == 'v' ? &volumes_seen : opt == OPT_EXTRA_FLAG ? &flags_seen
-				   : opt == OPT_ALLOW_EXECUTABLE ? &allowed_seen : NULL;
+				   : opt == OPT_ALLOW_EXECUTABLE ? &allowed_seen
+				   : opt == OPT_ALLOW_NAMED_VOLUME ? &named_seen : NULL;
 			if (seen && !*seen) {
 				symbi_config_clear_list(cfg, field, err);
 				*seen = true;
@@ -242,6 +252,10 @@ static int build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t 
 			break;
 		case OPT_WEAK_LIMITS:
 			if (symbi_config_set(cfg, "weak_limits", "true", err) < 0)
+				return -1;
+			break;
+		case OPT_ALLOW_WRITABLE_VOLUME_PATHS:
+			if (symbi_config_set(cfg, "allow_writable_volume_paths", "true", err) < 0)
 				return -1;
 			break;
 		case 'f': a->code_file = optarg; break;

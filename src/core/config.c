@@ -82,6 +82,7 @@ void symbi_config_free(symbi_config_t *cfg)
 	free(cfg->lang);
 	free(cfg->executable);
 	symbi_strlist_clear(&cfg->allowed_executables);
+	symbi_strlist_clear(&cfg->allowed_named_volumes);
 	free(cfg->working_directory);
 	free(cfg);
 }
@@ -104,6 +105,7 @@ symbi_config_t *symbi_config_copy(const symbi_config_t *src)
 	cfg->volumes = (symbi_strlist_t){0};
 	cfg->extra_flags = (symbi_strlist_t){0};
 	cfg->allowed_executables = (symbi_strlist_t){0};
+	cfg->allowed_named_volumes = (symbi_strlist_t){0};
 	char **strings[] = {&cfg->image, &cfg->shell, &cfg->memory_limit, &cfg->network_mode,
 			    &cfg->working_dir, &cfg->docker_binary, &cfg->user,
 			    &cfg->runtime_name, &cfg->runsc_binary, &cfg->lang,
@@ -118,6 +120,7 @@ symbi_config_t *symbi_config_copy(const symbi_config_t *src)
 	ok = ok && symbi_strlist_copy(&cfg->volumes, &src->volumes) == 0;
 	ok = ok && symbi_strlist_copy(&cfg->extra_flags, &src->extra_flags) == 0;
 	ok = ok && symbi_strlist_copy(&cfg->allowed_executables, &src->allowed_executables) == 0;
+	ok = ok && symbi_strlist_copy(&cfg->allowed_named_volumes, &src->allowed_named_volumes) == 0;
 	if (!ok) {
 		symbi_config_free(cfg);
 		return NULL;
@@ -317,6 +320,16 @@ int symbi_config_set(symbi_config_t *cfg, const char *field, const char *v,
 	}
 	if (strcmp(field, "auto_remove") == 0)
 		return parse_bool(v, &cfg->auto_remove, field, err);
+	if (strcmp(field, "allow_writable_volume_paths") == 0)
+		return parse_bool(v, &cfg->allow_writable_volume_paths, field, err);
+	if (strcmp(field, "allowed_named_volumes") == 0) {
+		char spec[300];
+		snprintf(spec, sizeof(spec), "%.255s:/x", v);
+		if (v[0] == '/' || symbi_volume_check(spec, NULL, err) < 0)
+			return symbi_fail(err, SYMBI_E_INVALID, 0,
+					  "allowed_named_volumes entry \"%.100s\" is not a volume name", v);
+		return symbi_strlist_push(&cfg->allowed_named_volumes, v) < 0 ? symbi_fail_nomem(err) : 0;
+	}
 	if (strcmp(field, "docker_binary") == 0)
 		return set_nonempty(&cfg->docker_binary, field, v, err);
 	if (strcmp(field, "max_output_bytes") == 0) {
@@ -370,6 +383,8 @@ int symbi_config_clear_list(symbi_config_t *cfg, const char *field, symbi_error_
 		symbi_strlist_clear(&cfg->volumes);
 	else if (strcmp(field, "allowed_executables") == 0)
 		symbi_strlist_clear(&cfg->allowed_executables);
+	else if (strcmp(field, "allowed_named_volumes") == 0)
+		symbi_strlist_clear(&cfg->allowed_named_volumes);
 	else if (strcmp(field, "extra_flags") == 0)
 		symbi_strlist_clear(&cfg->extra_flags);
 	else
@@ -460,6 +475,8 @@ static const symbi_strlist_t *config_list(const symbi_config_t *cfg, const char 
 		return &cfg->extra_flags;
 	if (strcmp(field, "allowed_executables") == 0)
 		return &cfg->allowed_executables;
+	if (strcmp(field, "allowed_named_volumes") == 0)
+		return &cfg->allowed_named_volumes;
 	return NULL;
 }
 

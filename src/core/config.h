@@ -28,6 +28,11 @@ struct symbi_config {
 	char *user;      /* NULL: the image's user */
 	char *runtime_name;
 	char *runsc_binary;
+	/* docker/gvisor volumes: named volumes that may be mounted (none by
+	 * default), and whether a host path with a component writable by
+	 * someone other than root may be (no by default). */
+	symbi_strlist_t allowed_named_volumes;
+	bool allow_writable_volume_paths;
 	/* native backend */
 	char *lang;            /* NULL: SHELL -c CODE; else sh, bash, python, node */
 	uint64_t tmp_size;     /* bytes of the /tmp tmpfs */

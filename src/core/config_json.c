@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const list_fields[] = {"volumes", "extra_flags", "allowed_executables"};
+static const char *const list_fields[] = {"volumes", "extra_flags", "allowed_executables",
+					 "allowed_named_volumes"};
 static const char *const nullable_fields[] = {"memory_limit", "cpu_limit", "user", "pids_limit",
 					     "lang"};
 
@@ -61,7 +62,8 @@ static int scalar_to_text(const char *key, json_t *value, char *text, size_t siz
 		*out = text;
 		return 0;
 	}
-	if (json_is_null(value) && in_list(key, nullable_fields, 5)) {
+	if (json_is_null(value) &&
+	    in_list(key, nullable_fields, sizeof(nullable_fields) / sizeof(nullable_fields[0]))) {
 		*out = strcmp(key, "user") == 0 || strcmp(key, "lang") == 0 ? "" : "none";
 		return 0;
 	}
@@ -71,7 +73,7 @@ static int scalar_to_text(const char *key, json_t *value, char *text, size_t siz
 static int apply_field(symbi_config_t *cfg, const char *key, json_t *value, symbi_error_t *err)
 {
 	char text[64];
-	if (in_list(key, list_fields, 3)) {
+	if (in_list(key, list_fields, sizeof(list_fields) / sizeof(list_fields[0]))) {
 		if (!json_is_array(value))
 			return symbi_fail(err, SYMBI_E_INVALID, 0,
 					  "configuration field \"%s\" must be an array of strings", key);

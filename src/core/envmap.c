@@ -1,6 +1,7 @@
 /* The environment map handed to a sandboxed program. */
 #include "error.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,16 +30,22 @@ void symbi_env_free(symbi_env_t *env)
 	free(env);
 }
 
+/* Keys must be identifiers (ASCII, whatever the locale) on every backend
+ * and face. Anything else is refused rather than passed on: a key such as `BASH_FUNC_f%%` defines a
+ * function in any bash that inherits it, and a sandbox's helpers or the
+ * program's own shell may be bash. */
 static int env_key_check(const char *key, symbi_error_t *err)
 {
 	if (!key || !*key)
 		return symbi_fail(err, SYMBI_E_INVALID, 0, "environment variable name must not be empty");
-	for (const char *p = key; *p; p++) {
-		if (*p == '=' || *p == '\r' || *p == '\n')
-			return symbi_fail(err, SYMBI_E_INVALID, 0,
-					  "environment variable name \"%.100s\" contains a forbidden "
-					  "character ('=', CR or LF)", key);
-	}
+	bool ok = !(key[0] >= '0' && key[0] <= '9');
+	for (const char *p = key; ok && *p; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		     (*p >= '0' && *p <= '9') || *p == '_';
+	if (!ok)
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  "environment variable name \"%.100s\" is refused: names must be "
+				  "identifiers (letters, digits and '_', not starting with a digit)", key);
 	return 0;
 }
 

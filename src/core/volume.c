@@ -12,8 +12,10 @@
 #include <string.h>
 
 /* The reference's list, plus the whole of /run, /var/run and /dev (control
- * sockets and device nodes have no business inside a sandbox) and
- * containerd's state (every container's root filesystem). */
+ * sockets and device nodes have no business inside a sandbox, and
+ * /run/symbi-sandbox stages the docker backend's volumes), containerd's
+ * state (every container's root filesystem), /usr, /home, /var/spool and
+ * the project's state directories. */
 static const char *const dangerous_host_paths[] = {
 	"/var/run/docker.sock", "/run/docker.sock", "/var/run/containerd",
 	"/var/run/crio",        "/proc",            "/sys",
@@ -21,6 +23,10 @@ static const char *const dangerous_host_paths[] = {
 	"/var/lib/docker",      "/var/lib/kubelet", "/var/lib/rancher",
 	"/run",                 "/var/run",         "/dev",
 	"/var/lib/containerd",
+	/* The host's programs (its docker client among them), users' homes,
+	 * cron and mail spools, and this project's own state. */
+	"/usr",                 "/home",            "/var/spool",
+	"/var/lib/symbi-sandbox", "/var/lib/symbi-sandbox-test",
 };
 
 static const char *const allowed_mount_options[] = {

@@ -10,7 +10,10 @@ require "runsc registered with the daemon" "run scripts/setup (it registers Debi
 	bash -c "docker info --format '{{json .Runtimes}}' | grep -q runsc"
 require "the CLI" "run make" test -x "$SB"
 
-BB=(--backend docker --image symbi-test/busybox:latest)
+# Every container of this suite carries its own label, so that other users
+# of the same daemon do not disturb the counts.
+SUITE="symbi-it-suite=$$-$RANDOM"
+BB=(--backend docker --image symbi-test/busybox:latest --extra-flag "--label=$SUITE")
 WORK=$(mktemp -d /tmp/symbi-it.XXXXXX)
 SERVER_PID=
 cleanup() {
@@ -18,7 +21,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-containers() { docker ps -aq --filter "label=io.symbi.sandbox" | wc -l; }
+containers() { docker ps -aq --filter "label=$SUITE" | wc -l; }
 json_field() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if not isinstance(v,str) else v, end="")' "$1"; }
 before=$(containers)
 
@@ -105,7 +108,7 @@ try:
     print(urllib.request.urlopen('http://127.0.0.1:$PORT/', timeout=5).read().decode().strip())
 except OSError as e:
     print('unreachable', type(e).__name__)"
-PYRUN=(--backend docker --image symbi-test/python:latest --shell python3 --timeout 30)
+PYRUN=(--backend docker --image symbi-test/python:latest --shell python3 --timeout 30 --extra-flag "--label=$SUITE")
 out=$("$SB" run "${PYRUN[@]}" "$FETCH")
 check "--network none cannot reach the host's loopback server ($out)" grep -q "^unreachable" <<<"$out"
 out=$("$SB" run "${PYRUN[@]}" --network host "$FETCH")

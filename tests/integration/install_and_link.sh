@@ -48,7 +48,7 @@ int main(void)
 	/* Invalid input: -1 with a message, nothing started. */
 	symbi_env_t *bad = symbi_env_new();
 	int rc = symbi_env_set(bad, "A=B", "x", &err);
-	printf("bad-key:%d:%s\n", rc, strstr(err.message, "forbidden") ? "message" : "no-message");
+	printf("bad-key:%d:%s\n", rc, strstr(err.message, "identifiers") ? "message" : "no-message");
 	symbi_env_free(bad);
 	symbi_env_free(env);
 	symbi_sandbox_free(sb);

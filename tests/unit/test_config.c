@@ -89,6 +89,34 @@ static void test_volume_refusals(void **state)
 	expect_volume_refused("/var/lib/:/x", "dangerous host path");
 	expect_volume_refused("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs:/x",
 			      "\"/var/lib/containerd\"");
+	/* The host's programs (its docker client), homes, spools, our state. */
+	expect_volume_refused("/usr:/x", "\"/usr\"");
+	expect_volume_refused("/usr/local/bin:/x", "\"/usr\"");
+	expect_volume_refused("/home/someone:/x", "\"/home\"");
+	expect_volume_refused("/var/spool/cron:/x", "\"/var/spool\"");
+	expect_volume_refused("/var/lib/symbi-sandbox-test:/x", "\"/var/lib/symbi-sandbox-test\"");
+	expect_volume_refused("/run/symbi-sandbox/volumes:/x", "\"/run\"");
+}
+
+/* The docker backends' volume policy fields. */
+static void test_volume_policy_fields(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_new();
+	assert_int_equal(symbi_config_load_json(cfg, "{\"allowed_named_volumes\": [\"cache\", \"pip-cache\"], "
+						     "\"allow_writable_volume_paths\": true}", &err), 0);
+	assert_int_equal(symbi_config_list_count(cfg, "allowed_named_volumes"), 2);
+	assert_string_equal(symbi_config_list_get(cfg, "allowed_named_volumes", 1), "pip-cache");
+	assert_int_equal(symbi_config_set(cfg, "allowed_named_volumes", "/etc", &err), -1);
+	assert_int_equal(symbi_config_set(cfg, "allowed_named_volumes", "./x", &err), -1);
+	assert_int_equal(symbi_config_set(cfg, "allow_writable_volume_paths", "maybe", &err), -1);
+	symbi_config_t *copy = symbi_config_copy(cfg);
+	assert_int_equal(symbi_config_list_count(copy, "allowed_named_volumes"), 2);
+	assert_int_equal(symbi_config_clear_list(copy, "allowed_named_volumes", &err), 0);
+	assert_int_equal(symbi_config_list_count(copy, "allowed_named_volumes"), 0);
+	symbi_config_free(copy);
+	symbi_config_free(cfg);
 }
 
 static void test_volume_symlinks(void **state)
@@ -357,6 +385,8 @@ static void test_env_map(void **state)
 	assert_int_equal(symbi_env_set(env, "A=B", "x", &err), -1);
 	assert_int_equal(symbi_env_set(env, "A\nB", "x", &err), -1);
 	assert_int_equal(symbi_env_set(env, "A\rB", "x", &err), -1);
+	assert_int_equal(symbi_env_set(env, "BASH_FUNC_f%%", "() { id; }", &err), -1);
+	assert_int_equal(symbi_env_set(env, "9LIVES", "x", &err), -1);
 	assert_int_equal(symbi_env_set(env, "MULTI", "line1\nline2 'q' \"d\" $x", &err), 0);
 	assert_int_equal(symbi_env_count(env), 2);
 	symbi_env_free(env);
@@ -368,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_builders),
 		cmocka_unit_test(test_volume_refusals),
+		cmocka_unit_test(test_volume_policy_fields),
 		cmocka_unit_test(test_volume_symlinks),
 		cmocka_unit_test(test_volume_allowed),
 		cmocka_unit_test(test_validate_catches_json_volume),

@@ -1,5 +1,6 @@
 /* How the docker command line is built (no engine needed): hardening flags
- * present, environment values never in argv, volumes resolved. */
+ * present, environment values never in argv, every variable renamed past
+ * the client, env keys identifiers, the sandbox's labels protected. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +34,15 @@ static ssize_t argv_index(const symbi_strlist_t *l, const char *a)
 	return -1;
 }
 
+static const symbi_strlist_t no_list;
+
+static symbi_docker_run_plan_t plan_for(const char *name, const char *image)
+{
+	return (symbi_docker_run_plan_t){.name = name, .image = image, .image_volumes = &no_list,
+					 .volumes = &no_list, .deadline = 1234567890,
+					 .owner = "boot/1/2/3"};
+}
+
 static void test_hardening_flags(void **state)
 {
 	(void)state;
@@ -40,7 +50,8 @@ static void test_hardening_flags(void **state)
 	symbi_config_t *cfg = symbi_config_for_image("img:1");
 	symbi_strlist_t argv = {0};
 	symbi_exec_request_t req = {.code = "x", .code_len = 1, .cancel_fd = -1};
-	assert_int_equal(symbi_docker_build_run_argv(cfg, "symbi-test", &req, &argv, &err), 0);
+	symbi_docker_run_plan_t plan = plan_for("symbi-test", "img:1");
+	assert_int_equal(symbi_docker_build_run_argv(cfg, &plan, &req, &argv, &err), 0);
 	assert_string_equal(argv.items[0], "docker");
 	assert_string_equal(argv.items[1], "run");
 	assert_true(argv_has(&argv, "--memory", "512m"));
@@ -57,6 +68,10 @@ static void test_hardening_flags(void **state)
 	assert_true(argv_has(&argv, "--cap-drop", "ALL"));
 	assert_true(argv_has(&argv, "--name", "symbi-test"));
 	assert_true(argv_has(&argv, "--label", SYMBI_DOCKER_LABEL "=1"));
+	assert_true(argv_has(&argv, "--label", SYMBI_DOCKER_LABEL_DEADLINE "=1234567890"));
+	assert_true(argv_has(&argv, "--label", SYMBI_DOCKER_LABEL_OWNER "=boot/1/2/3"));
+	assert_true(argv_has(&argv, "--tmpfs", "/dev:rw,nosuid,dev,noexec,size=1m,mode=755"));
+	assert_true(argv_has(&argv, "--tmpfs", "/dev/shm:rw,noexec,nosuid,nodev,size=64m"));
 	assert_false(argv_has(&argv, "--rm", NULL)); /* we remove it after inspecting */
 	/* The image comes after every flag, then the bootstrap and the shell;
 	 * the code itself is not in argv at all. */
@@ -77,31 +92,141 @@ static void test_env_values_not_in_argv(void **state)
 	symbi_env_t *env = symbi_env_new();
 	assert_int_equal(symbi_env_set(env, "SECRET", "hunter2 with spaces\nand a newline", &err), 0);
 	assert_int_equal(symbi_env_set(env, "PATH", "/custom/bin", &err), 0);
+	assert_int_equal(symbi_env_set(env, "HOME", "/workspace", &err), 0);
 	symbi_strlist_t argv = {0}, envp = {0};
 	symbi_exec_request_t req = {.code = "", .env = env, .cancel_fd = -1};
-	assert_int_equal(symbi_docker_build_run_argv(cfg, "n", &req, &argv, &err), 0);
-	assert_true(argv_has(&argv, "-e", "SECRET"));
-	/* The program's PATH must not steer the client (it execs credential
-	 * helpers through it): renamed, and named back by the bootstrap. */
+	symbi_docker_run_plan_t plan = plan_for("n", "img");
+	assert_int_equal(symbi_docker_build_run_argv(cfg, &plan, &req, &argv, &err), 0);
+	/* Every variable is renamed past the client, HOME and PATH included,
+	 * and named back by the bootstrap. */
+	assert_true(argv_has(&argv, "-e", "SYMBI_ENV_SECRET"));
 	assert_true(argv_has(&argv, "-e", "SYMBI_ENV_PATH"));
+	assert_true(argv_has(&argv, "-e", "SYMBI_ENV_HOME"));
 	assert_false(argv_has(&argv, "-e", "PATH"));
+	assert_false(argv_has(&argv, "-e", "HOME"));
 	assert_non_null(strstr(argv.items[argv.len - 2],
 			       "PATH=$SYMBI_ENV_PATH; export PATH; unset SYMBI_ENV_PATH; "));
 	for (size_t i = 0; i < argv.len; i++)
 		assert_null(strstr(argv.items[i], "hunter2"));
 	assert_int_equal(symbi_docker_build_client_env(env, &envp, &err), 0);
-	/* The program's values come first: the client forwards the first. */
-	assert_string_equal(envp.items[0], "SECRET=hunter2 with spaces\nand a newline");
+	assert_string_equal(envp.items[0], "SYMBI_ENV_SECRET=hunter2 with spaces\nand a newline");
 	assert_string_equal(envp.items[1], "SYMBI_ENV_PATH=/custom/bin");
-	for (size_t i = 0; i < envp.len; i++)
-		assert_false(strcmp(envp.items[i], "PATH=/custom/bin") == 0);
-	bool pinned = false;
-	for (size_t i = 0; i < envp.len; i++)
-		pinned = pinned || strncmp(envp.items[i], "DOCKER_CONFIG=", 14) == 0;
-	assert_true(pinned || getenv("HOME") == NULL);
+	assert_string_equal(envp.items[2], "SYMBI_ENV_HOME=/workspace");
+	/* The client's own PATH and DOCKER_CONFIG are fixed, never the
+	 * program's. */
+	bool path = false, config = false;
+	for (size_t i = 0; i < envp.len; i++) {
+		assert_false(strcmp(envp.items[i], "HOME=/workspace") == 0);
+		path = path || strcmp(envp.items[i], "PATH=" SYMBI_DOCKER_CONTROL_PATH) == 0;
+		config = config || strncmp(envp.items[i], "DOCKER_CONFIG=/", 15) == 0;
+	}
+	assert_true(path);
+	assert_true(config);
 	symbi_strlist_clear(&argv);
 	symbi_strlist_clear(&envp);
 	symbi_env_free(env);
+	symbi_config_free(cfg);
+}
+
+/* Without HOME and DOCKER_CONFIG (a service, `env -i`) the client's config
+ * directory is one nobody can plant. */
+static void test_docker_config_always_pinned(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+	char *config = getenv("DOCKER_CONFIG") ? strdup(getenv("DOCKER_CONFIG")) : NULL;
+	unsetenv("HOME");
+	unsetenv("DOCKER_CONFIG");
+	symbi_strlist_t envp = {0};
+	assert_int_equal(symbi_docker_control_env(&envp, &err), 0);
+	assert_true(argv_has(&envp, "DOCKER_CONFIG=" SYMBI_DOCKER_NO_CONFIG, NULL));
+	symbi_strlist_clear(&envp);
+	setenv("HOME", "/srv/home", 1);
+	assert_int_equal(symbi_docker_control_env(&envp, &err), 0);
+	assert_true(argv_has(&envp, "DOCKER_CONFIG=/srv/home/.docker", NULL));
+	symbi_strlist_clear(&envp);
+	setenv("DOCKER_CONFIG", "/etc/docker-client", 1);
+	assert_int_equal(symbi_docker_control_env(&envp, &err), 0);
+	assert_true(argv_has(&envp, "DOCKER_CONFIG=/etc/docker-client", NULL));
+	symbi_strlist_clear(&envp);
+	home ? setenv("HOME", home, 1) : unsetenv("HOME");
+	config ? setenv("DOCKER_CONFIG", config, 1) : unsetenv("DOCKER_CONFIG");
+	free(home);
+	free(config);
+}
+
+/* Env keys are identifiers, on every backend (the map refuses the rest). */
+static void test_env_keys_are_identifiers(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	symbi_env_t *env = symbi_env_new();
+	const char *bad[] = {"BASH_FUNC_x%%", "1ABC", "A-B", "A.B", "A B", "A=B", "\xc3\xa9", "A\nB", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(symbi_env_set(env, bad[i], "v", &err), -1);
+		assert_int_equal(err.code, SYMBI_E_INVALID);
+	}
+	assert_non_null(strstr(err.message, "must not be empty"));
+	assert_int_equal(symbi_env_set(env, "BASH_FUNC_x%%", "() { id; }", &err), -1);
+	assert_non_null(strstr(err.message, "must be identifiers"));
+	const char *good[] = {"_", "a", "_1", "Z9_z", "PATH"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(symbi_env_set(env, good[i], "v", &err), 0);
+	assert_int_equal(symbi_env_count(env), 5);
+	symbi_env_free(env);
+}
+
+/* The labels cleanup relies on cannot be set by extra flags, in any
+ * spelling. */
+static void test_protected_labels(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	assert_int_equal(symbi_docker_extra_flag_check("--label=io.symbi.sandbox=0", &err), -1);
+	assert_int_equal(err.code, SYMBI_E_SECURITY);
+	symbi_strlist_t flags = {0};
+	symbi_strlist_push(&flags, "--label");
+	symbi_strlist_push(&flags, "io.symbi.sandbox.deadline=99999999999");
+	assert_int_equal(symbi_docker_extra_flags_check(&flags, SYMBI_BACKEND_DOCKER, &err), -1);
+	assert_non_null(strstr(err.message, "the sandbox's own"));
+	symbi_strlist_clear(&flags);
+	symbi_strlist_push(&flags, "--label=io.symbi.sandbox");
+	assert_int_equal(symbi_docker_extra_flags_check(&flags, SYMBI_BACKEND_DOCKER, &err), -1);
+	symbi_strlist_clear(&flags);
+	symbi_strlist_push(&flags, "--ulimit=nproc=100000");
+	assert_int_equal(symbi_docker_extra_flags_check(&flags, SYMBI_BACKEND_GVISOR, &err), -1);
+	symbi_strlist_clear(&flags);
+	symbi_strlist_push(&flags, "--label");
+	symbi_strlist_push(&flags, "team=a");
+	assert_int_equal(symbi_docker_extra_flags_check(&flags, SYMBI_BACKEND_DOCKER, &err), 0);
+	symbi_strlist_clear(&flags);
+}
+
+/* Image VOLUMEs get a capped tmpfs, except where a -v or /tmp is. */
+static void test_image_volumes_covered(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_new();
+	symbi_strlist_t image_volumes = {0}, volumes = {0}, argv = {0};
+	symbi_strlist_push(&image_volumes, "/data");
+	symbi_strlist_push(&image_volumes, "/tmp");
+	symbi_strlist_push(&image_volumes, "/mounted");
+	symbi_strlist_push(&volumes, "/run/symbi-sandbox/volumes/n/0:/mounted:ro");
+	symbi_docker_run_plan_t plan = plan_for("n", "sha256:abc");
+	plan.image_volumes = &image_volumes;
+	plan.volumes = &volumes;
+	symbi_exec_request_t req = {.code = "", .cancel_fd = -1};
+	assert_int_equal(symbi_docker_build_run_argv(cfg, &plan, &req, &argv, &err), 0);
+	assert_true(argv_has(&argv, "--tmpfs", "/data:" SYMBI_DOCKER_IMAGE_VOLUME_TMPFS));
+	assert_false(argv_has(&argv, "--tmpfs", "/tmp:" SYMBI_DOCKER_IMAGE_VOLUME_TMPFS));
+	assert_false(argv_has(&argv, "--tmpfs", "/mounted:" SYMBI_DOCKER_IMAGE_VOLUME_TMPFS));
+	assert_true(argv_has(&argv, "-v", "/run/symbi-sandbox/volumes/n/0:/mounted:ro"));
+	assert_true(argv_index(&argv, "sha256:abc") > 0);
+	symbi_strlist_clear(&argv);
+	symbi_strlist_clear(&image_volumes);
+	symbi_strlist_clear(&volumes);
 	symbi_config_free(cfg);
 }
 
@@ -114,55 +239,10 @@ static void test_docker_env_keys_reserved(void **state)
 	assert_int_equal(symbi_docker_env_check(env, &err), -1);
 	assert_non_null(strstr(err.message, "DOCKER_HOST"));
 	symbi_env_free(env);
-	/* The loader's variables reach only the container, under their own
-	 * name once the bootstrap has run. */
-	env = symbi_env_new();
-	assert_int_equal(symbi_env_set(env, "LD_PRELOAD", "/srv/data/evil.so", &err), 0);
-	assert_int_equal(symbi_env_set(env, "GOGC", "off", &err), 0);
-	assert_int_equal(symbi_env_set(env, "HTTPS_PROXY", "http://10.0.0.1:3128", &err), 0);
-	assert_int_equal(symbi_docker_env_check(env, &err), 0);
-	symbi_strlist_t envp = {0};
-	assert_int_equal(symbi_docker_build_client_env(env, &envp, &err), 0);
-	for (size_t i = 0; i < envp.len; i++) {
-		assert_false(strncmp(envp.items[i], "LD_PRELOAD=", 11) == 0);
-		assert_false(strncmp(envp.items[i], "GOGC=", 5) == 0);
-		assert_false(strncmp(envp.items[i], "HTTPS_PROXY=", 12) == 0);
-	}
-	assert_string_equal(envp.items[0], "SYMBI_ENV_LD_PRELOAD=/srv/data/evil.so");
-	symbi_strlist_clear(&envp);
-	symbi_env_free(env);
 	env = symbi_env_new();
 	assert_int_equal(symbi_env_set(env, "SYMBI_ENV_X", "1", &err), 0);
 	assert_int_equal(symbi_docker_env_check(env, &err), -1);
 	symbi_env_free(env);
-	env = symbi_env_new();
-	assert_int_equal(symbi_env_set(env, "LD_A-B", "1", &err), 0);
-	assert_int_equal(symbi_docker_env_check(env, &err), -1);
-	assert_non_null(strstr(err.message, "shell identifier"));
-	symbi_env_free(env);
-}
-
-static void test_volume_passed_resolved(void **state)
-{
-	(void)state;
-	char dir[] = "/tmp/symbi-argv-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char link[64], spec[128], want[128];
-	snprintf(link, sizeof(link), "%s/l", dir);
-	assert_int_equal(symlink(dir, link), 0);
-	snprintf(spec, sizeof(spec), "/%s/./l/:/data:ro", link);
-	snprintf(want, sizeof(want), "%s:/data:ro", dir);
-	symbi_error_t err = {0};
-	symbi_config_t *cfg = symbi_config_new();
-	assert_int_equal(symbi_config_with_volume(cfg, spec, &err), 0);
-	symbi_strlist_t argv = {0};
-	symbi_exec_request_t req = {.code = "", .cancel_fd = -1};
-	assert_int_equal(symbi_docker_build_run_argv(cfg, "n", &req, &argv, &err), 0);
-	assert_true(argv_has(&argv, "-v", want));
-	symbi_strlist_clear(&argv);
-	symbi_config_free(cfg);
-	unlink(link);
-	rmdir(dir);
 }
 
 static void test_gvisor_runtime_and_limits_unset(void **state)
@@ -175,11 +255,16 @@ static void test_gvisor_runtime_and_limits_unset(void **state)
 	assert_int_equal(symbi_config_set(cfg, "user", "1000:1000", &err), 0);
 	symbi_strlist_t argv = {0};
 	symbi_exec_request_t req = {.code = "", .cancel_fd = -1};
-	assert_int_equal(symbi_docker_build_run_argv(cfg, "n", &req, &argv, &err), 0);
+	symbi_docker_run_plan_t plan = plan_for("n", "img");
+	assert_int_equal(symbi_docker_build_run_argv(cfg, &plan, &req, &argv, &err), 0);
 	assert_true(argv_has(&argv, "--runtime=runsc", NULL));
 	/* gVisor keeps its own seccomp filter */
 	assert_false(argv_has(&argv, "--security-opt", "seccomp=/proc/self/fd/3"));
 	assert_true(argv_has(&argv, "--security-opt", "no-new-privileges"));
+	/* gVisor's kernel counts the program's processes; the host limit
+	 * only backs it up (it also counts gVisor's own tasks). */
+	assert_true(argv_has(&argv, "--ulimit", "nproc=256"));
+	assert_true(argv_has(&argv, "--pids-limit", "4224"));
 	assert_true(argv_has(&argv, "--user", "1000:1000"));
 	assert_int_equal(argv_index(&argv, "--memory"), -1);
 	symbi_strlist_clear(&argv);
@@ -263,7 +348,10 @@ int main(void)
 		cmocka_unit_test(test_hardening_flags),
 		cmocka_unit_test(test_env_values_not_in_argv),
 		cmocka_unit_test(test_docker_env_keys_reserved),
-		cmocka_unit_test(test_volume_passed_resolved),
+		cmocka_unit_test(test_docker_config_always_pinned),
+		cmocka_unit_test(test_env_keys_are_identifiers),
+		cmocka_unit_test(test_protected_labels),
+		cmocka_unit_test(test_image_volumes_covered),
 		cmocka_unit_test(test_gvisor_runtime_and_limits_unset),
 		cmocka_unit_test(test_seccomp_profile),
 	};
