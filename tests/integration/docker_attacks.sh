@@ -295,7 +295,7 @@ check "refused: --label io.symbi.sandbox=0 as two entries" grep -q "the sandbox'
 "$SB" run "${GV[@]}" --runtime-name runc 'echo ran-on-runc' >"$WORK/out" 2>"$WORK/err"; rc=$?
 check "gvisor with --runtime-name runc is refused (exit 125)" [ "$rc" -eq 125 ] && grep -q "is not gVisor" "$WORK/err"
 check "... and nothing ran" test ! -s "$WORK/out"
-out=$("$SB" run "${GV[@]}" 'dmesg | grep -c "Starting gVisor"')
+out=$("$SB" run "${GV[@]}" 'grep -c "Sun Jan 10 15:06:54 PST 2016" /proc/version')
 expect_eq "control: the registered runsc runtime runs gVisor" 1 "$out"
 
 # --- 11. /dev is noexec ------------------------------------------------------------------------------
