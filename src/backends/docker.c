@@ -117,6 +117,7 @@ static void on_deadline(void *ctx)
 
 struct container_state {
 	bool found;
+	bool engine_gone; /* the inspection could not reach the daemon */
 	bool oom_killed;
 	int exit_code;
 	char error[512];
@@ -130,6 +131,7 @@ static void inspect_container(const struct run_ctx *c, struct container_state *s
 		return;
 	if (docker_control(c, "inspect", "--format={{.State.OOMKilled}}|{{.State.ExitCode}}|{{.State.Error}}",
 			   o) != 0) {
+		st->engine_gone = strstr(o->error, "Cannot connect to the Docker daemon") != NULL;
 		free(o);
 		return;
 	}
@@ -171,10 +173,14 @@ static int set_error(symbi_result_t *res, const char *message, symbi_error_t *er
 
 /* When docker itself failed the program never ran: what is on stderr is
  * docker's, and it becomes the error message instead. */
-static int engine_failed(symbi_result_t *res, int code, symbi_error_t *err)
+static int engine_failed(symbi_result_t *res, int code, bool engine_gone, symbi_error_t *err)
 {
-	char msg[1024];
-	docker_message(res, code, msg, sizeof(msg));
+	char said[1024], msg[1100];
+	docker_message(res, code, said, sizeof(said));
+	/* A daemon that died mid-run leaves the client a bare "unexpected
+	 * EOF": say what happened. */
+	snprintf(msg, sizeof(msg), "%s%s",
+		 engine_gone ? "the Docker daemon stopped answering during the run: " : "", said);
 	char *empty = strdup("");
 	if (!empty)
 		return symbi_fail_nomem(err);
@@ -257,7 +263,7 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 	struct container_state st;
 	inspect_container(c, &st);
 	if (!st.found || st.error[0])
-		return engine_failed(res, code, err);
+		return engine_failed(res, code, st.engine_gone, err);
 	if (st.oom_killed) {
 		symbi_result_set_exit(res, SYMBI_STATUS_OOM, -1, SIGKILL);
 		free(res->error);
