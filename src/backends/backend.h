@@ -19,6 +19,9 @@ typedef struct symbi_exec_request {
 typedef struct symbi_backend_ops {
 	const char *name;
 	const char *warning; /* shown by front ends before each run; may be NULL */
+	/* The same for a warning that depends on the caller (what create
+	 * found); may be NULL, and may return NULL. */
+	const char *(*state_warning)(const void *state);
 	/* Start-up check (is the engine there?); may keep state in *state. The
 	 * config has already passed symbi_config_validate(). */
 	int (*create)(const symbi_config_t *cfg, void **state, symbi_error_t *err);

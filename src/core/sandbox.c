@@ -63,7 +63,9 @@ const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb)
 
 const char *symbi_sandbox_warning(const symbi_sandbox_t *sb)
 {
-	return sb->ops->warning;
+	if (sb->ops->warning)
+		return sb->ops->warning;
+	return sb->ops->state_warning ? sb->ops->state_warning(sb->state) : NULL;
 }
 
 int symbi_sandbox_execute_opts(symbi_sandbox_t *sb, const symbi_exec_options_t *opts,

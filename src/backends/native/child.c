@@ -114,8 +114,16 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		native_child_fail(SYNC_FD, "set the parent-death signal", errno, "prctl failed");
 	wait_for_go(); /* parent: cgroup attach (v2), id maps */
+	/* Still the caller's uid (root's, outside) until here: cgroup v1
+	 * lets root's euid move a task. */
 	if (p->use_cgroup && p->cg->version == 1 && native_cgroup_enter_self(p->cg) < 0)
 		native_child_fail(SYNC_FD, "enter the cgroup", errno, "cannot join the run's cgroup");
+	/* The file systems this init mounts belong to its user namespace,
+	 * where only the sandbox ids are mapped: files it creates there must
+	 * have an owner the namespace knows. Only the file-system ids change,
+	 * the capabilities of the namespace (mount) stay. */
+	syscall(SYS_setfsgid, p->gid);
+	syscall(SYS_setfsuid, p->uid);
 	if (p->use_cgroup && unshare(CLONE_NEWCGROUP) < 0)
 		native_child_fail(SYNC_FD, "create the cgroup namespace", errno, "unshare failed");
 	if (sethostname("sandbox", 7) < 0)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 typedef struct native_state {
 	native_filter_t filter; /* read-only after create: shared by threads */
 	bool root;
+	native_id_source_t ids; /* where each run's host ids come from */
 } native_state_t;
 
 struct native_run {
@@ -55,8 +57,37 @@ static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 				  "docker");
 	}
 	st->root = geteuid() == 0;
+	if (native_id_source_init(&st->ids, cfg, err) < 0) {
+		native_seccomp_free(&st->filter);
+		free(st);
+		return -1;
+	}
 	*state = st;
 	return 0;
+}
+
+static const char *native_warning(const void *state)
+{
+	const native_state_t *st = state;
+	return native_id_mode_warning(st->ids.mode);
+}
+
+/* The program reopens its standard streams through /proc/self/fd
+ * (/dev/stdout): the pipes the supervisor made become the run's. Only
+ * pipes: a caller's terminal or file is never handed to the sandbox. */
+static void give_pipes(const int stdio[3], const native_plan_t *p)
+{
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		if (stdio[i] < 0 || fstat(stdio[i], &st) < 0 || !S_ISFIFO(st.st_mode))
+			continue;
+		if (p->id_mode == NATIVE_ID_RANGE)
+			(void)!fchown(stdio[i], p->host_uid, p->host_gid);
+		else if (p->id_mode == NATIVE_ID_SUBID)
+			/* Not ours to give away: reachable only through
+			 * /proc/PID/fd of this run or of the supervisor. */
+			fchmod(stdio[i], 0666);
+	}
 }
 
 static void native_destroy(void *state)
@@ -78,8 +109,11 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "socketpair");
+	give_pipes(stdio, p);
+	/* A user namespace always, root included: the program's host ids are
+	 * the run's own (identity.c). */
 	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-			      (p->netns ? CLONE_NEWNET : 0) | (p->userns ? CLONE_NEWUSER : 0);
+			      CLONE_NEWUSER | (p->netns ? CLONE_NEWNET : 0);
 	/* A raw clone without CLONE_VM forks into the new namespaces; the
 	 * child only makes system calls (see child.c). */
 	pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
@@ -102,7 +136,7 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	r->sync_fd = sv[0];
 	*pid = child;
 	if ((r->cg->version == 2 && native_cgroup_attach(r->cg, child, err) < 0) ||
-	    (p->userns && native_write_id_maps(child, p, err) < 0)) {
+	    native_write_id_maps(child, p, err) < 0) {
 		kill(child, SIGKILL);
 		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 			;
@@ -202,12 +236,23 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	native_state_t *st = state;
 	native_plan_t plan;
 	native_cgroup_t cg = {.memory_dir = -1};
+	native_identity_t ident = {.lock_fd = -1, .dir_fd = -1};
 	struct native_run r = {.plan = &plan, .cg = &cg, .sync_fd = -1, .init_pid = -1};
 	int rc = -1;
 	/* 1. validate and prepare everything (no namespace exists yet) */
 	if (native_plan_build(&plan, cfg, &st->filter, req->code, req->code_len, req->env, err) < 0)
 		goto done_plan;
-	/* 2. the run's cgroup, limits set; without root and without a
+	/* 2. the run's own host ids, held until every process of it is gone */
+	symbi_error_t id_err = {0};
+	if (native_identity_acquire(&ident, &st->ids, &id_err) < 0) {
+		*out = symbi_result_new_error(id_err.message, 0);
+		rc = *out ? 0 : symbi_fail_nomem(err);
+		goto done_plan;
+	}
+	plan.id_mode = st->ids.mode;
+	plan.host_uid = ident.uid;
+	plan.host_gid = ident.gid;
+	/* 3. the run's cgroup, limits set; without root and without a
 	 * delegated cgroup, rlimits stand in (see doctor) */
 	symbi_error_t cg_err = {0};
 	plan.use_cgroup = native_cgroup_create(&cg, &plan.limits, &cg_err) == 0;
@@ -215,10 +260,10 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	if (!plan.use_cgroup && st->root) {
 		*out = symbi_result_new_error(cg_err.message, 0);
 		rc = *out ? 0 : symbi_fail_nomem(err);
-		goto done_plan;
+		goto done_ident;
 	}
-	/* 3. clone into namespaces, attach, map ids, GO; 4. the child builds
-	 * its root, drops privileges, installs seccomp, execs; 5. supervise
+	/* 4. clone into namespaces, attach, map ids, GO; 5. the child builds
+	 * its root, drops privileges, installs seccomp, execs; 6. supervise
 	 * output, deadline and exit */
 	symbi_supervise_opts_t o = {
 		.path = plan.argv.items[0], .argv = plan.argv.items, .envp = plan.envp.items,
@@ -234,7 +279,7 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 		rc = *out ? 0 : symbi_fail_nomem(err);
 		goto done_cgroup;
 	}
-	/* 6. collect the verdict, 7. leave nothing behind */
+	/* 7. collect the verdict, 8. leave nothing behind */
 	native_msg_t msg;
 	bool have_msg = read_messages(r.sync_fd, &msg);
 	long oom = native_cgroup_oom_kills(&cg);
@@ -255,6 +300,10 @@ done_cgroup:
 	if (r.sync_fd >= 0)
 		close(r.sync_fd);
 	native_cgroup_destroy(&cg);
+done_ident:
+	/* The pid namespace is empty once its init is reaped: no process
+	 * keeps the ids. */
+	native_identity_release(&ident);
 done_plan:
 	native_plan_free(&plan);
 	return rc;
@@ -263,6 +312,7 @@ done_plan:
 const symbi_backend_ops_t symbi_backend_native = {
 	.name = "native",
 	.warning = NULL,
+	.state_warning = native_warning,
 	.create = native_create,
 	.execute = native_execute,
 	.destroy = native_destroy,

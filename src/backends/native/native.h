@@ -88,6 +88,43 @@ int native_write_file(const char *dir, const char *file, const char *value);
  * read from /proc/self/cgroup. */
 int native_own_cgroup(const char *controller, char *out, size_t size);
 
+/* ---- identity (identity.c): each run's own host uid/gid, parent side -- */
+
+typedef enum native_id_mode {
+	NATIVE_ID_RANGE,  /* root: an id of native_id_range, maps written directly */
+	NATIVE_ID_SUBID,  /* not root: an id of the caller's /etc/subuid and
+			   * /etc/subgid ranges, mapped by newuidmap/newgidmap */
+	NATIVE_ID_SHARED, /* not root, no subordinate ids: the caller's own ids */
+} native_id_mode_t;
+
+/* Where a caller's run ids come from; read-only once made, shared by the
+ * threads of a sandbox. */
+typedef struct native_id_source {
+	native_id_mode_t mode;
+	uid_t uid_base;
+	gid_t gid_base;
+	uint32_t count;
+	char lock_dir[PATH_MAX];
+} native_id_source_t;
+
+int native_id_source_init(native_id_source_t *src, const symbi_config_t *cfg, symbi_error_t *err);
+/* What front ends should say about a mode (runs sharing the caller's uid),
+ * or NULL. Static text. */
+const char *native_id_mode_warning(native_id_mode_t mode);
+
+/* One run's ids, held from acquire to release. */
+typedef struct native_identity {
+	uid_t uid;
+	gid_t gid;
+	int lock_fd; /* -1: nothing held (shared mode) */
+	int dir_fd;
+	char name[16];
+} native_identity_t;
+
+int native_identity_acquire(native_identity_t *id, const native_id_source_t *src,
+			    symbi_error_t *err);
+void native_identity_release(native_identity_t *id);
+
 /* ---- the plan: everything validated and prepared before any namespace -- */
 
 typedef struct native_bind {
@@ -97,9 +134,9 @@ typedef struct native_bind {
 } native_bind_t;
 
 typedef struct native_plan {
-	bool userns;     /* not root: a user namespace maps uid/gid */
+	native_id_mode_t id_mode; /* how the run's user namespace is mapped */
 	bool netns;      /* network_mode none */
-	uid_t uid, host_uid;
+	uid_t uid, host_uid; /* inside; outside (see identity.c) */
 	gid_t gid, host_gid;
 	bool use_cgroup; /* else limits fall back to rlimits */
 	native_limits_t limits;

@@ -1,8 +1,9 @@
-/* Identity. Parent side: the uid/gid maps of a child in a new user
- * namespace (only when not root). Child side: dropping to the sandbox
+/* Identity. Parent side: the uid/gid maps of the child's user namespace
+ * (the run's host ids come from identity.c). Child side: dropping to the sandbox
  * uid/gid with an empty capability set, bounding set and ambient set. */
 #include "native.h"
 #include "../../core/error.h"
+#include "../../core/supervise.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +29,41 @@ static int write_proc(pid_t pid, const char *file, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
+/* newuidmap/newgidmap PID INSIDE OUTSIDE 1: setuid helpers that check the
+ * outside id against the caller's /etc/subuid or /etc/subgid range. */
+static int run_map_helper(const char *helper, pid_t pid, unsigned inside, unsigned outside,
+			  symbi_error_t *err)
+{
+	char pidtext[16], in[16], out[16], errbuf[512] = "";
+	snprintf(pidtext, sizeof(pidtext), "%d", (int)pid);
+	snprintf(in, sizeof(in), "%u", inside);
+	snprintf(out, sizeof(out), "%u", outside);
+	char *argv[] = {(char *)helper, pidtext, in, out, "1", NULL};
+	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	symbi_error_t run_err = {0};
+	int status = symbi_run_quiet(helper, argv, envp, 10000, errbuf, sizeof(errbuf), &run_err);
+	if (status == 0)
+		return 0;
+	errbuf[strcspn(errbuf, "\n")] = '\0';
+	return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "%s %s %s %s 1 failed: %s", helper, pidtext,
+			  in, out, status < 0 ? run_err.message : errbuf);
+}
+
 int native_write_id_maps(pid_t pid, const native_plan_t *p, symbi_error_t *err)
 {
+	if (p->id_mode == NATIVE_ID_SUBID)
+		return run_map_helper("newgidmap", pid, (unsigned)p->gid, (unsigned)p->host_gid, err) <
+				       0 ||
+			       run_map_helper("newuidmap", pid, (unsigned)p->uid, (unsigned)p->host_uid,
+					      err) < 0
+			       ? -1
+			       : 0;
 	char map[64];
-	if (write_proc(pid, "setgroups", "deny") < 0 && errno != ENOENT)
+	/* Root leaves setgroups allowed, so that the child can drop the
+	 * groups it inherited (root's own, which would still count on host
+	 * files); an unprivileged caller must deny it to write gid_map. */
+	if (p->id_mode == NATIVE_ID_SHARED && write_proc(pid, "setgroups", "deny") < 0 &&
+	    errno != ENOENT)
 		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot write /proc/%d/setgroups", (int)pid);
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->uid, (unsigned)p->host_uid);
 	if (write_proc(pid, "uid_map", map) < 0)
@@ -58,9 +90,10 @@ int native_drop_privileges(const native_plan_t *p, const char **step)
 	 * caller it still "knows" threads that do not exist here and would
 	 * wait for them forever. */
 	*step = "set supplementary groups";
-	/* In a user namespace setgroups is denied and the groups are already
-	 * unmapped; as root, leave none but the sandbox group. */
-	if (!p->userns && syscall(SYS_setgroups, 1, &p->gid) < 0)
+	/* None: the caller's groups (root's 0, disk, ...) would still count
+	 * on host files. A caller without subordinate ids cannot allow
+	 * setgroups; its groups are its own. */
+	if (p->id_mode != NATIVE_ID_SHARED && syscall(SYS_setgroups, 0, NULL) < 0)
 		return -1;
 	*step = "set gid";
 	if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
