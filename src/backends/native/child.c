@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -30,6 +31,42 @@ static void setup_fds(const int stdio[3], int sync_fd)
 	/* Whatever else the caller had open (other threads' descriptors
 	 * without CLOEXEC included) stays outside. */
 	syscall(SYS_close_range, SYNC_FD + 1, ~0U, 0);
+}
+
+#define INIT_NAME "symbi-init"
+
+/* The init is a copy of the caller: its /proc/PID/cmdline and environ
+ * would show the caller's argv and environment (state directories, volume
+ * host paths, secrets) to the sandbox. Both areas are overwritten in this
+ * copy; the end of argv made non-NUL tells the kernel (setproctitle rule)
+ * to stop at the first NUL, so cmdline reads exactly INIT_NAME. The areas'
+ * bounds are fields 48-51 of /proc/self/stat. */
+static void hide_caller_argv(void)
+{
+	prctl(PR_SET_NAME, INIT_NAME, 0, 0, 0);
+	char buf[2048];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *s = strrchr(buf, ')'); /* the name (field 2) may hold spaces */
+	unsigned long v[4] = {0};
+	for (int field = 2; s && field < 51;) {
+		s = strchr(s + 1, ' ');
+		if (s && ++field >= 48)
+			v[field - 48] = strtoul(s + 1, NULL, 10);
+	}
+	unsigned long arg_start = v[0], arg_end = v[1], env_start = v[2], env_end = v[3];
+	if (!arg_start || arg_end <= arg_start + 1 || env_end < env_start)
+		return;
+	memset((void *)env_start, 0, env_end - env_start);
+	size_t len = arg_end - arg_start, name = sizeof(INIT_NAME) - 1;
+	memset((void *)arg_start, 0, len);
+	memcpy((void *)arg_start, INIT_NAME, name < len - 1 ? name : len - 2);
+	((char *)arg_end)[-1] = '.';
 }
 
 static void wait_for_go(void)
@@ -111,6 +148,7 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 	/* The isolation steps, in order. Namespaces (pid, mount, ipc, uts,
 	 * net, user) were created by clone. */
 	setup_fds(stdio, sync_fd);
+	hide_caller_argv();
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		native_child_fail(SYNC_FD, "set the parent-death signal", errno, "prctl failed");
 	wait_for_go(); /* parent: cgroup attach (v2), id maps */
