@@ -69,10 +69,12 @@ static void hide_caller_argv(void)
 	((char *)arg_end)[-1] = '.';
 }
 
-static void wait_for_go(void)
+/* GO, with the volumes' mounts when the parent makes them (idmap.c). */
+static void wait_for_go(const native_plan_t *p)
 {
 	native_msg_t m;
-	if (native_msg_recv(SYNC_FD, &m) != 1 || m.kind != NATIVE_MSG_GO)
+	int want = native_volumes_idmapped(p) ? (int)p->nbinds : 0;
+	if (native_msg_recv_fds(SYNC_FD, &m, NATIVE_VOLUME_FD0) != want || m.kind != NATIVE_MSG_GO)
 		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
 }
 
@@ -151,7 +153,7 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 	hide_caller_argv();
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		native_child_fail(SYNC_FD, "set the parent-death signal", errno, "prctl failed");
-	wait_for_go(); /* parent: cgroup attach (v2), id maps */
+	wait_for_go(p); /* parent: cgroup attach (v2), id maps, volumes */
 	/* Still the caller's uid (root's, outside) until here: cgroup v1
 	 * lets root's euid move a task. */
 	if (p->use_cgroup && p->cg->version == 1 && native_cgroup_enter_self(p->cg) < 0)
@@ -169,6 +171,7 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 	if (p->netns && native_loopback_up() < 0)
 		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
 	native_mount_root(p, SYNC_FD);
+	syscall(SYS_close_range, NATIVE_VOLUME_FD0, ~0U, 0); /* attached */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 	if (program < 0)

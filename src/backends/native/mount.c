@@ -124,6 +124,18 @@ static int bind(const char *source, const char *target, bool read_only, bool dev
 	return mount("none", target, "none", flags, NULL);
 }
 
+/* Attaches a mount the parent made (idmap.c), flags already set, onto
+ * `target`, created as a directory or file like the mount's root. */
+static int attach(int fd, const char *target)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode) ? mkdir_p(target, 0755) < 0 : make_file(target, 0644) < 0)
+		return -1;
+	return (int)syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+}
+
 /* Copies a symlink of the host (such as /bin -> usr/bin) as is. */
 static int copy_link(const char *source, const char *target)
 {
@@ -259,7 +271,9 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 	for (size_t i = 0; i < p->nbinds; i++) {
 		char source[PATH_MAX];
 		snprintf(source, sizeof(source), OLD "%s", p->binds[i].source);
-		if (bind(source, p->binds[i].target, p->binds[i].read_only, false) < 0)
+		if (native_volumes_idmapped(p)
+			    ? attach(NATIVE_VOLUME_FD0 + (int)i, p->binds[i].target) < 0
+			    : bind(source, p->binds[i].target, p->binds[i].read_only, false) < 0)
 			FAIL("bind volumes", "cannot bind %s to %s", p->binds[i].source,
 			     p->binds[i].target);
 	}

@@ -144,8 +144,21 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 		r->sync_fd = -1;
 		return -1;
 	}
+	/* Root: the volumes travel with GO, idmapped to the run's ids. */
+	int vol[NATIVE_MAX_FDS];
+	int nvol = native_volumes_idmapped(p) ? (int)p->nbinds : 0;
+	if (nvol && native_volume_mounts(child, p, vol, err) < 0) {
+		kill(child, SIGKILL);
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
+		close(sv[0]);
+		r->sync_fd = -1;
+		return -1;
+	}
 	native_msg_t go = {.kind = NATIVE_MSG_GO};
-	native_msg_send(r->sync_fd, &go);
+	native_msg_send_fds(r->sync_fd, &go, vol, nvol);
+	for (int i = 0; i < nvol; i++)
+		close(vol[i]);
 	return 0;
 }
 

@@ -172,6 +172,14 @@ typedef struct native_msg {
 } native_msg_t;
 
 int native_msg_send(int fd, const native_msg_t *m);
+/* The most descriptors one message carries (the kernel's SCM_MAX_FD is
+ * 253). */
+#define NATIVE_MAX_FDS 250
+/* With descriptors attached (SCM_RIGHTS). */
+int native_msg_send_fds(int fd, const native_msg_t *m, const int *fds, int nfds);
+/* Child side: receives one message; the descriptors (close-on-exec) must
+ * land on first_fd, first_fd + 1, ... Returns their count, or -1. */
+int native_msg_recv_fds(int fd, native_msg_t *m, int first_fd);
 /* Returns 1 with a message, 0 at EOF, -1 on error. */
 int native_msg_recv(int fd, native_msg_t *m);
 /* Child side: reports a failed step on fd and exits. */
@@ -195,6 +203,19 @@ int native_set_rlimits(const native_plan_t *p);
 int native_drop_privileges(const native_plan_t *p, const char **step);
 /* user.c (parent): writes uid_map/gid_map of a child in a user namespace. */
 int native_write_id_maps(pid_t pid, const native_plan_t *p, symbi_error_t *err);
+
+/* idmap.c (parent): each volume as a detached mount, idmapped so that the
+ * run's host ids act on the volume as the sandbox uid/gid would (files it
+ * creates there belong to them); root only. Fills fds[0..nbinds-1]. */
+int native_volume_mounts(pid_t child, const native_plan_t *p, int *fds, symbi_error_t *err);
+/* Whether volumes come from native_volume_mounts (through the sync socket,
+ * on descriptors NATIVE_VOLUME_FD0 + i) rather than being bound by the
+ * child. */
+#define NATIVE_VOLUME_FD0 4
+static inline bool native_volumes_idmapped(const native_plan_t *p)
+{
+	return p->id_mode == NATIVE_ID_RANGE;
+}
 
 /* probe.c */
 bool native_userns_works(void);
