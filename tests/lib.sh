@@ -20,6 +20,11 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "f
 expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "actual:   $(printf %q "$3")"; fi
 }
+# Processes running as a host id of the native backend's default
+# native_id_range (1879048192:65536): those of live native runs as root.
+run_id_procs() {
+	ps -eo pid=,uid=,args= | awk '$2 >= 1879048192 && $2 < 1879048192 + 65536'
+}
 # require WHAT HOW-TO-GET-IT CONDITION...: a missing prerequisite is a
 # failure with instructions, never a skip.
 require() {

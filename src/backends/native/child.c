@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,21 +17,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SYNC_FD 3
+#define SYNC_FD NATIVE_SYNC_FD
 
-static void setup_fds(const int stdio[3], int sync_fd)
+static void setup_fds(const int stdio[3], int sync_fd, int lock_fd)
 {
-	/* Move the sync socket out of the way of 0-2 first. */
+	/* Move the sync socket and the lock out of the way of 0-2 first. */
 	int s = fcntl(sync_fd, F_DUPFD_CLOEXEC, 10);
-	if (s < 0)
+	int l = lock_fd < 0 ? -1 : fcntl(lock_fd, F_DUPFD_CLOEXEC, 10);
+	if (s < 0 || (lock_fd >= 0 && l < 0))
 		_exit(NATIVE_SETUP_FAILED);
 	int in = stdio[0] >= 0 ? stdio[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (in < 0 || dup2(in, 0) < 0 || dup2(stdio[1], 1) < 0 || dup2(stdio[2], 2) < 0 ||
-	    dup3(s, SYNC_FD, O_CLOEXEC) < 0)
+	    dup3(s, SYNC_FD, O_CLOEXEC) < 0 || (l >= 0 && dup3(l, NATIVE_LOCK_FD, O_CLOEXEC) < 0))
 		_exit(NATIVE_SETUP_FAILED);
 	/* Whatever else the caller had open (other threads' descriptors
-	 * without CLOEXEC included) stays outside. */
-	syscall(SYS_close_range, SYNC_FD + 1, ~0U, 0);
+	 * without CLOEXEC included) stays outside. The lock stays: the run's
+	 * host ids are held as long as its init lives, even past the
+	 * supervisor (exec closes it in the program). */
+	syscall(SYS_close_range, NATIVE_LOCK_FD + 1, ~0U, 0);
+	if (l < 0)
+		close(NATIVE_LOCK_FD);
 }
 
 #define INIT_NAME "symbi-init"
@@ -149,7 +155,7 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 {
 	/* The isolation steps, in order. Namespaces (pid, mount, ipc, uts,
 	 * net, user) were created by clone. */
-	setup_fds(stdio, sync_fd);
+	setup_fds(stdio, sync_fd, p->lock_fd);
 	hide_caller_argv();
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		native_child_fail(SYNC_FD, "set the parent-death signal", errno, "prctl failed");
@@ -164,6 +170,12 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 	 * the capabilities of the namespace (mount) stay. */
 	syscall(SYS_setfsgid, p->gid);
 	syscall(SYS_setfsuid, p->uid);
+	/* A credential change clears the parent-death signal: set it again,
+	 * then make sure the parent did not die in between (its end of the
+	 * sync socket would be closed). */
+	struct pollfd pf = {.fd = SYNC_FD, .events = POLLIN};
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || poll(&pf, 1, 0) != 0)
+		_exit(NATIVE_SETUP_FAILED);
 	if (p->use_cgroup && unshare(CLONE_NEWCGROUP) < 0)
 		native_child_fail(SYNC_FD, "create the cgroup namespace", errno, "unshare failed");
 	if (sethostname("sandbox", 7) < 0)

@@ -265,6 +265,7 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	plan.id_mode = st->ids.mode;
 	plan.host_uid = ident.uid;
 	plan.host_gid = ident.gid;
+	plan.lock_fd = ident.lock_fd;
 	/* 3. the run's cgroup, limits set; without root and without a
 	 * delegated cgroup, rlimits stand in (see doctor) */
 	symbi_error_t cg_err = {0};

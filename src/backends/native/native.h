@@ -135,6 +135,8 @@ typedef struct native_bind {
 
 typedef struct native_plan {
 	native_id_mode_t id_mode; /* how the run's user namespace is mapped */
+	int lock_fd; /* the flock on host_uid (identity.c), -1 if none; the
+		      * sandbox init holds it too, on NATIVE_LOCK_FD */
 	bool netns;      /* network_mode none */
 	uid_t uid, host_uid; /* inside; outside (see identity.c) */
 	gid_t gid, host_gid;
@@ -189,6 +191,10 @@ __attribute__((noreturn)) void native_child_fail(int fd, const char *step, int e
 
 /* ---- child side --------------------------------------------------------- */
 
+/* The init's descriptors: 0-2 stdio, then these (volumes follow). */
+#define NATIVE_SYNC_FD 3
+#define NATIVE_LOCK_FD 4
+
 /* The sandbox init: runs the isolation steps in order, starts the program
  * as its child, reports its status and exits. Never returns. */
 __attribute__((noreturn)) void native_child_main(const native_plan_t *p, const int stdio[3],
@@ -211,7 +217,7 @@ int native_volume_mounts(pid_t child, const native_plan_t *p, int *fds, symbi_er
 /* Whether volumes come from native_volume_mounts (through the sync socket,
  * on descriptors NATIVE_VOLUME_FD0 + i) rather than being bound by the
  * child. */
-#define NATIVE_VOLUME_FD0 4
+#define NATIVE_VOLUME_FD0 5
 static inline bool native_volumes_idmapped(const native_plan_t *p)
 {
 	return p->id_mode == NATIVE_ID_RANGE;

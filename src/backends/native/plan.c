@@ -235,6 +235,7 @@ int native_plan_build(native_plan_t *p, const symbi_config_t *cfg, const native_
 	p->host_uid = geteuid();
 	p->host_gid = getegid();
 	p->id_mode = p->host_uid == 0 ? NATIVE_ID_RANGE : NATIVE_ID_SHARED;
+	p->lock_fd = -1;
 	p->cap_last = read_cap_last();
 	if (strcmp(cfg->network_mode, "none") == 0)
 		p->netns = true;
