@@ -113,7 +113,9 @@ void symbi_config_free(symbi_config_t *cfg);
  * "pids_limit" ("0" or "none" unsets), "user" ("" unsets), "backend"
  * ("docker"/"gvisor"/"native"/"process"), "runtime_name", "runsc_binary".
  * Native backend: "lang" ("sh", "bash", "python", "node"; "" = SHELL -c),
- * "tmp_size" and "workdir_size" (tmpfs caps, "100m"). Process backend (the
+ * "tmp_size" and "workdir_size" (tmpfs caps, "100m"), "native_id_range"
+ * ("BASE:COUNT", the host uids/gids given to runs of a root caller, one per
+ * live run; "1879048192:65536"). Process backend (the
  * reference's native runner): "executable", "working_directory",
  * "enforce_resource_limits", "max_memory_mb", "max_cpu_seconds". List
  * fields ("volumes", "extra_flags", "allowed_executables") append one
@@ -207,8 +209,10 @@ symbi_sandbox_t *symbi_sandbox_new(const symbi_config_t *cfg,
 void symbi_sandbox_free(symbi_sandbox_t *sb);
 /* The backend's name: "docker", "gvisor", "native", "process". */
 const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb);
-/* A static warning that front ends must show before running code (the
- * process backend runs it unisolated), or NULL. */
+/* A warning that front ends must show before running code (the process
+ * backend runs it unisolated; the native backend run by a user without
+ * /etc/subuid ids runs every execution as that user), or NULL. It belongs
+ * to the sandbox and does not change during its life. */
 const char *symbi_sandbox_warning(const symbi_sandbox_t *sb);
 
 /* Runs `code` (code_len bytes; it may be several MiB) as `SHELL -c CODE`

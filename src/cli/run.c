@@ -49,6 +49,8 @@ static void run_usage(FILE *out)
 	      "                           instead of SHELL -c                 [lang]\n"
 	      "      --tmp-size SIZE      cap of the /tmp tmpfs (100m)        [tmp_size]\n"
 	      "      --workdir-size SIZE  cap of the working directory (100m) [workdir_size]\n"
+	      "      --id-range BASE:COUNT  host uids/gids for runs as root, one per\n"
+	      "                           live run (1879048192:65536)       [native_id_range]\n"
 	      "\n"
 	      "Process backend (unisolated; refused in production):\n"
 	      "      --executable EXE     interpreter (bash)                  [executable]\n"
@@ -73,7 +75,7 @@ enum {
 	OPT_CPUS = 256, OPT_MAX_OUTPUT, OPT_PIDS, OPT_DOCKER_BINARY, OPT_RUNTIME_NAME,
 	OPT_RUNSC_BINARY, OPT_KEEP, OPT_EXTRA_FLAG, OPT_STDIN, OPT_JSON,
 	OPT_TMP_SIZE, OPT_WORKDIR_SIZE, OPT_EXECUTABLE, OPT_ALLOW_EXECUTABLE, OPT_WORKING_DIRECTORY,
-	OPT_MAX_MEMORY_MB, OPT_MAX_CPU_SECONDS,
+	OPT_MAX_MEMORY_MB, OPT_MAX_CPU_SECONDS, OPT_ID_RANGE,
 };
 
 static const struct option run_options[] = {
@@ -102,6 +104,7 @@ static const struct option run_options[] = {
 	{"lang", required_argument, NULL, 'l'},
 	{"tmp-size", required_argument, NULL, OPT_TMP_SIZE},
 	{"workdir-size", required_argument, NULL, OPT_WORKDIR_SIZE},
+	{"id-range", required_argument, NULL, OPT_ID_RANGE},
 	{"executable", required_argument, NULL, OPT_EXECUTABLE},
 	{"allow-executable", required_argument, NULL, OPT_ALLOW_EXECUTABLE},
 	{"working-directory", required_argument, NULL, OPT_WORKING_DIRECTORY},
@@ -135,6 +138,7 @@ static const char *field_for_option(int opt)
 	case 'l': return "lang";
 	case OPT_TMP_SIZE: return "tmp_size";
 	case OPT_WORKDIR_SIZE: return "workdir_size";
+	case OPT_ID_RANGE: return "native_id_range";
 	case OPT_EXECUTABLE: return "executable";
 	case OPT_ALLOW_EXECUTABLE: return "allowed_executables";
 	case OPT_WORKING_DIRECTORY: return "working_directory";

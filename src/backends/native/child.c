@@ -160,22 +160,22 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		native_child_fail(SYNC_FD, "set the parent-death signal", errno, "prctl failed");
 	wait_for_go(p); /* parent: cgroup attach (v2), id maps, volumes */
-	/* Still the caller's uid (root's, outside) until here: cgroup v1
-	 * lets root's euid move a task. */
-	if (p->use_cgroup && p->cg->version == 1 && native_cgroup_enter_self(p->cg) < 0)
-		native_child_fail(SYNC_FD, "enter the cgroup", errno, "cannot join the run's cgroup");
-	/* The file systems this init mounts belong to its user namespace,
-	 * where only the sandbox ids are mapped: files it creates there must
-	 * have an owner the namespace knows. Only the file-system ids change,
-	 * the capabilities of the namespace (mount) stay. */
-	syscall(SYS_setfsgid, p->gid);
-	syscall(SYS_setfsuid, p->uid);
+	/* The run's own ids from here on, for the init too: the file systems
+	 * it mounts belong to its user namespace, where only those are
+	 * mapped, and no process of the run is the caller's uid. */
+	const char *step;
+	if (native_become_sandbox_user(p, &step) < 0)
+		native_child_fail(SYNC_FD, step, errno, "cannot %s", step);
 	/* A credential change clears the parent-death signal: set it again,
 	 * then make sure the parent did not die in between (its end of the
 	 * sync socket would be closed). */
 	struct pollfd pf = {.fd = SYNC_FD, .events = POLLIN};
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || poll(&pf, 1, 0) != 0)
 		_exit(NATIVE_SETUP_FAILED);
+	/* v1: moving itself is cheap (see native_cgroup_enter_self); its
+	 * tasks files were given to the run's uid. */
+	if (p->use_cgroup && p->cg->version == 1 && native_cgroup_enter_self(p->cg) < 0)
+		native_child_fail(SYNC_FD, "enter the cgroup", errno, "cannot join the run's cgroup");
 	if (p->use_cgroup && unshare(CLONE_NEWCGROUP) < 0)
 		native_child_fail(SYNC_FD, "create the cgroup namespace", errno, "unshare failed");
 	if (sethostname("sandbox", 7) < 0)

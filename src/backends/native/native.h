@@ -205,6 +205,10 @@ int native_mount_root(const native_plan_t *p, int sync_fd);
 int native_loopback_up(void);
 /* limits.c: rlimits of the program. */
 int native_set_rlimits(const native_plan_t *p);
+/* user.c (child): takes the sandbox uid/gid (the run's host ids outside)
+ * and no supplementary group, keeping the user namespace's capabilities.
+ * Returns -1 with errno and the failed step. */
+int native_become_sandbox_user(const native_plan_t *p, const char **step);
 /* user.c (child): drops to the sandbox uid/gid with no capabilities. */
 int native_drop_privileges(const native_plan_t *p, const char **step);
 /* user.c (parent): writes uid_map/gid_map of a child in a user namespace. */

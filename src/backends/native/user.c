@@ -76,15 +76,8 @@ int native_write_id_maps(pid_t pid, const native_plan_t *p, symbi_error_t *err)
 	return 0;
 }
 
-int native_drop_privileges(const native_plan_t *p, const char **step)
+int native_become_sandbox_user(const native_plan_t *p, const char **step)
 {
-	*step = "drop the capability bounding set";
-	for (int cap = 0; cap <= p->cap_last; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			return -1;
-	*step = "clear ambient capabilities";
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return -1;
 	/* Raw system calls: glibc's wrappers broadcast credential changes to
 	 * every thread it knows of, and after a raw clone of a threaded
 	 * caller it still "knows" threads that do not exist here and would
@@ -99,7 +92,24 @@ int native_drop_privileges(const native_plan_t *p, const char **step)
 	if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
 		return -1;
 	*step = "set uid";
+	/* uid 0 is not mapped in the namespace, so the kernel does not take
+	 * this for root giving up root: the namespace's capabilities stay
+	 * until native_drop_privileges clears them. */
 	if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+		return -1;
+	return 0;
+}
+
+int native_drop_privileges(const native_plan_t *p, const char **step)
+{
+	*step = "drop the capability bounding set";
+	for (int cap = 0; cap <= p->cap_last; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	*step = "clear ambient capabilities";
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
+	if (native_become_sandbox_user(p, step) < 0)
 		return -1;
 	*step = "clear capabilities";
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
