@@ -66,6 +66,25 @@ $WAIT
 	PIDS+=($!)
 }
 
+# ---- volumes: the program acts on them as the sandbox user, and what it
+# leaves there belongs to that user on the host (not to the run's id)
+mkdir -m 700 "$WORK/vol"
+echo data >"$WORK/vol/host-file"
+chmod 600 "$WORK/vol/host-file"
+chown -R 65534:65534 "$WORK/vol"
+expect_eq "control: host nobody reads the volume's 0600 file" "data" \
+	"$(as_uid 65534 cat "$WORK/vol/host-file")"
+expect_eq "the program reads the volume's file of its sandbox user, creates files" "data ok" \
+	"$(nrun -v "$WORK/vol:/v" 'echo $(cat /v/host-file) $(echo new >/v/made && mkdir /v/d && echo ok)' 2>&1)"
+expect_eq "files the run left in the volume belong to 65534:65534 on the host" "65534:65534 65534:65534" \
+	"$(stat -c %u:%g "$WORK/vol/made" "$WORK/vol/d" | tr '\n' ' ' | sed 's/ $//')"
+mkdir -m 700 "$WORK/vol2"
+chown 4321:4321 "$WORK/vol2"
+expect_eq "with --user 4321, they belong to 4321:4321" "4321:4321" \
+	"$(nrun -u 4321 -v "$WORK/vol2:/v" 'echo x >/v/f' 2>&1; stat -c %u:%g "$WORK/vol2/f" 2>&1)"
+expect_eq "a file of another host user in the volume: EACCES" "EACCES" \
+	"$(chown 4321 "$WORK/vol/host-file"; nrun -v "$WORK/vol:/v" -v "$WORK:/t:ro" "$PY /t/open.py /v/host-file" 2>&1)"
+
 # ---- two live runs: each its own host uid, neither 65534
 start_waiting_run idA -e SECRET_A=hunter2
 start_waiting_run idB
