@@ -258,6 +258,10 @@ typedef struct symbi_host_info {
 	bool seccomp;              /* seccomp filters can be installed */
 	char libseccomp_version[32];
 	int landlock_abi;          /* 0: landlock unavailable */
+	/* Native backend, default configuration: whether each run gets a host
+	 * uid/gid of its own (else runs share the caller's), and from where. */
+	bool run_identity;
+	char run_identity_detail[512];
 } symbi_host_info_t;
 
 /* Probes this host (forks short-lived children; creates and removes one

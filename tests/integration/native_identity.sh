@@ -46,9 +46,13 @@ EOF
 chmod 644 "$WORK/open.py"
 try_open() { $PY "$WORK/open.py" "$1"; }
 as_uid() { local u=$1; shift; setpriv --reuid "$u" --regid "$u" --clear-groups "$@"; }
-# Waits (no deadline of its own: the suite's runs end by themselves after
-# 120 s) until a file exists.
-wait_for() { local i; for i in $(seq 1 2400); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
+# wait_for FILE [PID]: waits until FILE exists, or until the run that
+# should make it (PID, by default the last one started) has ended; no
+# deadline of its own: the runs end by themselves after 120 s.
+wait_for() {
+	local pid=${2:-${PIDS[${#PIDS[@]}-1]}}
+	while [ ! -e "$1" ]; do kill -0 "$pid" 2>/dev/null || return 1; sleep 0.05; done
+}
 # The pid of the program of a run whose command line holds a marker.
 prog_pid() { pgrep -f "^python3 -c .*$1" | head -1; }
 host_uid() { awk '/^Uid:/ {print $2}' "/proc/$1/status"; }
@@ -88,7 +92,7 @@ expect_eq "a file of another host user in the volume: EACCES" "EACCES" \
 # ---- two live runs: each its own host uid, neither 65534
 start_waiting_run idA -e SECRET_A=hunter2
 start_waiting_run idB
-wait_for "$WORK/sync/ready-idA" && wait_for "$WORK/sync/ready-idB"
+wait_for "$WORK/sync/ready-idA" "${PIDS[0]}" && wait_for "$WORK/sync/ready-idB"
 pa=$(prog_pid "# idA"); pb=$(prog_pid "# idB")
 ua=$(host_uid "$pa"); ub=$(host_uid "$pb")
 check "the runs' programs are found on the host" test -n "$pa" -a -n "$pb"

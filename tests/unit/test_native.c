@@ -157,6 +157,26 @@ static void test_native_config_errors(void **state)
 	symbi_config_free(cfg);
 }
 
+static void test_native_id_range_config(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_new();
+	static const char *const bad[] = {"", "5", "5:", ":5", "0:10", "10:0", "-1:5", "5:-1",
+					  "65530:10", "65535:1", "2147483000:1000", "2147483648:1",
+					  "1879048192:65536x", " 1:2", "1:2 ", "99999999999999999999:1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(symbi_config_set(cfg, "native_id_range", bad[i], &err), -1);
+		assert_int_equal(err.code, SYMBI_E_INVALID);
+		assert_non_null(strstr(err.message, "native_id_range"));
+	}
+	assert_int_equal(symbi_config_set(cfg, "native_id_range", "65536:100", &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "native_id_range", "1:65534", &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "native_id_range", "2147483647:1", &err), 0);
+	assert_int_equal(symbi_config_load_json(cfg, "{\"native_id_range\":\"7:3\"}", &err), 0);
+	symbi_config_free(cfg);
+}
+
 struct thread_arg {
 	symbi_sandbox_t *sb;
 	int id;
@@ -250,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_native_large_code),
 		cmocka_unit_test(test_native_cancel),
 		cmocka_unit_test(test_native_config_errors),
+		cmocka_unit_test(test_native_id_range_config),
 		cmocka_unit_test(test_native_threads_share_a_sandbox),
 		cmocka_unit_test(test_process_backend),
 		cmocka_unit_test(test_host_probe),
