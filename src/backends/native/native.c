@@ -173,19 +173,12 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	r->init_pid = child;
 	r->sync_fd = sv[0];
 	*pid = child;
-	if ((r->cg->version == 2 && native_cgroup_attach(r->cg, child, err) < 0) ||
-	    native_write_id_maps(child, p, err) < 0) {
-		kill(child, SIGKILL);
-		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-			;
-		close(sv[0]);
-		r->sync_fd = -1;
-		return -1;
-	}
 	/* Root: the volumes travel with GO, idmapped to the run's ids. */
 	int vol[NATIVE_MAX_FDS];
 	int nvol = native_volumes_idmapped(p) ? (int)p->nbinds : 0;
-	if (nvol && native_volume_mounts(child, p, vol, err) < 0) {
+	if ((r->cg->version == 2 && native_cgroup_attach(r->cg, child, err) < 0) ||
+	    native_write_id_maps(child, p, err) < 0 ||
+	    (nvol && native_volume_mounts(child, p, vol, err) < 0)) {
 		kill(child, SIGKILL);
 		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 			;
