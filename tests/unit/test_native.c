@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <symbi/sandbox.h>
@@ -177,6 +178,67 @@ static void test_native_id_range_config(void **state)
 	symbi_config_free(cfg);
 }
 
+struct holder_arg {
+	symbi_sandbox_t *sb;
+	symbi_result_t *res;
+};
+
+static void *hold_id(void *p)
+{
+	struct holder_arg *a = p;
+	a->res = run(a->sb, "touch /sync/ready; while [ ! -e /sync/stop ]; do sleep 0.05; done", NULL);
+	return NULL;
+}
+
+/* Runs of one sandbox on several threads exclude each other from an id as
+ * runs of different processes do: the flock belongs to each run's own open
+ * file description. A range of one id makes the conflict certain. */
+static void test_native_id_lock_across_threads(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		fail_msg("run the unit tests as root: native_id_range is for root callers");
+	char dir[] = "/tmp/symbi-unit-idlock.XXXXXX", vol[64], path[96];
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	snprintf(vol, sizeof(vol), "%s:/sync", dir);
+	const char *fields[] = {"native_id_range", "1879108192:1", "volumes", vol,
+				"max_execution_time", "60", NULL};
+	symbi_sandbox_t *sb = make(fields);
+	struct holder_arg a = {sb, NULL};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, hold_id, &a), 0);
+	snprintf(path, sizeof(path), "%s/ready", dir);
+	bool joined = false; /* the holder ended early: it failed */
+	while (!joined && access(path, F_OK) < 0) {
+		joined = pthread_tryjoin_np(t, NULL) == 0;
+		usleep(20000);
+	}
+	symbi_result_t *busy = run(sb, "true", NULL);
+	assert_int_equal(busy->status, SYMBI_STATUS_ERROR);
+	assert_non_null(strstr(busy->error, "every host id of 1879108192:1 is held"));
+	symbi_result_free(busy);
+	snprintf(path, sizeof(path), "%s/stop", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	if (!joined)
+		pthread_join(t, NULL);
+	assert_non_null(a.res);
+	assert_int_equal(a.res->status, SYMBI_STATUS_EXITED);
+	assert_int_equal(a.res->exit_code, 0);
+	symbi_result_free(a.res);
+	symbi_result_t *again = run(sb, "awk '{print $2}' /proc/self/uid_map", NULL);
+	assert_string_equal(again->stdout_data, "1879108192\n");
+	symbi_result_free(again);
+	symbi_sandbox_free(sb);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/ready", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 struct thread_arg {
 	symbi_sandbox_t *sb;
 	int id;
@@ -272,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_native_config_errors),
 		cmocka_unit_test(test_native_id_range_config),
 		cmocka_unit_test(test_native_threads_share_a_sandbox),
+		cmocka_unit_test(test_native_id_lock_across_threads),
 		cmocka_unit_test(test_process_backend),
 		cmocka_unit_test(test_host_probe),
 	};
