@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -180,14 +181,37 @@ static void test_native_id_range_config(void **state)
 
 struct holder_arg {
 	symbi_sandbox_t *sb;
+	int cancel_fd;
 	symbi_result_t *res;
 };
 
 static void *hold_id(void *p)
 {
 	struct holder_arg *a = p;
-	a->res = run(a->sb, "touch /sync/ready; while [ ! -e /sync/stop ]; do sleep 0.05; done", NULL);
+	symbi_exec_options_t o = {.code = "sleep 60", .code_len = 8, .cancel_fd = a->cancel_fd};
+	symbi_error_t err;
+	if (symbi_sandbox_execute_opts(a->sb, &o, &a->res, &err) < 0)
+		a->res = NULL;
 	return NULL;
+}
+
+/* Whether a process of host uid `uid` exists (a dumpable one: its /proc
+ * directory is its own). */
+static bool uid_has_process(uid_t uid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+	while (d && !found && (e = readdir(d))) {
+		struct stat st;
+		char path[300];
+		snprintf(path, sizeof(path), "/proc/%s", e->d_name);
+		found = e->d_name[0] >= '1' && e->d_name[0] <= '9' && stat(path, &st) == 0 &&
+			st.st_uid == uid;
+	}
+	if (d)
+		closedir(d);
+	return found;
 }
 
 /* Runs of one sandbox on several threads exclude each other from an id as
@@ -198,20 +222,15 @@ static void test_native_id_lock_across_threads(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		fail_msg("run the unit tests as root: native_id_range is for root callers");
-	char dir[] = "/tmp/symbi-unit-idlock.XXXXXX", vol[64], path[96];
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(chmod(dir, 0755), 0);
-	assert_int_equal(chown(dir, 65534, 65534), 0);
-	snprintf(vol, sizeof(vol), "%s:/sync", dir);
-	const char *fields[] = {"native_id_range", "1879108192:1", "volumes", vol,
-				"max_execution_time", "60", NULL};
+	const char *fields[] = {"native_id_range", "1879108192:1", NULL};
 	symbi_sandbox_t *sb = make(fields);
-	struct holder_arg a = {sb, NULL};
+	int cancel[2];
+	assert_int_equal(pipe(cancel), 0);
+	struct holder_arg a = {sb, cancel[0], NULL};
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, hold_id, &a), 0);
-	snprintf(path, sizeof(path), "%s/ready", dir);
 	bool joined = false; /* the holder ended early: it failed */
-	while (!joined && access(path, F_OK) < 0) {
+	while (!joined && !uid_has_process(1879108192)) {
 		joined = pthread_tryjoin_np(t, NULL) == 0;
 		usleep(20000);
 	}
@@ -219,24 +238,18 @@ static void test_native_id_lock_across_threads(void **state)
 	assert_int_equal(busy->status, SYMBI_STATUS_ERROR);
 	assert_non_null(strstr(busy->error, "every host id of 1879108192:1 is held"));
 	symbi_result_free(busy);
-	snprintf(path, sizeof(path), "%s/stop", dir);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fclose(f);
+	assert_int_equal(write(cancel[1], "x", 1), 1);
 	if (!joined)
 		pthread_join(t, NULL);
+	close(cancel[0]);
+	close(cancel[1]);
 	assert_non_null(a.res);
-	assert_int_equal(a.res->status, SYMBI_STATUS_EXITED);
-	assert_int_equal(a.res->exit_code, 0);
+	assert_string_equal(a.res->error, "execution cancelled");
 	symbi_result_free(a.res);
 	symbi_result_t *again = run(sb, "awk '{print $2}' /proc/self/uid_map", NULL);
 	assert_string_equal(again->stdout_data, "1879108192\n");
 	symbi_result_free(again);
 	symbi_sandbox_free(sb);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/ready", dir);
-	unlink(path);
-	rmdir(dir);
 }
 
 struct thread_arg {
