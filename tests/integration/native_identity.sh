@@ -234,6 +234,13 @@ nrun 'echo x > /dev/stdout' >"$WORK/caller-file"
 expect_eq "a caller's file as stdout is not handed over (still root's)" "0 x" \
 	"$(stat -c %u "$WORK/caller-file") $(cat "$WORK/caller-file")"
 
+# ---- what the init made belongs to the sandbox user (the init runs as
+# the run's ids), so it must be read-only
+expect_eq "the root and /dev are the sandbox user's, read-only" "65534 65534 EROFS EROFS" \
+	"$(nrun -v "$WORK:/t:ro" "echo \$(stat -c %u / /dev) \$($PY /t/openw.py /dev/evil) \$($PY /t/openw.py /etc/passwd)" 2>&1)"
+expect_eq "/dev/shm and /tmp stay writable" "ok ok" \
+	"$(nrun -v "$WORK:/t:ro" "echo \$(touch /dev/shm/x && echo ok) \$(touch /tmp/x && echo ok)" 2>&1)"
+
 # ---- the lock: concurrent runs, distinct ids; nothing held afterwards
 N=6
 for i in $(seq 1 $N); do

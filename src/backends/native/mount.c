@@ -287,6 +287,11 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 		FAIL("detach the old root", "cannot detach the host's root");
 	if (mount("none", "/", "none", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		FAIL("make the root read-only", "cannot remount the root read-only");
+	/* Its tmpfs belongs to the sandbox user (the init's ids): read-only,
+	 * so that the program cannot replace /dev/stdout and the like. */
+	if (mount("none", "/dev", "none",
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC | kept_flags("/dev"), NULL) < 0)
+		FAIL("make /dev read-only", "cannot remount /dev read-only");
 	if (chdir(p->workdir) < 0)
 		FAIL("enter the working directory", "cannot chdir to %s", p->workdir);
 	return 0;
