@@ -3,7 +3,8 @@
  * /etc/subgid ranges (mapped by newuidmap/newgidmap); either way the id is
  * one that no account uses and that no other live run holds: a run holds an
  * flock on a file named after its id, in a directory only the caller can
- * write, for its whole life. The lock belongs to the open file description,
+ * write, for its whole life (the files stay between runs). The lock belongs
+ * to the open file description,
  * so concurrent runs in one process (threads of a server) exclude each other
  * as runs in different processes do, and the kernel drops it when the
  * supervisor dies. */
@@ -19,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,9 +143,8 @@ static bool is_account(uid_t uid, gid_t gid)
 }
 
 /* Locks `name` in dir; 1 when held, 0 when another run holds it, -1 on
- * error. The file is removed by its holder at release, so a file that is
- * no longer the one under that name (a holder removed it between our open
- * and our lock) does not count. */
+ * error. A file that is no longer the one under that name (someone
+ * removed it between our open and our lock) does not count. */
 static int try_lock(int dir, const char *name, int *out)
 {
 	int fd = openat(dir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -166,11 +165,30 @@ static int try_lock(int dir, const char *name, int *out)
 	return 1;
 }
 
+/* Whether an account uses the id of the lock file fd (held). The answer
+ * of the account database (which may load NSS modules and ask several
+ * sources: about a millisecond) is kept in the file, one byte, 'a' or 'f',
+ * and asked again once it is an hour old. */
+#define ACCOUNT_CHECK_MAX_AGE 3600
+
+static bool id_has_account(int fd, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	char verdict = 0;
+	if (fstat(fd, &st) == 0 && st.st_size == 1 && time(NULL) - st.st_mtime < ACCOUNT_CHECK_MAX_AGE &&
+	    time(NULL) >= st.st_mtime && pread(fd, &verdict, 1, 0) == 1 &&
+	    (verdict == 'a' || verdict == 'f'))
+		return verdict == 'a';
+	verdict = is_account(uid, gid) ? 'a' : 'f';
+	if (ftruncate(fd, 0) == 0)
+		(void)!pwrite(fd, &verdict, 1, 0);
+	return verdict == 'a';
+}
+
 int native_identity_acquire(native_identity_t *id, const native_id_source_t *src,
 			    symbi_error_t *err)
 {
 	id->lock_fd = -1;
-	id->dir_fd = -1;
 	id->uid = geteuid();
 	id->gid = getegid();
 	if (src->mode == NATIVE_ID_SHARED)
@@ -178,31 +196,33 @@ int native_identity_acquire(native_identity_t *id, const native_id_source_t *src
 	int dir = open_lock_dir(src->lock_dir, err);
 	if (dir < 0)
 		return -1;
-	/* A random start keeps concurrent runs from racing for one id. */
-	uint32_t start;
-	if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != sizeof(start))
-		start = (uint32_t)getpid() ^ (uint32_t)time(NULL);
-	for (uint32_t i = 0; i < src->count; i++) {
-		uint32_t off = (start + i) % src->count;
+	/* Lowest free id first: ids are reused, and so are their lock files
+	 * and the account answers kept there. Reuse is safe: nothing of a
+	 * run outlives it as its host id (its files are in its own tmpfs, or
+	 * in volumes as the sandbox user). */
+	for (uint32_t off = 0; off < src->count; off++) {
 		uid_t uid = src->uid_base + off;
 		gid_t gid = src->gid_base + off;
-		if (is_account(uid, gid))
-			continue;
-		snprintf(id->name, sizeof(id->name), "%u", (unsigned)uid);
-		int fd = -1, rc = try_lock(dir, id->name, &fd);
+		char name[16];
+		snprintf(name, sizeof(name), "%u", (unsigned)uid);
+		int fd = -1, rc = try_lock(dir, name, &fd);
 		if (rc < 0) {
 			int e = errno;
 			close(dir);
 			return symbi_fail(err, SYMBI_E_SYSTEM, e, "cannot lock %s/%s", src->lock_dir,
-					  id->name);
+					  name);
 		}
-		if (rc == 1) {
-			id->lock_fd = fd;
-			id->dir_fd = dir;
-			id->uid = uid;
-			id->gid = gid;
-			return 0;
+		if (rc == 0)
+			continue;
+		if (id_has_account(fd, uid, gid)) {
+			close(fd);
+			continue;
 		}
+		close(dir);
+		id->lock_fd = fd;
+		id->uid = uid;
+		id->gid = gid;
+		return 0;
 	}
 	close(dir);
 	return symbi_fail(err, SYMBI_E_UNAVAILABLE, EAGAIN,
@@ -213,11 +233,8 @@ int native_identity_acquire(native_identity_t *id, const native_id_source_t *src
 
 void native_identity_release(native_identity_t *id)
 {
-	if (id->lock_fd < 0)
-		return;
-	/* Removed while still locked: see try_lock. */
-	unlinkat(id->dir_fd, id->name, 0);
-	close(id->lock_fd);
-	close(id->dir_fd);
-	id->lock_fd = id->dir_fd = -1;
+	/* The file stays, for the next run of this id. */
+	if (id->lock_fd >= 0)
+		close(id->lock_fd);
+	id->lock_fd = -1;
 }

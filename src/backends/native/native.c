@@ -280,7 +280,7 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	native_state_t *st = state;
 	native_plan_t plan;
 	native_cgroup_t cg = {.memory_dir = -1};
-	native_identity_t ident = {.lock_fd = -1, .dir_fd = -1};
+	native_identity_t ident = {.lock_fd = -1};
 	struct native_run r = {.plan = &plan, .cg = &cg, .sync_fd = -1, .init_pid = -1};
 	int rc = -1;
 	/* 1. validate and prepare everything (no namespace exists yet) */

@@ -117,8 +117,6 @@ typedef struct native_identity {
 	uid_t uid;
 	gid_t gid;
 	int lock_fd; /* -1: nothing held (shared mode) */
-	int dir_fd;
-	char name[16];
 } native_identity_t;
 
 int native_identity_acquire(native_identity_t *id, const native_id_source_t *src,
