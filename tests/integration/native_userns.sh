@@ -84,6 +84,10 @@ expect_eq "with a range: no capabilities" "0000000000000000" \
 	"$(srun "grep CapEff /proc/self/status | cut -f2" 2>&1)"
 expect_eq "with a range: write /usr: EROFS" "EROFS" \
 	"$(srun -v "$WORK/probe:/probe:ro" "/probe/probe write /usr/x" 2>&1)"
+expect_eq "with a range: a timeout still kills the sandbox (124)" "124" \
+	"$(srun --timeout 1 'sleep 30' >/dev/null 2>&1; echo $?)"
+expect_eq "with a range: no process of the caller's subordinate ids left" "" \
+	"$(ps -eo pid=,uid=,stat=,args= | awk -v s=$SUB '$2 >= s && $2 < s + 65536 && $3 !~ /^Z/')"
 expect_eq "with a range: no id lock left held" "" \
 	"$(for f in /tmp/symbi-sandbox-ids-1000/* /run/user/1000/symbi-sandbox-ids/*; do [ -e "$f" ] && ! flock -n "$f" true && echo "$f"; done)"
 check "the host's /etc/subuid was not touched" bash -c "! grep -qs '^$UNAME:$SUB:' /etc/subuid"
