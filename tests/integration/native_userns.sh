@@ -84,6 +84,13 @@ expect_eq "with a range: no capabilities" "0000000000000000" \
 	"$(srun "grep CapEff /proc/self/status | cut -f2" 2>&1)"
 expect_eq "with a range: write /usr: EROFS" "EROFS" \
 	"$(srun -v "$WORK/probe:/probe:ro" "/probe/probe write /usr/x" 2>&1)"
+mkdir -m 755 "$WORK/uvol"
+chown 1000:1000 "$WORK/uvol"
+expect_eq "with a range: a volume of the caller is another user's to the program (EACCES)" "EACCES" \
+	"$(srun -v "$WORK/uvol:/v" -v "$WORK/probe:/probe:ro" '/probe/probe write /v/f' 2>&1)"
+chmod 777 "$WORK/uvol"
+expect_eq "with a range: a world-writable volume takes files, owned by the run's id" "ok $uid" \
+	"$(srun -v "$WORK/uvol:/v" -v "$WORK/probe:/probe:ro" '/probe/probe write /v/f' 2>&1) $(stat -c %u "$WORK/uvol/f" 2>&1)"
 expect_eq "with a range: a timeout still kills the sandbox (124)" "124" \
 	"$(srun --timeout 1 'sleep 30' >/dev/null 2>&1; echo $?)"
 expect_eq "with a range: no process of the caller's subordinate ids left" "" \
