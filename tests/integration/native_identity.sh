@@ -272,6 +272,11 @@ expect_eq "once the holder ended, the id is free again" "$((BASE + 4242))" \
 	"$(nrun --id-range "$ONE" "awk '{print \$2}' /proc/self/uid_map")"
 out=$(nrun --id-range 65534:1 true 2>&1); rc=$?
 expect_eq "an id used by an account (nobody) is never given: 125" "125" "$rc"
+check "control: root's own namespace maps the whole default range" \
+	awk '$1 == 0 && $2 == 0 && $3 == 4294967295 { found = 1 } END { exit !found }' /proc/self/uid_map
+out=$(unshare -U --map-root-user "$SB" run true 2>&1); rc=$?
+expect_eq "root of a user namespace that maps only uid 0 is told the range is not mapped (125)" "125 1" \
+	"$rc $(grep -c 'is not mapped in this process.s user namespace' <<<"$out")"
 out=$(nrun --id-range 65530:10 true 2>&1); rc=$?
 expect_eq "a range holding 65535 is refused: 125" "125" "$rc"
 out=$(nrun --id-range 2147483000:1000 true 2>&1); rc=$?

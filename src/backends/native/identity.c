@@ -63,6 +63,22 @@ static bool owned_dir(const char *path, uid_t uid)
 	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid;
 }
 
+/* Whether this process's own user namespace maps ids [base, base+count)
+ * (file: /proc/self/uid_map or gid_map). Root in a container's user
+ * namespace can only hand out ids that namespace maps. */
+static bool own_ns_maps(const char *file, uint32_t base, uint32_t count)
+{
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return true; /* no user namespaces at all: the initial one */
+	unsigned long inside, outside, n;
+	bool ok = false;
+	while (!ok && fscanf(f, "%lu %lu %lu", &inside, &outside, &n) == 3)
+		ok = inside <= base && (unsigned long long)base + count <= (unsigned long long)inside + n;
+	fclose(f);
+	return ok;
+}
+
 int native_id_source_init(native_id_source_t *src, const symbi_config_t *cfg, symbi_error_t *err)
 {
 	memset(src, 0, sizeof(*src));
@@ -73,6 +89,13 @@ int native_id_source_init(native_id_source_t *src, const symbi_config_t *cfg, sy
 		src->gid_base = cfg->id_range_base;
 		src->count = cfg->id_range_count;
 		snprintf(src->lock_dir, sizeof(src->lock_dir), "%s", ROOT_LOCK_DIR);
+		if (!own_ns_maps("/proc/self/uid_map", src->uid_base, src->count) ||
+		    !own_ns_maps("/proc/self/gid_map", src->gid_base, src->count))
+			return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
+					  "native_id_range %u:%u is not mapped in this process's user "
+					  "namespace (root of a container?): choose a range that "
+					  "/proc/self/uid_map and gid_map cover, with --id-range",
+					  (unsigned)src->uid_base, (unsigned)src->count);
 		return 0;
 	}
 	src->mode = NATIVE_ID_SHARED;
@@ -97,7 +120,6 @@ int native_id_source_init(native_id_source_t *src, const symbi_config_t *cfg, sy
 	else
 		snprintf(src->lock_dir, sizeof(src->lock_dir), "/tmp/symbi-sandbox-ids-%u",
 			 (unsigned)me);
-	(void)err;
 	return 0;
 }
 
