@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,24 +71,6 @@ static const char *native_warning(const void *state)
 	return native_id_mode_warning(st->ids.mode);
 }
 
-/* The program reopens its standard streams through /proc/self/fd
- * (/dev/stdout): the pipes the supervisor made become the run's. Only
- * pipes: a caller's terminal or file is never handed to the sandbox. */
-static void give_pipes(const int stdio[3], const native_plan_t *p)
-{
-	for (int i = 0; i < 3; i++) {
-		struct stat st;
-		if (stdio[i] < 0 || fstat(stdio[i], &st) < 0 || !S_ISFIFO(st.st_mode))
-			continue;
-		if (p->id_mode == NATIVE_ID_RANGE)
-			(void)!fchown(stdio[i], p->host_uid, p->host_gid);
-		else if (p->id_mode == NATIVE_ID_SUBID)
-			/* Not ours to give away: reachable only through
-			 * /proc/PID/fd of this run or of the supervisor. */
-			fchmod(stdio[i], 0666);
-	}
-}
-
 static void native_destroy(void *state)
 {
 	native_state_t *st = state;
@@ -97,44 +78,6 @@ static void native_destroy(void *state)
 		return;
 	native_seccomp_free(&st->filter);
 	free(st);
-}
-
-/* Root: the user namespace is created while this thread's effective ids
- * are the run's (raw system calls change this thread only; the saved ids
- * stay 0 and bring root back). A user namespace is owned, and its
- * per-user kernel counts (inotify instances, ...) are charged upwards, to
- * the effective uid of its creator: created as root, every run would
- * share root's quotas; created so, each run has its own. The cgroup v1
- * tasks files become the run's, for the child to move itself in. */
-static pid_t clone_as_run(const native_plan_t *p, unsigned long flags)
-{
-	if (p->id_mode != NATIVE_ID_RANGE)
-		return (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
-	if (p->use_cgroup && p->cg->version == 1)
-		for (int i = 0; i < p->cg->ndirs; i++) {
-			char path[PATH_MAX + 8];
-			snprintf(path, sizeof(path), "%s/tasks", p->cg->dirs[i]);
-			if (chown(path, p->host_uid, p->host_gid) < 0)
-				return -1;
-		}
-	gid_t egid = getegid();
-	if (syscall(SYS_setresgid, -1, p->host_gid, -1) < 0)
-		return -1;
-	pid_t child = -1;
-	if (syscall(SYS_setresuid, -1, p->host_uid, -1) == 0) {
-		child = (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
-		if (child == 0)
-			return 0;
-		int e = errno;
-		if (syscall(SYS_setresuid, -1, 0, -1) < 0)
-			abort(); /* cannot happen: the saved uid is 0 */
-		errno = e;
-	}
-	int e = errno;
-	if (syscall(SYS_setresgid, -1, egid, -1) < 0)
-		abort();
-	errno = e;
-	return child;
 }
 
 /* Runs in the parent in place of posix_spawn (see symbi_supervise_opts_t):
@@ -147,14 +90,14 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "socketpair");
-	give_pipes(stdio, p);
+	native_give_stdio(stdio, p);
 	/* A user namespace always, root included: the program's host ids are
 	 * the run's own (identity.c). */
 	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
 			      CLONE_NEWUSER | (p->netns ? CLONE_NEWNET : 0);
 	/* A raw clone without CLONE_VM forks into the new namespaces; the
 	 * child only makes system calls (see child.c). */
-	pid_t child = clone_as_run(p, flags | SIGCHLD);
+	pid_t child = native_clone_as_run(p, flags | SIGCHLD);
 	if (child == 0) {
 		close(sv[0]);
 		native_child_main(p, stdio, sv[1]);

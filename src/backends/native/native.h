@@ -209,6 +209,13 @@ int native_set_rlimits(const native_plan_t *p);
 int native_become_sandbox_user(const native_plan_t *p, const char **step);
 /* user.c (child): drops to the sandbox uid/gid with no capabilities. */
 int native_drop_privileges(const native_plan_t *p, const char **step);
+/* user.c (parent): clone(flags) of the sandbox init; as root, with the
+ * run's host ids as this thread's effective ids, so that its user namespace
+ * is owned (and its per-user kernel counts charged) by them. */
+pid_t native_clone_as_run(const native_plan_t *p, unsigned long flags);
+/* user.c (parent): the supervisor's stdio pipes become the run's, so that
+ * the program can reopen them (/dev/stdout). */
+void native_give_stdio(const int stdio[3], const native_plan_t *p);
 /* user.c (parent): writes uid_map/gid_map of a child in a user namespace. */
 int native_write_id_maps(pid_t pid, const native_plan_t *p, symbi_error_t *err);
 

@@ -1,6 +1,8 @@
-/* Identity. Parent side: the uid/gid maps of the child's user namespace
- * (the run's host ids come from identity.c). Child side: dropping to the sandbox
- * uid/gid with an empty capability set, bounding set and ambient set. */
+/* Identity. Parent side: the clone that creates the run's user namespace
+ * (owned by the run's host ids), its uid/gid maps, and the stdio pipes
+ * handed to the run; the ids themselves come from identity.c. Child side:
+ * taking the sandbox uid/gid, then dropping every capability (effective,
+ * permitted, bounding and ambient sets). */
 #include "native.h"
 #include "../../core/error.h"
 #include "../../core/supervise.h"
@@ -10,8 +12,10 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -74,6 +78,62 @@ int native_write_id_maps(pid_t pid, const native_plan_t *p, symbi_error_t *err)
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno,
 				  "cannot write the user namespace's gid_map");
 	return 0;
+}
+
+/* The program reopens its standard streams through /proc/self/fd
+ * (/dev/stdout): the pipes the supervisor made become the run's. Only
+ * pipes: a caller's terminal or file is never handed to the sandbox. */
+void native_give_stdio(const int stdio[3], const native_plan_t *p)
+{
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		if (stdio[i] < 0 || fstat(stdio[i], &st) < 0 || !S_ISFIFO(st.st_mode))
+			continue;
+		if (p->id_mode == NATIVE_ID_RANGE)
+			(void)!fchown(stdio[i], p->host_uid, p->host_gid);
+		else if (p->id_mode == NATIVE_ID_SUBID)
+			/* Not ours to give away: reachable only through
+			 * /proc/PID/fd of this run or of the supervisor. */
+			fchmod(stdio[i], 0666);
+	}
+}
+
+/* Root: the user namespace is created while this thread's effective ids
+ * are the run's (raw system calls change this thread only; the saved ids
+ * stay 0 and bring root back). A user namespace is owned, and its
+ * per-user kernel counts (inotify instances, ...) are charged upwards, to
+ * the effective uid of its creator: created as root, every run would
+ * share root's quotas; created so, each run has its own. The cgroup v1
+ * tasks files become the run's, for the child to move itself in. */
+pid_t native_clone_as_run(const native_plan_t *p, unsigned long flags)
+{
+	if (p->id_mode != NATIVE_ID_RANGE)
+		return (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
+	if (p->use_cgroup && p->cg->version == 1)
+		for (int i = 0; i < p->cg->ndirs; i++) {
+			char path[PATH_MAX + 8];
+			snprintf(path, sizeof(path), "%s/tasks", p->cg->dirs[i]);
+			if (chown(path, p->host_uid, p->host_gid) < 0)
+				return -1;
+		}
+	gid_t egid = getegid();
+	if (syscall(SYS_setresgid, -1, p->host_gid, -1) < 0)
+		return -1;
+	pid_t child = -1;
+	if (syscall(SYS_setresuid, -1, p->host_uid, -1) == 0) {
+		child = (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
+		if (child == 0)
+			return 0;
+		int e = errno;
+		if (syscall(SYS_setresuid, -1, 0, -1) < 0)
+			abort(); /* cannot happen: the saved uid is 0 */
+		errno = e;
+	}
+	int e = errno;
+	if (syscall(SYS_setresgid, -1, egid, -1) < 0)
+		abort();
+	errno = e;
+	return child;
 }
 
 int native_become_sandbox_user(const native_plan_t *p, const char **step)
