@@ -20,6 +20,13 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "f
 expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "actual:   $(printf %q "$3")"; fi
 }
+# Processes running as a host id of the native backend's default
+# native_id_range (1879048192:65536): those of live native runs as root.
+# Zombies are left out: the init of a run whose supervisor was killed is
+# reaped by the host's init, in its own time.
+run_id_procs() {
+	ps -eo pid=,uid=,stat=,args= | awk '$2 >= 1879048192 && $2 < 1879048192 + 65536 && $3 !~ /^Z/'
+}
 # require WHAT HOW-TO-GET-IT CONDITION...: a missing prerequisite is a
 # failure with instructions, never a skip.
 require() {

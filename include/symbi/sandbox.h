@@ -116,7 +116,9 @@ void symbi_config_free(symbi_config_t *cfg);
  * Native backend: "lang" ("sh", "bash", "python", "node"; "" = SHELL -c),
  * "tmp_size" and "workdir_size" (tmpfs caps, "100m"), "weak_limits"
  * ("true": where no cgroup can be made, accept memory and pids limits as
- * per-process rlimits instead of refusing to run). Process backend (the
+ * per-process rlimits instead of refusing to run), "native_id_range"
+ * ("BASE:COUNT", the host uids/gids given to runs of a root caller, one per
+ * live run; "1879048192:65536"). Process backend (the
  * reference's native runner): "executable", "working_directory",
  * "enforce_resource_limits", "max_memory_mb", "max_cpu_seconds". List
  * fields ("volumes", "extra_flags", "allowed_executables") append one
@@ -211,9 +213,10 @@ void symbi_sandbox_free(symbi_sandbox_t *sb);
 /* The backend's name: "docker", "gvisor", "native", "process". */
 const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb);
 /* A warning that front ends must show before running code, or NULL: the
- * process backend runs it unisolated; the native backend, with
- * weak_limits and no cgroup, enforces memory and pids limits per process
- * only. The string is static. */
+ * process backend runs it unisolated; the native backend, with weak_limits
+ * and no cgroup, enforces memory and pids limits per process only, and run
+ * by a user without /etc/subuid ids runs every execution as that user. It
+ * belongs to the sandbox and does not change during its life. */
 const char *symbi_sandbox_warning(const symbi_sandbox_t *sb);
 
 /* Runs `code` (code_len bytes; it may be several MiB) as `SHELL -c CODE`
@@ -259,6 +262,10 @@ typedef struct symbi_host_info {
 	bool seccomp;              /* seccomp filters can be installed */
 	char libseccomp_version[32];
 	int landlock_abi;          /* 0: landlock unavailable */
+	/* Native backend, default configuration: whether each run gets a host
+	 * uid/gid of its own (else runs share the caller's), and from where. */
+	bool run_identity;
+	char run_identity_detail[512];
 } symbi_host_info_t;
 
 /* Probes this host (forks short-lived children; creates and removes one

@@ -19,8 +19,8 @@ typedef struct symbi_exec_request {
 typedef struct symbi_backend_ops {
 	const char *name;
 	const char *warning; /* shown by front ends before each run; may be NULL */
-	/* A warning that depends on the sandbox (static string, or NULL);
-	 * may be NULL. Wins over `warning`. */
+	/* A warning that depends on the sandbox (what create found), or
+	 * NULL; may be NULL. Wins over `warning`. */
 	const char *(*state_warning)(const void *state);
 	/* Start-up check (is the engine there?); may keep state in *state. The
 	 * config has already passed symbi_config_validate(). */

@@ -169,6 +169,10 @@ static void probe_backends(struct report *r)
 			   "rlimits)");
 	if (!h->seccomp)
 		add_fix(r, "seccomp: use a kernel built with CONFIG_SECCOMP_FILTER=y");
+	if (!h->run_identity)
+		add_fix(r, "run identity: apt-get install uidmap, then give yourself subordinate ids "
+			   "(usermod --add-subuids 200000-265535 --add-subgids 200000-265535 USER), "
+			   "or run as root, so that each native run gets a host uid of its own");
 	if (!h->landlock_abi)
 		add_fix(r, "landlock (not used yet; optional): boot with lsm=landlock,... on the kernel "
 			   "command line");
@@ -191,6 +195,8 @@ static void print_table(const struct report *r)
 	printf("  %-18s %-6s %s\n", "namespaces", yes_no(h->namespaces), h->namespaces_detail);
 	printf("  %-18s %-6s %s\n", "user namespaces", yes_no(h->user_namespaces),
 	       h->user_namespaces_detail);
+	printf("  %-18s %-6s %s\n", "run identity", h->run_identity ? "own" : "SHARED",
+	       h->run_identity_detail);
 	printf("  %-18s %-6s %s\n", "cgroups", cg, h->cgroup_detail);
 	printf("  %-18s %-6s\n", "  memory", yes_no(h->cgroup_memory));
 	printf("  %-18s %-6s\n", "  pids", yes_no(h->cgroup_pids));
@@ -222,10 +228,12 @@ static int print_json(const struct report *r)
 	json_t *controllers = json_pack("{s:b,s:b,s:b}", "memory", h->cgroup_memory, "pids",
 					h->cgroup_pids, "cpu", h->cgroup_cpu);
 	json_t *host = json_pack(
-		"{s:s,s:b,s:{s:b,s:s},s:{s:b,s:s},s:{s:i,s:o,s:s},s:{s:b,s:s},s:{s:b,s:i}}",
+		"{s:s,s:b,s:{s:b,s:s},s:{s:b,s:s},s:{s:b,s:s},s:{s:i,s:o,s:s},s:{s:b,s:s},"
+		"s:{s:b,s:i}}",
 		"kernel", h->kernel, "root", h->is_root, "namespaces", "available", h->namespaces,
 		"detail", h->namespaces_detail, "user_namespaces", "available", h->user_namespaces,
-		"detail", h->user_namespaces_detail, "cgroups", "version", h->cgroup_version,
+		"detail", h->user_namespaces_detail, "run_identity", "per_run", h->run_identity,
+		"detail", h->run_identity_detail, "cgroups", "version", h->cgroup_version,
 		"controllers", controllers, "detail", h->cgroup_detail, "seccomp", "available",
 		h->seccomp, "libseccomp", h->libseccomp_version, "landlock", "available",
 		h->landlock_abi > 0, "abi", h->landlock_abi);

@@ -58,6 +58,8 @@ static void run_usage(FILE *out)
 	      "                           run with memory and pids limits as per-process\n"
 	      "                           rlimits instead of refusing (prints a warning)\n"
 	      "                                                               [weak_limits]\n"
+	      "      --id-range BASE:COUNT  host uids/gids for runs as root, one per\n"
+	      "                           live run (1879048192:65536)       [native_id_range]\n"
 	      "\n"
 	      "Process backend (unisolated; refused in production):\n"
 	      "      --executable EXE     interpreter (bash)                  [executable]\n"
@@ -83,7 +85,7 @@ enum {
 	OPT_RUNSC_BINARY, OPT_KEEP, OPT_EXTRA_FLAG, OPT_STDIN, OPT_JSON,
 	OPT_TMP_SIZE, OPT_WORKDIR_SIZE, OPT_EXECUTABLE, OPT_ALLOW_EXECUTABLE, OPT_WORKING_DIRECTORY,
 	OPT_MAX_MEMORY_MB, OPT_MAX_CPU_SECONDS, OPT_WEAK_LIMITS, OPT_ALLOW_NAMED_VOLUME,
-	OPT_ALLOW_WRITABLE_VOLUME_PATHS,
+	OPT_ALLOW_WRITABLE_VOLUME_PATHS, OPT_ID_RANGE,
 };
 
 static const struct option run_options[] = {
@@ -113,6 +115,7 @@ static const struct option run_options[] = {
 	{"tmp-size", required_argument, NULL, OPT_TMP_SIZE},
 	{"workdir-size", required_argument, NULL, OPT_WORKDIR_SIZE},
 	{"weak-limits", no_argument, NULL, OPT_WEAK_LIMITS},
+	{"id-range", required_argument, NULL, OPT_ID_RANGE},
 	{"executable", required_argument, NULL, OPT_EXECUTABLE},
 	{"allow-executable", required_argument, NULL, OPT_ALLOW_EXECUTABLE},
 	{"working-directory", required_argument, NULL, OPT_WORKING_DIRECTORY},
@@ -148,6 +151,7 @@ static const char *field_for_option(int opt)
 	case 'l': return "lang";
 	case OPT_TMP_SIZE: return "tmp_size";
 	case OPT_WORKDIR_SIZE: return "workdir_size";
+	case OPT_ID_RANGE: return "native_id_range";
 	case OPT_EXECUTABLE: return "executable";
 	case OPT_ALLOW_EXECUTABLE: return "allowed_executables";
 	case OPT_ALLOW_NAMED_VOLUME: return "allowed_named_volumes";
@@ -386,8 +390,12 @@ int cli_run(int argc, char **argv)
 		fprintf(stderr, "symbi-sandbox run: %s\n", err.message);
 		goto done;
 	}
-	if (symbi_sandbox_warning(sb))
-		fprintf(stderr, "symbi-sandbox: %s\n", symbi_sandbox_warning(sb));
+	/* One line per warning, each with our name. */
+	for (const char *w = symbi_sandbox_warning(sb); w && *w;) {
+		size_t n = strcspn(w, "\n");
+		fprintf(stderr, "symbi-sandbox: %.*s\n", (int)n, w);
+		w += n + (w[n] == '\n');
+	}
 	install_signal_handlers();
 	symbi_exec_options_t opts = {
 		.code = code, .code_len = code_len, .env = env,

@@ -41,6 +41,8 @@ symbi_config_t *symbi_config_new(void)
 	cfg->runsc_binary = strdup("runsc");
 	cfg->tmp_size = (uint64_t)100 * 1024 * 1024;
 	cfg->workdir_size = (uint64_t)100 * 1024 * 1024;
+	cfg->id_range_base = SYMBI_DEFAULT_ID_RANGE_BASE;
+	cfg->id_range_count = SYMBI_DEFAULT_ID_RANGE_COUNT;
 	cfg->executable = strdup("bash");
 	cfg->working_directory = strdup("/tmp/symbiont-native");
 	cfg->enforce_resource_limits = true;

@@ -8,6 +8,12 @@
 
 #define SYMBI_DEFAULT_MAX_OUTPUT_BYTES ((size_t)10 * 1024 * 1024)
 #define SYMBI_DEFAULT_PIDS_LIMIT 256
+/* The native backend's default host id range for runs of a root caller:
+ * 0x70000000 + 64Ki, in what systemd's UIDS-GIDS document leaves unused
+ * (above its container ranges 524288-1879048191 and far above useradd's
+ * /etc/subuid ranges 100000-600100000; below the foreign range and 2^31). */
+#define SYMBI_DEFAULT_ID_RANGE_BASE 1879048192u
+#define SYMBI_DEFAULT_ID_RANGE_COUNT 65536u
 #define SYMBI_TMPFS_OPTIONS "/tmp:rw,noexec,nosuid,size=100m"
 
 struct symbi_config {
@@ -38,6 +44,8 @@ struct symbi_config {
 	uint64_t tmp_size;     /* bytes of the /tmp tmpfs */
 	uint64_t workdir_size; /* bytes of the working directory's tmpfs */
 	bool weak_limits;      /* without cgroups, accept per-process rlimits */
+	/* Host uids/gids a root caller hands out, one per live run (native_id_range). */
+	uint32_t id_range_base, id_range_count;
 	/* process backend (the reference's native runner) */
 	char *executable;
 	symbi_strlist_t allowed_executables;

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "error.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,29 @@ static int parse_tmpfs_size(const char *v, uint64_t *out, const char *field, sym
 	return 0;
 }
 
+/* "BASE:COUNT": host ids BASE to BASE+COUNT-1, all below 2^31 (larger ids
+ * break programs that take uid_t as signed) and never 0 or 65535. */
+static int parse_id_range(const char *v, symbi_config_t *cfg, symbi_error_t *err)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long base = strtoull(v, &end, 10), count = 0;
+	bool ok = !errno && end != v && *end == ':' && isdigit((unsigned char)v[0]);
+	if (ok) {
+		const char *c = end + 1;
+		count = strtoull(c, &end, 10);
+		ok = !errno && end != c && !*end && isdigit((unsigned char)c[0]);
+	}
+	if (!ok || base == 0 || count == 0 || base + count > ((unsigned long long)1 << 31) ||
+	    (base <= 65535 && 65535 < base + count))
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  "native_id_range \"%.100s\" must be BASE:COUNT with 1 <= BASE, "
+				  "COUNT >= 1, BASE+COUNT <= 2147483648 and 65535 outside the range", v);
+	cfg->id_range_base = (uint32_t)base;
+	cfg->id_range_count = (uint32_t)count;
+	return 0;
+}
+
 int symbi_config_set_native_field(symbi_config_t *cfg, const char *field, const char *v,
 				  symbi_error_t *err)
 {
@@ -79,6 +103,8 @@ int symbi_config_set_native_field(symbi_config_t *cfg, const char *field, const 
 		return parse_tmpfs_size(v, &cfg->tmp_size, field, err);
 	if (strcmp(field, "workdir_size") == 0)
 		return parse_tmpfs_size(v, &cfg->workdir_size, field, err);
+	if (strcmp(field, "native_id_range") == 0)
+		return parse_id_range(v, cfg, err);
 	if (strcmp(field, "executable") == 0) {
 		if (!*v)
 			return symbi_fail(err, SYMBI_E_INVALID, 0, "executable must not be empty");

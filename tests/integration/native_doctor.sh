@@ -36,6 +36,10 @@ print(h["root"], h["namespaces"]["available"], h["cgroups"]["version"] in (0, 1,
 ' "$json")
 expect_eq "--json: host, backends and fixes (native works as root here)" \
 	"True True True ['docker', 'gvisor', 'native', 'process'] True True" "$fields"
+check "as root, doctor says each run gets its own host uid from native_id_range" \
+	grep -qE '^  run identity +own +each run gets its own host uid/gid from 1879048192:65536 \(native_id_range\)' <<<"$out"
+expect_eq "--json: run_identity" "True" \
+	"$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["host"]["run_identity"]["per_run"])' "$json")"
 expect_eq "doctor leaves no cgroup behind" "" "$(dead_cgroups)"
 expect_eq "doctor leaves no temporary directory" "" "$(ls -d /tmp/symbi-doctor.* 2>/dev/null)"
 "$SB" doctor --bogus >/dev/null 2>&1
@@ -45,4 +49,7 @@ expect_eq "an unknown option is a usage error (2)" "2" "$?"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$SB" doctor 2>&1)
 check "unprivileged: the cgroup gap is reported with a fix" grep -q '^  - cgroups: ' <<<"$out"
 check "unprivileged: user namespaces are probed" grep -qE '^  user namespaces +(yes|no)' <<<"$out"
+check "unprivileged without /etc/subuid: runs share the caller's uid, with the fix" \
+	bash -c 'grep -qE "^  run identity +SHARED +native backend: runs share your uid" <<<"$1" &&
+		grep -q "^  - run identity: apt-get install uidmap" <<<"$1"' _ "$out"
 finish

@@ -143,5 +143,5 @@ expect_eq "uid 0 is refused (125)" "125" "$rc"
 expect_eq "no cgroup left behind" "" "$(dead_cgroups)"
 expect_eq "no sandbox mount on the host" "" "$(grep -E '^symbi-(root|tmp|work|dev|shm) ' /proc/mounts)"
 expect_eq "no marked process left" "" "$(pgrep -f "$MARK")"
-expect_eq "no process of the sandbox user left" "" "$(ps -u 65534 -o pid=,args= | grep -v -e docker -e containerd)"
+expect_eq "no process of a run's host id left" "" "$(run_id_procs)"
 finish

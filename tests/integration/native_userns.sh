@@ -22,19 +22,26 @@ require "unprivileged user namespaces" "sysctl -w user.max_user_namespaces=15000
 	setpriv --reuid=1000 --regid=1000 --clear-groups unshare -U true
 
 WORK=$(mktemp -d /tmp/symbi-native-userns.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+trap 'rm -rf "$WORK" /tmp/symbi-sandbox-ids-1000' EXIT
 chmod 755 "$WORK"
 mkdir -p "$WORK/probe"
 cc -static -O1 -o "$WORK/probe/probe" "$HERE/native_probe.c" || { not_ok "build the probe"; finish; }
 chmod -R a+rX "$WORK"
-# Runs as the test user; urun accepts rlimits for the default limits.
+# Runs as the test user. Without /etc/subuid ranges every run says that
+# runs share the caller's uid, and urun accepts rlimits for the default
+# limits, which says so too: both lines are checked once below and left
+# out elsewhere.
 strict() { setpriv --reuid=1000 --regid=1000 --clear-groups "$SB" run --backend native "$@"; }
-urun() { strict --weak-limits "$@" 2>&1 | grep -v '^symbi-sandbox: WARNING: no cgroup'; return "${PIPESTATUS[0]}"; }
+SHARED_WARNING="symbi-sandbox: native backend: runs share your uid"
+urun() {
+	strict --weak-limits "$@" 2>&1 | grep -v -e '^symbi-sandbox: WARNING: no cgroup' -e "^$SHARED_WARNING"
+	return "${PIPESTATUS[0]}"
+}
 inside() { urun -v "$WORK/probe:/probe:ro" "/probe/probe $*" 2>&1; }
 
-expect_eq "runs as the sandbox uid inside" "65534 65534" "$(urun 'echo $(id -u) $(id -g)')"
-expect_eq "mapped to the caller outside" "65534 1000 1" "$(urun 'cat /proc/self/uid_map' | tr -s ' ' | sed 's/^ //')"
-expect_eq "no capabilities" "0000000000000000" "$(urun "grep CapEff /proc/self/status | cut -f2")"
+expect_eq "runs as the sandbox uid inside" "65534 65534" "$(urun 'echo $(id -u) $(id -g)' 2>/dev/null)"
+expect_eq "mapped to the caller outside" "65534 1000 1" "$(urun 'cat /proc/self/uid_map' 2>/dev/null | tr -s ' ' | sed 's/^ //')"
+expect_eq "no capabilities" "0000000000000000" "$(urun "grep CapEff /proc/self/status | cut -f2" 2>/dev/null)"
 expect_eq "read /etc/shadow: ENOENT" "ENOENT" "$(inside read /etc/shadow)"
 expect_eq "write /usr: EROFS" "EROFS" "$(inside write /usr/x)"
 expect_eq "mount: ENOSYS (seccomp)" "ENOSYS" "$(inside mount /tmp)"
@@ -56,8 +63,8 @@ out=$(strict --memory 64m --pids-limit none 'echo ran' 2>&1); rc=$?
 expect_eq "--memory 64m alone: refused (125)" "125" "$rc"
 out=$(strict --memory none --pids-limit 10 'echo ran' 2>&1); rc=$?
 expect_eq "--pids-limit 10 alone: refused (125)" "125" "$rc"
-expect_eq "no memory and no pids limit: runs, no warning" "ran" \
-	"$(strict --memory none --pids-limit none 'echo ran' 2>&1)"
+expect_eq "no memory and no pids limit: runs, no limits warning" "ran" \
+	"$(strict --memory none --pids-limit none 'echo ran' 2>&1 | grep -v "^$SHARED_WARNING")"
 out=$(strict --weak-limits --memory 64m 'echo ran' 2>"$WORK/err"); rc=$?
 expect_eq "--weak-limits: runs" "0 ran" "$rc $out"
 check "--weak-limits: run warns on stderr that limits are per process" \
@@ -75,6 +82,60 @@ check "--workdir under /.oldroot: nothing on the host" test ! -e /tmp/symbi-user
 out=$(urun --memory 64m --lang python 'b = bytearray(512*1024*1024)' 2>&1)
 check "memory falls back to RLIMIT_AS (MemoryError)" grep -q MemoryError <<<"$out"
 expect_eq "a timeout still kills the sandbox (124)" "124" "$(urun --timeout 1 'sleep 30' >/dev/null 2>&1; echo $?)"
+# ---- identity without subordinate ids: runs share the caller's uid, and
+# the caller is told so (stderr; the library never prints)
+check "control: this host has no /etc/subuid range for uid 1000" \
+	bash -c '! grep -qs "^\($(getent passwd 1000 | cut -d: -f1)\|1000\):" /etc/subuid'
+strict --memory none --pids-limit none true >/dev/null 2>"$WORK/warn"
+expect_eq "run warns, once, that runs share the caller's uid" "1" "$(grep -c "^$SHARED_WARNING" "$WORK/warn")"
+out=$(setpriv --reuid=1000 --regid=1000 --clear-groups "$SB" doctor 2>&1)
+check "doctor says so" grep -q 'runs share your uid' <<<"$out"
+
+# ---- with a /etc/subuid and /etc/subgid range (an overlay on /etc in a
+# private mount namespace: the host's /etc is not touched), each run is one
+# id of it, mapped by newuidmap/newgidmap
+require "newuidmap and newgidmap" "apt-get install uidmap" test -u /usr/bin/newuidmap -a -u /usr/bin/newgidmap
+require "an account with uid 1000 (newuidmap needs its name)" "useradd -u 1000 -m symbi-test" getent passwd 1000
+UNAME=$(getent passwd 1000 | cut -d: -f1)
+SUB=200000
+mkdir -p "$WORK/etc-upper" "$WORK/etc-work"
+printf '%s:%d:65536\n' "$UNAME" $SUB >"$WORK/etc-upper/subuid"
+printf '%s:%d:65536\n' "$UNAME" $SUB >"$WORK/etc-upper/subgid"
+# srun ARGS...: `run` as uid 1000 with the range
+srun() {
+	unshare -m sh -c 'mount -t overlay symbi-test-etc -o "lowerdir=/etc,upperdir=$1/etc-upper,workdir=$1/etc-work" /etc &&
+		shift && exec setpriv --reuid=1000 --regid=1000 --clear-groups "$@"' \
+		sh "$WORK" "$SB" run --backend native --memory none --pids-limit none "$@"
+}
+out=$(srun 'cat /proc/self/uid_map /proc/self/gid_map' 2>"$WORK/err")
+uid=$(awk 'NR == 1 {print $2}' <<<"$out"); gid=$(awk 'NR == 2 {print $2}' <<<"$out")
+expect_eq "with a range: no warning" "" "$(cat "$WORK/err")"
+check "the run's host uid ($uid) is one of the caller's subordinate uids" \
+	test "${uid:-0}" -ge $SUB -a "${uid:-0}" -lt $((SUB + 65536))
+expect_eq "its host gid is the subordinate gid of the same rank" "$uid" "$gid"
+expect_eq "inside, still the sandbox uid/gid, no supplementary group" "65534 65534 []" \
+	"$(srun 'echo $(id -u) $(id -g) [$(awk "/^Groups:/ {print \$2}" /proc/self/status)]' 2>&1)"
+out=$(srun 'echo out > /dev/stdout; echo err > /dev/stderr' 2>"$WORK/err")
+expect_eq "with a range: /dev/stdout and /dev/stderr can be reopened" "out err" "$out $(cat "$WORK/err")"
+expect_eq "with a range: no capabilities" "0000000000000000" \
+	"$(srun "grep CapEff /proc/self/status | cut -f2" 2>&1)"
+expect_eq "with a range: write /usr: EROFS" "EROFS" \
+	"$(srun -v "$WORK/probe:/probe:ro" "/probe/probe write /usr/x" 2>&1)"
+mkdir -m 755 "$WORK/uvol"
+chown 1000:1000 "$WORK/uvol"
+expect_eq "with a range: a volume of the caller is another user's to the program (EACCES)" "EACCES" \
+	"$(srun -v "$WORK/uvol:/v" -v "$WORK/probe:/probe:ro" '/probe/probe write /v/f' 2>&1)"
+chmod 777 "$WORK/uvol"
+expect_eq "with a range: a world-writable volume takes files, owned by the run's id" "ok $uid" \
+	"$(srun -v "$WORK/uvol:/v" -v "$WORK/probe:/probe:ro" '/probe/probe write /v/f' 2>&1) $(stat -c %u "$WORK/uvol/f" 2>&1)"
+expect_eq "with a range: a timeout still kills the sandbox (124)" "124" \
+	"$(srun --timeout 1 'sleep 30' >/dev/null 2>&1; echo $?)"
+expect_eq "with a range: no process of the caller's subordinate ids left" "" \
+	"$(ps -eo pid=,uid=,stat=,args= | awk -v s=$SUB '$2 >= s && $2 < s + 65536 && $3 !~ /^Z/')"
+expect_eq "with a range: no id lock left held" "" \
+	"$(for f in /tmp/symbi-sandbox-ids-1000/* /run/user/1000/symbi-sandbox-ids/*; do [ -e "$f" ] && ! flock -n "$f" true && echo "$f"; done)"
+check "the host's /etc/subuid was not touched" bash -c "! grep -qs '^$UNAME:$SUB:' /etc/subuid"
+
 expect_eq "no cgroup left behind" "" "$(dead_cgroups)"
 expect_eq "no process of the test user left" "" "$(ps -u 1000 -o pid=,args=)"
 finish

@@ -7,11 +7,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <symbi/sandbox.h>
@@ -208,6 +210,99 @@ static void test_native_config_errors(void **state)
 	symbi_config_free(cfg);
 }
 
+static void test_native_id_range_config(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_new();
+	static const char *const bad[] = {"", "5", "5:", ":5", "0:10", "10:0", "-1:5", "5:-1",
+					  "65530:10", "65535:1", "2147483000:1000", "2147483648:1",
+					  "1879048192:65536x", " 1:2", "1:2 ", "99999999999999999999:1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(symbi_config_set(cfg, "native_id_range", bad[i], &err), -1);
+		assert_int_equal(err.code, SYMBI_E_INVALID);
+		assert_non_null(strstr(err.message, "native_id_range"));
+	}
+	assert_int_equal(symbi_config_set(cfg, "native_id_range", "65536:100", &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "native_id_range", "1:65534", &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "native_id_range", "2147483647:1", &err), 0);
+	assert_int_equal(symbi_config_load_json(cfg, "{\"native_id_range\":\"7:3\"}", &err), 0);
+	symbi_config_free(cfg);
+}
+
+struct holder_arg {
+	symbi_sandbox_t *sb;
+	int cancel_fd;
+	symbi_result_t *res;
+};
+
+static void *hold_id(void *p)
+{
+	struct holder_arg *a = p;
+	symbi_exec_options_t o = {.code = "sleep 60", .code_len = 8, .cancel_fd = a->cancel_fd};
+	symbi_error_t err;
+	if (symbi_sandbox_execute_opts(a->sb, &o, &a->res, &err) < 0)
+		a->res = NULL;
+	return NULL;
+}
+
+/* Whether a process of host uid `uid` exists (a dumpable one: its /proc
+ * directory is its own). */
+static bool uid_has_process(uid_t uid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+	while (d && !found && (e = readdir(d))) {
+		struct stat st;
+		char path[300];
+		snprintf(path, sizeof(path), "/proc/%s", e->d_name);
+		found = e->d_name[0] >= '1' && e->d_name[0] <= '9' && stat(path, &st) == 0 &&
+			st.st_uid == uid;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Runs of one sandbox on several threads exclude each other from an id as
+ * runs of different processes do: the flock belongs to each run's own open
+ * file description. A range of one id makes the conflict certain. */
+static void test_native_id_lock_across_threads(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		fail_msg("run the unit tests as root: native_id_range is for root callers");
+	const char *fields[] = {"native_id_range", "1879108192:1", NULL};
+	symbi_sandbox_t *sb = make(fields);
+	int cancel[2];
+	assert_int_equal(pipe(cancel), 0);
+	struct holder_arg a = {sb, cancel[0], NULL};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, hold_id, &a), 0);
+	bool joined = false; /* the holder ended early: it failed */
+	while (!joined && !uid_has_process(1879108192)) {
+		joined = pthread_tryjoin_np(t, NULL) == 0;
+		usleep(20000);
+	}
+	symbi_result_t *busy = run(sb, "true", NULL);
+	assert_int_equal(busy->status, SYMBI_STATUS_ERROR);
+	assert_non_null(strstr(busy->error, "every host id of 1879108192:1 is held"));
+	symbi_result_free(busy);
+	assert_int_equal(write(cancel[1], "x", 1), 1);
+	if (!joined)
+		pthread_join(t, NULL);
+	close(cancel[0]);
+	close(cancel[1]);
+	assert_non_null(a.res);
+	assert_string_equal(a.res->error, "execution cancelled");
+	symbi_result_free(a.res);
+	symbi_result_t *again = run(sb, "awk '{print $2}' /proc/self/uid_map", NULL);
+	assert_string_equal(again->stdout_data, "1879108192\n");
+	symbi_result_free(again);
+	symbi_sandbox_free(sb);
+}
+
 struct thread_arg {
 	symbi_sandbox_t *sb;
 	int id;
@@ -301,7 +396,9 @@ int main(void)
 		cmocka_unit_test(test_native_large_code),
 		cmocka_unit_test(test_native_cancel),
 		cmocka_unit_test(test_native_config_errors),
+		cmocka_unit_test(test_native_id_range_config),
 		cmocka_unit_test(test_native_threads_share_a_sandbox),
+		cmocka_unit_test(test_native_id_lock_across_threads),
 		cmocka_unit_test(test_process_backend),
 		cmocka_unit_test(test_host_probe),
 	};

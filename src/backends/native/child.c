@@ -6,40 +6,86 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SYNC_FD 3
+#define SYNC_FD NATIVE_SYNC_FD
 
-static void setup_fds(const int stdio[3], int sync_fd)
+static void setup_fds(const int stdio[3], int sync_fd, int lock_fd)
 {
-	/* Move the sync socket out of the way of 0-2 first. Until it sits
-	 * at SYNC_FD, failures are reported on sync_fd itself (EMFILE under
-	 * a tight descriptor limit is the likely one). */
-	int s = fcntl(sync_fd, F_DUPFD_CLOEXEC, SYNC_FD + 1);
-	if (s < 0)
+	/* Move the sync socket and the lock out of the way of 0-2 first (and
+	 * above the fixed descriptors). Until the socket sits at SYNC_FD,
+	 * failures are reported on sync_fd itself (EMFILE under a tight
+	 * descriptor limit is the likely one). */
+	int s = fcntl(sync_fd, F_DUPFD_CLOEXEC, 10);
+	int l = lock_fd < 0 ? -1 : fcntl(lock_fd, F_DUPFD_CLOEXEC, 10);
+	if (s < 0 || (lock_fd >= 0 && l < 0))
 		native_child_fail(sync_fd, "set up descriptors", errno,
 				  "cannot move the sync socket (too many open files?)");
 	int in = stdio[0] >= 0 ? stdio[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (in < 0 || dup2(in, 0) < 0 || dup2(stdio[1], 1) < 0 || dup2(stdio[2], 2) < 0 ||
-	    dup3(s, SYNC_FD, O_CLOEXEC) < 0)
+	    dup3(s, SYNC_FD, O_CLOEXEC) < 0 || (l >= 0 && dup3(l, NATIVE_LOCK_FD, O_CLOEXEC) < 0))
 		native_child_fail(s, "set up descriptors", errno,
 				  "cannot install the program's standard descriptors");
 	/* Whatever else the caller had open (other threads' descriptors
-	 * without CLOEXEC included) stays outside. */
-	syscall(SYS_close_range, SYNC_FD + 1, ~0U, 0);
+	 * without CLOEXEC included) stays outside. The lock stays: the run's
+	 * host ids are held as long as its init lives, even past the
+	 * supervisor (exec closes it in the program). */
+	syscall(SYS_close_range, NATIVE_LOCK_FD + 1, ~0U, 0);
+	if (l < 0)
+		close(NATIVE_LOCK_FD);
 }
 
-static void wait_for_go(void)
+#define INIT_NAME "symbi-init"
+
+/* The init is a copy of the caller: its /proc/PID/cmdline and environ
+ * would show the caller's argv and environment (state directories, volume
+ * host paths, secrets) to the sandbox. Both areas are overwritten in this
+ * copy; the end of argv made non-NUL tells the kernel (setproctitle rule)
+ * to stop at the first NUL, so cmdline reads exactly INIT_NAME. The areas'
+ * bounds are fields 48-51 of /proc/self/stat. */
+static void hide_caller_argv(void)
+{
+	prctl(PR_SET_NAME, INIT_NAME, 0, 0, 0);
+	char buf[2048];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *s = strrchr(buf, ')'); /* the name (field 2) may hold spaces */
+	unsigned long v[4] = {0};
+	for (int field = 2; s && field < 51;) {
+		s = strchr(s + 1, ' ');
+		if (s && ++field >= 48)
+			v[field - 48] = strtoul(s + 1, NULL, 10);
+	}
+	unsigned long arg_start = v[0], arg_end = v[1], env_start = v[2], env_end = v[3];
+	if (!arg_start || arg_end <= arg_start + 1 || env_end < env_start)
+		return;
+	memset((void *)env_start, 0, env_end - env_start);
+	size_t len = arg_end - arg_start, name = sizeof(INIT_NAME) - 1;
+	memset((void *)arg_start, 0, len);
+	memcpy((void *)arg_start, INIT_NAME, name < len - 1 ? name : len - 2);
+	((char *)arg_end)[-1] = '.';
+}
+
+/* GO, with the volumes' mounts when the parent makes them (idmap.c). */
+static void wait_for_go(const native_plan_t *p)
 {
 	native_msg_t m;
-	if (native_msg_recv(SYNC_FD, &m) != 1 || m.kind != NATIVE_MSG_GO)
+	int want = native_volumes_idmapped(p) ? (int)p->nbinds : 0;
+	if (native_msg_recv_fds(SYNC_FD, &m, NATIVE_VOLUME_FD0) != want || m.kind != NATIVE_MSG_GO)
 		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
 }
 
@@ -114,10 +160,25 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 {
 	/* The isolation steps, in order. Namespaces (pid, mount, ipc, uts,
 	 * net, user) were created by clone. */
-	setup_fds(stdio, sync_fd);
+	setup_fds(stdio, sync_fd, p->lock_fd);
+	hide_caller_argv();
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		native_child_fail(SYNC_FD, "set the parent-death signal", errno, "prctl failed");
-	wait_for_go(); /* parent: cgroup attach (v2), id maps */
+	wait_for_go(p); /* parent: cgroup attach (v2), id maps, volumes */
+	/* The run's own ids from here on, for the init too: the file systems
+	 * it mounts belong to its user namespace, where only those are
+	 * mapped, and no process of the run is the caller's uid. */
+	const char *step;
+	if (native_become_sandbox_user(p, &step) < 0)
+		native_child_fail(SYNC_FD, step, errno, "cannot %s", step);
+	/* A credential change clears the parent-death signal: set it again,
+	 * then make sure the parent did not die in between (its end of the
+	 * sync socket would be closed). */
+	struct pollfd pf = {.fd = SYNC_FD, .events = POLLIN};
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || poll(&pf, 1, 0) != 0)
+		_exit(NATIVE_SETUP_FAILED);
+	/* v1: moving itself is cheap (see native_cgroup_enter_self); its
+	 * tasks files were given to the run's uid. */
 	if (p->use_cgroup && p->cg->version == 1 && native_cgroup_enter_self(p->cg) < 0)
 		native_child_fail(SYNC_FD, "enter the cgroup", errno, "cannot join the run's cgroup");
 	if (p->use_cgroup && unshare(CLONE_NEWCGROUP) < 0)
@@ -127,6 +188,7 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 	if (p->netns && native_loopback_up() < 0)
 		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
 	native_mount_root(p, SYNC_FD);
+	syscall(SYS_close_range, NATIVE_VOLUME_FD0, ~0U, 0); /* attached */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 	if (program < 0)

@@ -226,6 +226,18 @@ static int bind(const struct tree *t, const char *source, const char *target, bo
 	return mount("none", last, "none", flags, NULL);
 }
 
+/* Attaches a mount the parent made (idmap.c), flags already set, onto
+ * `target` in the new root, created by the walk as a directory or file
+ * like the mount's root. */
+static int attach(const struct tree *t, int fd, const char *target)
+{
+	struct stat st;
+	const char *last;
+	if (fstat(fd, &st) < 0 || make_mount_point(t, target, S_ISDIR(st.st_mode), &last) < 0)
+		return -1;
+	return (int)syscall(SYS_move_mount, fd, "", AT_FDCWD, last, MOVE_MOUNT_F_EMPTY_PATH);
+}
+
 /* Copies a symlink of the host (such as /bin -> usr/bin) as is. */
 static int copy_link(const char *source, const char *target)
 {
@@ -340,7 +352,10 @@ static void mount_callers_paths(struct tree *t, const native_plan_t *p, int sync
 			p) < 0)
 		FAIL("mount the working directory", "cannot mount a tmpfs on %s", p->workdir);
 	for (size_t i = 0; i < p->nbinds; i++)
-		if (bind(t, p->binds[i].source, p->binds[i].target, p->binds[i].read_only, false) < 0)
+		if (native_volumes_idmapped(p)
+			    ? attach(t, NATIVE_VOLUME_FD0 + (int)i, p->binds[i].target) < 0
+			    : bind(t, p->binds[i].source, p->binds[i].target, p->binds[i].read_only,
+				   false) < 0)
 			FAIL("bind volumes", "cannot bind %s to %s", p->binds[i].source,
 			     p->binds[i].target);
 }
@@ -404,6 +419,11 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 	close(t.root);
 	if (mount("none", "/", "none", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		FAIL("make the root read-only", "cannot remount the root read-only");
+	/* Its tmpfs belongs to the sandbox user (the init's ids): read-only,
+	 * so that the program cannot replace /dev/stdout and the like. */
+	if (mount("none", "/dev", "none",
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC | kept_flags("/dev"), NULL) < 0)
+		FAIL("make /dev read-only", "cannot remount /dev read-only");
 	if (chdir(p->workdir) < 0)
 		FAIL("enter the working directory", "cannot chdir to %s", p->workdir);
 	return 0;

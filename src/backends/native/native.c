@@ -21,6 +21,8 @@ typedef struct native_state {
 	native_filter_t filter; /* read-only after create: shared by threads */
 	bool root;
 	bool weak; /* no cgroup: limits are rlimits of each process (weak_limits) */
+	native_id_source_t ids; /* where each run's host ids come from */
+	char warning[1024];     /* for front ends (weak limits, shared uid: a line each) */
 } native_state_t;
 
 static const char weak_warning[] =
@@ -79,6 +81,11 @@ static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 				  "docker");
 	}
 	st->root = geteuid() == 0;
+	if (native_id_source_init(&st->ids, cfg, err) < 0) {
+		native_seccomp_free(&st->filter);
+		free(st);
+		return -1;
+	}
 	/* Root always gets a cgroup (or fails each run). Others learn now
 	 * whether they can, with a trial cgroup holding the limits. */
 	if (!st->root && has_total_limits(&lim)) {
@@ -96,6 +103,9 @@ static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 			return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "%s", text);
 		}
 	}
+	const char *shared = native_id_mode_warning(st->ids.mode);
+	snprintf(st->warning, sizeof(st->warning), "%s%s%s", st->weak ? weak_warning : "",
+		 st->weak && shared ? "\n" : "", shared ? shared : "");
 	*state = st;
 	return 0;
 }
@@ -103,7 +113,7 @@ static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 static const char *native_state_warning(const void *state)
 {
 	const native_state_t *st = state;
-	return st && st->weak ? weak_warning : NULL;
+	return st && st->warning[0] ? st->warning : NULL;
 }
 
 static void native_destroy(void *state)
@@ -128,11 +138,14 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 				  "cannot create the sandbox's sync socket%s",
 				  errno == EMFILE || errno == ENFILE
 					  ? " (too many open files: raise the limit, e.g. ulimit -n)" : "");
+	native_give_stdio(stdio, p);
+	/* A user namespace always, root included: the program's host ids are
+	 * the run's own (identity.c). */
 	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-			      (p->netns ? CLONE_NEWNET : 0) | (p->userns ? CLONE_NEWUSER : 0);
+			      CLONE_NEWUSER | (p->netns ? CLONE_NEWNET : 0);
 	/* A raw clone without CLONE_VM forks into the new namespaces; the
 	 * child only makes system calls (see child.c). */
-	pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+	pid_t child = native_clone_as_run(p, flags | SIGCHLD);
 	if (child == 0) {
 		close(sv[0]);
 		native_child_main(p, stdio, sv[1]);
@@ -151,8 +164,12 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	r->init_pid = child;
 	r->sync_fd = sv[0];
 	*pid = child;
+	/* Root: the volumes travel with GO, idmapped to the run's ids. */
+	int vol[NATIVE_MAX_FDS];
+	int nvol = native_volumes_idmapped(p) ? (int)p->nbinds : 0;
 	if ((r->cg->version == 2 && native_cgroup_attach(r->cg, child, err) < 0) ||
-	    (p->userns && native_write_id_maps(child, p, err) < 0)) {
+	    native_write_id_maps(child, p, err) < 0 ||
+	    (nvol && native_volume_mounts(child, p, vol, err) < 0)) {
 		kill(child, SIGKILL);
 		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 			;
@@ -161,7 +178,9 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 		return -1;
 	}
 	native_msg_t go = {.kind = NATIVE_MSG_GO};
-	native_msg_send(r->sync_fd, &go);
+	native_msg_send_fds(r->sync_fd, &go, vol, nvol);
+	for (int i = 0; i < nvol; i++)
+		close(vol[i]);
 	return 0;
 }
 
@@ -252,12 +271,24 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	native_state_t *st = state;
 	native_plan_t plan;
 	native_cgroup_t cg = {.memory_dir = -1};
+	native_identity_t ident = {.lock_fd = -1};
 	struct native_run r = {.plan = &plan, .cg = &cg, .sync_fd = -1, .init_pid = -1};
 	int rc = -1;
 	/* 1. validate and prepare everything (no namespace exists yet) */
 	if (native_plan_build(&plan, cfg, &st->filter, req->code, req->code_len, req->env, err) < 0)
 		goto done_plan;
-	/* 2. the run's cgroup, limits set; without root and without a
+	/* 2. the run's own host ids, held until every process of it is gone */
+	symbi_error_t id_err = {0};
+	if (native_identity_acquire(&ident, &st->ids, &id_err) < 0) {
+		*out = symbi_result_new_error(id_err.message, 0);
+		rc = *out ? 0 : symbi_fail_nomem(err);
+		goto done_plan;
+	}
+	plan.id_mode = st->ids.mode;
+	plan.host_uid = ident.uid;
+	plan.host_gid = ident.gid;
+	plan.lock_fd = ident.lock_fd;
+	/* 3. the run's cgroup, limits set; without root and without a
 	 * delegated cgroup, rlimits stand in only if weak_limits accepts them
 	 * or no memory or pids limit is set (see doctor) */
 	symbi_error_t cg_err = {0};
@@ -272,10 +303,10 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 			no_cgroup_message(text, sizeof(text), cg_err.message);
 		*out = symbi_result_new_error(text, 0);
 		rc = *out ? 0 : symbi_fail_nomem(err);
-		goto done_plan;
+		goto done_ident;
 	}
-	/* 3. clone into namespaces, attach, map ids, GO; 4. the child builds
-	 * its root, drops privileges, installs seccomp, execs; 5. supervise
+	/* 4. clone into namespaces, attach, map ids, GO; 5. the child builds
+	 * its root, drops privileges, installs seccomp, execs; 6. supervise
 	 * output, deadline and exit */
 	symbi_supervise_opts_t o = {
 		.path = plan.argv.items[0], .argv = plan.argv.items, .envp = plan.envp.items,
@@ -291,7 +322,7 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 		rc = *out ? 0 : symbi_fail_nomem(err);
 		goto done_cgroup;
 	}
-	/* 6. collect the verdict, 7. leave nothing behind */
+	/* 7. collect the verdict, 8. leave nothing behind */
 	native_msg_t msg;
 	bool have_msg = read_messages(r.sync_fd, &msg);
 	long oom = native_cgroup_oom_kills(&cg);
@@ -312,6 +343,10 @@ done_cgroup:
 	if (r.sync_fd >= 0)
 		close(r.sync_fd);
 	native_cgroup_destroy(&cg);
+done_ident:
+	/* The pid namespace is empty once its init is reaped: no process
+	 * keeps the ids. */
+	native_identity_release(&ident);
 done_plan:
 	native_plan_free(&plan);
 	return rc;

@@ -104,6 +104,41 @@ int native_write_file(const char *dir, const char *file, const char *value);
  * read from /proc/self/cgroup. */
 int native_own_cgroup(const char *controller, char *out, size_t size);
 
+/* ---- identity (identity.c): each run's own host uid/gid, parent side -- */
+
+typedef enum native_id_mode {
+	NATIVE_ID_RANGE,  /* root: an id of native_id_range, maps written directly */
+	NATIVE_ID_SUBID,  /* not root: an id of the caller's /etc/subuid and
+			   * /etc/subgid ranges, mapped by newuidmap/newgidmap */
+	NATIVE_ID_SHARED, /* not root, no subordinate ids: the caller's own ids */
+} native_id_mode_t;
+
+/* Where a caller's run ids come from; read-only once made, shared by the
+ * threads of a sandbox. */
+typedef struct native_id_source {
+	native_id_mode_t mode;
+	uid_t uid_base;
+	gid_t gid_base;
+	uint32_t count;
+	char lock_dir[PATH_MAX];
+} native_id_source_t;
+
+int native_id_source_init(native_id_source_t *src, const symbi_config_t *cfg, symbi_error_t *err);
+/* What front ends should say about a mode (runs sharing the caller's uid),
+ * or NULL. Static text. */
+const char *native_id_mode_warning(native_id_mode_t mode);
+
+/* One run's ids, held from acquire to release. */
+typedef struct native_identity {
+	uid_t uid;
+	gid_t gid;
+	int lock_fd; /* -1: nothing held (shared mode) */
+} native_identity_t;
+
+int native_identity_acquire(native_identity_t *id, const native_id_source_t *src,
+			    symbi_error_t *err);
+void native_identity_release(native_identity_t *id);
+
 /* ---- the plan: everything validated and prepared before any namespace -- */
 
 typedef struct native_bind {
@@ -113,9 +148,11 @@ typedef struct native_bind {
 } native_bind_t;
 
 typedef struct native_plan {
-	bool userns;     /* not root: a user namespace maps uid/gid */
+	native_id_mode_t id_mode; /* how the run's user namespace is mapped */
+	int lock_fd; /* the flock on host_uid (identity.c), -1 if none; the
+		      * sandbox init holds it too, on NATIVE_LOCK_FD */
 	bool netns;      /* network_mode none */
-	uid_t uid, host_uid;
+	uid_t uid, host_uid; /* inside; outside (see identity.c) */
 	gid_t gid, host_gid;
 	bool use_cgroup; /* else limits fall back to rlimits */
 	native_limits_t limits;
@@ -151,6 +188,14 @@ typedef struct native_msg {
 } native_msg_t;
 
 int native_msg_send(int fd, const native_msg_t *m);
+/* The most descriptors one message carries (the kernel's SCM_MAX_FD is
+ * 253). */
+#define NATIVE_MAX_FDS 250
+/* With descriptors attached (SCM_RIGHTS). */
+int native_msg_send_fds(int fd, const native_msg_t *m, const int *fds, int nfds);
+/* Child side: receives one message; the descriptors (close-on-exec) must
+ * land on first_fd, first_fd + 1, ... Returns their count, or -1. */
+int native_msg_recv_fds(int fd, native_msg_t *m, int first_fd);
 /* Returns 1 with a message, 0 at EOF, -1 on error. */
 int native_msg_recv(int fd, native_msg_t *m);
 /* Child side: reports a failed step on fd and exits. */
@@ -159,6 +204,10 @@ __attribute__((noreturn)) void native_child_fail(int fd, const char *step, int e
 	__attribute__((format(printf, 4, 5)));
 
 /* ---- child side --------------------------------------------------------- */
+
+/* The init's descriptors: 0-2 stdio, then these (volumes follow). */
+#define NATIVE_SYNC_FD 3
+#define NATIVE_LOCK_FD 4
 
 /* The sandbox init: runs the isolation steps in order, starts the program
  * as its child, reports its status and exits. Never returns. */
@@ -170,10 +219,34 @@ int native_mount_root(const native_plan_t *p, int sync_fd);
 int native_loopback_up(void);
 /* limits.c: rlimits of the program. */
 int native_set_rlimits(const native_plan_t *p);
+/* user.c (child): takes the sandbox uid/gid (the run's host ids outside)
+ * and no supplementary group, keeping the user namespace's capabilities.
+ * Returns -1 with errno and the failed step. */
+int native_become_sandbox_user(const native_plan_t *p, const char **step);
 /* user.c (child): drops to the sandbox uid/gid with no capabilities. */
 int native_drop_privileges(const native_plan_t *p, const char **step);
+/* user.c (parent): clone(flags) of the sandbox init; as root, with the
+ * run's host ids as this thread's effective ids, so that its user namespace
+ * is owned (and its per-user kernel counts charged) by them. */
+pid_t native_clone_as_run(const native_plan_t *p, unsigned long flags);
+/* user.c (parent): the supervisor's stdio pipes become the run's, so that
+ * the program can reopen them (/dev/stdout). */
+void native_give_stdio(const int stdio[3], const native_plan_t *p);
 /* user.c (parent): writes uid_map/gid_map of a child in a user namespace. */
 int native_write_id_maps(pid_t pid, const native_plan_t *p, symbi_error_t *err);
+
+/* idmap.c (parent): each volume as a detached mount, idmapped so that the
+ * run's host ids act on the volume as the sandbox uid/gid would (files it
+ * creates there belong to them); root only. Fills fds[0..nbinds-1]. */
+int native_volume_mounts(pid_t child, const native_plan_t *p, int *fds, symbi_error_t *err);
+/* Whether volumes come from native_volume_mounts (through the sync socket,
+ * on descriptors NATIVE_VOLUME_FD0 + i) rather than being bound by the
+ * child. */
+#define NATIVE_VOLUME_FD0 5
+static inline bool native_volumes_idmapped(const native_plan_t *p)
+{
+	return p->id_mode == NATIVE_ID_RANGE;
+}
 
 /* probe.c */
 bool native_userns_works(void);

@@ -279,9 +279,11 @@ int native_plan_build(native_plan_t *p, const symbi_config_t *cfg, const native_
 	p->filter = filter;
 	p->code = code;
 	p->code_len = code_len;
+	/* The run's own ids come later (native_identity_acquire). */
 	p->host_uid = geteuid();
 	p->host_gid = getegid();
-	p->userns = p->host_uid != 0;
+	p->id_mode = p->host_uid == 0 ? NATIVE_ID_RANGE : NATIVE_ID_SHARED;
+	p->lock_fd = -1;
 	p->cap_last = read_cap_last();
 	if (strcmp(cfg->network_mode, "none") == 0)
 		p->netns = true;

@@ -93,6 +93,31 @@ static void probe_cgroups(symbi_host_info_t *h)
 	}
 }
 
+static void probe_identity(symbi_host_info_t *h)
+{
+	symbi_config_t *cfg = symbi_config_new();
+	native_id_source_t src;
+	symbi_error_t err = {0};
+	if (!cfg || native_id_source_init(&src, cfg, &err) < 0) {
+		snprintf(h->run_identity_detail, sizeof(h->run_identity_detail), "%.400s",
+			 cfg ? err.message : "out of memory");
+		symbi_config_free(cfg);
+		return;
+	}
+	symbi_config_free(cfg);
+	h->run_identity = src.mode != NATIVE_ID_SHARED;
+	if (src.mode == NATIVE_ID_SHARED)
+		snprintf(h->run_identity_detail, sizeof(h->run_identity_detail), "%s",
+			 native_id_mode_warning(src.mode));
+	else
+		snprintf(h->run_identity_detail, sizeof(h->run_identity_detail),
+			 "each run gets its own host uid/gid from %u:%u (%s), locked in %.200s",
+			 (unsigned)src.uid_base, (unsigned)src.count,
+			 src.mode == NATIVE_ID_RANGE ? "native_id_range"
+						     : "your /etc/subuid range, via newuidmap",
+			 src.lock_dir);
+}
+
 int symbi_host_probe(symbi_host_info_t *h, symbi_error_t *err)
 {
 	if (!h)
@@ -134,5 +159,6 @@ int symbi_host_probe(symbi_host_info_t *h, symbi_error_t *err)
 			 v->minor, v->micro);
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	h->landlock_abi = abi > 0 ? (int)abi : 0;
+	probe_identity(h);
 	return 0;
 }

@@ -23,9 +23,13 @@ int native_msg_send(int fd, const native_msg_t *m)
 int native_msg_recv(int fd, native_msg_t *m)
 {
 	ssize_t n;
+	int resets = 0;
+	/* A child that failed before reading GO closed its end with GO
+	 * unread: the kernel then reports ECONNRESET once, ahead of the ERROR
+	 * it queued for us. Read past it. */
 	do
 		n = recv(fd, m, sizeof(*m), 0);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
 	if (n == 0)
 		return 0;
 	if (n != (ssize_t)sizeof(*m))
@@ -48,4 +52,59 @@ void native_child_fail(int fd, const char *step, int err_no, const char *fmt, ..
 	va_end(ap);
 	native_msg_send(fd, &m);
 	_exit(NATIVE_SETUP_FAILED);
+}
+
+int native_msg_send_fds(int fd, const native_msg_t *m, const int *fds, int nfds)
+{
+	if (nfds == 0)
+		return native_msg_send(fd, m);
+	struct iovec iov = {(void *)m, sizeof(*m)};
+	size_t space = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+	char ctl[CMSG_SPACE(sizeof(int) * NATIVE_MAX_FDS)];
+	if (nfds < 0 || nfds > NATIVE_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(ctl, 0, sizeof(ctl));
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = space};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	ssize_t n;
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(*m) ? 0 : -1;
+}
+
+int native_msg_recv_fds(int fd, native_msg_t *m, int first_fd)
+{
+	struct iovec iov = {m, sizeof(*m)};
+	char ctl[CMSG_SPACE(sizeof(int) * NATIVE_MAX_FDS)];
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl)};
+	ssize_t n;
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_CTRUNC))
+		return -1;
+	int count = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			/* The lowest free numbers, in order: callers rely on it. */
+			if (got != first_fd + count)
+				return -1;
+			count++;
+		}
+	}
+	return count;
 }

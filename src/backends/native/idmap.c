@@ -1,0 +1,62 @@
+/* Parent side, root only: the volumes of a run as detached, idmapped
+ * mounts. The idmap is the run's own user namespace (sandbox uid/gid <->
+ * the run's host ids), so on a volume the program is the sandbox user
+ * (65534 by default) as before runs had their own ids: it has that user's
+ * rights on the volume's files, and the files it leaves there belong to
+ * that user on the host, not to an id a later run may be given. The child
+ * only attaches them (move_mount): it never walks a host path. */
+#include "native.h"
+#include "../../core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int volume_mount(const native_bind_t *b, int userns, symbi_error_t *err)
+{
+	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, b->source,
+			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0)
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "volume %s: cannot clone its mount",
+				  b->source);
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+			    (b->read_only ? MOUNT_ATTR_RDONLY : 0),
+		.userns_fd = (uint64_t)userns,
+	};
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		int e = errno;
+		close(fd);
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, e,
+				  "volume %s: cannot make an idmapped mount of it%s", b->source,
+				  e == EINVAL ? " (its file system does not support idmapped mounts; "
+						"use a directory on ext4, xfs, btrfs or tmpfs)" : "");
+	}
+	return fd;
+}
+
+int native_volume_mounts(pid_t child, const native_plan_t *p, int *fds, symbi_error_t *err)
+{
+	if (p->nbinds == 0)
+		return 0;
+	if (p->nbinds > NATIVE_MAX_FDS)
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "at most %d volumes", NATIVE_MAX_FDS);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)child);
+	int userns = open(path, O_RDONLY | O_CLOEXEC);
+	if (userns < 0)
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot open %s", path);
+	size_t done = 0;
+	for (; done < p->nbinds; done++)
+		if ((fds[done] = volume_mount(&p->binds[done], userns, err)) < 0)
+			break;
+	close(userns);
+	if (done == p->nbinds)
+		return 0;
+	while (done > 0)
+		close(fds[--done]);
+	return -1;
+}
