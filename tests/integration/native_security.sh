@@ -113,6 +113,12 @@ npids=$(nrun 'ls /proc | grep -c "^[0-9]"')
 check "/proc lists only the sandbox's processes ($npids)" test "$npids" -le 4
 expect_eq "the host's pid $$ is not in /proc" "ENOENT" "$(inside read /proc/$$/status)"
 expect_eq "hostname is the sandbox's" "sandbox" "$(nrun hostname)"
+# System V IPC: a message queue of the host is not in the sandbox's namespace.
+QID=$(ipcmk -Q | awk '{print $NF}')
+check "control: the host lists its message queue $QID" bash -c "ipcs -q | awk '{print \$2}' | grep -qx '$QID'"
+expect_eq "the host's System V message queues are not visible inside" "0" \
+	"$(nrun "ipcs -q | grep -c '^0x'")"
+ipcrm -q "$QID"
 
 # ---- network: the host's loopback is out of reach
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
