@@ -33,6 +33,11 @@ char *srv_err_json(const srv_err_t *err);
 
 /* ---- small helpers (util.c) ----------------------------------------------- */
 
+/* Whether s[0..n) is valid UTF-8 (NUL bytes allowed). */
+bool srv_utf8_valid(const char *s, size_t n);
+/* A JSON string of s[0..n): as is if valid UTF-8, else with every byte
+ * outside printable ASCII and every '%' written as %XX. */
+json_t *srv_json_text(const char *s, size_t n);
 /* Lower-case hex SHA-256 of data into out[65]. */
 void srv_sha256_hex(const void *data, size_t len, char out[65]);
 /* Constant-time comparison of two strings of any length (compares digests). */
@@ -254,6 +259,11 @@ typedef struct srv_http_options {
 	char **token_names;      /* parallel to tokens */
 	unsigned shutdown_grace_s;
 	const char *ready_file;  /* written with the port once listening */
+	unsigned max_connections;        /* at once, all clients together */
+	unsigned max_connections_per_ip; /* at once, from one address */
+	unsigned header_timeout_s; /* to deliver a complete request head */
+	unsigned idle_timeout_s;   /* without a byte either way */
+	char **allowed_origins;    /* NULL-terminated; Origins a tokenless server accepts */
 } srv_http_options_t;
 
 /* Serves until SIGTERM or SIGINT; returns the process exit status. */

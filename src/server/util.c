@@ -40,10 +40,42 @@ int srv_fail_lib(srv_err_t *err, const symbi_error_t *lerr)
 	}
 }
 
+bool srv_utf8_valid(const char *s, size_t n)
+{
+	/* jansson validates strictly (no overlong forms, no surrogates). */
+	json_t *t = json_stringn(s, n);
+	json_decref(t);
+	return t != NULL;
+}
+
+json_t *srv_json_text(const char *s, size_t n)
+{
+	if (srv_utf8_valid(s, n))
+		return json_stringn(s, n);
+	/* Not UTF-8: every byte outside printable ASCII, and '%' itself, as %XX,
+	 * so that the form is unambiguous and reversible. */
+	char *out = malloc(3 * n + 1);
+	if (!out)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)s[i];
+		if (b >= 0x20 && b < 0x7f && b != '%')
+			out[k++] = (char)b;
+		else
+			k += (size_t)snprintf(out + k, 4, "%%%02X", b);
+	}
+	json_t *t = json_stringn(out, k);
+	free(out);
+	return t;
+}
+
 char *srv_err_json(const srv_err_t *err)
 {
-	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", err->code ? err->code : "internal",
-			      "message", err->message);
+	/* The message may quote client bytes (cut at any byte): never let it
+	 * make the answer invalid or empty. */
+	json_t *o = json_pack("{s:{s:s,s:o}}", "error", "code", err->code ? err->code : "internal",
+			      "message", srv_json_text(err->message, strlen(err->message)));
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return s;
