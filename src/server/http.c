@@ -893,7 +893,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 		"once, queue %zu, auth %s, state %s)\n", ss.ss_family == AF_INET6 ? "[" : "", host,
 		ss.ss_family == AF_INET6 ? "]" : "", port, svc->policy->default_backend,
 		svc->policy->max_running, svc->policy->max_queued, opts->tokens ? "on" : "off",
-		svc->state_dir);
+		svc->state.dir);
 	if (opts->ready_file) {
 		char tmp[4200];
 		snprintf(tmp, sizeof(tmp), "%s.tmp", opts->ready_file);

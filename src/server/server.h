@@ -181,10 +181,39 @@ json_t *srv_ws_list(int dirfd, const char *path, srv_err_t *err);
 int srv_ws_remove_tree(int parentfd, const char *name);
 /* Creates a fresh private directory (mode 0700) beneath parentfd named by a
  * random id (id[33] out); returns its fd, -1 on error. As root and with
- * max_bytes > 0, the directory is a tmpfs of that size (its own mount). */
-int srv_ws_create(int parentfd, char id[33], uint64_t max_bytes, srv_err_t *err);
+ * max_bytes > 0, the directory is a tmpfs of that size (its own mount): in
+ * the host's mount namespace if host_ns_fd >= 0 (parent_path names parentfd
+ * there), else in ours. */
+int srv_ws_create(int parentfd, const char *parent_path, char id[33], uint64_t max_bytes,
+		  int host_ns_fd, srv_err_t *err);
 /* Puts every "path": "content" pair of `files` into dirfd. */
 int srv_ws_put_files(int dirfd, json_t *files, size_t max_file, srv_err_t *err);
+
+/* ---- state directory (statedir.c) and mount namespace (mountns.c) -------- */
+
+typedef struct srv_state {
+	char *dir;          /* the operator's --state-dir, or a private temporary one */
+	bool own_dir;       /* the temporary one: removed at the end */
+	int own_fd;         /* dir/symbi-sandbox, marked as ours */
+	char inst_name[33]; /* this server's directory in it */
+	char *inst_path;    /* dir/symbi-sandbox/<inst_name> */
+	int inst_fd, lock_fd, sessions_fd, tmp_fd;
+} srv_state_t;
+
+/* Takes dir/symbi-sandbox (refusing someone else's), removes what servers
+ * that died left there, and makes this server's directory. */
+int srv_state_open(srv_state_t *st, const char *state_dir, srv_err_t *err);
+/* Opens this server's directories again (after srv_mountns_enter). */
+int srv_state_reopen(srv_state_t *st, srv_err_t *err);
+/* Removes this server's directory (and the temporary state dir). */
+void srv_state_close(srv_state_t *st);
+
+/* As root: moves the (still single-threaded) process into a private mount
+ * namespace; *host_ns_fd keeps the host's. Not root: nothing, fd -1. */
+int srv_mountns_enter(int *host_ns_fd, srv_err_t *err);
+/* A tmpfs at `path` in the host's namespace; returns its descriptor. */
+int srv_host_mount_tmpfs(int host_ns_fd, const char *path, const char *opts, srv_err_t *err);
+void srv_host_umount(int host_ns_fd, const char *path);
 
 /* ---- the service (service.c): policy + state shared by HTTP and MCP ------- */
 
@@ -194,11 +223,8 @@ typedef struct srv_service {
 	srv_policy_t *policy;
 	srv_audit_t *audit;
 	srv_limiter_t *limiter;
-	char *state_dir;     /* holds the sessions/ and tmp/ workspaces */
-	bool own_state_dir;  /* created by us: removed at the end */
-	int state_fd;        /* state_dir */
-	int sessions_fd;     /* state_dir/sessions */
-	int tmp_fd;          /* state_dir/tmp */
+	srv_state_t state;
+	int host_ns_fd;      /* the host's mount namespace; -1: we share it */
 	int cancel_fd[2];    /* written at the shutdown deadline: cancels everything */
 	pthread_mutex_t lock;
 	srv_session_t *sessions;
@@ -216,6 +242,12 @@ void srv_service_free(srv_service_t *svc);
 int srv_service_start_reaper(srv_service_t *svc, srv_err_t *err);
 /* Cancels every running execution (the shutdown deadline). */
 void srv_service_cancel_all(srv_service_t *svc);
+
+/* A workspace for a sandbox of `backend` (session's or one-shot): returns its
+ * descriptor, its path in *path; _end unmounts and removes it. */
+int srv_workspace_new(srv_service_t *svc, bool session, const char *backend, char id[33],
+		      char *path, size_t pathlen, srv_err_t *err);
+int srv_workspace_end(srv_service_t *svc, bool session, const char *backend, const char *id);
 
 /* One execution request (one-shot or in a session). */
 typedef struct srv_exec_call {

@@ -25,7 +25,7 @@ static void session_destroy(srv_service_t *svc, srv_session_t *s)
 	symbi_sandbox_free(s->sb);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
-	if (srv_ws_remove_tree(svc->sessions_fd, s->id) < 0)
+	if (srv_workspace_end(svc, true, s->spec.backend, s->id) < 0)
 		fprintf(stderr, "symbi-sandbox: cannot remove the workspace of session %s\n", s->id);
 	free(s);
 }
@@ -105,9 +105,9 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 	s->dirfd = -1;
 	s->spec = spec;
 	snprintf(s->who, sizeof(s->who), "%s", who);
-	if ((s->dirfd = srv_ws_create(svc->sessions_fd, s->id, svc->policy->max_workspace_bytes, err)) < 0)
+	if ((s->dirfd = srv_workspace_new(svc, true, spec.backend, s->id, path, sizeof(path),
+					  err)) < 0)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/sessions/%s", svc->state_dir, s->id);
 	if (!(cfg = srv_spec_config(&spec, path, err)))
 		goto fail;
 	symbi_error_t lerr = {0};

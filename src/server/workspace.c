@@ -354,7 +354,8 @@ int srv_ws_remove_tree(int parentfd, const char *name)
 	return unlinkat(parentfd, name, AT_REMOVEDIR);
 }
 
-int srv_ws_create(int parentfd, char id[33], uint64_t max_bytes, srv_err_t *err)
+int srv_ws_create(int parentfd, const char *parent_path, char id[33], uint64_t max_bytes,
+		  int host_ns_fd, srv_err_t *err)
 {
 	for (int attempt = 0; attempt < 8; attempt++) {
 		if (srv_random_hex(id, 16) < 0)
@@ -369,10 +370,17 @@ int srv_ws_create(int parentfd, char id[33], uint64_t max_bytes, srv_err_t *err)
 		 * sandboxed code cannot fill the host's disk through it. */
 		if (max_bytes && geteuid() == 0) {
 			char path[PATH_MAX], opts[128];
-			snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", parentfd, id);
 			snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=%llu,mode=0700",
 				 (unsigned long long)max_bytes,
 				 (unsigned long long)(max_bytes / 1024 < 1024 ? 1024 : max_bytes / 1024));
+			if (host_ns_fd >= 0) {
+				snprintf(path, sizeof(path), "%s/%s", parent_path, id);
+				int fd = srv_host_mount_tmpfs(host_ns_fd, path, opts, err);
+				if (fd < 0)
+					unlinkat(parentfd, id, AT_REMOVEDIR);
+				return fd;
+			}
+			snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", parentfd, id);
 			if (mount("symbi-workspace", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
 				int e = errno;
 				unlinkat(parentfd, id, AT_REMOVEDIR);

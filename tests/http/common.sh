@@ -96,11 +96,14 @@ stop_server() {
 }
 
 # http METHOD PATH [curl args...]: sets STATUS; the body is in $WORK/body,
-# the headers in $WORK/headers.
+# the headers in $WORK/headers. Sends Content-Type: application/json unless
+# the arguments name a Content-Type (a tokenless server refuses JSON bodies
+# without it).
 http() {
-	local method=$1 path=$2; shift 2
+	local method=$1 path=$2 type=(-H 'Content-Type: application/json'); shift 2
+	case " $* " in *Content-Type*|*content-type*) type=() ;; esac
 	STATUS=$(curl -sS -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' -X "$method" \
-		--max-time 60 "$@" "$BASE$path")
+		--max-time 60 "${type[@]}" "$@" "$BASE$path")
 }
 body() { cat "$WORK/body"; }
 # jq-like: jfield 'expr' evaluates a Python expression on the body as `d`.
