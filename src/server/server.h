@@ -166,8 +166,11 @@ void srv_limiter_stats(srv_limiter_t *l, size_t *running, size_t *queued);
 
 /* ---- workspace files (workspace.c) ----------------------------------------- */
 
-/* Checks a client-supplied relative path: no absolute path, no "..", no
- * empty or "." component, no NUL, at most 4096 bytes. */
+/* Checks a client-supplied relative path: valid UTF-8, no NUL, no absolute
+ * path, no "..", no empty or "." component, at most SRV_MAX_PATH_BYTES bytes,
+ * SRV_MAX_PATH_DEPTH components and NAME_MAX bytes per component. */
+#define SRV_MAX_PATH_BYTES 1024
+#define SRV_MAX_PATH_DEPTH 32
 int srv_path_check(const char *path, srv_err_t *err);
 /* Writes `len` bytes to `path` beneath the directory `dirfd`, creating parent
  * directories; never follows a symlink. */

@@ -13,6 +13,7 @@
 #include "server/policy.c"
 #include "server/audit.c"
 #include "server/workspace.c"
+#include "server/mountns.c"
 
 #include <sys/stat.h>
 
@@ -74,6 +75,73 @@ static void test_path_check(void **state)
 		assert_int_equal(err.status, 400);
 		assert_string_equal(err.code, "invalid_path");
 	}
+	/* Bytes and sizes: not UTF-8, a NUL (C0 80, see http.c), too deep, too long. */
+	char deep[200] = "", longp[SRV_MAX_PATH_BYTES + 2], comp[NAME_MAX + 2];
+	for (int i = 0; i <= SRV_MAX_PATH_DEPTH; i++)
+		strcat(deep, i ? "/d" : "d");
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	memset(comp, 'c', sizeof(comp) - 1);
+	comp[sizeof(comp) - 1] = '\0';
+	const char *bad_bytes[] = {"\xff\xfe.bin", "x\xC0\x80.txt", "a/\xed\xa0\x80", deep, longp,
+				   comp};
+	const char *why[] = {"UTF-8", "NUL", "UTF-8", "components", "bytes long", "component is"};
+	for (size_t i = 0; i < sizeof(bad_bytes) / sizeof(bad_bytes[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(srv_path_check(bad_bytes[i], &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_non_null(strstr(err.message, why[i]));
+		/* The error's JSON is valid and not empty whatever the message quotes. */
+		char *j = srv_err_json(&err);
+		assert_non_null(j);
+		free(j);
+	}
+	deep[strlen(deep) - 2] = '\0'; /* exactly SRV_MAX_PATH_DEPTH components */
+	assert_int_equal(srv_path_check(deep, &err), 0);
+	assert_int_equal(srv_path_check("caf\xc3\xa9/\xe2\x82\xac.txt", &err), 0);
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A tree far deeper than any recursion or descriptor budget, with
+ * directories whose permissions were taken away, is removed completely and
+ * leaves no descriptor open. */
+static void test_remove_deep_tree(void **state)
+{
+	(void)state;
+	int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(mkdirat(dfd, "deep", 0700), 0);
+	int fd = openat(dfd, "deep", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (int i = 0; i < 3000; i++) {
+		assert_int_equal(mkdirat(fd, "d", 0700), 0);
+		int f = openat(fd, "file", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		assert_true(f >= 0);
+		close(f);
+		if (i % 500 == 0)
+			assert_int_equal(mkdirat(fd, "side", 0), 0); /* mode 000 */
+		int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_true(sub >= 0);
+		close(fd);
+		fd = sub;
+	}
+	assert_int_equal(symlinkat(tmpdir, fd, "up"), 0);
+	close(fd);
+	int before = count_fds();
+	assert_int_equal(srv_ws_remove_tree(dfd, "deep"), 0);
+	assert_int_equal(count_fds(), before);
+	assert_int_equal(faccessat(dfd, "deep", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(errno, ENOENT);
+	close(dfd);
 }
 
 static void test_workspace_files(void **state)
@@ -86,7 +154,7 @@ static void test_workspace_files(void **state)
 	snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
 	assert_int_equal(mkdir(outside, 0700), 0);
 	char id[33];
-	int ws = srv_ws_create(dfd, id, 0, &err);
+	int ws = srv_ws_create(dfd, tmpdir, id, 0, -1, &err);
 	assert_true(ws >= 0);
 	struct stat st;
 	assert_int_equal(fstat(ws, &st), 0);
@@ -266,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_sizes_and_secrets),
 		cmocka_unit_test(test_path_check),
 		cmocka_unit_test(test_workspace_files),
+		cmocka_unit_test(test_remove_deep_tree),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_audit_chain),
 	};
