@@ -155,8 +155,9 @@ typedef struct srv_limiter srv_limiter_t;
 srv_limiter_t *srv_limiter_new(size_t max_running, size_t max_queued);
 void srv_limiter_free(srv_limiter_t *l);
 /* Takes a slot, waiting in the queue if needed. Returns 0 with a slot, -1 if
- * the queue is full (429) or the limiter is closed (503). */
-int srv_limiter_acquire(srv_limiter_t *l, srv_err_t *err, unsigned retry_after);
+ * the queue is full (429), the limiter is closed (503) or the client on
+ * client_fd (-1: none) hung up while it waited (it leaves the queue). */
+int srv_limiter_acquire(srv_limiter_t *l, int client_fd, srv_err_t *err, unsigned retry_after);
 void srv_limiter_release(srv_limiter_t *l);
 /* Refuses new work and wakes everyone waiting. */
 void srv_limiter_close(srv_limiter_t *l);

@@ -232,7 +232,12 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const char *code, size_t 
 		srv_fail(err, 400, "invalid_request", "stdin must be a string");
 		return NULL;
 	}
-	if (srv_limiter_acquire(svc->limiter, err, svc->policy->retry_after_s) < 0) {
+	if (srv_limiter_acquire(svc->limiter, call->client_fd, err,
+				svc->policy->retry_after_s) < 0) {
+		if (err->code && strcmp(err->code, "client_disconnected") == 0)
+			json_object_set_new(call->audit, "cancelled_by",
+					    json_string(call->hangup_reason ? call->hangup_reason
+									    : "client_disconnected"));
 		symbi_env_free(env);
 		return NULL;
 	}
