@@ -69,6 +69,13 @@ write_policy() { # FILE [extra JSON members]
 JSON
 }
 
+# ws_path STATE_DIR SESSION_ID: where the server keeps that session's
+# workspace (STATE_DIR/symbi-sandbox/<server>/sessions/<id>, see statedir.c).
+ws_path() {
+	local p
+	for p in "$1"/symbi-sandbox/*/sessions/"$2"; do echo "$p"; return; done
+}
+
 # start_server ARGS...: starts `serve` and waits until it listens.
 start_server() {
 	rm -f "$WORK/ready"

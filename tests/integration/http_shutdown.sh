@@ -46,7 +46,7 @@ start_server --policy "$WORK/policy.json" --shutdown-grace 1
 STATE=$(sed -n 's/.*state \(.*\))$/\1/p' "$WORK/server.err" | tail -1)
 http POST /v1/sessions -d '{}'
 SID=$(jfield 'd["id"]')
-check "a session workspace exists" test -d "$STATE/sessions/$SID"
+check "a session workspace exists" test -d "$(ws_path "$STATE" "$SID")"
 curl -s -o "$WORK/c.json" -X POST -H "Content-Type: application/json" "$BASE/v1/execute" -d "{\"code\":\"sleep 60; echo $MARK\"}" &
 cc=$!
 wait_health running 1
