@@ -21,6 +21,9 @@ static void serve_usage(FILE *out)
 	      "      --token-file FILE    bearer tokens, one per line: TOKEN or NAME TOKEN\n"
 	      "                           (also: SYMBI_SANDBOX_TOKENS=tok1,tok2); required\n"
 	      "                           when listening beyond loopback\n"
+	      "      --audit-key-file FILE\n"
+	      "                           key the audit chain with HMAC-SHA-256 (a secret of at\n"
+	      "                           least 16 bytes; verify with 'audit verify --key-file')\n"
 	      "      --audit-log FILE     append a hash-chained JSON line per request\n"
 	      "      --state-dir DIR      where session workspaces live (a private temporary\n"
 	      "                           directory, removed at exit)\n"
@@ -127,12 +130,13 @@ static int load_tokens(const char *file, char ***tokens, char ***names)
 int cli_serve(int argc, char **argv)
 {
 	enum { O_TOKEN_FILE = 256, O_AUDIT, O_STATE, O_MAXRUN, O_MAXQ, O_GRACE, O_READY, O_ROUTES,
-	       O_MAXCONN, O_MAXCONN_IP, O_HEADER_TIMEOUT, O_ORIGIN };
+	       O_MAXCONN, O_MAXCONN_IP, O_HEADER_TIMEOUT, O_ORIGIN, O_AUDIT_KEY };
 	static const struct option options[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"policy", required_argument, NULL, 'p'},
 		{"token-file", required_argument, NULL, O_TOKEN_FILE},
 		{"audit-log", required_argument, NULL, O_AUDIT},
+		{"audit-key-file", required_argument, NULL, O_AUDIT_KEY},
 		{"state-dir", required_argument, NULL, O_STATE},
 		{"backend", required_argument, NULL, 'b'},
 		{"image", required_argument, NULL, 'i'},
@@ -149,7 +153,7 @@ int cli_serve(int argc, char **argv)
 		{0},
 	};
 	const char *listen = "127.0.0.1:8080", *policy_file = NULL, *token_file = NULL;
-	const char *audit = NULL, *state = NULL, *backend = NULL, *image = NULL, *ready = NULL;
+	const char *audit = NULL, *audit_key = NULL, *state = NULL, *backend = NULL, *image = NULL, *ready = NULL;
 	long max_running = -1, max_queued = -1, grace = 10;
 	long max_conn = 256, max_conn_ip = 64, header_timeout = 10;
 	char *origins[33] = {0};
@@ -163,6 +167,7 @@ int cli_serve(int argc, char **argv)
 		case 'p': policy_file = optarg; break;
 		case O_TOKEN_FILE: token_file = optarg; break;
 		case O_AUDIT: audit = optarg; break;
+		case O_AUDIT_KEY: audit_key = optarg; break;
 		case O_STATE: state = optarg; break;
 		case 'b': backend = optarg; break;
 		case 'i': image = optarg; break;
@@ -226,7 +231,7 @@ int cli_serve(int argc, char **argv)
 	if (srv_policy_probe_default(policy, &err) < 0)
 		fprintf(stderr, "symbi-sandbox serve: warning: the default backend \"%s\" cannot run "
 			"sandboxes here: %s\n", policy->default_backend, err.message);
-	srv_service_t *svc = srv_service_new(policy, state, audit, &err);
+	srv_service_t *svc = srv_service_new(policy, state, audit, audit_key, &err);
 	if (!svc) {
 		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
 		srv_policy_free(policy);

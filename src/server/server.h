@@ -131,14 +131,21 @@ json_t *srv_limits_json(const srv_exec_spec_t *spec);
 
 typedef struct srv_audit srv_audit_t;
 
-/* Opens (creating, mode 0600) an append-only log and continues its chain. */
-srv_audit_t *srv_audit_open(const char *path, srv_err_t *err);
+/* Opens (creating, mode 0600) an append-only log whose chain every append
+ * continues from the file's last line, under an exclusive flock (several
+ * processes may share the file). With key_file, hashes are HMAC-SHA-256
+ * with that key. */
+srv_audit_t *srv_audit_open(const char *path, const char *key_file, srv_err_t *err);
 void srv_audit_close(srv_audit_t *a);
 /* Appends `entry` (stolen) with seq, time, prev and hash added. NULL log: no-op. */
 int srv_audit_append(srv_audit_t *a, json_t *entry);
-/* Checks the chain of the file at path. Returns the number of entries, or -1
- * with a message naming the first bad line. */
-long srv_audit_verify(const char *path, char *msg, size_t msglen);
+/* Reads a key file (at least 16 bytes; a trailing newline is not part of it). */
+int srv_audit_load_key(const char *path, unsigned char **key, size_t *keylen, srv_err_t *err);
+/* Checks the chain of the file at path (keyed if key != NULL; ending at
+ * expect_head if given). Returns the number of entries, or -1 with a message
+ * naming the first bad line. */
+long srv_audit_verify(const char *path, const unsigned char *key, size_t keylen,
+		      const char *expect_head, char *msg, size_t msglen);
 
 /* ---- metrics (metrics.c) --------------------------------------------------- */
 
@@ -239,7 +246,7 @@ typedef struct srv_service {
 } srv_service_t;
 
 srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
-			       const char *audit_path, srv_err_t *err);
+			       const char *audit_path, const char *audit_key_file, srv_err_t *err);
 /* Ends every session, cancels what still runs, removes what we created. */
 void srv_service_free(srv_service_t *svc);
 /* Starts the thread that expires idle sessions. */

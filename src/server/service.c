@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
-			       const char *audit_path, srv_err_t *err)
+			       const char *audit_path, const char *audit_key_file, srv_err_t *err)
 {
 	srv_service_t *svc = calloc(1, sizeof(*svc));
 	if (!svc) {
@@ -41,7 +41,11 @@ srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
 		srv_fail(err, 500, "internal", "out of memory");
 		goto fail;
 	}
-	if (audit_path && !(svc->audit = srv_audit_open(audit_path, err)))
+	if (audit_key_file && !audit_path) {
+		srv_fail(err, 400, "invalid_request", "--audit-key-file needs --audit-log");
+		goto fail;
+	}
+	if (audit_path && !(svc->audit = srv_audit_open(audit_path, audit_key_file, err)))
 		goto fail;
 	return svc;
 fail_errno:

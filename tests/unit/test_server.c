@@ -295,14 +295,14 @@ static void test_audit_chain(void **state)
 	snprintf(path, sizeof(path), "%s/audit.log", tmpdir);
 	srv_err_t err;
 	for (int round = 0; round < 2; round++) { /* the second round continues the chain */
-		srv_audit_t *a = srv_audit_open(path, &err);
+		srv_audit_t *a = srv_audit_open(path, NULL, &err);
 		assert_non_null(a);
 		for (int i = 0; i < 3; i++)
 			assert_int_equal(srv_audit_append(a, json_pack("{s:s,s:i,s:s}", "event", "test",
 								       "i", i, "text", "caf\xc3\xa9")), 0);
 		srv_audit_close(a);
 	}
-	assert_int_equal(srv_audit_verify(path, msg, sizeof(msg)), 6);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, NULL, msg, sizeof(msg)), 6);
 
 	/* Change one byte of line 4. */
 	FILE *f = fopen(path, "r+");
@@ -318,13 +318,13 @@ static void test_audit_chain(void **state)
 	fseek(f, off + (p - line) + 4, SEEK_SET);
 	fputc('7', f);
 	fclose(f);
-	assert_int_equal(srv_audit_verify(path, msg, sizeof(msg)), -1);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, NULL, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "line 4"));
 	/* A log that does not end in an entry is not continued. */
 	f = fopen(path, "a");
 	fputs("garbage\n", f);
 	fclose(f);
-	assert_null(srv_audit_open(path, &err));
+	assert_null(srv_audit_open(path, NULL, &err));
 	unlink(path);
 }
 
