@@ -213,6 +213,7 @@ static void reply_error(struct reply *r, const srv_err_t *err)
 	r->len = r->body ? strlen(r->body) : 0;
 	r->content_type = "application/json";
 	r->error_code = err->code;
+	r->retry_after = err->retry_after;
 }
 
 static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection *c,
@@ -227,7 +228,7 @@ static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection 
 	if (r->content_type)
 		MHD_add_response_header(resp, "Content-Type", r->content_type);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	if (r->status == 429 || r->status == 503) {
+	if (r->status == 429 || r->status == 503 || (r->status == 507 && r->retry_after)) {
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%u", r->retry_after ? r->retry_after
 							      : hs->svc->policy->retry_after_s);

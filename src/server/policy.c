@@ -97,6 +97,9 @@ static srv_policy_t *policy_builtin(void)
 	p->max_body_bytes = 1u << 20;
 	p->max_file_bytes = 10u << 20;
 	p->max_workspace_bytes = 128ull << 20;
+	p->max_sessions_per_token = 16;
+	p->max_workspace_bytes_per_token = 512ull << 20;
+	p->workspace_budget_bytes = 1ull << 30;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	p->max_running = n > 0 ? (size_t)n : 2;
 	p->max_queued = 32;
@@ -252,6 +255,15 @@ static int apply_policy(srv_policy_t *p, json_t *root, srv_err_t *err)
 			if (get_number(v, "policy: max_session_idle_ttl", &p->max_session_idle_ttl_s,
 				       err) < 0)
 				return -1;
+		} else if (strcmp(k, "max_sessions_per_token") == 0) {
+			if (get_number(v, k, &d, err) < 0)
+				return -1;
+			p->max_sessions_per_token = (size_t)d;
+		} else if (strcmp(k, "max_workspace_bytes_per_token") == 0 ||
+			   strcmp(k, "workspace_budget_bytes") == 0) {
+			if (get_size(v, k, &u, err) < 0)
+				return -1;
+			*(k[0] == 'm' ? &p->max_workspace_bytes_per_token : &p->workspace_budget_bytes) = u;
 		} else if (strcmp(k, "max_sessions") == 0 || strcmp(k, "max_running") == 0 ||
 			   strcmp(k, "max_queued") == 0 || strcmp(k, "retry_after") == 0) {
 			if (get_number(v, k, &d, err) < 0)

@@ -22,6 +22,7 @@ typedef struct srv_err {
 	int status;       /* HTTP status: 400, 401, 404, 413, 429, 500, 503 */
 	const char *code; /* stable machine-readable code, e.g. "policy_violation" */
 	char message[512];
+	unsigned retry_after; /* seconds, for 429/503/507; 0: the policy's default */
 } srv_err_t;
 
 int srv_fail(srv_err_t *err, int status, const char *code, const char *fmt, ...)
@@ -87,6 +88,11 @@ typedef struct srv_policy {
 	size_t max_body_bytes;
 	size_t max_file_bytes;
 	uint64_t max_workspace_bytes; /* tmpfs size of a workspace (root only); 0: no cap */
+	/* Each session is charged its max_workspace_bytes when it is created,
+	 * against its token's and the server's budgets. */
+	size_t max_sessions_per_token;
+	uint64_t max_workspace_bytes_per_token;
+	uint64_t workspace_budget_bytes;
 	size_t max_running;
 	size_t max_queued;
 	unsigned retry_after_s;
@@ -230,6 +236,13 @@ void srv_host_umount(int host_ns_fd, const char *path);
 
 typedef struct srv_session srv_session_t;
 
+/* A session being created: its place in the quotas (sessions.c). */
+struct srv_reservation {
+	char who[128];
+	uint64_t charge;
+	struct srv_reservation *next;
+};
+
 typedef struct srv_service {
 	srv_policy_t *policy;
 	srv_audit_t *audit;
@@ -240,6 +253,7 @@ typedef struct srv_service {
 	pthread_mutex_t lock;
 	srv_session_t *sessions;
 	size_t n_sessions;
+	struct srv_reservation *reserved; /* sessions being created (their quota) */
 	pthread_t reaper;
 	bool reaper_started;
 	int reaper_stop[2];

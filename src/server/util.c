@@ -19,6 +19,7 @@ int srv_fail(srv_err_t *err, int status, const char *code, const char *fmt, ...)
 		return -1;
 	err->status = status;
 	err->code = code;
+	err->retry_after = 0;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);

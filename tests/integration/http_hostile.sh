@@ -139,5 +139,35 @@ mkdir -p "$WORK/foreign/symbi-sandbox" && echo mine >"$WORK/foreign/symbi-sandbo
 expect_eq "a foreign, non-empty DIR/symbi-sandbox is refused (exit 1)" 1 "$?"
 check "saying why" grep -q 'not made by symbi-sandbox' "$WORK/foreign.err"
 expect_eq "and left as it was" mine "$(cat "$WORK/foreign/symbi-sandbox/data")"
+# ---- 7. quotas per token and a global workspace budget -------------------------------
+tok() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+TA=$(tok); TB=$(tok); TC=$(tok)
+printf 'alice %s\nbob %s\ncarol %s\n' "$TA" "$TB" "$TC" >"$WORK/tokens3"; chmod 600 "$WORK/tokens3"
+write_policy "$WORK/quota.json" '"max_sessions": 100, "max_sessions_per_token": 3,
+  "max_workspace_bytes_per_token": "16m", "workspace_budget_bytes": "40m"'
+start_server --policy "$WORK/quota.json" --token-file "$WORK/tokens3"
+new_session() { http POST /v1/sessions -H "Authorization: Bearer $1" -d '{}'; }
+new_session "$TA"; expect_status "alice: session 1 (8m of her 16m)" 201
+new_session "$TA"; expect_status "alice: session 2 (16m)" 201
+new_session "$TA"; expect_status "alice: session 3 would pass her 16m -> 429" 429 workspace_quota_exceeded
+RA=$(header Retry-After)
+check "with a Retry-After from her sessions' idle expiry (1..121 s: $RA)" \
+	bash -c "[[ '$RA' =~ ^[0-9]+$ ]] && [ '$RA' -ge 1 ] && [ '$RA' -le 121 ]"
+new_session "$TB"; expect_status "bob is not locked out by alice: session 1" 201
+BOB1=$(jfield 'd["id"]')
+new_session "$TB"; expect_status "bob: session 2" 201
+new_session "$TC"; expect_status "carol: session 1 (the budget's last 8m)" 201
+new_session "$TC"; expect_status "carol: the server's 40m budget is taken -> 507" 507 insufficient_storage
+check "with a Retry-After" bash -c "[[ '$(header Retry-After)' =~ ^[0-9]+$ ]]"
+http DELETE "/v1/sessions/$BOB1" -H "Authorization: Bearer $TB"
+new_session "$TC"; expect_status "after bob closes one, carol gets it" 201
+stop_server
+write_policy "$WORK/quota1.json" '"max_sessions_per_token": 1'
+start_server --policy "$WORK/quota1.json" --token-file "$WORK/tokens3"
+new_session "$TA"; expect_status "max_sessions_per_token 1: the first session" 201
+new_session "$TA"; expect_status "the second -> 429 too_many_sessions" 429 too_many_sessions
+new_session "$TB"; expect_status "another token still gets one" 201
+stop_server
+
 no_more_containers
 finish
