@@ -70,9 +70,10 @@ int cli_mcp(int argc, char **argv)
 		srv_policy_free(policy);
 		return 2;
 	}
+	srv_policy_probe_backends(policy, "symbi-sandbox mcp");
 	if (srv_policy_probe_default(policy, &err) < 0)
-		fprintf(stderr, "symbi-sandbox mcp: warning: the default backend \"%s\" cannot run "
-			"sandboxes here: %s\n", policy->default_backend, err.message);
+		fprintf(stderr, "symbi-sandbox mcp: warning: no backend can run sandboxes here; the "
+			"default \"%s\" fails: %s\n", policy->default_backend, err.message);
 	srv_service_t *svc = srv_service_new(policy, state, audit, audit_key, &err);
 	if (!svc) {
 		fprintf(stderr, "symbi-sandbox mcp: %s\n", err.message);

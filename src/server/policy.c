@@ -687,12 +687,13 @@ int srv_policy_override(srv_policy_t *p, const char *backend, const char *image,
 	return 0;
 }
 
-int srv_policy_probe_default(const srv_policy_t *p, srv_err_t *err)
+/* Whether a sandbox of `backend` (NULL: the default) with the defaults can be made. */
+static int probe_backend(const srv_policy_t *p, const char *backend, srv_err_t *err)
 {
 	srv_exec_spec_t spec;
-	json_t *empty = json_object();
-	int rc = srv_policy_resolve(p, empty, NULL, false, &spec, err);
-	json_decref(empty);
+	json_t *req = backend ? json_pack("{s:s}", "backend", backend) : json_object();
+	int rc = srv_policy_resolve(p, req, NULL, false, &spec, err);
+	json_decref(req);
 	if (rc < 0)
 		return -1;
 	symbi_config_t *cfg = srv_spec_config(&spec, NULL, err);
@@ -705,4 +706,43 @@ int srv_policy_probe_default(const srv_policy_t *p, srv_err_t *err)
 		return srv_fail_lib(err, &lerr);
 	symbi_sandbox_free(sb);
 	return 0;
+}
+
+int srv_policy_probe_default(const srv_policy_t *p, srv_err_t *err)
+{
+	return probe_backend(p, NULL, err);
+}
+
+void srv_policy_probe_backends(srv_policy_t *p, const char *prog)
+{
+	/* Probe all first: resolving a request walks the whole list. */
+	bool works[64] = {0};
+	size_t n = p->n_backends < 64 ? p->n_backends : 64;
+	for (size_t i = 0; i < n; i++) {
+		srv_err_t err = {0};
+		works[i] = probe_backend(p, p->allowed_backends[i], &err) == 0;
+		if (!works[i])
+			fprintf(stderr, "%s: backend \"%s\" does not work here, not offered: %s\n",
+				prog, p->allowed_backends[i], err.message);
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < p->n_backends; i++) {
+		if (i < n && !works[i]) {
+			free(p->allowed_backends[i]);
+			continue;
+		}
+		p->allowed_backends[kept++] = p->allowed_backends[i];
+	}
+	for (size_t i = kept; i < p->n_backends; i++)
+		p->allowed_backends[i] = NULL;
+	p->n_backends = kept;
+	if (kept && !srv_policy_backend_allowed(p, p->default_backend)) {
+		fprintf(stderr, "%s: the default backend \"%s\" does not work here; using \"%s\"\n",
+			prog, p->default_backend, p->allowed_backends[0]);
+		char *d = strdup(p->allowed_backends[0]);
+		if (d) {
+			free(p->default_backend);
+			p->default_backend = d;
+		}
+	}
 }

@@ -108,6 +108,11 @@ int srv_policy_override(srv_policy_t *p, const char *backend, const char *image,
 /* Checks that a sandbox with the defaults can be made (the backend's start-up
  * check), so that the operator hears about a missing backend at start. */
 int srv_policy_probe_default(const srv_policy_t *p, srv_err_t *err);
+/* Tries every allowed backend once (at start) and drops, with a warning on
+ * stderr, those that cannot make a sandbox here, so that health and clients
+ * see only what works; a dropped default is replaced by the first that
+ * works. */
+void srv_policy_probe_backends(srv_policy_t *p, const char *prog);
 
 /* What a request asked for, after defaults and policy checks. */
 typedef struct srv_exec_spec {

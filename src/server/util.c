@@ -27,17 +27,53 @@ int srv_fail(srv_err_t *err, int status, const char *code, const char *fmt, ...)
 	return -1;
 }
 
+/* The library's configuration fields and the names clients know them by. */
+static const char *const api_names[][2] = {
+	{"max_execution_time", "timeout"}, {"memory_limit", "memory"}, {"cpu_limit", "cpus"},
+	{"pids_limit", "pids"}, {"network_mode", "network"},
+};
+
+static bool ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Copies `msg` into out, naming fields as the API does (whole words only). */
+static void api_wording(const char *msg, char *out, size_t outlen)
+{
+	size_t k = 0;
+	for (const char *p = msg; *p && k + 1 < outlen;) {
+		const char *to = NULL;
+		size_t n = 0;
+		for (size_t i = 0; !to && i < sizeof(api_names) / sizeof(api_names[0]); i++) {
+			n = strlen(api_names[i][0]);
+			if (strncmp(p, api_names[i][0], n) == 0 && !ident_char(p[n]) &&
+			    (p == msg || !ident_char(p[-1])))
+				to = api_names[i][1];
+		}
+		if (to) {
+			k += (size_t)snprintf(out + k, outlen - k, "%s", to);
+			p += n;
+		} else {
+			out[k++] = *p++;
+		}
+	}
+	out[k < outlen ? k : outlen - 1] = '\0';
+}
+
 int srv_fail_lib(srv_err_t *err, const symbi_error_t *lerr)
 {
+	char msg[sizeof(err->message)];
+	api_wording(lerr->message, msg, sizeof(msg));
 	switch (lerr->code) {
 	case SYMBI_E_INVALID:
-		return srv_fail(err, 400, "invalid_request", "%s", lerr->message);
+		return srv_fail(err, 400, "invalid_request", "%s", msg);
 	case SYMBI_E_SECURITY:
-		return srv_fail(err, 400, "policy_violation", "%s", lerr->message);
+		return srv_fail(err, 400, "policy_violation", "%s", msg);
 	case SYMBI_E_UNAVAILABLE:
-		return srv_fail(err, 503, "backend_unavailable", "%s", lerr->message);
+		return srv_fail(err, 503, "backend_unavailable", "%s", msg);
 	default:
-		return srv_fail(err, 500, "internal", "%s", lerr->message);
+		return srv_fail(err, 500, "internal", "%s", msg);
 	}
 }
 

@@ -57,6 +57,11 @@ expect_status "an allowed Origin, Host localhost:PORT, JSON with a charset -> 20
 http GET /v1/health -H 'Host: [::1]'
 expect_status "Host [::1] is loopback" 200
 
+http POST /v1/execute -d '{"code":"true","timeout":0.0001}'
+expect_status "a timeout the library refuses -> 400" 400 invalid_request
+check "the error names the API's field, timeout, not the library's" \
+	bash -c "grep -q '\"message\":\"timeout ' '$WORK/body' && ! grep -q max_execution_time '$WORK/body'"
+
 # ---- 3. text and paths ----------------------------------------------------------
 http POST /v1/sessions -d '{}'
 SID=$(jfield 'd["id"]')
@@ -139,7 +144,18 @@ mkdir -p "$WORK/foreign/symbi-sandbox" && echo mine >"$WORK/foreign/symbi-sandbo
 expect_eq "a foreign, non-empty DIR/symbi-sandbox is refused (exit 1)" 1 "$?"
 check "saying why" grep -q 'not made by symbi-sandbox' "$WORK/foreign.err"
 expect_eq "and left as it was" mine "$(cat "$WORK/foreign/symbi-sandbox/data")"
-# ---- 7. quotas per token and a global workspace budget -------------------------------
+# ---- 7. honest capabilities --------------------------------------------------------
+write_policy "$WORK/all.json" '"allowed_backends": ["native", "docker", "gvisor"]'
+sed -i 's/"allowed_backends": \["native"\],//' "$WORK/all.json"
+DOCKER_HOST=unix://$WORK/no-docker.sock start_server --policy "$WORK/all.json"
+http GET /v1/health
+expect_eq "without a Docker engine, health offers only native" '["native"]' "$(jfield 'd["backends"]')"
+check "and the server said why at start" grep -q 'backend "docker" does not work here' "$WORK/server.err"
+http POST /v1/execute -d '{"code":"true","backend":"docker"}'
+expect_status "a docker request is refused, not tried" 400 policy_violation
+stop_server
+
+# ---- 8. quotas per token and a global workspace budget -------------------------------
 tok() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 TA=$(tok); TB=$(tok); TC=$(tok)
 printf 'alice %s\nbob %s\ncarol %s\n' "$TA" "$TB" "$TC" >"$WORK/tokens3"; chmod 600 "$WORK/tokens3"
