@@ -297,7 +297,7 @@ static json_t *parse_body(struct request *rq, srv_err_t *err)
 		return NULL;
 	}
 	json_error_t jerr;
-	json_t *o = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *o = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!o) {
 		srv_fail(err, 400, "invalid_json", "the body is not valid JSON: %s (at byte %d)",
 			 jerr.text, jerr.position);

@@ -39,6 +39,10 @@ bool srv_utf8_valid(const char *s, size_t n);
 /* A JSON string of s[0..n): as is if valid UTF-8, else with every byte
  * outside printable ASCII and every '%' written as %XX. */
 json_t *srv_json_text(const char *s, size_t n);
+/* Standard base64 with padding (malloc'd); decode is strict and returns -1
+ * on anything else. */
+char *srv_base64_encode(const void *data, size_t len);
+int srv_base64_decode(const char *text, size_t len, char **out, size_t *outlen);
 /* Lower-case hex SHA-256 of data into out[65]. */
 void srv_sha256_hex(const void *data, size_t len, char out[65]);
 /* Constant-time comparison of two strings of any length (compares digests). */
@@ -333,6 +337,8 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts);
 /* Prints "METHOD PATH" of every route (for the OpenAPI test). */
 void srv_http_print_routes(void);
 
+/* The result of MCP tools/list for this policy (mcp_schema.c). */
+json_t *srv_mcp_tools_list(const srv_policy_t *p);
 /* Serves MCP on stdin/stdout until EOF; returns the exit status. */
 int srv_mcp_serve(srv_service_t *svc);
 

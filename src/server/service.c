@@ -333,6 +333,8 @@ static int get_code(json_t *req, const char **code, size_t *len, srv_err_t *err)
 		return srv_fail(err, 400, "invalid_request", "\"code\" (a string) is required");
 	*code = json_string_value(c);
 	*len = json_string_length(c);
+	if (memchr(*code, '\0', *len))
+		return srv_fail(err, 400, "invalid_request", "\"code\" contains a NUL byte");
 	return 0;
 }
 

@@ -261,6 +261,10 @@ char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *c
 		srv_fail(err, 400, "invalid_request", "\"code\" (a string) is required");
 		return NULL;
 	}
+	if (memchr(json_string_value(code), '\0', json_string_length(code))) {
+		srv_fail(err, 400, "invalid_request", "\"code\" contains a NUL byte");
+		return NULL;
+	}
 	srv_session_t *s = session_get(svc, id, call->who, err);
 	if (!s)
 		return NULL;

@@ -182,3 +182,43 @@ void srv_timestamp(char out[32])
 	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
+
+char *srv_base64_encode(const void *data, size_t len)
+{
+	if (len > (SIZE_MAX / 4) * 3 - 3 || len > INT32_MAX / 2)
+		return NULL;
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+int srv_base64_decode(const char *text, size_t len, char **out, size_t *outlen)
+{
+	/* Strict: a multiple of 4 characters from the standard alphabet, padded. */
+	if (len % 4 || len > INT32_MAX / 2)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		bool pad = c == '=' && i >= len - 2 && (i == len - 1 || text[len - 1] == '=');
+		if (!pad && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return -1;
+	}
+	unsigned char *b = malloc(len / 4 * 3 + 1);
+	if (!b)
+		return -1;
+	int n = len ? EVP_DecodeBlock(b, (const unsigned char *)text, (int)len) : 0;
+	if (n < 0) {
+		free(b);
+		return -1;
+	}
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	if (len && text[len - 1] == '=')
+		n--;
+	if (len > 1 && text[len - 2] == '=')
+		n--;
+	*out = (char *)b;
+	*outlen = (size_t)n;
+	return 0;
+}
