@@ -22,8 +22,9 @@ static void mcp_usage(FILE *out)
 	      "                           key the audit chain with HMAC-SHA-256 (a secret of at\n"
 	      "                           least 16 bytes; verify with 'audit verify --key-file')\n"
 	      "      --audit-log FILE     append a hash-chained JSON line per tool call\n"
-	      "      --state-dir DIR      where session workspaces live (a private temporary\n"
-	      "                           directory, removed at exit)\n"
+	      "      --state-dir DIR      where session workspaces live: only DIR/symbi-sandbox\n"
+	      "                           is used (refused if someone else's); default a\n"
+	      "                           private temporary directory, removed at exit\n"
 	      "  -b, --backend NAME       default backend (overrides the policy)\n"
 	      "  -i, --image IMAGE        default image (overrides the policy)\n"
 	      "  -h, --help               show this help\n",
