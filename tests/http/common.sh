@@ -131,3 +131,17 @@ expect_status() {
 		ok "$name"
 	fi
 }
+
+# relay_verdicts LABEL FILE: turns a checker's "PASS name" / "FAIL name: why" /
+# "# note" lines into TAP; anything else is a failure.
+relay_verdicts() {
+	local label=$1 verdict rest
+	while read -r verdict rest; do
+		case $verdict in
+		PASS) ok "$label: $rest" ;;
+		FAIL) not_ok "$label: ${rest%%: *}" "${rest#*: }" ;;
+		\#) echo "# $rest" ;;
+		*) not_ok "$label checker output" "$verdict $rest" ;;
+		esac
+	done <"$2"
+}

@@ -13,13 +13,7 @@ mkdir -p "$WORK/state"
 python3 "$ROOT/tests/mcp/raw_checks.py" "$SB" --policy "$WORK/policy.json" --state-dir "$WORK/state" \
 	--audit-log "$WORK/audit.log" >"$WORK/raw.out" 2>"$WORK/raw.err"
 rc=$?
-while read -r verdict rest; do
-	case $verdict in
-	PASS) ok "mcp: $rest" ;;
-	FAIL) not_ok "mcp: ${rest%%: *}" "${rest#*: }" ;;
-	*) not_ok "checker output" "$verdict $rest" ;;
-	esac
-done <"$WORK/raw.out"
+relay_verdicts mcp "$WORK/raw.out"
 expect_eq "the checker exits 0" 0 "$rc"
 [ "$rc" = 0 ] && [ ! -s "$WORK/raw.err" ] || sed 's/^/# /' "$WORK/raw.err" | tail -20
 check "only the marked, empty DIR/symbi-sandbox is left in the state dir" \

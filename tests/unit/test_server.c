@@ -14,7 +14,10 @@
 #include "server/audit.c"
 #include "server/workspace.c"
 #include "server/mountns.c"
+#include "server/limiter.c"
+#include "server/metrics.c"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 static char tmpdir[64];
@@ -328,6 +331,121 @@ static void test_audit_chain(void **state)
 	unlink(path);
 }
 
+/* Two handles on one file (two processes) interleave into one chain; a keyed
+ * chain needs its key; a known head catches a cut; duplicates are refused. */
+static void test_audit_writers_keys_heads(void **state)
+{
+	(void)state;
+	char path[128], keyf[128], msg[512];
+	snprintf(path, sizeof(path), "%s/shared.log", tmpdir);
+	snprintf(keyf, sizeof(keyf), "%s/key", tmpdir);
+	srv_err_t err;
+	srv_audit_t *a = srv_audit_open(path, NULL, &err), *b = srv_audit_open(path, NULL, &err);
+	assert_non_null(a);
+	assert_non_null(b);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(srv_audit_append(a, json_pack("{s:i}", "a", i)), 0);
+		assert_int_equal(srv_audit_append(b, json_pack("{s:i}", "b", i)), 0);
+	}
+	srv_audit_close(a);
+	srv_audit_close(b);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, NULL, msg, sizeof(msg)), 10);
+	char head[65];
+	assert_non_null(strstr(msg, "head "));
+	memcpy(head, strstr(msg, "head ") + 5, 64);
+	head[64] = '\0';
+	assert_int_equal(srv_audit_verify(path, NULL, 0, head, msg, sizeof(msg)), 10);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, head, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "expected head"));
+
+	FILE *f = fopen(keyf, "w");
+	fputs("0123456789abcdef0123\n", f);
+	fclose(f);
+	chmod(keyf, 0600);
+	a = srv_audit_open(path, keyf, &err);
+	assert_non_null(a);
+	assert_int_equal(srv_audit_append(a, json_pack("{s:s}", "who", "alice")), 0);
+	srv_audit_close(a);
+	unsigned char *key;
+	size_t keylen;
+	assert_int_equal(srv_audit_load_key(keyf, &key, &keylen, &err), 0);
+	assert_int_equal(keylen, 20); /* the newline is not part of it */
+	assert_int_equal(srv_audit_verify(path, key, keylen, NULL, msg, sizeof(msg)), 1);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, NULL, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "--key-file"));
+	key[0] ^= 1;
+	assert_int_equal(srv_audit_verify(path, key, keylen, NULL, msg, sizeof(msg)), -1);
+	free(key);
+
+	f = fopen(path, "w");
+	fputs("{\"who\":\"mallory\",\"who\":\"alice\"}\n", f);
+	fclose(f);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, NULL, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "duplicate"));
+	unlink(path);
+	unlink(keyf);
+}
+
+/* Base64 round trips and refuses what is not strict base64; library field
+ * names become the API's in error messages. */
+static void test_base64_and_wording(void **state)
+{
+	(void)state;
+	const char bin[] = "\0\xff\x01binary\0";
+	char *enc = srv_base64_encode(bin, sizeof(bin));
+	assert_non_null(enc);
+	char *dec;
+	size_t n;
+	assert_int_equal(srv_base64_decode(enc, strlen(enc), &dec, &n), 0);
+	assert_int_equal(n, sizeof(bin));
+	assert_memory_equal(dec, bin, n);
+	free(dec);
+	free(enc);
+	for (size_t len = 0; len < 4; len++) { /* each padding length */
+		enc = srv_base64_encode("abc", len);
+		assert_int_equal(srv_base64_decode(enc, strlen(enc), &dec, &n), 0);
+		assert_int_equal(n, len);
+		free(dec);
+		free(enc);
+	}
+	const char *bad[] = {"abc", "ab=c", "a=bc", "%%%%", "ab c", "abc\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(srv_base64_decode(bad[i], strlen(bad[i]), &dec, &n), -1);
+
+	symbi_error_t lerr = {.code = SYMBI_E_INVALID};
+	snprintf(lerr.message, sizeof(lerr.message),
+		 "max_execution_time 0 is out of range; memory_limit, cpu_limit, pids_limit, "
+		 "network_mode; my_memory_limit stays");
+	srv_err_t err;
+	srv_fail_lib(&err, &lerr);
+	assert_string_equal(err.message, "timeout 0 is out of range; memory, cpus, pids, network; "
+					 "my_memory_limit stays");
+}
+
+/* A queued request whose client hangs up leaves the queue (its place is not
+ * kept), and the next client takes it. */
+static void test_limiter_forgets_gone_clients(void **state)
+{
+	(void)state;
+	srv_limiter_t *l = srv_limiter_new(1, 1);
+	srv_err_t err;
+	assert_int_equal(srv_limiter_acquire(l, -1, &err, 1), 0); /* the slot */
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]); /* the queued client is already gone */
+	assert_int_equal(srv_limiter_acquire(l, sv[0], &err, 1), -1);
+	assert_string_equal(err.code, "client_disconnected");
+	size_t running, queued;
+	srv_limiter_stats(l, &running, &queued);
+	assert_int_equal(queued, 0);
+	srv_limiter_release(l);
+	assert_int_equal(srv_limiter_acquire(l, -1, &err, 1), 0);
+	srv_limiter_release(l);
+	close(sv[0]);
+	srv_limiter_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +455,9 @@ int main(void)
 		cmocka_unit_test(test_remove_deep_tree),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_audit_chain),
+		cmocka_unit_test(test_audit_writers_keys_heads),
+		cmocka_unit_test(test_base64_and_wording),
+		cmocka_unit_test(test_limiter_forgets_gone_clients),
 	};
 	return cmocka_run_group_tests_name("server", tests, make_tmp, remove_tmp);
 }
