@@ -61,7 +61,10 @@ $(BUILD)/symbi-sandbox-server: $(SERVER_OBJ) $(BUILD)/libsymbi-sandbox.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsymbi-sandbox.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/libsymbi-sandbox.a $(LDLIBS) $(shell pkg-config --libs cmocka) $(LDFLAGS)
+
+# test_server compiles the server's sources in directly.
+$(BUILD)/tests/test_server: $(wildcard src/server/*.c src/server/*.h)
 
 unit: $(UNIT_BIN)
 
