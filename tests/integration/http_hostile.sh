@@ -140,7 +140,7 @@ check "DIR/tmp and DIR/sessions, not ours, survive a start and a stop" \
 	bash -c "[ \"\$(cat '$WORK/state/tmp/keep' '$WORK/state/sessions/keep')\" = \"keep
 keep\" ]"
 mkdir -p "$WORK/foreign/symbi-sandbox" && echo mine >"$WORK/foreign/symbi-sandbox/data"
-"$SB" serve --listen 127.0.0.1:0 --state-dir "$WORK/foreign" 2>"$WORK/foreign.err"
+timeout 30 "$SB" serve --listen 127.0.0.1:0 --state-dir "$WORK/foreign" 2>"$WORK/foreign.err"
 expect_eq "a foreign, non-empty DIR/symbi-sandbox is refused (exit 1)" 1 "$?"
 check "saying why" grep -q 'not made by symbi-sandbox' "$WORK/foreign.err"
 expect_eq "and left as it was" mine "$(cat "$WORK/foreign/symbi-sandbox/data")"
