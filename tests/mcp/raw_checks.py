@@ -6,6 +6,7 @@ per check, like client.mjs.
   raw_checks.py SB [mcp options...]"""
 import base64
 import json
+import select
 import subprocess
 import sys
 
@@ -19,6 +20,9 @@ def send_raw(line):
 
 
 def read():
+    # A guard against a server that never answers (a failure, not a hang).
+    if not select.select([proc.stdout], [], [], 60)[0]:
+        return {"no answer": "within 60 s"}
     return json.loads(proc.stdout.readline())
 
 
