@@ -10,8 +10,9 @@ import select
 import subprocess
 import sys
 
+# Unbuffered, so that select() sees every line not yet read.
 proc = subprocess.Popen([sys.argv[1], "mcp", *sys.argv[2:]], stdin=subprocess.PIPE,
-                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
 
 
 def send_raw(line):
