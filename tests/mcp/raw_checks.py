@@ -49,7 +49,7 @@ call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
 send_raw(b'{"jsonrpc":"2.0","method":"notifications/initialized"}')
 
 # JSON-RPC conformance.
-for raw, name in ((b"{}", "{}"), (b"[]", "[]"), (b'{"jsonrpc":"2.0","id":null,"method":"ping"}', "id: null"),
+for raw, name in ((b"{}", "{}"), (b"[]", "[]"), (b'{"jsonrpc":"2.0","id":null,"method":"ping"}', "id null"),
                   (b'{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}', "an object id"),
                   (b'{"jsonrpc":"2.0"}', "no id and no method")):
     send_raw(raw)
