@@ -96,8 +96,9 @@ static json_t *rpc_error(json_t *id, int code, const char *message)
 
 static json_t *tool_text(const char *text, json_t *structured, bool is_error)
 {
-	json_t *r = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", text,
-			      "isError", is_error);
+	/* Error messages quote client text cut at a byte count: keep it UTF-8. */
+	json_t *r = json_pack("{s:[{s:s,s:o}],s:b}", "content", "type", "text", "text",
+			      srv_json_text(text, strlen(text)), "isError", is_error);
 	if (structured)
 		json_object_set_new(r, "structuredContent", structured);
 	return r;

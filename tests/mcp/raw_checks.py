@@ -105,6 +105,9 @@ r = tool("session_write_file", session_id=sid, path="x", content="%%%", encoding
 check("invalid base64 is refused", r.get("isError") and "base64" in r["content"][0]["text"], r)
 r = tool("session_write_file", session_id=sid, path="../escape", content="x")
 check("path escapes stay refused", r.get("isError"), r)
+r = tool("session_read_file", session_id="x" + "\u00e9" * 40, path="x")
+check("an error quoting a session id cut mid-character is still answered",
+      r.get("isError") and "not_found" in r["content"][0]["text"], r)
 tool("session_close", session_id=sid)
 
 # A bounded message size.
