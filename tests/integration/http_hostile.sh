@@ -143,6 +143,25 @@ stop_server
 check "DIR/tmp and DIR/sessions, not ours, survive a start and a stop" \
 	bash -c "[ \"\$(cat '$WORK/state/tmp/keep' '$WORK/state/sessions/keep')\" = \"keep
 keep\" ]"
+# Docker workspaces are mounted in the host's namespace (the daemon must see
+# them): a killed server leaves them, and the next start removes them.
+write_policy "$WORK/docker.json" '"default_backend": "docker", "allowed_backends": ["docker"]'
+sed -i 's/"default_backend": "native",//; s/"allowed_backends": \["native"\],//' "$WORK/docker.json"
+start_server --policy "$WORK/docker.json" --state-dir "$WORK/dstate"
+http POST /v1/sessions -d '{}'
+DSID=$(jfield 'd["id"]')
+http PUT "/v1/sessions/$DSID/files/in.txt" --data-binary from-put
+http POST "/v1/sessions/$DSID/execute" -d "{\"code\":\"cat in.txt; echo $MARK > out.txt\"}"
+expect_eq "a docker session sees the file the server wrote" from-put "$(jfield 'd["stdout"]')"
+http GET "/v1/sessions/$DSID/files/out.txt"
+expect_eq "and the server reads what the container wrote" "$MARK" "$(tr -d '\n' <"$WORK/body")"
+check "its workspace mount is in the host's namespace" grep -q "$WORK/dstate/symbi-sandbox/.*/sessions/$DSID " /proc/self/mountinfo
+kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+start_server --policy "$WORK/docker.json" --state-dir "$WORK/dstate"
+check "the next start removes the killed server's docker workspace mount" \
+	bash -c "! grep -q '$WORK/dstate/' /proc/self/mountinfo"
+stop_server
+
 mkdir -p "$WORK/foreign/symbi-sandbox" && echo mine >"$WORK/foreign/symbi-sandbox/data"
 timeout 30 "$SB" serve --listen 127.0.0.1:0 --state-dir "$WORK/foreign" 2>"$WORK/foreign.err"
 expect_eq "a foreign, non-empty DIR/symbi-sandbox is refused (exit 1)" 1 "$?"
