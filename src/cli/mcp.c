@@ -18,9 +18,13 @@ static void mcp_usage(FILE *out)
 	      "\n"
 	      "  -p, --policy FILE.json   defaults, hard maximums and what may be asked for\n"
 	      "                           (the same file as 'serve --policy')\n"
+	      "      --audit-key-file FILE\n"
+	      "                           key the audit chain with HMAC-SHA-256 (a secret of at\n"
+	      "                           least 16 bytes; verify with 'audit verify --key-file')\n"
 	      "      --audit-log FILE     append a hash-chained JSON line per tool call\n"
-	      "      --state-dir DIR      where session workspaces live (a private temporary\n"
-	      "                           directory, removed at exit)\n"
+	      "      --state-dir DIR      where session workspaces live: only DIR/symbi-sandbox\n"
+	      "                           is used (refused if someone else's); default a\n"
+	      "                           private temporary directory, removed at exit\n"
 	      "  -b, --backend NAME       default backend (overrides the policy)\n"
 	      "  -i, --image IMAGE        default image (overrides the policy)\n"
 	      "  -h, --help               show this help\n",
@@ -29,17 +33,18 @@ static void mcp_usage(FILE *out)
 
 int cli_mcp(int argc, char **argv)
 {
-	enum { O_AUDIT = 256, O_STATE };
+	enum { O_AUDIT = 256, O_STATE, O_AUDIT_KEY };
 	static const struct option options[] = {
 		{"policy", required_argument, NULL, 'p'},
 		{"audit-log", required_argument, NULL, O_AUDIT},
+		{"audit-key-file", required_argument, NULL, O_AUDIT_KEY},
 		{"state-dir", required_argument, NULL, O_STATE},
 		{"backend", required_argument, NULL, 'b'},
 		{"image", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const char *policy_file = NULL, *audit = NULL, *state = NULL, *backend = NULL,
+	const char *policy_file = NULL, *audit = NULL, *audit_key = NULL, *state = NULL, *backend = NULL,
 		   *image = NULL;
 	int c;
 	optind = 1;
@@ -47,6 +52,7 @@ int cli_mcp(int argc, char **argv)
 		switch (c) {
 		case 'p': policy_file = optarg; break;
 		case O_AUDIT: audit = optarg; break;
+		case O_AUDIT_KEY: audit_key = optarg; break;
 		case O_STATE: state = optarg; break;
 		case 'b': backend = optarg; break;
 		case 'i': image = optarg; break;
@@ -65,10 +71,11 @@ int cli_mcp(int argc, char **argv)
 		srv_policy_free(policy);
 		return 2;
 	}
+	srv_policy_probe_backends(policy, "symbi-sandbox mcp");
 	if (srv_policy_probe_default(policy, &err) < 0)
-		fprintf(stderr, "symbi-sandbox mcp: warning: the default backend \"%s\" cannot run "
-			"sandboxes here: %s\n", policy->default_backend, err.message);
-	srv_service_t *svc = srv_service_new(policy, state, audit, &err);
+		fprintf(stderr, "symbi-sandbox mcp: warning: no backend can run sandboxes here; the "
+			"default \"%s\" fails: %s\n", policy->default_backend, err.message);
+	srv_service_t *svc = srv_service_new(policy, state, audit, audit_key, &err);
 	if (!svc) {
 		fprintf(stderr, "symbi-sandbox mcp: %s\n", err.message);
 		srv_policy_free(policy);

@@ -21,15 +21,27 @@ static void serve_usage(FILE *out)
 	      "      --token-file FILE    bearer tokens, one per line: TOKEN or NAME TOKEN\n"
 	      "                           (also: SYMBI_SANDBOX_TOKENS=tok1,tok2); required\n"
 	      "                           when listening beyond loopback\n"
+	      "      --audit-key-file FILE\n"
+	      "                           key the audit chain with HMAC-SHA-256 (a secret of at\n"
+	      "                           least 16 bytes; verify with 'audit verify --key-file')\n"
 	      "      --audit-log FILE     append a hash-chained JSON line per request\n"
-	      "      --state-dir DIR      where session workspaces live (a private temporary\n"
-	      "                           directory, removed at exit)\n"
+	      "      --state-dir DIR      where session workspaces live: only DIR/symbi-sandbox\n"
+	      "                           is used (refused if someone else's); default a\n"
+	      "                           private temporary directory, removed at exit\n"
 	      "  -b, --backend NAME       default backend (overrides the policy; allowed too)\n"
 	      "  -i, --image IMAGE        default image (overrides the policy)\n"
 	      "      --max-running N      executions at once (policy max_running)\n"
 	      "      --max-queued N       executions waiting; beyond it: 429 (policy max_queued)\n"
 	      "      --shutdown-grace S   on SIGTERM, let executions finish for S seconds (10)\n"
 	      "      --ready-file FILE    write the port there once listening\n"
+	      "      --max-connections N  connections at once, all clients together (256)\n"
+	      "      --max-connections-per-ip N\n"
+	      "                           connections at once from one address (64)\n"
+	      "      --header-timeout S   seconds a connection has to send a complete request\n"
+	      "                           head, from its start or its previous answer (10)\n"
+	      "      --allow-origin ORIGIN\n"
+	      "                           without tokens, accept requests carrying this Origin\n"
+	      "                           header (repeatable; by default any Origin is refused)\n"
 	      "      --print-routes       print every route and exit\n"
 	      "  -h, --help               show this help\n",
 	      out);
@@ -118,12 +130,14 @@ static int load_tokens(const char *file, char ***tokens, char ***names)
 
 int cli_serve(int argc, char **argv)
 {
-	enum { O_TOKEN_FILE = 256, O_AUDIT, O_STATE, O_MAXRUN, O_MAXQ, O_GRACE, O_READY, O_ROUTES };
+	enum { O_TOKEN_FILE = 256, O_AUDIT, O_STATE, O_MAXRUN, O_MAXQ, O_GRACE, O_READY, O_ROUTES,
+	       O_MAXCONN, O_MAXCONN_IP, O_HEADER_TIMEOUT, O_ORIGIN, O_AUDIT_KEY };
 	static const struct option options[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"policy", required_argument, NULL, 'p'},
 		{"token-file", required_argument, NULL, O_TOKEN_FILE},
 		{"audit-log", required_argument, NULL, O_AUDIT},
+		{"audit-key-file", required_argument, NULL, O_AUDIT_KEY},
 		{"state-dir", required_argument, NULL, O_STATE},
 		{"backend", required_argument, NULL, 'b'},
 		{"image", required_argument, NULL, 'i'},
@@ -132,12 +146,19 @@ int cli_serve(int argc, char **argv)
 		{"shutdown-grace", required_argument, NULL, O_GRACE},
 		{"ready-file", required_argument, NULL, O_READY},
 		{"print-routes", no_argument, NULL, O_ROUTES},
+		{"max-connections", required_argument, NULL, O_MAXCONN},
+		{"max-connections-per-ip", required_argument, NULL, O_MAXCONN_IP},
+		{"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
+		{"allow-origin", required_argument, NULL, O_ORIGIN},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *listen = "127.0.0.1:8080", *policy_file = NULL, *token_file = NULL;
-	const char *audit = NULL, *state = NULL, *backend = NULL, *image = NULL, *ready = NULL;
+	const char *audit = NULL, *audit_key = NULL, *state = NULL, *backend = NULL, *image = NULL, *ready = NULL;
 	long max_running = -1, max_queued = -1, grace = 10;
+	long max_conn = 256, max_conn_ip = 64, header_timeout = 10;
+	char *origins[33] = {0};
+	size_t n_origins = 0;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:p:b:i:h", options, NULL)) != -1) {
@@ -147,19 +168,36 @@ int cli_serve(int argc, char **argv)
 		case 'p': policy_file = optarg; break;
 		case O_TOKEN_FILE: token_file = optarg; break;
 		case O_AUDIT: audit = optarg; break;
+		case O_AUDIT_KEY: audit_key = optarg; break;
 		case O_STATE: state = optarg; break;
 		case 'b': backend = optarg; break;
 		case 'i': image = optarg; break;
 		case O_READY: ready = optarg; break;
+		case O_ORIGIN:
+			if (n_origins == sizeof(origins) / sizeof(origins[0]) - 1) {
+				fprintf(stderr, "symbi-sandbox serve: at most 32 --allow-origin\n");
+				return 2;
+			}
+			origins[n_origins++] = optarg;
+			break;
 		case O_MAXRUN:
 		case O_MAXQ:
-		case O_GRACE: {
+		case O_GRACE:
+		case O_MAXCONN:
+		case O_MAXCONN_IP:
+		case O_HEADER_TIMEOUT: {
 			long v = strtol(optarg, &end, 10);
-			if (*end || end == optarg || v < 0 || (c == O_MAXRUN && v == 0)) {
+			bool positive = c != O_MAXQ && c != O_GRACE;
+			if (*end || end == optarg || v < 0 || v > 100000 || (positive && v == 0)) {
 				fprintf(stderr, "symbi-sandbox serve: invalid number \"%s\"\n", optarg);
 				return 2;
 			}
-			*(c == O_MAXRUN ? &max_running : c == O_MAXQ ? &max_queued : &grace) = v;
+			*(c == O_MAXRUN	    ? &max_running
+			  : c == O_MAXQ	    ? &max_queued
+			  : c == O_GRACE    ? &grace
+			  : c == O_MAXCONN  ? &max_conn
+			  : c == O_MAXCONN_IP ? &max_conn_ip
+					      : &header_timeout) = v;
 			break;
 		}
 		case O_ROUTES: srv_http_print_routes(); return 0;
@@ -191,10 +229,11 @@ int cli_serve(int argc, char **argv)
 		srv_policy_free(policy);
 		return 2;
 	}
+	srv_policy_probe_backends(policy, "symbi-sandbox serve");
 	if (srv_policy_probe_default(policy, &err) < 0)
-		fprintf(stderr, "symbi-sandbox serve: warning: the default backend \"%s\" cannot run "
-			"sandboxes here: %s\n", policy->default_backend, err.message);
-	srv_service_t *svc = srv_service_new(policy, state, audit, &err);
+		fprintf(stderr, "symbi-sandbox serve: warning: no backend can run sandboxes here; the "
+			"default \"%s\" fails: %s\n", policy->default_backend, err.message);
+	srv_service_t *svc = srv_service_new(policy, state, audit, audit_key, &err);
 	if (!svc) {
 		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
 		srv_policy_free(policy);
@@ -203,6 +242,9 @@ int cli_serve(int argc, char **argv)
 	srv_http_options_t opts = {
 		.listen = listen, .tokens = tokens, .token_names = names,
 		.shutdown_grace_s = (unsigned)grace, .ready_file = ready,
+		.max_connections = (unsigned)max_conn, .max_connections_per_ip = (unsigned)max_conn_ip,
+		.header_timeout_s = (unsigned)header_timeout, .idle_timeout_s = 60,
+		.allowed_origins = n_origins ? origins : NULL,
 	};
 	int rc = srv_http_serve(svc, &opts);
 	srv_service_free(svc);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,7 +49,94 @@ struct http_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned inflight;
+	/* Connections, for the header deadline (see header_watchdog). */
+	pthread_mutex_t conns_lock;
+	struct conn *conns;
+	int watchdog_stop[2];
 };
+
+/* One TCP connection. Between requests (from its accept, then from the end
+ * of each answer) a connection has header_timeout_s to deliver a complete
+ * request head; the watchdog shuts down the socket of one that does not, so
+ * that clients trickling headers cannot hold threads and slots. */
+struct conn {
+	int fd;
+	uint64_t since_ms;
+	bool in_request, cut;
+	struct conn *prev, *next;
+};
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			      enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *hs = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		struct conn *k = calloc(1, sizeof(*k));
+		if (!k)
+			return;
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		k->fd = ci ? ci->connect_fd : -1;
+		k->since_ms = srv_now_ms();
+		pthread_mutex_lock(&hs->conns_lock);
+		k->next = hs->conns;
+		if (hs->conns)
+			hs->conns->prev = k;
+		hs->conns = k;
+		pthread_mutex_unlock(&hs->conns_lock);
+		*socket_context = k;
+		return;
+	}
+	/* MHD_CONNECTION_NOTIFY_CLOSED comes before MHD closes the socket, so
+	 * the watchdog never shuts down a descriptor that was reused. */
+	struct conn *k = *socket_context;
+	if (!k)
+		return;
+	pthread_mutex_lock(&hs->conns_lock);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		hs->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	pthread_mutex_unlock(&hs->conns_lock);
+	free(k);
+	*socket_context = NULL;
+}
+
+/* Marks the start (a complete request head arrived) or the end of a request. */
+static void conn_mark(struct http_server *hs, struct MHD_Connection *c, bool in_request)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *k = ci ? ci->socket_context : NULL;
+	if (!k)
+		return;
+	pthread_mutex_lock(&hs->conns_lock);
+	k->in_request = in_request;
+	k->since_ms = srv_now_ms();
+	pthread_mutex_unlock(&hs->conns_lock);
+}
+
+static void *header_watchdog(void *arg)
+{
+	struct http_server *hs = arg;
+	uint64_t limit = (uint64_t)hs->opts->header_timeout_s * 1000;
+	struct pollfd pfd = {.fd = hs->watchdog_stop[0], .events = POLLIN};
+	while (poll(&pfd, 1, 250) <= 0 || !pfd.revents) {
+		uint64_t now = srv_now_ms();
+		pthread_mutex_lock(&hs->conns_lock);
+		for (struct conn *k = hs->conns; k; k = k->next) {
+			if (!k->in_request && !k->cut && k->fd >= 0 && now - k->since_ms > limit) {
+				shutdown(k->fd, SHUT_RDWR);
+				k->cut = true;
+				srv_metrics_rejection("header_timeout");
+			}
+		}
+		pthread_mutex_unlock(&hs->conns_lock);
+	}
+	return NULL;
+}
 
 static void inflight_add(struct http_server *hs, int delta)
 {
@@ -80,6 +168,7 @@ struct request {
 	bool answered;
 	size_t discarded;
 	uint64_t t0;
+	char who[128]; /* the token's name, once authenticated */
 };
 
 /* ---- responses ------------------------------------------------------------- */
@@ -93,13 +182,20 @@ struct reply {
 	unsigned retry_after;
 };
 
+static void reply_error(struct reply *r, const srv_err_t *err);
+
 static void reply_json(struct reply *r, int status, json_t *o)
 {
 	r->status = status;
-	r->body = json_dumps(o, JSON_COMPACT);
+	r->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	r->len = r->body ? strlen(r->body) : 0;
 	r->content_type = "application/json";
 	json_decref(o);
+	if (!r->body) { /* never an empty answer */
+		srv_err_t err = {0};
+		srv_fail(&err, 500, "internal", "the answer could not be encoded as JSON");
+		reply_error(r, &err);
+	}
 }
 
 static void reply_text(struct reply *r, int status, char *body, const char *type)
@@ -117,6 +213,7 @@ static void reply_error(struct reply *r, const srv_err_t *err)
 	r->len = r->body ? strlen(r->body) : 0;
 	r->content_type = "application/json";
 	r->error_code = err->code;
+	r->retry_after = err->retry_after;
 }
 
 static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection *c,
@@ -131,7 +228,7 @@ static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection 
 	if (r->content_type)
 		MHD_add_response_header(resp, "Content-Type", r->content_type);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	if (r->status == 429 || r->status == 503) {
+	if (r->status == 429 || r->status == 503 || (r->status == 507 && r->retry_after)) {
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%u", r->retry_after ? r->retry_after
 							      : hs->svc->policy->retry_after_s);
@@ -200,7 +297,7 @@ static json_t *parse_body(struct request *rq, srv_err_t *err)
 		return NULL;
 	}
 	json_error_t jerr;
-	json_t *o = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *o = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!o) {
 		srv_fail(err, 400, "invalid_json", "the body is not valid JSON: %s (at byte %d)",
 			 jerr.text, jerr.position);
@@ -304,7 +401,7 @@ static void route(struct http_server *hs, struct MHD_Connection *c, const char *
 	char id[40];
 	const char *rest;
 	if (strncmp(url, "/v1/sessions/", 13) == 0 && session_path(url, id, &rest)) {
-		json_object_set_new(audit, "session", json_string(id));
+		json_object_set_new(audit, "session", srv_json_text(id, strlen(id)));
 		if (!*rest) {
 			if (get) {
 				json_t *d = srv_session_describe(svc, id, who, &err);
@@ -341,7 +438,7 @@ static void route(struct http_server *hs, struct MHD_Connection *c, const char *
 		}
 		if (strncmp(rest, "/files/", 7) == 0) {
 			const char *path = rest + 7;
-			json_object_set_new(audit, "file", json_string(path));
+			json_object_set_new(audit, "file", srv_json_text(path, strlen(path)));
 			if (put) {
 				if (srv_session_write(svc, id, who, path, rq->body ? rq->body : "",
 						      rq->len, &err) < 0)
@@ -379,6 +476,136 @@ static size_t body_limit(struct http_server *hs, const char *method, const char 
 	return hs->svc->policy->max_body_bytes;
 }
 
+/* ---- the request head: decided before any body byte is read ------------------ */
+
+static bool is_json_route(const char *method, const char *url)
+{
+	if (strcmp(method, "POST") != 0)
+		return false;
+	if (strcmp(url, "/v1/execute") == 0 || strcmp(url, "/v1/sessions") == 0)
+		return true;
+	size_t n = strlen(url);
+	return strncmp(url, "/v1/sessions/", 13) == 0 && n > 8 &&
+	       strcmp(url + n - 8, "/execute") == 0;
+}
+
+/* "localhost", "127.x.y.z", "[::1]", each with an optional ":port". */
+static bool loopback_host(const char *host)
+{
+	char name[256];
+	size_t n = strlen(host);
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, host, n + 1);
+	if (name[0] == '[') {
+		char *close = strchr(name, ']');
+		if (!close || (close[1] && close[1] != ':'))
+			return false;
+		*close = '\0';
+		struct in6_addr a6;
+		return inet_pton(AF_INET6, name + 1, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	char *colon = strchr(name, ':');
+	if (colon)
+		*colon = '\0';
+	if (strcasecmp(name, "localhost") == 0)
+		return true;
+	struct in_addr a4;
+	return inet_pton(AF_INET, name, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* A server without tokens trusts whoever reaches its loopback address, and a
+ * web page the user visits can reach it: refuse what only a browser sends. */
+static bool browser_checks(struct http_server *hs, struct MHD_Connection *c, const char *url,
+			   const char *method, srv_err_t *err)
+{
+	if (hs->opts->tokens)
+		return true;
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	if (host && !loopback_host(host)) {
+		srv_metrics_rejection("forbidden_host");
+		srv_fail(err, 403, "forbidden_host",
+			 "Host \"%.100s\" is not a loopback name or address; a server without tokens "
+			 "answers only requests for localhost (DNS rebinding protection)", host);
+		return false;
+	}
+	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	if (origin) {
+		bool allowed = false;
+		for (size_t i = 0; hs->opts->allowed_origins && hs->opts->allowed_origins[i]; i++)
+			allowed |= strcmp(origin, hs->opts->allowed_origins[i]) == 0;
+		if (!allowed) {
+			srv_metrics_rejection("forbidden_origin");
+			srv_fail(err, 403, "forbidden_origin",
+				 "requests from web pages (Origin \"%.100s\") are refused by a server "
+				 "without tokens; allow one with --allow-origin", origin);
+			return false;
+		}
+	}
+	if (is_json_route(method, url)) {
+		const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+		size_t n = type ? strcspn(type, "; \t") : 0;
+		if (!type || n != strlen("application/json") ||
+		    strncasecmp(type, "application/json", n) != 0) {
+			srv_metrics_rejection("unsupported_media_type");
+			srv_fail(err, 415, "unsupported_media_type",
+				 "the body must be sent with Content-Type: application/json");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Everything that can be decided from the request head: the browser checks,
+ * the token, shutdown. Runs in the handler's first call, so that a refused
+ * client never gets a body byte buffered. */
+static bool admit(struct http_server *hs, struct MHD_Connection *c, const char *url,
+		  const char *method, struct request *rq, srv_err_t *err)
+{
+	bool open_route = strcmp(url, "/v1/health") == 0;
+	if (!browser_checks(hs, c, url, method, err))
+		return false;
+	if (!open_route && !authenticate(hs, c, rq->who, sizeof(rq->who), err)) {
+		srv_metrics_rejection("unauthorized");
+		return false;
+	}
+	if (hs->shutting_down && !open_route) {
+		srv_metrics_rejection("shutting_down");
+		srv_fail(err, 503, "shutting_down", "the server is shutting down");
+		return false;
+	}
+	return true;
+}
+
+/* Audits the request and queues its answer. */
+static enum MHD_Result answer(struct http_server *hs, struct MHD_Connection *c, const char *url,
+			      const char *method, struct request *rq, json_t *audit,
+			      struct reply *r)
+{
+	char remote[64];
+	remote_addr(c, remote, sizeof(remote));
+	json_object_set_new(audit, "event", json_string("http_request"));
+	json_object_set_new(audit, "who", json_string(rq->who));
+	json_object_set_new(audit, "remote", json_string(remote));
+	json_object_set_new(audit, "method", srv_json_text(method, strnlen(method, 32)));
+	json_object_set_new(audit, "path", srv_json_text(url, strnlen(url, 512)));
+	json_object_set_new(audit, "status", json_integer(r->status));
+	if (r->error_code)
+		json_object_set_new(audit, "error", json_string(r->error_code));
+	json_object_set_new(audit, "duration_ms", json_integer((json_int_t)(srv_now_ms() - rq->t0)));
+	srv_audit_append(hs->svc->audit, audit);
+	return send_reply(hs, c, r);
+}
+
+static enum MHD_Result refuse(struct http_server *hs, struct MHD_Connection *c, const char *url,
+			      const char *method, struct request *rq, const srv_err_t *err)
+{
+	struct reply r = {0};
+	reply_error(&r, err);
+	rq->answered = true;
+	return answer(hs, c, url, method, rq, json_object(), &r);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload_data,
 			       size_t *upload_data_size, void **con_cls)
@@ -392,8 +619,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			return MHD_NO;
 		rq->t0 = srv_now_ms();
 		rq->limit = body_limit(hs, method, url);
+		snprintf(rq->who, sizeof(rq->who), "anonymous");
 		*con_cls = rq;
 		inflight_add(hs, 1);
+		conn_mark(hs, c, true);
+		srv_err_t err = {0};
+		/* Refused from its head alone: MHD sends the answer and closes
+		 * the connection without reading the body. */
+		if (!admit(hs, c, url, method, rq, &err))
+			return refuse(hs, c, url, method, rq, &err);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
 		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
@@ -446,55 +680,71 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return MHD_YES;
 	}
 	rq->answered = true;
-
-	char who[128] = "anonymous", remote[64];
-	remote_addr(c, remote, sizeof(remote));
-	struct reply r = {0};
-	srv_err_t err = {0};
-	json_t *audit = json_object();
-	bool open_route = strcmp(url, "/v1/health") == 0;
+	*upload_data_size = 0;
 	if (rq->too_large) {
+		srv_err_t err = {0};
 		srv_metrics_rejection("body_too_large");
 		srv_fail(&err, 413, "payload_too_large",
 			 "the request body is larger than this server's limit of %zu bytes",
 			 rq->limit);
-		reply_error(&r, &err);
-	} else if (!open_route && !authenticate(hs, c, who, sizeof(who), &err)) {
-		srv_metrics_rejection("unauthorized");
-		reply_error(&r, &err);
-	} else if (hs->shutting_down && !open_route) {
-		srv_metrics_rejection("shutting_down");
-		srv_fail(&err, 503, "shutting_down", "the server is shutting down");
-		reply_error(&r, &err);
-	} else {
-		route(hs, c, url, method, rq, who, audit, &r);
+		return refuse(hs, c, url, method, rq, &err);
 	}
-	*upload_data_size = 0;
-	json_object_set_new(audit, "event", json_string("http_request"));
-	json_object_set_new(audit, "who", json_string(who));
-	json_object_set_new(audit, "remote", json_string(remote));
-	json_object_set_new(audit, "method", json_string(method));
-	json_object_set_new(audit, "path", json_stringn(url, strnlen(url, 512)));
-	json_object_set_new(audit, "status", json_integer(r.status));
-	if (r.error_code)
-		json_object_set_new(audit, "error", json_string(r.error_code));
-	json_object_set_new(audit, "duration_ms", json_integer((json_int_t)(srv_now_ms() - rq->t0)));
-	srv_audit_append(hs->svc->audit, audit);
-	return send_reply(hs, c, &r);
+	struct reply r = {0};
+	json_t *audit = json_object();
+	route(hs, c, url, method, rq, rq->who, audit, &r);
+	return answer(hs, c, url, method, rq, audit, &r);
 }
 
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			      enum MHD_RequestTerminationCode toe)
 {
-	(void)c;
 	(void)toe;
 	struct request *rq = *con_cls;
 	if (rq) {
+		conn_mark(cls, c, false);
 		free(rq->body);
 		free(rq);
 		inflight_add(cls, -1);
 	}
 	*con_cls = NULL;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decoding of the path and query (MHD's own turns %00 into an end
+ * of string, so "x%00.txt" became "x"). A NUL becomes the two bytes C0 80,
+ * which are not UTF-8: srv_path_check refuses them by name. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	char *w = s;
+	for (const char *r = s; *r;) {
+		int hi, lo;
+		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
+			unsigned char b = (unsigned char)(hi << 4 | lo);
+			if (b == 0) {
+				*w++ = (char)0xC0;
+				*w++ = (char)0x80;
+			} else {
+				*w++ = (char)b;
+			}
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }
 
 /* ---- listening --------------------------------------------------------------- */
@@ -541,6 +791,16 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 	*sl = sizeof(*s4);
 	*loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
 	return 0;
+}
+
+static void stop_watchdog(struct http_server *hs, pthread_t t)
+{
+	ssize_t w = write(hs->watchdog_stop[1], "x", 1);
+	(void)w;
+	pthread_join(t, NULL);
+	close(hs->watchdog_stop[0]);
+	close(hs->watchdog_stop[1]);
+	pthread_mutex_destroy(&hs->conns_lock);
 }
 
 int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
@@ -594,20 +854,34 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	size_t conn_limit = svc->policy->max_running + svc->policy->max_queued + 64;
+	pthread_mutex_init(&hs.conns_lock, NULL);
+	pthread_t watchdog;
+	if (pipe2(hs.watchdog_stop, O_CLOEXEC) < 0 ||
+	    pthread_create(&watchdog, NULL, header_watchdog, &hs) != 0) {
+		fprintf(stderr, "symbi-sandbox serve: cannot start the header watchdog\n");
+		close(fd);
+		return 1;
+	}
+	/* Connections beyond the per-address limit are closed at once; an idle
+	 * connection (no byte either way) ends after idle_timeout_s. */
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, 0, NULL, NULL, handler, &hs, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_NOTIFY_COMPLETED, request_completed, &hs,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)conn_limit,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_CONNECTION, notify_connection, &hs,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_connections_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "symbi-sandbox serve: cannot start the HTTP server\n");
+		stop_watchdog(&hs, watchdog);
 		close(fd);
 		return 1;
 	}
 	if (srv_service_start_reaper(svc, &err) < 0) {
 		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
 		MHD_stop_daemon(d);
+		stop_watchdog(&hs, watchdog);
 		close(fd);
 		return 1;
 	}
@@ -620,7 +894,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 		"once, queue %zu, auth %s, state %s)\n", ss.ss_family == AF_INET6 ? "[" : "", host,
 		ss.ss_family == AF_INET6 ? "]" : "", port, svc->policy->default_backend,
 		svc->policy->max_running, svc->policy->max_queued, opts->tokens ? "on" : "off",
-		svc->state_dir);
+		svc->state.dir);
 	if (opts->ready_file) {
 		char tmp[4200];
 		snprintf(tmp, sizeof(tmp), "%s.tmp", opts->ready_file);
@@ -651,6 +925,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	/* Answers still being written (a few seconds at most: the executions are over). */
 	inflight_wait(&hs, srv_now_ms() + 5000);
 	MHD_stop_daemon(d);
+	stop_watchdog(&hs, watchdog);
 	pthread_mutex_destroy(&hs.lock);
 	pthread_cond_destroy(&hs.idle);
 	fprintf(stderr, "symbi-sandbox serve: stopped\n");

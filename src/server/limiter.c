@@ -3,14 +3,20 @@
 #include "server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
+
+/* A request waiting for a slot; the queue is a FIFO list of these. */
+struct waiter {
+	struct waiter *next;
+};
 
 struct srv_limiter {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	size_t max_running, max_queued;
 	size_t running, queued;
-	unsigned long long next_ticket, serving;
+	struct waiter *head, **tail;
 	bool closed;
 };
 
@@ -27,6 +33,7 @@ srv_limiter_t *srv_limiter_new(size_t max_running, size_t max_queued)
 	pthread_condattr_destroy(&attr);
 	l->max_running = max_running;
 	l->max_queued = max_queued;
+	l->tail = &l->head;
 	return l;
 }
 
@@ -39,7 +46,25 @@ void srv_limiter_free(srv_limiter_t *l)
 	free(l);
 }
 
-int srv_limiter_acquire(srv_limiter_t *l, srv_err_t *err, unsigned retry_after)
+static void leave_queue(srv_limiter_t *l, struct waiter *w)
+{
+	struct waiter **pp = &l->head;
+	while (*pp != w)
+		pp = &(*pp)->next;
+	*pp = w->next;
+	if (l->tail == &w->next)
+		l->tail = pp;
+	l->queued--;
+	pthread_cond_broadcast(&l->cond); /* the next one may now be first */
+}
+
+static bool client_gone(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
+	return fd >= 0 && poll(&pfd, 1, 0) > 0 && pfd.revents;
+}
+
+int srv_limiter_acquire(srv_limiter_t *l, int client_fd, srv_err_t *err, unsigned retry_after)
 {
 	pthread_mutex_lock(&l->lock);
 	if (l->closed) {
@@ -59,20 +84,36 @@ int srv_limiter_acquire(srv_limiter_t *l, srv_err_t *err, unsigned retry_after)
 				"%zu executions are running and %zu waiting, the most this server "
 				"allows; retry in %u s", l->max_running, l->max_queued, retry_after);
 	}
-	unsigned long long ticket = l->next_ticket++;
+	struct waiter w = {0};
+	*l->tail = &w;
+	l->tail = &w.next;
 	l->queued++;
-	while (!l->closed && (ticket != l->serving || l->running >= l->max_running))
-		pthread_cond_wait(&l->cond, &l->lock);
-	l->queued--;
-	l->serving++;
+	/* Wakes up at least every 100 ms to see whether its client is still
+	 * there: one that went away leaves the queue (its place is not kept). */
+	while (!l->closed && (l->head != &w || l->running >= l->max_running)) {
+		if (client_gone(client_fd)) {
+			leave_queue(l, &w);
+			pthread_mutex_unlock(&l->lock);
+			srv_metrics_rejection("client_disconnected");
+			return srv_fail(err, 400, "client_disconnected",
+					"the client went away while its request waited");
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&l->cond, &l->lock, &ts);
+	}
+	leave_queue(l, &w);
 	if (l->closed) {
-		pthread_cond_broadcast(&l->cond);
 		pthread_mutex_unlock(&l->lock);
 		srv_metrics_rejection("shutting_down");
 		return srv_fail(err, 503, "shutting_down", "the server is shutting down");
 	}
 	l->running++;
-	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->lock);
 	return 0;
 }

@@ -92,153 +92,13 @@ static json_t *rpc_error(json_t *id, int code, const char *message)
 			 "error", "code", code, "message", message);
 }
 
-/* ---- tools ------------------------------------------------------------------ */
-
-static json_t *schema_props(void)
-{
-	return json_object();
-}
-
-static json_t *prop(const char *type, const char *description)
-{
-	return json_pack("{s:s,s:s}", "type", type, "description", description);
-}
-
-static json_t *tool(const char *name, const char *title, const char *description, json_t *props,
-		    const char *const *required)
-{
-	json_t *req = json_array();
-	for (size_t i = 0; required && required[i]; i++)
-		json_array_append_new(req, json_string(required[i]));
-	return json_pack("{s:s,s:s,s:s,s:{s:s,s:o,s:o,s:b}}", "name", name, "title", title,
-			 "description", description, "inputSchema", "type", "object", "properties",
-			 props, "required", req, "additionalProperties", 0);
-}
-
-static void add_exec_props(struct mcp *m, json_t *props, bool limits)
-{
-	json_object_set_new(props, "code", prop("string", "The program text, run as SHELL -c CODE."));
-	if (limits) {
-		json_t *lang = prop("string", "Language of the code (picks the interpreter and "
-					      "image).");
-		json_t *e = json_array();
-		for (size_t i = 0; i < m->svc->policy->n_languages; i++)
-			json_array_append_new(e, json_string(m->svc->policy->languages[i].name));
-		json_object_set_new(lang, "enum", e);
-		json_object_set_new(props, "language", lang);
-		json_t *t = prop("number", "Wall-clock limit in seconds (server default and maximum "
-					   "apply).");
-		json_object_set_new(t, "exclusiveMinimum", json_integer(0));
-		json_object_set_new(props, "timeout", t);
-	}
-	json_t *env = prop("object", "Environment variables for the program.");
-	json_object_set_new(env, "additionalProperties", json_pack("{s:s}", "type", "string"));
-	json_object_set_new(props, "env", env);
-	json_object_set_new(props, "stdin", prop("string", "Standard input of the program."));
-	json_t *files = prop("object", "Files to place in the workspace first: relative path -> "
-				       "text content.");
-	json_object_set_new(files, "additionalProperties", json_pack("{s:s}", "type", "string"));
-	json_object_set_new(props, "files", files);
-}
-
-/* The result object (the CLI's --json) as a JSON Schema: the outputSchema of
- * the tools that run code, so that clients can validate structuredContent. */
-static json_t *result_schema(void)
-{
-	return json_pack(
-		"{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:i},s:{s:s},s:{s:s},s:{s:s},"
-		"s:{s:s,s:[s,s,s,s,s]},s:{s:[s,s]},s:{s:[s,s]}},s:[s,s,s,s,s,s,s,s,s,s]}",
-		"type", "object", "properties", "exit_code", "type", "integer", "stdout", "type",
-		"string", "stderr", "type", "string", "execution_time_ms", "type", "integer",
-		"minimum", 0, "success", "type", "boolean", "stdout_truncated", "type", "boolean",
-		"stderr_truncated", "type", "boolean", "status", "type", "string", "enum", "exited",
-		"signaled", "timeout", "oom", "error", "signal", "type", "integer", "null", "error",
-		"type", "string", "null", "required", "exit_code", "stdout", "stderr",
-		"execution_time_ms", "success", "stdout_truncated", "stderr_truncated", "status",
-		"signal", "error");
-}
-
-static json_t *tools_list(struct mcp *m)
-{
-	json_t *tools = json_array();
-	static const char *const req_code[] = {"code", NULL};
-	static const char *const req_sid[] = {"session_id", NULL};
-	static const char *const req_sid_code[] = {"session_id", "code", NULL};
-	static const char *const req_sid_path[] = {"session_id", "path", NULL};
-	static const char *const req_write[] = {"session_id", "path", "content", NULL};
-
-	json_t *p = schema_props();
-	add_exec_props(m, p, true);
-	json_array_append_new(
-		tools, tool("execute_code", "Execute code in a sandbox",
-			    "Runs code once in a fresh isolated sandbox (no network, hard limits) and "
-			    "returns exit_code, stdout, stderr, execution_time_ms, status.",
-			    p, req_code));
-
-	p = schema_props();
-	json_t *lang = json_array();
-	for (size_t i = 0; i < m->svc->policy->n_languages; i++)
-		json_array_append_new(lang, json_string(m->svc->policy->languages[i].name));
-	json_object_set_new(p, "language",
-			    json_pack("{s:s,s:s,s:o}", "type", "string", "description",
-				      "Language of the code run in this session.", "enum", lang));
-	json_object_set_new(p, "timeout", prop("number", "Wall-clock limit per execution, seconds."));
-	json_object_set_new(p, "idle_ttl", prop("number", "Seconds of inactivity after which the "
-							  "session ends."));
-	json_array_append_new(
-		tools, tool("session_create", "Create a sandbox session",
-			    "Creates a session whose /workspace files persist between executions. "
-			    "Returns its id.", p, NULL));
-
-	p = schema_props();
-	json_object_set_new(p, "session_id", prop("string", "The session's id."));
-	add_exec_props(m, p, false);
-	json_array_append_new(
-		tools, tool("session_execute", "Execute code in a session",
-			    "Runs code in the session; files in /workspace (the working directory) "
-			    "are kept between calls.", p, req_sid_code));
-
-	p = schema_props();
-	json_object_set_new(p, "session_id", prop("string", "The session's id."));
-	json_object_set_new(p, "path", prop("string", "Path relative to the workspace."));
-	json_object_set_new(p, "content", prop("string", "Text to write."));
-	json_array_append_new(tools, tool("session_write_file", "Write a file",
-					  "Writes a file into the session's workspace.", p,
-					  req_write));
-
-	p = schema_props();
-	json_object_set_new(p, "session_id", prop("string", "The session's id."));
-	json_object_set_new(p, "path", prop("string", "Path relative to the workspace."));
-	json_array_append_new(tools, tool("session_read_file", "Read a file",
-					  "Reads a file from the session's workspace.", p,
-					  req_sid_path));
-
-	p = schema_props();
-	json_object_set_new(p, "session_id", prop("string", "The session's id."));
-	json_object_set_new(p, "path", prop("string", "Directory relative to the workspace "
-						      "(default: the workspace itself)."));
-	json_array_append_new(tools, tool("session_list_files", "List files",
-					  "Lists a directory of the session's workspace.", p,
-					  req_sid));
-
-	p = schema_props();
-	json_object_set_new(p, "session_id", prop("string", "The session's id."));
-	json_array_append_new(tools, tool("session_close", "Close a session",
-					  "Ends the session and deletes its workspace.", p, req_sid));
-	size_t i;
-	json_t *t;
-	json_array_foreach(tools, i, t) {
-		const char *name = json_string_value(json_object_get(t, "name"));
-		if (strcmp(name, "execute_code") == 0 || strcmp(name, "session_execute") == 0)
-			json_object_set_new(t, "outputSchema", result_schema());
-	}
-	return json_pack("{s:o}", "tools", tools);
-}
+/* ---- tools (their schemas: mcp_schema.c) ------------------------------------ */
 
 static json_t *tool_text(const char *text, json_t *structured, bool is_error)
 {
-	json_t *r = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", text,
-			      "isError", is_error);
+	/* Error messages quote client text cut at a byte count: keep it UTF-8. */
+	json_t *r = json_pack("{s:[{s:s,s:o}],s:b}", "content", "type", "text", "text",
+			      srv_json_text(text, strlen(text)), "isError", is_error);
 	if (structured)
 		json_object_set_new(r, "structuredContent", structured);
 	return r;
@@ -315,7 +175,7 @@ static json_t *call_tool(struct mcp *m, const char *name, json_t *args, json_t *
 	if (need_str(args, "session_id", &err) < 0)
 		return tool_error(&err);
 	const char *sid = str_arg(args, "session_id");
-	json_object_set_new(audit, "session", json_string(sid));
+	json_object_set_new(audit, "session", srv_json_text(sid, strlen(sid)));
 	if (strcmp(name, "session_execute") == 0) {
 		call.req = without(args, "session_id");
 		char *out = srv_session_execute(svc, sid, &call, &err);
@@ -326,31 +186,78 @@ static json_t *call_tool(struct mcp *m, const char *name, json_t *args, json_t *
 		if (need_str(args, "path", &err) < 0 || need_str(args, "content", &err) < 0)
 			return tool_error(&err);
 		json_t *c = json_object_get(args, "content");
-		if (srv_session_write(svc, sid, mcp_who, str_arg(args, "path"), json_string_value(c),
-				      json_string_length(c), &err) < 0)
+		const char *enc = str_arg(args, "encoding");
+		const char *data = json_string_value(c);
+		size_t len = json_string_length(c);
+		char *decoded = NULL;
+		if (enc && strcmp(enc, "base64") == 0) {
+			if (srv_base64_decode(data, len, &decoded, &len) < 0) {
+				srv_fail(&err, 400, "invalid_params", "content is not valid base64");
+				return tool_error(&err);
+			}
+			data = decoded;
+		} else if (enc && strcmp(enc, "utf-8") != 0) {
+			srv_fail(&err, 400, "invalid_params",
+				 "encoding must be \"utf-8\" (the default) or \"base64\"");
 			return tool_error(&err);
-		json_t *s = json_pack("{s:s,s:I}", "path", str_arg(args, "path"), "size",
-				      (json_int_t)json_string_length(c));
+		}
+		int rc = -1;
+		if (len > svc->policy->max_file_bytes)
+			srv_fail(&err, 413, "payload_too_large", "the file is %zu bytes; at most %zu",
+				 len, svc->policy->max_file_bytes);
+		else
+			rc = srv_session_write(svc, sid, mcp_who, str_arg(args, "path"), data, len,
+					       &err);
+		free(decoded);
+		if (rc < 0)
+			return tool_error(&err);
+		json_t *s = json_pack("{s:o,s:I}", "path",
+				      srv_json_text(str_arg(args, "path"), strlen(str_arg(args, "path"))),
+				      "size", (json_int_t)len);
 		return tool_text("written", s, false);
 	}
 	if (strcmp(name, "session_read_file") == 0) {
 		if (need_str(args, "path", &err) < 0)
 			return tool_error(&err);
+		const char *enc = str_arg(args, "encoding") ? str_arg(args, "encoding") : "auto";
+		if (strcmp(enc, "auto") != 0 && strcmp(enc, "utf-8") != 0 &&
+		    strcmp(enc, "base64") != 0) {
+			srv_fail(&err, 400, "invalid_params",
+				 "encoding must be \"auto\" (the default), \"utf-8\" or \"base64\"");
+			return tool_error(&err);
+		}
 		size_t len = 0;
 		char *data = srv_session_read(svc, sid, mcp_who, str_arg(args, "path"), &len, &err);
 		if (!data)
 			return tool_error(&err);
-		json_t *content = json_stringn(data, len);
-		if (!content) {
+		bool text = srv_utf8_valid(data, len);
+		if (strcmp(enc, "utf-8") == 0 && !text) {
 			free(data);
 			srv_fail(&err, 400, "not_text",
-				 "the file is not UTF-8 text; download it with the HTTP API");
+				 "the file is not UTF-8 text; read it with encoding \"base64\"");
 			return tool_error(&err);
 		}
-		json_t *r = tool_text(data, json_pack("{s:s,s:o,s:I}", "path", str_arg(args, "path"),
-						      "content", content, "size", (json_int_t)len),
-				      false);
+		if (strcmp(enc, "base64") == 0)
+			text = false;
+		char *b64 = text ? NULL : srv_base64_encode(data, len);
+		json_t *content = text ? json_stringn(data, len) : b64 ? json_string(b64) : NULL;
+		json_t *r = NULL;
+		if (content) {
+			json_t *st = json_pack("{s:o,s:o,s:s,s:I}", "path",
+					       srv_json_text(str_arg(args, "path"),
+							     strlen(str_arg(args, "path"))),
+					       "content", content, "encoding", text ? "utf-8" : "base64",
+					       "size", (json_int_t)len);
+			/* The text block holds the content itself, NUL bytes and all. */
+			r = json_pack("{s:[{s:s,s:O}],s:b,s:o}", "content", "type", "text", "text",
+				      content, "isError", 0, "structuredContent", st);
+		}
+		free(b64);
 		free(data);
+		if (!r) {
+			srv_fail(&err, 500, "internal", "out of memory");
+			return tool_error(&err);
+		}
 		return r;
 	}
 	if (strcmp(name, "session_list_files") == 0) {
@@ -477,12 +384,23 @@ static json_t *handle(struct mcp *m, json_t *msg)
 	if (!json_is_object(msg))
 		return rpc_error(NULL, -32600, "invalid request: not an object");
 	json_t *id = json_object_get(msg, "id");
+	/* MCP: an id is a string or an integer, never null (JSON-RPC's null id
+	 * is refused); a bad id is answered with id null. */
+	bool good_id = json_is_string(id) || json_is_integer(id);
+	json_t *reply_id = good_id ? id : NULL;
 	const char *method = json_string_value(json_object_get(msg, "method"));
-	if (!method) /* a response to us (we send no requests) or garbage */
-		return id ? rpc_error(id, -32600, "invalid request: no method") : NULL;
+	if (!method) {
+		/* A response to us (we send no requests): nothing to answer. */
+		if (good_id && (json_object_get(msg, "result") || json_object_get(msg, "error")))
+			return NULL;
+		return rpc_error(reply_id, -32600, "invalid request: no method");
+	}
 	if (!json_is_string(json_object_get(msg, "jsonrpc")) ||
 	    strcmp(json_string_value(json_object_get(msg, "jsonrpc")), "2.0") != 0)
-		return id ? rpc_error(id, -32600, "invalid request: jsonrpc must be \"2.0\"") : NULL;
+		return rpc_error(reply_id, -32600, "invalid request: jsonrpc must be \"2.0\"");
+	if (id && !good_id)
+		return rpc_error(NULL, -32600, "invalid request: id must be a string or an integer "
+					       "(MCP forbids null)");
 	if (!id) { /* notifications: initialized, cancelled, ... */
 		if (strcmp(method, "notifications/cancelled") == 0)
 			cancel_call(m, json_object_get(json_object_get(msg, "params"), "requestId"));
@@ -507,7 +425,7 @@ static json_t *handle(struct mcp *m, json_t *msg)
 	if (strcmp(method, "ping") == 0)
 		return rpc_result(id, json_object());
 	if (strcmp(method, "tools/list") == 0)
-		return rpc_result(id, tools_list(m));
+		return rpc_result(id, srv_mcp_tools_list(m->svc->policy));
 	if (strcmp(method, "tools/call") == 0) {
 		struct call_job *job = malloc(sizeof(*job));
 		if (!job)
@@ -555,12 +473,14 @@ static void handle_line(struct mcp *m, const char *line, size_t len)
 	if (!len)
 		return;
 	json_error_t jerr;
-	json_t *msg = json_loadb(line, len, 0, &jerr);
+	json_t *msg = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 	if (!msg) {
 		send_msg(m, rpc_error(NULL, -32700, "parse error"));
 		return;
 	}
-	if (json_is_array(msg)) { /* batches, for clients of 2025-03-26 */
+	if (json_is_array(msg) && json_array_size(msg) == 0) {
+		send_msg(m, rpc_error(NULL, -32600, "invalid request: an empty batch"));
+	} else if (json_is_array(msg)) { /* batches, for clients of 2025-03-26 */
 		json_t *replies = json_array();
 		size_t i;
 		json_t *e;
@@ -597,9 +517,13 @@ int srv_mcp_serve(srv_service_t *svc)
 	srv_err_t err = {0};
 	if (srv_service_start_reaper(svc, &err) < 0)
 		fprintf(stderr, "symbi-sandbox mcp: %s\n", err.message);
+	/* A message may carry a file of max_file_bytes in base64, plus the rest of
+	 * a request: anything longer is refused and skipped to its end. */
+	const srv_policy_t *pol = svc->policy;
+	size_t max_msg = pol->max_body_bytes + pol->max_file_bytes / 3 * 4 + 4 + 65536;
 	size_t cap = 65536, len = 0;
 	char *buf = malloc(cap);
-	bool stop = false;
+	bool stop = false, skipping = false;
 	while (buf && !stop) {
 		struct pollfd pfd[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
 					{.fd = sfd, .events = POLLIN}};
@@ -615,16 +539,11 @@ int srv_mcp_serve(srv_service_t *svc)
 			break;
 		}
 		if (len == cap) {
-			if (cap > (64u << 20)) {
-				send_msg(&m, rpc_error(NULL, -32600, "message too large"));
-				len = 0;
-			} else {
-				char *b = realloc(buf, cap * 2);
-				if (!b)
-					break;
-				buf = b;
-				cap *= 2;
-			}
+			char *b = realloc(buf, cap * 2);
+			if (!b)
+				break;
+			buf = b;
+			cap *= 2;
 		}
 		ssize_t r = read(STDIN_FILENO, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
@@ -635,12 +554,24 @@ int srv_mcp_serve(srv_service_t *svc)
 			len += (size_t)r;
 		char *start = buf, *nl;
 		while ((nl = memchr(start, '\n', len - (size_t)(start - buf)))) {
-			handle_line(&m, start, (size_t)(nl - start));
+			if (!skipping)
+				handle_line(&m, start, (size_t)(nl - start));
+			skipping = false;
 			start = nl + 1;
 		}
 		len -= (size_t)(start - buf);
 		memmove(buf, start, len);
-		if (stop && len)
+		if (len > max_msg) {
+			if (!skipping) {
+				char text[160];
+				snprintf(text, sizeof(text), "message too large: more than %zu bytes "
+					 "(this server's limit)", max_msg);
+				send_msg(&m, rpc_error(NULL, -32600, text));
+			}
+			skipping = true; /* drop it up to its newline */
+			len = 0;
+		}
+		if (stop && len && !skipping)
 			handle_line(&m, buf, len);
 	}
 	free(buf);

@@ -97,6 +97,9 @@ static srv_policy_t *policy_builtin(void)
 	p->max_body_bytes = 1u << 20;
 	p->max_file_bytes = 10u << 20;
 	p->max_workspace_bytes = 128ull << 20;
+	p->max_sessions_per_token = 16;
+	p->max_workspace_bytes_per_token = 512ull << 20;
+	p->workspace_budget_bytes = 1ull << 30;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	p->max_running = n > 0 ? (size_t)n : 2;
 	p->max_queued = 32;
@@ -252,6 +255,15 @@ static int apply_policy(srv_policy_t *p, json_t *root, srv_err_t *err)
 			if (get_number(v, "policy: max_session_idle_ttl", &p->max_session_idle_ttl_s,
 				       err) < 0)
 				return -1;
+		} else if (strcmp(k, "max_sessions_per_token") == 0) {
+			if (get_number(v, k, &d, err) < 0)
+				return -1;
+			p->max_sessions_per_token = (size_t)d;
+		} else if (strcmp(k, "max_workspace_bytes_per_token") == 0 ||
+			   strcmp(k, "workspace_budget_bytes") == 0) {
+			if (get_size(v, k, &u, err) < 0)
+				return -1;
+			*(k[0] == 'm' ? &p->max_workspace_bytes_per_token : &p->workspace_budget_bytes) = u;
 		} else if (strcmp(k, "max_sessions") == 0 || strcmp(k, "max_running") == 0 ||
 			   strcmp(k, "max_queued") == 0 || strcmp(k, "retry_after") == 0) {
 			if (get_number(v, k, &d, err) < 0)
@@ -675,12 +687,13 @@ int srv_policy_override(srv_policy_t *p, const char *backend, const char *image,
 	return 0;
 }
 
-int srv_policy_probe_default(const srv_policy_t *p, srv_err_t *err)
+/* Whether a sandbox of `backend` (NULL: the default) with the defaults can be made. */
+static int probe_backend(const srv_policy_t *p, const char *backend, srv_err_t *err)
 {
 	srv_exec_spec_t spec;
-	json_t *empty = json_object();
-	int rc = srv_policy_resolve(p, empty, NULL, false, &spec, err);
-	json_decref(empty);
+	json_t *req = backend ? json_pack("{s:s}", "backend", backend) : json_object();
+	int rc = srv_policy_resolve(p, req, NULL, false, &spec, err);
+	json_decref(req);
 	if (rc < 0)
 		return -1;
 	symbi_config_t *cfg = srv_spec_config(&spec, NULL, err);
@@ -693,4 +706,43 @@ int srv_policy_probe_default(const srv_policy_t *p, srv_err_t *err)
 		return srv_fail_lib(err, &lerr);
 	symbi_sandbox_free(sb);
 	return 0;
+}
+
+int srv_policy_probe_default(const srv_policy_t *p, srv_err_t *err)
+{
+	return probe_backend(p, NULL, err);
+}
+
+void srv_policy_probe_backends(srv_policy_t *p, const char *prog)
+{
+	/* Probe all first: resolving a request walks the whole list. */
+	bool works[64] = {0};
+	size_t n = p->n_backends < 64 ? p->n_backends : 64;
+	for (size_t i = 0; i < n; i++) {
+		srv_err_t err = {0};
+		works[i] = probe_backend(p, p->allowed_backends[i], &err) == 0;
+		if (!works[i])
+			fprintf(stderr, "%s: backend \"%s\" does not work here, not offered: %s\n",
+				prog, p->allowed_backends[i], err.message);
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < p->n_backends; i++) {
+		if (i < n && !works[i]) {
+			free(p->allowed_backends[i]);
+			continue;
+		}
+		p->allowed_backends[kept++] = p->allowed_backends[i];
+	}
+	for (size_t i = kept; i < p->n_backends; i++)
+		p->allowed_backends[i] = NULL;
+	p->n_backends = kept;
+	if (kept && !srv_policy_backend_allowed(p, p->default_backend)) {
+		fprintf(stderr, "%s: the default backend \"%s\" does not work here; using \"%s\"\n",
+			prog, p->default_backend, p->allowed_backends[0]);
+		char *d = strdup(p->allowed_backends[0]);
+		if (d) {
+			free(p->default_backend);
+			p->default_backend = d;
+		}
+	}
 }

@@ -22,6 +22,7 @@ typedef struct srv_err {
 	int status;       /* HTTP status: 400, 401, 404, 413, 429, 500, 503 */
 	const char *code; /* stable machine-readable code, e.g. "policy_violation" */
 	char message[512];
+	unsigned retry_after; /* seconds, for 429/503/507; 0: the policy's default */
 } srv_err_t;
 
 int srv_fail(srv_err_t *err, int status, const char *code, const char *fmt, ...)
@@ -33,6 +34,15 @@ char *srv_err_json(const srv_err_t *err);
 
 /* ---- small helpers (util.c) ----------------------------------------------- */
 
+/* Whether s[0..n) is valid UTF-8 (NUL bytes allowed). */
+bool srv_utf8_valid(const char *s, size_t n);
+/* A JSON string of s[0..n): as is if valid UTF-8, else with every byte
+ * outside printable ASCII and every '%' written as %XX. */
+json_t *srv_json_text(const char *s, size_t n);
+/* Standard base64 with padding (malloc'd); decode is strict and returns -1
+ * on anything else. */
+char *srv_base64_encode(const void *data, size_t len);
+int srv_base64_decode(const char *text, size_t len, char **out, size_t *outlen);
 /* Lower-case hex SHA-256 of data into out[65]. */
 void srv_sha256_hex(const void *data, size_t len, char out[65]);
 /* Constant-time comparison of two strings of any length (compares digests). */
@@ -82,6 +92,11 @@ typedef struct srv_policy {
 	size_t max_body_bytes;
 	size_t max_file_bytes;
 	uint64_t max_workspace_bytes; /* tmpfs size of a workspace (root only); 0: no cap */
+	/* Each session is charged its max_workspace_bytes when it is created,
+	 * against its token's and the server's budgets. */
+	size_t max_sessions_per_token;
+	uint64_t max_workspace_bytes_per_token;
+	uint64_t workspace_budget_bytes;
 	size_t max_running;
 	size_t max_queued;
 	unsigned retry_after_s;
@@ -97,6 +112,11 @@ int srv_policy_override(srv_policy_t *p, const char *backend, const char *image,
 /* Checks that a sandbox with the defaults can be made (the backend's start-up
  * check), so that the operator hears about a missing backend at start. */
 int srv_policy_probe_default(const srv_policy_t *p, srv_err_t *err);
+/* Tries every allowed backend once (at start) and drops, with a warning on
+ * stderr, those that cannot make a sandbox here, so that health and clients
+ * see only what works; a dropped default is replaced by the first that
+ * works. */
+void srv_policy_probe_backends(srv_policy_t *p, const char *prog);
 
 /* What a request asked for, after defaults and policy checks. */
 typedef struct srv_exec_spec {
@@ -126,14 +146,21 @@ json_t *srv_limits_json(const srv_exec_spec_t *spec);
 
 typedef struct srv_audit srv_audit_t;
 
-/* Opens (creating, mode 0600) an append-only log and continues its chain. */
-srv_audit_t *srv_audit_open(const char *path, srv_err_t *err);
+/* Opens (creating, mode 0600) an append-only log whose chain every append
+ * continues from the file's last line, under an exclusive flock (several
+ * processes may share the file). With key_file, hashes are HMAC-SHA-256
+ * with that key. */
+srv_audit_t *srv_audit_open(const char *path, const char *key_file, srv_err_t *err);
 void srv_audit_close(srv_audit_t *a);
 /* Appends `entry` (stolen) with seq, time, prev and hash added. NULL log: no-op. */
 int srv_audit_append(srv_audit_t *a, json_t *entry);
-/* Checks the chain of the file at path. Returns the number of entries, or -1
- * with a message naming the first bad line. */
-long srv_audit_verify(const char *path, char *msg, size_t msglen);
+/* Reads a key file (at least 16 bytes; a trailing newline is not part of it). */
+int srv_audit_load_key(const char *path, unsigned char **key, size_t *keylen, srv_err_t *err);
+/* Checks the chain of the file at path (keyed if key != NULL; ending at
+ * expect_head if given). Returns the number of entries, or -1 with a message
+ * naming the first bad line. */
+long srv_audit_verify(const char *path, const unsigned char *key, size_t keylen,
+		      const char *expect_head, char *msg, size_t msglen);
 
 /* ---- metrics (metrics.c) --------------------------------------------------- */
 
@@ -150,8 +177,9 @@ typedef struct srv_limiter srv_limiter_t;
 srv_limiter_t *srv_limiter_new(size_t max_running, size_t max_queued);
 void srv_limiter_free(srv_limiter_t *l);
 /* Takes a slot, waiting in the queue if needed. Returns 0 with a slot, -1 if
- * the queue is full (429) or the limiter is closed (503). */
-int srv_limiter_acquire(srv_limiter_t *l, srv_err_t *err, unsigned retry_after);
+ * the queue is full (429), the limiter is closed (503) or the client on
+ * client_fd (-1: none) hung up while it waited (it leaves the queue). */
+int srv_limiter_acquire(srv_limiter_t *l, int client_fd, srv_err_t *err, unsigned retry_after);
 void srv_limiter_release(srv_limiter_t *l);
 /* Refuses new work and wakes everyone waiting. */
 void srv_limiter_close(srv_limiter_t *l);
@@ -161,8 +189,11 @@ void srv_limiter_stats(srv_limiter_t *l, size_t *running, size_t *queued);
 
 /* ---- workspace files (workspace.c) ----------------------------------------- */
 
-/* Checks a client-supplied relative path: no absolute path, no "..", no
- * empty or "." component, no NUL, at most 4096 bytes. */
+/* Checks a client-supplied relative path: valid UTF-8, no NUL, no absolute
+ * path, no "..", no empty or "." component, at most SRV_MAX_PATH_BYTES bytes,
+ * SRV_MAX_PATH_DEPTH components and NAME_MAX bytes per component. */
+#define SRV_MAX_PATH_BYTES 1024
+#define SRV_MAX_PATH_DEPTH 32
 int srv_path_check(const char *path, srv_err_t *err);
 /* Writes `len` bytes to `path` beneath the directory `dirfd`, creating parent
  * directories; never follows a symlink. */
@@ -176,41 +207,81 @@ json_t *srv_ws_list(int dirfd, const char *path, srv_err_t *err);
 int srv_ws_remove_tree(int parentfd, const char *name);
 /* Creates a fresh private directory (mode 0700) beneath parentfd named by a
  * random id (id[33] out); returns its fd, -1 on error. As root and with
- * max_bytes > 0, the directory is a tmpfs of that size (its own mount). */
-int srv_ws_create(int parentfd, char id[33], uint64_t max_bytes, srv_err_t *err);
+ * max_bytes > 0, the directory is a tmpfs of that size (its own mount): in
+ * the host's mount namespace if host_ns_fd >= 0 (parent_path names parentfd
+ * there), else in ours. */
+int srv_ws_create(int parentfd, const char *parent_path, char id[33], uint64_t max_bytes,
+		  int host_ns_fd, srv_err_t *err);
 /* Puts every "path": "content" pair of `files` into dirfd. */
 int srv_ws_put_files(int dirfd, json_t *files, size_t max_file, srv_err_t *err);
+
+/* ---- state directory (statedir.c) and mount namespace (mountns.c) -------- */
+
+typedef struct srv_state {
+	char *dir;          /* the operator's --state-dir, or a private temporary one */
+	bool own_dir;       /* the temporary one: removed at the end */
+	int own_fd;         /* dir/symbi-sandbox, marked as ours */
+	char inst_name[33]; /* this server's directory in it */
+	char *inst_path;    /* dir/symbi-sandbox/<inst_name> */
+	int inst_fd, lock_fd, sessions_fd, tmp_fd;
+} srv_state_t;
+
+/* Takes dir/symbi-sandbox (refusing someone else's), removes what servers
+ * that died left there, and makes this server's directory. */
+int srv_state_open(srv_state_t *st, const char *state_dir, srv_err_t *err);
+/* Opens this server's directories again (after srv_mountns_enter). */
+int srv_state_reopen(srv_state_t *st, srv_err_t *err);
+/* Removes this server's directory (and the temporary state dir). */
+void srv_state_close(srv_state_t *st);
+
+/* As root: moves the (still single-threaded) process into a private mount
+ * namespace; *host_ns_fd keeps the host's. Not root: nothing, fd -1. */
+int srv_mountns_enter(int *host_ns_fd, srv_err_t *err);
+/* A tmpfs at `path` in the host's namespace; returns its descriptor. */
+int srv_host_mount_tmpfs(int host_ns_fd, const char *path, const char *opts, srv_err_t *err);
+void srv_host_umount(int host_ns_fd, const char *path);
 
 /* ---- the service (service.c): policy + state shared by HTTP and MCP ------- */
 
 typedef struct srv_session srv_session_t;
 
+/* A session being created: its place in the quotas (sessions.c). */
+struct srv_reservation {
+	char who[128];
+	uint64_t charge;
+	struct srv_reservation *next;
+};
+
 typedef struct srv_service {
 	srv_policy_t *policy;
 	srv_audit_t *audit;
 	srv_limiter_t *limiter;
-	char *state_dir;     /* holds the sessions/ and tmp/ workspaces */
-	bool own_state_dir;  /* created by us: removed at the end */
-	int state_fd;        /* state_dir */
-	int sessions_fd;     /* state_dir/sessions */
-	int tmp_fd;          /* state_dir/tmp */
+	srv_state_t state;
+	int host_ns_fd;      /* the host's mount namespace; -1: we share it */
 	int cancel_fd[2];    /* written at the shutdown deadline: cancels everything */
 	pthread_mutex_t lock;
 	srv_session_t *sessions;
 	size_t n_sessions;
+	struct srv_reservation *reserved; /* sessions being created (their quota) */
 	pthread_t reaper;
 	bool reaper_started;
 	int reaper_stop[2];
 } srv_service_t;
 
 srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
-			       const char *audit_path, srv_err_t *err);
+			       const char *audit_path, const char *audit_key_file, srv_err_t *err);
 /* Ends every session, cancels what still runs, removes what we created. */
 void srv_service_free(srv_service_t *svc);
 /* Starts the thread that expires idle sessions. */
 int srv_service_start_reaper(srv_service_t *svc, srv_err_t *err);
 /* Cancels every running execution (the shutdown deadline). */
 void srv_service_cancel_all(srv_service_t *svc);
+
+/* A workspace for a sandbox of `backend` (session's or one-shot): returns its
+ * descriptor, its path in *path; _end unmounts and removes it. */
+int srv_workspace_new(srv_service_t *svc, bool session, const char *backend, char id[33],
+		      char *path, size_t pathlen, srv_err_t *err);
+int srv_workspace_end(srv_service_t *svc, bool session, const char *backend, const char *id);
 
 /* One execution request (one-shot or in a session). */
 typedef struct srv_exec_call {
@@ -254,6 +325,11 @@ typedef struct srv_http_options {
 	char **token_names;      /* parallel to tokens */
 	unsigned shutdown_grace_s;
 	const char *ready_file;  /* written with the port once listening */
+	unsigned max_connections;        /* at once, all clients together */
+	unsigned max_connections_per_ip; /* at once, from one address */
+	unsigned header_timeout_s; /* to deliver a complete request head */
+	unsigned idle_timeout_s;   /* without a byte either way */
+	char **allowed_origins;    /* NULL-terminated; Origins a tokenless server accepts */
 } srv_http_options_t;
 
 /* Serves until SIGTERM or SIGINT; returns the process exit status. */
@@ -261,6 +337,8 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts);
 /* Prints "METHOD PATH" of every route (for the OpenAPI test). */
 void srv_http_print_routes(void);
 
+/* The result of MCP tools/list for this policy (mcp_schema.c). */
+json_t *srv_mcp_tools_list(const srv_policy_t *p);
 /* Serves MCP on stdin/stdout until EOF; returns the exit status. */
 int srv_mcp_serve(srv_service_t *svc);
 

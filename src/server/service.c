@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,54 +13,27 @@
 #include <unistd.h>
 
 srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
-			       const char *audit_path, srv_err_t *err)
+			       const char *audit_path, const char *audit_key_file, srv_err_t *err)
 {
 	srv_service_t *svc = calloc(1, sizeof(*svc));
 	if (!svc) {
 		srv_fail(err, 500, "internal", "out of memory");
 		return NULL;
 	}
-	svc->state_fd = svc->sessions_fd = svc->tmp_fd = -1;
+	svc->host_ns_fd = -1;
+	svc->state.own_fd = svc->state.inst_fd = svc->state.lock_fd = -1;
+	svc->state.sessions_fd = svc->state.tmp_fd = -1;
 	svc->cancel_fd[0] = svc->cancel_fd[1] = -1;
 	svc->reaper_stop[0] = svc->reaper_stop[1] = -1;
 	pthread_mutex_init(&svc->lock, NULL);
 	svc->policy = policy;
-	if (state_dir) {
-		if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
-			srv_fail(err, 500, "internal", "state directory %s: %s", state_dir,
-				 strerror(errno));
-			goto fail;
-		}
-		svc->state_dir = realpath(state_dir, NULL);
-	} else {
-		const char *tmp = getenv("TMPDIR");
-		char templ[4096];
-		snprintf(templ, sizeof(templ), "%s/symbi-sandbox-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (mkdtemp(templ)) {
-			svc->state_dir = realpath(templ, NULL);
-			svc->own_state_dir = true;
-		}
-	}
-	if (!svc->state_dir) {
-		srv_fail(err, 500, "internal", "cannot create the state directory: %s",
-			 strerror(errno));
+	/* The leftovers of servers that died are collected in the host's
+	 * namespace (their docker workspaces are mounted there), then we leave
+	 * it. */
+	if (srv_state_open(&svc->state, state_dir, err) < 0 ||
+	    srv_mountns_enter(&svc->host_ns_fd, err) < 0 ||
+	    (svc->host_ns_fd >= 0 && srv_state_reopen(&svc->state, err) < 0))
 		goto fail;
-	}
-	svc->state_fd = open(svc->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (svc->state_fd < 0)
-		goto fail_errno;
-	const char *subdirs[] = {"sessions", "tmp"};
-	int *fds[] = {&svc->sessions_fd, &svc->tmp_fd};
-	for (int i = 0; i < 2; i++) {
-		/* Leftovers of an earlier run belong to nobody now. */
-		srv_ws_remove_tree(svc->state_fd, subdirs[i]);
-		if (mkdirat(svc->state_fd, subdirs[i], 0700) < 0)
-			goto fail_errno;
-		*fds[i] = openat(svc->state_fd, subdirs[i],
-				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (*fds[i] < 0)
-			goto fail_errno;
-	}
 	if (pipe2(svc->cancel_fd, O_CLOEXEC) < 0 || pipe2(svc->reaper_stop, O_CLOEXEC) < 0)
 		goto fail_errno;
 	svc->limiter = srv_limiter_new(policy->max_running, policy->max_queued);
@@ -67,11 +41,15 @@ srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
 		srv_fail(err, 500, "internal", "out of memory");
 		goto fail;
 	}
-	if (audit_path && !(svc->audit = srv_audit_open(audit_path, err)))
+	if (audit_key_file && !audit_path) {
+		srv_fail(err, 400, "invalid_request", "--audit-key-file needs --audit-log");
+		goto fail;
+	}
+	if (audit_path && !(svc->audit = srv_audit_open(audit_path, audit_key_file, err)))
 		goto fail;
 	return svc;
 fail_errno:
-	srv_fail(err, 500, "internal", "state directory %s: %s", svc->state_dir, strerror(errno));
+	srv_fail(err, 500, "internal", "%s", strerror(errno));
 fail:
 	svc->policy = NULL; /* the caller keeps it on failure */
 	srv_service_free(svc);
@@ -124,16 +102,8 @@ void srv_service_free(srv_service_t *svc)
 	srv_service_cancel_all(svc);
 	/* Expire everything: a time far in the future ends every idle session. */
 	srv_session_expire(svc, UINT64_MAX);
-	if (svc->state_fd >= 0) {
-		srv_ws_remove_tree(svc->state_fd, "sessions");
-		srv_ws_remove_tree(svc->state_fd, "tmp");
-	}
-	if (svc->own_state_dir && svc->state_dir && rmdir(svc->state_dir) < 0)
-		fprintf(stderr, "symbi-sandbox: cannot remove %s: %s\n", svc->state_dir,
-			strerror(errno));
-	close_fd(&svc->state_fd);
-	close_fd(&svc->sessions_fd);
-	close_fd(&svc->tmp_fd);
+	srv_state_close(&svc->state);
+	close_fd(&svc->host_ns_fd);
 	close_fd(&svc->cancel_fd[0]);
 	close_fd(&svc->cancel_fd[1]);
 	close_fd(&svc->reaper_stop[0]);
@@ -141,9 +111,42 @@ void srv_service_free(srv_service_t *svc)
 	srv_limiter_free(svc->limiter);
 	srv_audit_close(svc->audit);
 	srv_policy_free(svc->policy);
-	free(svc->state_dir);
 	pthread_mutex_destroy(&svc->lock);
 	free(svc);
+}
+
+/* ---- workspaces ------------------------------------------------------------ */
+
+/* Sandboxes of these backends are made by a daemon in the host's mount
+ * namespace: their workspace mounts must be made there (see mountns.c). */
+static bool backend_in_host_ns(const char *backend)
+{
+	return strcmp(backend, "docker") == 0 || strcmp(backend, "gvisor") == 0;
+}
+
+int srv_workspace_new(srv_service_t *svc, bool session, const char *backend, char id[33],
+		      char *path, size_t pathlen, srv_err_t *err)
+{
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s/%s", svc->state.inst_path,
+		 session ? "sessions" : "tmp");
+	int fd = srv_ws_create(session ? svc->state.sessions_fd : svc->state.tmp_fd, parent, id,
+			       svc->policy->max_workspace_bytes,
+			       backend_in_host_ns(backend) ? svc->host_ns_fd : -1, err);
+	if (fd >= 0)
+		snprintf(path, pathlen, "%s/%s", parent, id);
+	return fd;
+}
+
+int srv_workspace_end(srv_service_t *svc, bool session, const char *backend, const char *id)
+{
+	if (backend_in_host_ns(backend) && svc->host_ns_fd >= 0) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s/%s", svc->state.inst_path,
+			 session ? "sessions" : "tmp", id);
+		srv_host_umount(svc->host_ns_fd, path);
+	}
+	return srv_ws_remove_tree(session ? svc->state.sessions_fd : svc->state.tmp_fd, id);
 }
 
 /* ---- one execution ---------------------------------------------------------- */
@@ -233,7 +236,12 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const char *code, size_t 
 		srv_fail(err, 400, "invalid_request", "stdin must be a string");
 		return NULL;
 	}
-	if (srv_limiter_acquire(svc->limiter, err, svc->policy->retry_after_s) < 0) {
+	if (srv_limiter_acquire(svc->limiter, call->client_fd, err,
+				svc->policy->retry_after_s) < 0) {
+		if (err->code && strcmp(err->code, "client_disconnected") == 0)
+			json_object_set_new(call->audit, "cancelled_by",
+					    json_string(call->hangup_reason ? call->hangup_reason
+									    : "client_disconnected"));
 		symbi_env_free(env);
 		return NULL;
 	}
@@ -325,6 +333,8 @@ static int get_code(json_t *req, const char **code, size_t *len, srv_err_t *err)
 		return srv_fail(err, 400, "invalid_request", "\"code\" (a string) is required");
 	*code = json_string_value(c);
 	*len = json_string_length(c);
+	if (memchr(*code, '\0', *len))
+		return srv_fail(err, 400, "invalid_request", "\"code\" contains a NUL byte");
 	return 0;
 }
 
@@ -353,11 +363,10 @@ char *srv_execute_once(srv_service_t *svc, srv_exec_call_t *call, srv_err_t *err
 			 "files must be an object mapping relative paths to contents");
 		return NULL;
 	}
-	if (files && json_object_size(files) > 0) {
-		if ((ws_fd = srv_ws_create(svc->tmp_fd, id, svc->policy->max_workspace_bytes, err)) < 0)
-			return NULL;
-		snprintf(ws_path, sizeof(ws_path), "%s/tmp/%s", svc->state_dir, id);
-	}
+	if (files && json_object_size(files) > 0 &&
+	    (ws_fd = srv_workspace_new(svc, false, spec.backend, id, ws_path, sizeof(ws_path),
+				       err)) < 0)
+		return NULL;
 	/* The config first: it hands the workspace to the sandbox's user, and
 	 * the files put there then belong to that user too. */
 	if (!(cfg = srv_spec_config(&spec, ws_fd >= 0 ? ws_path : NULL, err)))
@@ -376,7 +385,7 @@ out:
 	symbi_config_free(cfg);
 	if (ws_fd >= 0) {
 		close(ws_fd);
-		srv_ws_remove_tree(svc->tmp_fd, id);
+		srv_workspace_end(svc, false, spec.backend, id);
 	}
 	return out;
 }

@@ -12,6 +12,7 @@
 struct srv_session {
 	char id[33];
 	char who[128];
+	uint64_t charge; /* workspace bytes charged to its token and the server */
 	srv_exec_spec_t spec;
 	symbi_sandbox_t *sb;
 	int dirfd;
@@ -25,7 +26,7 @@ static void session_destroy(srv_service_t *svc, srv_session_t *s)
 	symbi_sandbox_free(s->sb);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
-	if (srv_ws_remove_tree(svc->sessions_fd, s->id) < 0)
+	if (srv_workspace_end(svc, true, s->spec.backend, s->id) < 0)
 		fprintf(stderr, "symbi-sandbox: cannot remove the workspace of session %s\n", s->id);
 	free(s);
 }
@@ -75,6 +76,94 @@ static json_t *describe(const srv_session_t *s)
 
 static const char *const session_keys[] = {NULL};
 
+/* ---- quotas --------------------------------------------------------------- */
+
+/* Seconds until the first of the sessions (of `who`, or all if NULL) may
+ * expire: an honest Retry-After. Lock held. */
+static unsigned soonest_expiry_s(srv_service_t *svc, const char *who)
+{
+	uint64_t now = srv_now_ms(), best = UINT64_MAX;
+	for (srv_session_t *s = svc->sessions; s; s = s->next) {
+		if (who && strcmp(s->who, who) != 0)
+			continue;
+		uint64_t end = s->last_used_ms + (uint64_t)(s->spec.idle_ttl_s * 1000);
+		uint64_t left = end > now ? end - now : 0;
+		if (left < best)
+			best = left;
+	}
+	if (best == UINT64_MAX)
+		return svc->policy->retry_after_s ? svc->policy->retry_after_s : 1;
+	return (unsigned)(best / 1000 + 1);
+}
+
+/* Checks the quotas for one more session of r->who and reserves its place
+ * (lock held). Returns -1 with 429/507 and a Retry-After if over one. */
+static int reserve(srv_service_t *svc, struct srv_reservation *r, srv_err_t *err)
+{
+	const srv_policy_t *p = svc->policy;
+	size_t mine = 0;
+	uint64_t my_bytes = 0, all_bytes = 0;
+	for (srv_session_t *s = svc->sessions; s; s = s->next) {
+		all_bytes += s->charge;
+		if (strcmp(s->who, r->who) == 0) {
+			mine++;
+			my_bytes += s->charge;
+		}
+	}
+	for (struct srv_reservation *q = svc->reserved; q; q = q->next) {
+		all_bytes += q->charge;
+		if (strcmp(q->who, r->who) == 0) {
+			mine++;
+			my_bytes += q->charge;
+		}
+	}
+	int rc = -1;
+	if (svc->n_sessions >= p->max_sessions) {
+		srv_metrics_rejection("sessions_full");
+		srv_fail(err, 429, "too_many_sessions",
+			 "%zu sessions are open, the most this server allows; close one or retry "
+			 "later", p->max_sessions);
+		err->retry_after = soonest_expiry_s(svc, NULL);
+	} else if (mine >= p->max_sessions_per_token) {
+		srv_metrics_rejection("token_sessions");
+		srv_fail(err, 429, "too_many_sessions",
+			 "this token has %zu sessions open, the most one token may have; close one",
+			 mine);
+		err->retry_after = soonest_expiry_s(svc, r->who);
+	} else if (p->max_workspace_bytes_per_token &&
+		   my_bytes + r->charge > p->max_workspace_bytes_per_token) {
+		srv_metrics_rejection("token_workspace_bytes");
+		srv_fail(err, 429, "workspace_quota_exceeded",
+			 "this token's sessions hold %llu bytes of workspace; one more (%llu) would "
+			 "pass its quota of %llu bytes: close a session",
+			 (unsigned long long)my_bytes, (unsigned long long)r->charge,
+			 (unsigned long long)p->max_workspace_bytes_per_token);
+		err->retry_after = soonest_expiry_s(svc, r->who);
+	} else if (p->workspace_budget_bytes && all_bytes + r->charge > p->workspace_budget_bytes) {
+		srv_metrics_rejection("workspace_budget");
+		srv_fail(err, 507, "insufficient_storage",
+			 "the server's workspace budget (%llu bytes) is taken by open sessions; retry "
+			 "later", (unsigned long long)p->workspace_budget_bytes);
+		err->retry_after = soonest_expiry_s(svc, NULL);
+	} else {
+		svc->n_sessions++;
+		r->next = svc->reserved;
+		svc->reserved = r;
+		rc = 0;
+	}
+	return rc;
+}
+
+static void unreserve(srv_service_t *svc, struct srv_reservation *r)
+{
+	for (struct srv_reservation **pp = &svc->reserved; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			return;
+		}
+	}
+}
+
 json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv_err_t *err)
 {
 	srv_exec_spec_t spec;
@@ -83,18 +172,13 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 			srv_metrics_rejection("policy");
 		return NULL;
 	}
+	struct srv_reservation r = {.charge = svc->policy->max_workspace_bytes};
+	snprintf(r.who, sizeof(r.who), "%s", who);
 	pthread_mutex_lock(&svc->lock);
-	bool full = svc->n_sessions >= svc->policy->max_sessions;
-	if (!full)
-		svc->n_sessions++; /* reserve a place */
+	int refused = reserve(svc, &r, err);
 	pthread_mutex_unlock(&svc->lock);
-	if (full) {
-		srv_metrics_rejection("sessions_full");
-		srv_fail(err, 429, "too_many_sessions",
-			 "%zu sessions are open, the most this server allows; close one or retry "
-			 "later", svc->policy->max_sessions);
+	if (refused)
 		return NULL;
-	}
 	srv_session_t *s = calloc(1, sizeof(*s));
 	symbi_config_t *cfg = NULL;
 	char path[4200];
@@ -105,9 +189,9 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 	s->dirfd = -1;
 	s->spec = spec;
 	snprintf(s->who, sizeof(s->who), "%s", who);
-	if ((s->dirfd = srv_ws_create(svc->sessions_fd, s->id, svc->policy->max_workspace_bytes, err)) < 0)
+	if ((s->dirfd = srv_workspace_new(svc, true, spec.backend, s->id, path, sizeof(path),
+					  err)) < 0)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/sessions/%s", svc->state_dir, s->id);
 	if (!(cfg = srv_spec_config(&spec, path, err)))
 		goto fail;
 	symbi_error_t lerr = {0};
@@ -117,8 +201,10 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 	}
 	symbi_config_free(cfg);
 	s->created_ms = s->last_used_ms = srv_now_ms();
+	s->charge = r.charge;
 	json_t *d = describe(s);
 	pthread_mutex_lock(&svc->lock);
+	unreserve(svc, &r);
 	s->next = svc->sessions;
 	svc->sessions = s;
 	pthread_mutex_unlock(&svc->lock);
@@ -132,6 +218,7 @@ fail:
 			free(s);
 	}
 	pthread_mutex_lock(&svc->lock);
+	unreserve(svc, &r);
 	svc->n_sessions--;
 	pthread_mutex_unlock(&svc->lock);
 	return NULL;
@@ -172,6 +259,10 @@ char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *c
 	json_t *code = json_object_get(call->req, "code");
 	if (!json_is_string(code)) {
 		srv_fail(err, 400, "invalid_request", "\"code\" (a string) is required");
+		return NULL;
+	}
+	if (memchr(json_string_value(code), '\0', json_string_length(code))) {
+		srv_fail(err, 400, "invalid_request", "\"code\" contains a NUL byte");
 		return NULL;
 	}
 	srv_session_t *s = session_get(svc, id, call->who, err);

@@ -19,6 +19,7 @@ int srv_fail(srv_err_t *err, int status, const char *code, const char *fmt, ...)
 		return -1;
 	err->status = status;
 	err->code = code;
+	err->retry_after = 0;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
@@ -26,24 +27,92 @@ int srv_fail(srv_err_t *err, int status, const char *code, const char *fmt, ...)
 	return -1;
 }
 
+/* The library's configuration fields and the names clients know them by. */
+static const char *const api_names[][2] = {
+	{"max_execution_time", "timeout"}, {"memory_limit", "memory"}, {"cpu_limit", "cpus"},
+	{"pids_limit", "pids"}, {"network_mode", "network"},
+};
+
+static bool ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Copies `msg` into out, naming fields as the API does (whole words only). */
+static void api_wording(const char *msg, char *out, size_t outlen)
+{
+	size_t k = 0;
+	for (const char *p = msg; *p && k + 1 < outlen;) {
+		const char *to = NULL;
+		size_t n = 0;
+		for (size_t i = 0; !to && i < sizeof(api_names) / sizeof(api_names[0]); i++) {
+			n = strlen(api_names[i][0]);
+			if (strncmp(p, api_names[i][0], n) == 0 && !ident_char(p[n]) &&
+			    (p == msg || !ident_char(p[-1])))
+				to = api_names[i][1];
+		}
+		if (to) {
+			k += (size_t)snprintf(out + k, outlen - k, "%s", to);
+			p += n;
+		} else {
+			out[k++] = *p++;
+		}
+	}
+	out[k < outlen ? k : outlen - 1] = '\0';
+}
+
 int srv_fail_lib(srv_err_t *err, const symbi_error_t *lerr)
 {
+	char msg[sizeof(err->message)];
+	api_wording(lerr->message, msg, sizeof(msg));
 	switch (lerr->code) {
 	case SYMBI_E_INVALID:
-		return srv_fail(err, 400, "invalid_request", "%s", lerr->message);
+		return srv_fail(err, 400, "invalid_request", "%s", msg);
 	case SYMBI_E_SECURITY:
-		return srv_fail(err, 400, "policy_violation", "%s", lerr->message);
+		return srv_fail(err, 400, "policy_violation", "%s", msg);
 	case SYMBI_E_UNAVAILABLE:
-		return srv_fail(err, 503, "backend_unavailable", "%s", lerr->message);
+		return srv_fail(err, 503, "backend_unavailable", "%s", msg);
 	default:
-		return srv_fail(err, 500, "internal", "%s", lerr->message);
+		return srv_fail(err, 500, "internal", "%s", msg);
 	}
+}
+
+bool srv_utf8_valid(const char *s, size_t n)
+{
+	/* jansson validates strictly (no overlong forms, no surrogates). */
+	json_t *t = json_stringn(s, n);
+	json_decref(t);
+	return t != NULL;
+}
+
+json_t *srv_json_text(const char *s, size_t n)
+{
+	if (srv_utf8_valid(s, n))
+		return json_stringn(s, n);
+	/* Not UTF-8: every byte outside printable ASCII, and '%' itself, as %XX,
+	 * so that the form is unambiguous and reversible. */
+	char *out = malloc(3 * n + 1);
+	if (!out)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)s[i];
+		if (b >= 0x20 && b < 0x7f && b != '%')
+			out[k++] = (char)b;
+		else
+			k += (size_t)snprintf(out + k, 4, "%%%02X", b);
+	}
+	json_t *t = json_stringn(out, k);
+	free(out);
+	return t;
 }
 
 char *srv_err_json(const srv_err_t *err)
 {
-	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", err->code ? err->code : "internal",
-			      "message", err->message);
+	/* The message may quote client bytes (cut at any byte): never let it
+	 * make the answer invalid or empty. */
+	json_t *o = json_pack("{s:{s:s,s:o}}", "error", "code", err->code ? err->code : "internal",
+			      "message", srv_json_text(err->message, strlen(err->message)));
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return s;
@@ -112,4 +181,44 @@ void srv_timestamp(char out[32])
 	gmtime_r(&ts.tv_sec, &tm);
 	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+char *srv_base64_encode(const void *data, size_t len)
+{
+	if (len > (SIZE_MAX / 4) * 3 - 3 || len > INT32_MAX / 2)
+		return NULL;
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+int srv_base64_decode(const char *text, size_t len, char **out, size_t *outlen)
+{
+	/* Strict: a multiple of 4 characters from the standard alphabet, padded. */
+	if (len % 4 || len > INT32_MAX / 2)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		bool pad = c == '=' && i >= len - 2 && (i == len - 1 || text[len - 1] == '=');
+		if (!pad && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return -1;
+	}
+	unsigned char *b = malloc(len / 4 * 3 + 1);
+	if (!b)
+		return -1;
+	int n = len ? EVP_DecodeBlock(b, (const unsigned char *)text, (int)len) : 0;
+	if (n < 0) {
+		free(b);
+		return -1;
+	}
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	if (len && text[len - 1] == '=')
+		n--;
+	if (len > 1 && text[len - 2] == '=')
+		n--;
+	*out = (char *)b;
+	*outlen = (size_t)n;
+	return 0;
 }

@@ -21,13 +21,21 @@ int srv_path_check(const char *path, srv_err_t *err)
 	if (!path || !*path)
 		return srv_fail(err, 400, "invalid_path", "the file path is empty");
 	size_t len = strlen(path);
-	if (len > 4096)
-		return srv_fail(err, 400, "invalid_path", "the file path is too long");
+	if (len > SRV_MAX_PATH_BYTES)
+		return srv_fail(err, 400, "invalid_path",
+				"the file path is %zu bytes long; at most %d are allowed", len,
+				SRV_MAX_PATH_BYTES);
+	/* C0 80 is how the HTTP face spells a NUL from %00 (see http.c). */
+	if (memmem(path, len, "\xC0\x80", 2))
+		return srv_fail(err, 400, "invalid_path", "the file path contains a NUL byte");
+	if (!srv_utf8_valid(path, len))
+		return srv_fail(err, 400, "invalid_path", "the file path is not valid UTF-8");
 	if (path[0] == '/')
 		return srv_fail(err, 400, "invalid_path",
 				"\"%.200s\": absolute paths are not allowed; paths are relative to "
 				"the workspace", path);
 	const char *p = path;
+	int depth = 0;
 	while (*p) {
 		const char *slash = strchr(p, '/');
 		size_t n = slash ? (size_t)(slash - p) : strlen(p);
@@ -35,6 +43,13 @@ int srv_path_check(const char *path, srv_err_t *err)
 			return srv_fail(err, 400, "invalid_path",
 					"\"%.200s\": empty, \".\" and \"..\" path components are not "
 					"allowed", path);
+		if (n > NAME_MAX)
+			return srv_fail(err, 400, "invalid_path",
+					"a path component is %zu bytes long; at most %d are allowed", n,
+					NAME_MAX);
+		if (++depth > SRV_MAX_PATH_DEPTH)
+			return srv_fail(err, 400, "invalid_path",
+					"the file path has more than %d components", SRV_MAX_PATH_DEPTH);
 		if (!slash)
 			break;
 		p = slash + 1;
@@ -46,6 +61,14 @@ int srv_path_check(const char *path, srv_err_t *err)
 
 static int walk_error(srv_err_t *err, const char *path, int e)
 {
+	if (e == ENOSPC || e == EDQUOT)
+		return srv_fail(err, 507, "insufficient_storage",
+				"\"%.200s\": the workspace is full (its size is capped)", path);
+	if (e == ENAMETOOLONG)
+		return srv_fail(err, 400, "invalid_path", "\"%.200s\": a name is too long", path);
+	if (e == EMFILE || e == ENFILE || e == ENOMEM)
+		return srv_fail(err, 503, "busy", "\"%.200s\": the server is out of resources (%s)",
+				path, strerror(e));
 	if (e == ELOOP || e == ENOTDIR)
 		return srv_fail(err, 400, "invalid_path",
 				"\"%.200s\": a component is a symbolic link or not a directory; "
@@ -160,14 +183,12 @@ int srv_ws_write(int dirfd, const char *path, const void *data, size_t len, srv_
 		if (w <= 0) {
 			e = w < 0 ? errno : EIO;
 			close(fd);
-			return srv_fail(err, 500, "internal", "writing \"%.200s\": %s", path,
-					strerror(e));
+			return walk_error(err, path, e);
 		}
 		off += (size_t)w;
 	}
 	if (close(fd) < 0)
-		return srv_fail(err, 500, "internal", "writing \"%.200s\": %s", path,
-				strerror(errno));
+		return walk_error(err, path, errno);
 	return 0;
 }
 
@@ -281,9 +302,14 @@ json_t *srv_ws_list(int wsfd, const char *path, srv_err_t *err)
 		struct stat st;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		json_array_append_new(entries, json_pack("{s:s,s:s,s:I}", "name", de->d_name, "type",
-							 type_name(st.st_mode), "size",
-							 (json_int_t)st.st_size));
+		/* A name that is not UTF-8 (sandboxed code can make any) is
+		 * shown %XX-escaped and flagged, not dropped. */
+		size_t nl = strlen(de->d_name);
+		json_t *e = json_pack("{s:o,s:s,s:I}", "name", srv_json_text(de->d_name, nl), "type",
+				      type_name(st.st_mode), "size", (json_int_t)st.st_size);
+		if (e && !srv_utf8_valid(de->d_name, nl))
+			json_object_set_new(e, "escaped", json_true());
+		json_array_append_new(entries, e);
 	}
 	closedir(d);
 	/* Stable order for clients and tests. */
@@ -312,13 +338,17 @@ static void unmount_beneath(int parentfd, const char *name)
 		fprintf(stderr, "symbi-sandbox: cannot unmount a workspace: %s\n", strerror(errno));
 }
 
-static int remove_contents(int fd, int depth)
+/* One pass over the directory `fd`: removes its files and empty
+ * directories; names a directory that is not empty in next (else ""). */
+static int remove_pass(int fd, char next[NAME_MAX + 1])
 {
-	if (depth > 256)
-		return -1;
-	DIR *d = fdopendir(fd);
+	next[0] = '\0';
+	(void)fchmod(fd, 0700); /* code in the sandbox may have taken our write bit */
+	int scan = dup(fd);
+	DIR *d = scan >= 0 ? fdopendir(scan) : NULL;
 	if (!d) {
-		close(fd);
+		if (scan >= 0)
+			close(scan);
 		return -1;
 	}
 	int rc = 0;
@@ -326,21 +356,73 @@ static int remove_contents(int fd, int depth)
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+		if (unlinkat(fd, de->d_name, 0) == 0)
 			continue;
 		if (errno != EISDIR && errno != EPERM) {
 			rc = -1;
-			continue;
+			break;
 		}
-		if (depth == 0)
-			unmount_beneath(dirfd(d), de->d_name);
-		int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0 || remove_contents(sub, depth + 1) < 0 ||
-		    unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
-			rc = -1;
+		if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == 0)
+			continue;
+		if (errno == ENOTEMPTY || errno == EEXIST) {
+			snprintf(next, NAME_MAX + 1, "%s", de->d_name);
+			break;
+		}
+		rc = -1;
+		break;
 	}
 	closedir(d);
 	return rc;
+}
+
+/* Empties the directory `fd` (taken) however deep its tree is: no recursion
+ * and at most three descriptors at once. It goes down into the first
+ * directory that is not empty, and back up through ".." once a directory
+ * is empty. It never follows a symbolic link, never leaves the tree's file
+ * system, and gives up (-1) at the first thing it cannot remove, rather
+ * than loop. */
+static int remove_contents(int fd)
+{
+	struct stat top, st;
+	if (fstat(fd, &top) < 0) {
+		close(fd);
+		return -1;
+	}
+	size_t depth = 0;
+	char next[NAME_MAX + 1];
+	for (;;) {
+		if (remove_pass(fd, next) < 0)
+			break;
+		if (next[0]) {
+			int sub = openat(fd, next, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0 && errno == EACCES && fchmodat(fd, next, 0700, 0) == 0)
+				sub = openat(fd, next, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0 || fstat(sub, &st) < 0 || st.st_dev != top.st_dev) {
+				if (sub >= 0)
+					close(sub);
+				break;
+			}
+			close(fd);
+			fd = sub;
+			depth++;
+			continue;
+		}
+		if (depth == 0) {
+			close(fd);
+			return 0;
+		}
+		int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = up;
+		depth--;
+		/* Back at the top, it must be the top (nothing was moved). */
+		if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != top.st_dev ||
+		    (depth == 0 && st.st_ino != top.st_ino))
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 int srv_ws_remove_tree(int parentfd, const char *name)
@@ -349,12 +431,13 @@ int srv_ws_remove_tree(int parentfd, const char *name)
 	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (remove_contents(fd, 0) < 0)
+	if (remove_contents(fd) < 0)
 		return -1;
 	return unlinkat(parentfd, name, AT_REMOVEDIR);
 }
 
-int srv_ws_create(int parentfd, char id[33], uint64_t max_bytes, srv_err_t *err)
+int srv_ws_create(int parentfd, const char *parent_path, char id[33], uint64_t max_bytes,
+		  int host_ns_fd, srv_err_t *err)
 {
 	for (int attempt = 0; attempt < 8; attempt++) {
 		if (srv_random_hex(id, 16) < 0)
@@ -369,10 +452,17 @@ int srv_ws_create(int parentfd, char id[33], uint64_t max_bytes, srv_err_t *err)
 		 * sandboxed code cannot fill the host's disk through it. */
 		if (max_bytes && geteuid() == 0) {
 			char path[PATH_MAX], opts[128];
-			snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", parentfd, id);
 			snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=%llu,mode=0700",
 				 (unsigned long long)max_bytes,
 				 (unsigned long long)(max_bytes / 1024 < 1024 ? 1024 : max_bytes / 1024));
+			if (host_ns_fd >= 0) {
+				snprintf(path, sizeof(path), "%s/%s", parent_path, id);
+				int fd = srv_host_mount_tmpfs(host_ns_fd, path, opts, err);
+				if (fd < 0)
+					unlinkat(parentfd, id, AT_REMOVEDIR);
+				return fd;
+			}
+			snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", parentfd, id);
 			if (mount("symbi-workspace", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
 				int e = errno;
 				unlinkat(parentfd, id, AT_REMOVEDIR);

@@ -69,6 +69,13 @@ write_policy() { # FILE [extra JSON members]
 JSON
 }
 
+# ws_path STATE_DIR SESSION_ID: where the server keeps that session's
+# workspace (STATE_DIR/symbi-sandbox/<server>/sessions/<id>, see statedir.c).
+ws_path() {
+	local p
+	for p in "$1"/symbi-sandbox/*/sessions/"$2"; do echo "$p"; return; done
+}
+
 # start_server ARGS...: starts `serve` and waits until it listens.
 start_server() {
 	rm -f "$WORK/ready"
@@ -96,11 +103,14 @@ stop_server() {
 }
 
 # http METHOD PATH [curl args...]: sets STATUS; the body is in $WORK/body,
-# the headers in $WORK/headers.
+# the headers in $WORK/headers. Sends Content-Type: application/json unless
+# the arguments name a Content-Type (a tokenless server refuses JSON bodies
+# without it).
 http() {
-	local method=$1 path=$2; shift 2
+	local method=$1 path=$2 type=(-H 'Content-Type: application/json'); shift 2
+	case " $* " in *Content-Type*|*content-type*) type=() ;; esac
 	STATUS=$(curl -sS -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' -X "$method" \
-		--max-time 60 "$@" "$BASE$path")
+		--max-time 60 "${type[@]}" "$@" "$BASE$path")
 }
 body() { cat "$WORK/body"; }
 # jq-like: jfield 'expr' evaluates a Python expression on the body as `d`.
@@ -120,4 +130,18 @@ expect_status() {
 	else
 		ok "$name"
 	fi
+}
+
+# relay_verdicts LABEL FILE: turns a checker's "PASS name" / "FAIL name: why" /
+# "# note" lines into TAP; anything else is a failure.
+relay_verdicts() {
+	local label=$1 verdict rest
+	while read -r verdict rest; do
+		case $verdict in
+		PASS) ok "$label: $rest" ;;
+		FAIL) not_ok "$label: ${rest%%: *}" "${rest#*: }" ;;
+		\#) echo "# $rest" ;;
+		*) not_ok "$label checker output" "$verdict $rest" ;;
+		esac
+	done <"$2"
 }

@@ -83,7 +83,10 @@ report("every $ref resolves", not missing, str(missing))
 # 2. Live answers match the document.
 def call(method, path, body=None, raw=None, headers=None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers or {})
+    headers = dict(headers or {})
+    if data is not None and "/files/" not in path:
+        headers.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, r.headers.get("Content-Type", ""), r.read()

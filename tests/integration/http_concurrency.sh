@@ -26,7 +26,7 @@ import json, socket, sys, time, urllib.request
 port = int(sys.argv[1])
 body = json.dumps({"code": "sleep 25; echo " + sys.argv[2]}).encode()
 s = socket.create_connection(("127.0.0.1", port))
-s.sendall(b"POST /v1/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+s.sendall(b"POST /v1/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
           b"Content-Length: %d\r\n\r\n" % len(body) + body)
 for _ in range(200):  # wait until it runs, then hang up
     h = json.load(urllib.request.urlopen("http://127.0.0.1:%d/v1/health" % port))

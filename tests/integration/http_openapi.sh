@@ -12,13 +12,7 @@ check "the server lists its routes" test -s "$WORK/routes"
 start_server --policy "$WORK/policy.json"
 python3 "$ROOT/tests/http/openapi_check.py" "$ROOT/docs/openapi.json" "$WORK/routes" "$BASE" >"$WORK/check.out" 2>&1
 rc=$?
-while read -r verdict rest; do
-	case $verdict in
-	PASS) ok "openapi: $rest" ;;
-	FAIL) not_ok "openapi: ${rest%%: *}" "${rest#*: }" ;;
-	*) not_ok "openapi checker output" "$verdict $rest" ;;
-	esac
-done <"$WORK/check.out"
+relay_verdicts openapi "$WORK/check.out"
 expect_eq "the checker exits 0" 0 "$rc"
 stop_server
 finish

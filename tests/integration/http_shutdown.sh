@@ -20,10 +20,10 @@ wait_health() { # FIELD VALUE
 start_server --policy "$WORK/policy.json" --max-running 1 --max-queued 2 --shutdown-grace 20
 STATE=$(sed -n 's/.*state \(.*\))$/\1/p' "$WORK/server.err" | tail -1)
 check "the server made a private state directory" test -d "$STATE"
-curl -s -o "$WORK/a.json" -X POST "$BASE/v1/execute" -d '{"code":"sleep 2; echo finished"}' &
+curl -s -o "$WORK/a.json" -X POST -H "Content-Type: application/json" "$BASE/v1/execute" -d '{"code":"sleep 2; echo finished"}' &
 ca=$!
 check "the first request runs" wait_health running 1
-curl -s -o "$WORK/b.json" -D "$WORK/b.headers" -X POST "$BASE/v1/execute" -d '{"code":"echo queued"}' &
+curl -s -o "$WORK/b.json" -D "$WORK/b.headers" -X POST -H "Content-Type: application/json" "$BASE/v1/execute" -d '{"code":"echo queued"}' &
 cb=$!
 check "one running, one queued before SIGTERM" wait_health queued 1
 kill -TERM "$SERVER_PID"
@@ -46,8 +46,8 @@ start_server --policy "$WORK/policy.json" --shutdown-grace 1
 STATE=$(sed -n 's/.*state \(.*\))$/\1/p' "$WORK/server.err" | tail -1)
 http POST /v1/sessions -d '{}'
 SID=$(jfield 'd["id"]')
-check "a session workspace exists" test -d "$STATE/sessions/$SID"
-curl -s -o "$WORK/c.json" -X POST "$BASE/v1/execute" -d "{\"code\":\"sleep 60; echo $MARK\"}" &
+check "a session workspace exists" test -d "$(ws_path "$STATE" "$SID")"
+curl -s -o "$WORK/c.json" -X POST -H "Content-Type: application/json" "$BASE/v1/execute" -d "{\"code\":\"sleep 60; echo $MARK\"}" &
 cc=$!
 wait_health running 1
 t0=$(date +%s)

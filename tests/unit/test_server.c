@@ -13,7 +13,11 @@
 #include "server/policy.c"
 #include "server/audit.c"
 #include "server/workspace.c"
+#include "server/mountns.c"
+#include "server/limiter.c"
+#include "server/metrics.c"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 static char tmpdir[64];
@@ -74,6 +78,73 @@ static void test_path_check(void **state)
 		assert_int_equal(err.status, 400);
 		assert_string_equal(err.code, "invalid_path");
 	}
+	/* Bytes and sizes: not UTF-8, a NUL (C0 80, see http.c), too deep, too long. */
+	char deep[200] = "", longp[SRV_MAX_PATH_BYTES + 2], comp[NAME_MAX + 2];
+	for (int i = 0; i <= SRV_MAX_PATH_DEPTH; i++)
+		strcat(deep, i ? "/d" : "d");
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	memset(comp, 'c', sizeof(comp) - 1);
+	comp[sizeof(comp) - 1] = '\0';
+	const char *bad_bytes[] = {"\xff\xfe.bin", "x\xC0\x80.txt", "a/\xed\xa0\x80", deep, longp,
+				   comp};
+	const char *why[] = {"UTF-8", "NUL", "UTF-8", "components", "bytes long", "component is"};
+	for (size_t i = 0; i < sizeof(bad_bytes) / sizeof(bad_bytes[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(srv_path_check(bad_bytes[i], &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_non_null(strstr(err.message, why[i]));
+		/* The error's JSON is valid and not empty whatever the message quotes. */
+		char *j = srv_err_json(&err);
+		assert_non_null(j);
+		free(j);
+	}
+	deep[strlen(deep) - 2] = '\0'; /* exactly SRV_MAX_PATH_DEPTH components */
+	assert_int_equal(srv_path_check(deep, &err), 0);
+	assert_int_equal(srv_path_check("caf\xc3\xa9/\xe2\x82\xac.txt", &err), 0);
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A tree far deeper than any recursion or descriptor budget, with
+ * directories whose permissions were taken away, is removed completely and
+ * leaves no descriptor open. */
+static void test_remove_deep_tree(void **state)
+{
+	(void)state;
+	int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(mkdirat(dfd, "deep", 0700), 0);
+	int fd = openat(dfd, "deep", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (int i = 0; i < 3000; i++) {
+		assert_int_equal(mkdirat(fd, "d", 0700), 0);
+		int f = openat(fd, "file", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		assert_true(f >= 0);
+		close(f);
+		if (i % 500 == 0)
+			assert_int_equal(mkdirat(fd, "side", 0), 0); /* mode 000 */
+		int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_true(sub >= 0);
+		close(fd);
+		fd = sub;
+	}
+	assert_int_equal(symlinkat(tmpdir, fd, "up"), 0);
+	close(fd);
+	int before = count_fds();
+	assert_int_equal(srv_ws_remove_tree(dfd, "deep"), 0);
+	assert_int_equal(count_fds(), before);
+	assert_int_equal(faccessat(dfd, "deep", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(errno, ENOENT);
+	close(dfd);
 }
 
 static void test_workspace_files(void **state)
@@ -86,7 +157,7 @@ static void test_workspace_files(void **state)
 	snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
 	assert_int_equal(mkdir(outside, 0700), 0);
 	char id[33];
-	int ws = srv_ws_create(dfd, id, 0, &err);
+	int ws = srv_ws_create(dfd, tmpdir, id, 0, -1, &err);
 	assert_true(ws >= 0);
 	struct stat st;
 	assert_int_equal(fstat(ws, &st), 0);
@@ -227,14 +298,14 @@ static void test_audit_chain(void **state)
 	snprintf(path, sizeof(path), "%s/audit.log", tmpdir);
 	srv_err_t err;
 	for (int round = 0; round < 2; round++) { /* the second round continues the chain */
-		srv_audit_t *a = srv_audit_open(path, &err);
+		srv_audit_t *a = srv_audit_open(path, NULL, &err);
 		assert_non_null(a);
 		for (int i = 0; i < 3; i++)
 			assert_int_equal(srv_audit_append(a, json_pack("{s:s,s:i,s:s}", "event", "test",
 								       "i", i, "text", "caf\xc3\xa9")), 0);
 		srv_audit_close(a);
 	}
-	assert_int_equal(srv_audit_verify(path, msg, sizeof(msg)), 6);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, NULL, msg, sizeof(msg)), 6);
 
 	/* Change one byte of line 4. */
 	FILE *f = fopen(path, "r+");
@@ -250,14 +321,129 @@ static void test_audit_chain(void **state)
 	fseek(f, off + (p - line) + 4, SEEK_SET);
 	fputc('7', f);
 	fclose(f);
-	assert_int_equal(srv_audit_verify(path, msg, sizeof(msg)), -1);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, NULL, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "line 4"));
 	/* A log that does not end in an entry is not continued. */
 	f = fopen(path, "a");
 	fputs("garbage\n", f);
 	fclose(f);
-	assert_null(srv_audit_open(path, &err));
+	assert_null(srv_audit_open(path, NULL, &err));
 	unlink(path);
+}
+
+/* Two handles on one file (two processes) interleave into one chain; a keyed
+ * chain needs its key; a known head catches a cut; duplicates are refused. */
+static void test_audit_writers_keys_heads(void **state)
+{
+	(void)state;
+	char path[128], keyf[128], msg[512];
+	snprintf(path, sizeof(path), "%s/shared.log", tmpdir);
+	snprintf(keyf, sizeof(keyf), "%s/key", tmpdir);
+	srv_err_t err;
+	srv_audit_t *a = srv_audit_open(path, NULL, &err), *b = srv_audit_open(path, NULL, &err);
+	assert_non_null(a);
+	assert_non_null(b);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(srv_audit_append(a, json_pack("{s:i}", "a", i)), 0);
+		assert_int_equal(srv_audit_append(b, json_pack("{s:i}", "b", i)), 0);
+	}
+	srv_audit_close(a);
+	srv_audit_close(b);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, NULL, msg, sizeof(msg)), 10);
+	char head[65];
+	assert_non_null(strstr(msg, "head "));
+	memcpy(head, strstr(msg, "head ") + 5, 64);
+	head[64] = '\0';
+	assert_int_equal(srv_audit_verify(path, NULL, 0, head, msg, sizeof(msg)), 10);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, head, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "expected head"));
+
+	FILE *f = fopen(keyf, "w");
+	fputs("0123456789abcdef0123\n", f);
+	fclose(f);
+	chmod(keyf, 0600);
+	a = srv_audit_open(path, keyf, &err);
+	assert_non_null(a);
+	assert_int_equal(srv_audit_append(a, json_pack("{s:s}", "who", "alice")), 0);
+	srv_audit_close(a);
+	unsigned char *key;
+	size_t keylen;
+	assert_int_equal(srv_audit_load_key(keyf, &key, &keylen, &err), 0);
+	assert_int_equal(keylen, 20); /* the newline is not part of it */
+	assert_int_equal(srv_audit_verify(path, key, keylen, NULL, msg, sizeof(msg)), 1);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, NULL, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "--key-file"));
+	key[0] ^= 1;
+	assert_int_equal(srv_audit_verify(path, key, keylen, NULL, msg, sizeof(msg)), -1);
+	free(key);
+
+	f = fopen(path, "w");
+	fputs("{\"who\":\"mallory\",\"who\":\"alice\"}\n", f);
+	fclose(f);
+	assert_int_equal(srv_audit_verify(path, NULL, 0, NULL, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "duplicate"));
+	unlink(path);
+	unlink(keyf);
+}
+
+/* Base64 round trips and refuses what is not strict base64; library field
+ * names become the API's in error messages. */
+static void test_base64_and_wording(void **state)
+{
+	(void)state;
+	const char bin[] = "\0\xff\x01binary\0";
+	char *enc = srv_base64_encode(bin, sizeof(bin));
+	assert_non_null(enc);
+	char *dec;
+	size_t n;
+	assert_int_equal(srv_base64_decode(enc, strlen(enc), &dec, &n), 0);
+	assert_int_equal(n, sizeof(bin));
+	assert_memory_equal(dec, bin, n);
+	free(dec);
+	free(enc);
+	for (size_t len = 0; len < 4; len++) { /* each padding length */
+		enc = srv_base64_encode("abc", len);
+		assert_int_equal(srv_base64_decode(enc, strlen(enc), &dec, &n), 0);
+		assert_int_equal(n, len);
+		free(dec);
+		free(enc);
+	}
+	const char *bad[] = {"abc", "ab=c", "a=bc", "%%%%", "ab c", "abc\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(srv_base64_decode(bad[i], strlen(bad[i]), &dec, &n), -1);
+
+	symbi_error_t lerr = {.code = SYMBI_E_INVALID};
+	snprintf(lerr.message, sizeof(lerr.message),
+		 "max_execution_time 0 is out of range; memory_limit, cpu_limit, pids_limit, "
+		 "network_mode; my_memory_limit stays");
+	srv_err_t err;
+	srv_fail_lib(&err, &lerr);
+	assert_string_equal(err.message, "timeout 0 is out of range; memory, cpus, pids, network; "
+					 "my_memory_limit stays");
+}
+
+/* A queued request whose client hangs up leaves the queue (its place is not
+ * kept), and the next client takes it. */
+static void test_limiter_forgets_gone_clients(void **state)
+{
+	(void)state;
+	srv_limiter_t *l = srv_limiter_new(1, 1);
+	srv_err_t err;
+	assert_int_equal(srv_limiter_acquire(l, -1, &err, 1), 0); /* the slot */
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]); /* the queued client is already gone */
+	assert_int_equal(srv_limiter_acquire(l, sv[0], &err, 1), -1);
+	assert_string_equal(err.code, "client_disconnected");
+	size_t running, queued;
+	srv_limiter_stats(l, &running, &queued);
+	assert_int_equal(queued, 0);
+	srv_limiter_release(l);
+	assert_int_equal(srv_limiter_acquire(l, -1, &err, 1), 0);
+	srv_limiter_release(l);
+	close(sv[0]);
+	srv_limiter_free(l);
 }
 
 int main(void)
@@ -266,8 +452,12 @@ int main(void)
 		cmocka_unit_test(test_sizes_and_secrets),
 		cmocka_unit_test(test_path_check),
 		cmocka_unit_test(test_workspace_files),
+		cmocka_unit_test(test_remove_deep_tree),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_audit_chain),
+		cmocka_unit_test(test_audit_writers_keys_heads),
+		cmocka_unit_test(test_base64_and_wording),
+		cmocka_unit_test(test_limiter_forgets_gone_clients),
 	};
 	return cmocka_run_group_tests_name("server", tests, make_tmp, remove_tmp);
 }
