@@ -30,6 +30,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STAGE_ROOT "/run/symbi-sandbox"
@@ -270,8 +271,12 @@ void symbi_docker_volumes_sweep(void)
 			fclose(f);
 		}
 		owner[strcspn(owner, "\n")] = '\0';
-		/* A directory without an owner is one being set up right now. */
-		if (owner[0] && symbi_docker_owner_gone(owner))
+		/* A directory without an owner is one being set up right now,
+		 * unless it is older than any set-up takes (its run died in
+		 * between, or while removing it). */
+		struct stat st;
+		bool stale = !owner[0] && stat(dir, &st) == 0 && time(NULL) - st.st_mtime > 60;
+		if ((owner[0] && symbi_docker_owner_gone(owner)) || stale)
 			remove_stage(dir);
 	}
 	closedir(d);

@@ -10,7 +10,10 @@
  * single-threaded caller); the child hands back a descriptor of the mount,
  * through which the server reads and writes it. Those mounts survive a
  * SIGKILL and are removed by the next start on the same state directory
- * (statedir.c). */
+ * (statedir.c). Their executions run on a worker thread that joins the
+ * host's namespace for the time of the run (srv_mountns_thread_join), so
+ * that what the docker backend mounts for the daemon (its pinned volumes)
+ * is where the daemon looks. */
 #include "server.h"
 
 #include <errno.h>
@@ -41,6 +44,14 @@ int srv_mountns_enter(int *host_ns_fd, srv_err_t *err)
 				strerror(e));
 	}
 	*host_ns_fd = fd;
+	return 0;
+}
+
+int srv_mountns_thread_join(int ns_fd)
+{
+	/* setns(CLONE_NEWNS) refuses a thread that shares its fs_struct. */
+	if (unshare(CLONE_FS) < 0 || setns(ns_fd, CLONE_NEWNS) < 0)
+		return -1;
 	return 0;
 }
 

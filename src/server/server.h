@@ -237,6 +237,10 @@ void srv_state_close(srv_state_t *st);
 /* As root: moves the (still single-threaded) process into a private mount
  * namespace; *host_ns_fd keeps the host's. Not root: nothing, fd -1. */
 int srv_mountns_enter(int *host_ns_fd, srv_err_t *err);
+/* Moves the calling thread alone into the mount namespace ns_fd (it first
+ * stops sharing its root and working directory with the other threads).
+ * Returns -1 with errno. */
+int srv_mountns_thread_join(int ns_fd);
 /* A tmpfs at `path` in the host's namespace; returns its descriptor. */
 int srv_host_mount_tmpfs(int host_ns_fd, const char *path, const char *opts, srv_err_t *err);
 void srv_host_umount(int host_ns_fd, const char *path);
@@ -258,6 +262,7 @@ typedef struct srv_service {
 	srv_limiter_t *limiter;
 	srv_state_t state;
 	int host_ns_fd;      /* the host's mount namespace; -1: we share it */
+	int own_ns_fd;       /* ours (private), when host_ns_fd >= 0 */
 	int cancel_fd[2];    /* written at the shutdown deadline: cancels everything */
 	pthread_mutex_t lock;
 	srv_session_t *sessions;

@@ -20,7 +20,7 @@ srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
 		srv_fail(err, 500, "internal", "out of memory");
 		return NULL;
 	}
-	svc->host_ns_fd = -1;
+	svc->host_ns_fd = svc->own_ns_fd = -1;
 	svc->state.own_fd = svc->state.inst_fd = svc->state.lock_fd = -1;
 	svc->state.sessions_fd = svc->state.tmp_fd = -1;
 	svc->cancel_fd[0] = svc->cancel_fd[1] = -1;
@@ -34,6 +34,9 @@ srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
 	    srv_mountns_enter(&svc->host_ns_fd, err) < 0 ||
 	    (svc->host_ns_fd >= 0 && srv_state_reopen(&svc->state, err) < 0))
 		goto fail;
+	if (svc->host_ns_fd >= 0 &&
+	    (svc->own_ns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
+		goto fail_errno;
 	if (pipe2(svc->cancel_fd, O_CLOEXEC) < 0 || pipe2(svc->reaper_stop, O_CLOEXEC) < 0)
 		goto fail_errno;
 	svc->limiter = srv_limiter_new(policy->max_running, policy->max_queued);
@@ -104,6 +107,7 @@ void srv_service_free(srv_service_t *svc)
 	srv_session_expire(svc, UINT64_MAX);
 	srv_state_close(&svc->state);
 	close_fd(&svc->host_ns_fd);
+	close_fd(&svc->own_ns_fd);
 	close_fd(&svc->cancel_fd[0]);
 	close_fd(&svc->cancel_fd[1]);
 	close_fd(&svc->reaper_stop[0]);
@@ -285,7 +289,22 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const char *code, size_t 
 	symbi_result_t *res = NULL;
 	symbi_error_t lerr = {0};
 	uint64_t t0 = srv_now_ms();
-	int rc = symbi_sandbox_execute_opts(sb, &opts, &res, &lerr);
+	/* A daemon's sandbox runs from the host's namespace (see mountns.c);
+	 * this thread comes back to ours afterwards. */
+	bool in_host = backend_in_host_ns(backend) && svc->host_ns_fd >= 0;
+	int rc;
+	if (in_host && srv_mountns_thread_join(svc->host_ns_fd) < 0) {
+		rc = -1;
+		lerr.code = SYMBI_E_SYSTEM;
+		lerr.err_no = errno;
+		snprintf(lerr.message, sizeof(lerr.message),
+			 "cannot join the host's mount namespace for a %s sandbox: %s", backend,
+			 strerror(errno));
+	} else {
+		rc = symbi_sandbox_execute_opts(sb, &opts, &res, &lerr);
+		if (in_host && srv_mountns_thread_join(svc->own_ns_fd) < 0)
+			abort(); /* a worker left in the host's namespace would mount there */
+	}
 	uint64_t elapsed = srv_now_ms() - t0;
 	if (watching) {
 		ssize_t wr = write(stop_pipe[1], "x", 1);

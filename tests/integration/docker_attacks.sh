@@ -77,11 +77,11 @@ unshare -m sh -c 'mount --bind /bin/bash /bin/sh && exec "$@"' sh \
 SERVER_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/ready" ] && break; sleep 0.1; done
 BASE="http://127.0.0.1:$(cat "$WORK/ready" 2>/dev/null)"
-status=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 60 -X POST "$BASE/v1/execute" \
+status=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 60 -X POST "$BASE/v1/execute" -H 'Content-Type: application/json' \
 	-d "$(python3 -c 'import json,sys; print(json.dumps({"code": "echo ran", "env": {"BASH_FUNC_read%%": sys.argv[1]}}))' "$FUNC")")
 expect_eq "HTTP: a BASH_FUNC_read%% env key is refused (400)" 400 "$status"
 check "HTTP: ... as invalid_request, saying why" grep -q '"invalid_request".*must be identifiers' "$WORK/body"
-status=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 60 -X POST "$BASE/v1/execute" \
+status=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 60 -X POST "$BASE/v1/execute" -H 'Content-Type: application/json' \
 	-d '{"code":"echo \"ran $OK_KEY\"","env":{"OK_KEY":"1"}}')
 check "control: HTTP with a valid key runs ($status)" grep -q '"stdout":"ran 1\\n"' "$WORK/body"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
