@@ -76,7 +76,7 @@ out=$(as_user "$DEL/caller" "$SB" doctor 2>&1)
 check "doctor names no cgroup fix" bash -c '! grep -q "^  - cgroups: " <<<"$1"' _ "$out"
 
 # ---- a run's cgroup, seen from outside while the run waits at a gate
-urun --memory 64m --pids-limit 20 --cpus 0.5 -v "$WORK/gate:/gate:ro" \
+urun --timeout 120 --memory 64m --pids-limit 20 --cpus 0.5 -v "$WORK/gate:/gate:ro" \
 	'while [ ! -e /gate/go ]; do sleep 0.1; done; echo passed' >"$WORK/gated" 2>&1 &
 cli=$!
 dir=
@@ -99,7 +99,7 @@ touch "$WORK/gate/go"
 wait "$cli"
 expect_eq "the gated run ends normally" "0 passed" "$? $(cat "$WORK/gated")"
 expect_eq "... and its cgroup is gone" "" "$(run_cgroups)"
-limits=$(urun --memory 64m --pids-limit 20 cat /proc/self/limits)
+limits=$(urun --memory 64m --pids-limit 20 'cat /proc/self/limits')
 expect_eq "no RLIMIT_AS stands in for the memory cgroup" "unlimited" \
 	"$(awk '/^Max address space/ { print $4 }' <<<"$limits")"
 check "no RLIMIT_NPROC of 20 stands in for pids.max" \
