@@ -162,8 +162,9 @@ static void probe_backends(struct report *r)
 			add_fix(r, r->backends[i].fix);
 	}
 	if (h->namespaces && (!h->cgroup_memory || !h->cgroup_pids || !h->cgroup_cpu))
-		add_fix(r, "cgroups: run as root, or on a cgroup v2 host in a delegated cgroup "
-			   "(systemd-run --user --scope -p Delegate=yes symbi-sandbox ...), so that "
+		add_fix(r, "cgroups: run as root, or on a cgroup v2 host from a leaf cgroup of a "
+			   "subtree delegated to this user (systemd-run --user --scope -p "
+			   "Delegate=yes, then move into a child cgroup of the scope), so that "
 			   "memory, pids and cpu limits use cgroups (without them the native backend "
 			   "refuses memory and pids limits unless --weak-limits accepts per-process "
 			   "rlimits)");

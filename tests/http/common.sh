@@ -11,8 +11,14 @@ http_prereqs() {
 	require "curl" "apt-get install curl (scripts/setup installs it)" command -v curl
 	require "python3" "apt-get install python3" command -v python3
 	require "the CLI" "run make" test -x "$SB"
-	require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
-	require "image $IMAGE" "run scripts/setup (it builds the local test images)" docker image inspect "$IMAGE"
+	# The native backend needs no engine (the cgroup v2 lane's guest has
+	# none); where one runs, its containers are counted all the same.
+	if [ "$BACKEND" = docker ]; then
+		require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
+		require "image $IMAGE" "run scripts/setup (it builds the local test images)" docker image inspect "$IMAGE"
+	elif ! docker info >/dev/null 2>&1; then
+		ENGINE=none
+	fi
 	if [ "$BACKEND" = native ]; then
 		require "a working native backend" "see 'symbi-sandbox doctor' (root or user namespaces, cgroups)" \
 			"$SB" run --backend native true
@@ -37,7 +43,9 @@ containers() { docker ps -aq --filter "label=io.symbi.sandbox" | wc -l; }
 # Other suites may run containers at the same time: tests count their own by
 # a marker in the code. MARK is unique to this run.
 MARK=mark$$x$RANDOM
+ENGINE=docker
 marked_containers() {
+	[ "$ENGINE" = none ] && { echo 0; return; }
 	docker ps -a --no-trunc --filter "label=io.symbi.sandbox" --format '{{.Command}}' | grep -c -- "$MARK"
 }
 # Our sandboxed processes still alive (the native backend runs `sh -c CODE`),

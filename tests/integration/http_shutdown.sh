@@ -20,7 +20,10 @@ wait_health() { # FIELD VALUE
 start_server --policy "$WORK/policy.json" --max-running 1 --max-queued 2 --shutdown-grace 20
 STATE=$(sed -n 's/.*state \(.*\))$/\1/p' "$WORK/server.err" | tail -1)
 check "the server made a private state directory" test -d "$STATE"
-curl -s -o "$WORK/a.json" -X POST -H "Content-Type: application/json" "$BASE/v1/execute" -d '{"code":"sleep 2; echo finished"}' &
+# The running execution must still run when SIGTERM comes, after a second
+# request is seen queued: 2 s was not enough in the cgroup v2 lane's slow
+# guest.
+curl -s -o "$WORK/a.json" -X POST -H "Content-Type: application/json" "$BASE/v1/execute" -d '{"code":"sleep 6; echo finished"}' &
 ca=$!
 check "the first request runs" wait_health running 1
 curl -s -o "$WORK/b.json" -D "$WORK/b.headers" -X POST -H "Content-Type: application/json" "$BASE/v1/execute" -d '{"code":"echo queued"}' &
