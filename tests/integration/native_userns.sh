@@ -44,6 +44,22 @@ expect_eq "mapped to the caller outside" "65534 1000 1" "$(urun 'cat /proc/self/
 expect_eq "no capabilities" "0000000000000000" "$(urun "grep CapEff /proc/self/status | cut -f2" 2>/dev/null)"
 expect_eq "read /etc/shadow: ENOENT" "ENOENT" "$(inside read /etc/shadow)"
 expect_eq "write /usr: EROFS" "EROFS" "$(inside write /usr/x)"
+# The root suite's other checks, as an unprivileged caller: read-only root
+# and volumes, every capability set empty with no_new_privs and the filter,
+# and the host's loopback out of reach.
+expect_eq "write /: EROFS" "EROFS" "$(inside write /newfile)"
+expect_eq "write into a read-only volume: EROFS" "EROFS" "$(inside write /probe/evil)"
+check "the host's files are untouched" test ! -e /newfile -a ! -e "$WORK/probe/evil"
+expect_eq "no capabilities in any set, no_new_privs, seccomp filter on" \
+	"CapInh:0000000000000000 CapPrm:0000000000000000 CapEff:0000000000000000 CapBnd:0000000000000000 CapAmb:0000000000000000 NoNewPrivs:1 Seccomp:2" \
+	"$(urun "grep -E '^(Cap[A-Za-z]+|NoNewPrivs|Seccomp):' /proc/self/status | tr -d '\t' | tr '\n' ' ' | sed 's/ \$//'")"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory "$WORK/probe" "$PORT" >/dev/null 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 50); do "$WORK/probe/probe" connect "$PORT" >/dev/null 2>&1 && break; sleep 0.1; done
+expect_eq "control: the host's loopback server answers on the host" "ok" "$("$WORK/probe/probe" connect "$PORT")"
+expect_eq "connect to the host's loopback server: ECONNREFUSED" "ECONNREFUSED" "$(inside connect "$PORT")"
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
 expect_eq "mount: ENOSYS (seccomp)" "ENOSYS" "$(inside mount /tmp)"
 expect_eq "unshare: EPERM" "EPERM" "$(inside unshare)"
 expect_eq "clone3(CLONE_NEWUSER): ENOSYS (seccomp)" "ENOSYS" "$(inside clone3-newuser)"
