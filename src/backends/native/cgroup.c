@@ -116,6 +116,31 @@ void native_cgroup_collect_stale(const char *parent)
 	closedir(d);
 }
 
+void native_cgroup_collect_leftovers(void)
+{
+	char own[PATH_MAX / 2], dir[PATH_MAX];
+	if (native_cgroup_version() == 1) {
+		static const char *const controllers[] = {"memory", "pids", "cpu"};
+		for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++)
+			if (native_own_cgroup(controllers[i], own, sizeof(own)) == 0) {
+				snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s%s", controllers[i], own);
+				native_cgroup_collect_stale(dir);
+			}
+		return;
+	}
+	/* v2: the places native_cgroup_v2_create may choose (see there). */
+	native_cgroup_collect_stale("/sys/fs/cgroup/symbi-sandbox");
+	if (native_own_cgroup("", own, sizeof(own)) < 0)
+		return;
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", own);
+	native_cgroup_collect_stale(dir);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash > dir + strlen("/sys/fs/cgroup")) {
+		*slash = '\0';
+		native_cgroup_collect_stale(dir);
+	}
+}
+
 int native_cgroup_create(native_cgroup_t *cg, const native_limits_t *lim, symbi_error_t *err)
 {
 	memset(cg, 0, sizeof(*cg));

@@ -98,6 +98,9 @@ int native_cgroup_v2_create(native_cgroup_t *cg, const char *name, const native_
 /* Removes the empty cgroups that runs of a supervisor which died (SIGKILL)
  * left under `parent`: the ones named after a pid that no longer exists. */
 void native_cgroup_collect_stale(const char *parent);
+/* The same wherever this process's runs put their cgroups: a server that
+ * starts after one that was killed removes what its runs left. */
+void native_cgroup_collect_leftovers(void);
 /* Shared helpers. */
 int native_write_file(const char *dir, const char *file, const char *value);
 /* The path of this process's cgroup in hierarchy `controller` ("" for v2),
