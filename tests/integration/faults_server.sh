@@ -55,11 +55,22 @@ for i in $(seq 1 100); do
 	kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
 	killed=$((killed + 1))
 done
+# And once for certain mid-run: killed while its run's cgroup exists.
+if start_server "$STATE"; then
+	execute "sleep 20"
+	for _ in $(seq 1 100); do
+		[ -n "$(find /sys/fs/cgroup -name "symbi-sandbox-$SERVER_PID-*" 2>/dev/null)" ] && break
+		sleep 0.05
+	done
+	check "a server killed mid-run leaves its run's cgroup" \
+		test -n "$(find /sys/fs/cgroup -name "symbi-sandbox-$SERVER_PID-*" 2>/dev/null)"
+	kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+fi
 wait # the curls, which fail with their server
 expect_eq "100 servers started and were SIGKILLed" 100 "$killed"
 # The killed servers' sandboxes die with them (parent-death signal).
-for _ in $(seq 1 50); do pgrep -f 'sleep 2; echo end' >/dev/null || break; sleep 0.1; done
-expect_eq "no sandboxed process outlives its server" "" "$(pgrep -af 'echo start; sleep 2')"
+for _ in $(seq 1 50); do pgrep -f 'sleep 2; echo end|sleep 20' >/dev/null || break; sleep 0.1; done
+expect_eq "no sandboxed process outlives its server" "" "$(pgrep -af 'echo start; sleep 2|^sleep 20$')"
 expect_eq "no workspace mount is left (each server had its own namespace)" "" \
 	"$(grep -F " $STATE" /proc/self/mountinfo)"
 check "a new server on the same state directory starts" start_server "$STATE"
