@@ -111,10 +111,14 @@ static srv_policy_t *policy_builtin(void)
 
 /* ---- reading the policy file ---------------------------------------------- */
 
+/* At most 1e9: every number read here is later converted to an integer
+ * type (pids, counts, retry_after, timeout in ms), where a larger double
+ * would be undefined behaviour. */
 static int get_number(json_t *v, const char *what, double *out, srv_err_t *err)
 {
-	if (!json_is_number(v) || json_number_value(v) < 0 || !isfinite(json_number_value(v)))
-		return srv_fail(err, 400, "invalid_request", "%s must be a non-negative number", what);
+	if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1e9))
+		return srv_fail(err, 400, "invalid_request",
+				"%s must be a non-negative number of at most 1e9", what);
 	*out = json_number_value(v);
 	return 0;
 }
