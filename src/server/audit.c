@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,8 @@ static int audit_resume(srv_audit_t *a, const char *path, srv_err_t *err)
 	json_t *e = json_loads(last, 0, NULL);
 	free(last);
 	json_t *h = json_object_get(e, "hash"), *s = json_object_get(e, "seq");
-	if (!json_is_string(h) || json_string_length(h) != 64 || !json_is_integer(s)) {
+	if (!json_is_string(h) || json_string_length(h) != 64 || !json_is_integer(s) ||
+	    json_integer_value(s) == LLONG_MAX) {
 		json_decref(e);
 		return srv_fail(err, 500, "internal",
 				"audit log %s: the last line is not an audit entry; refusing to "
@@ -181,7 +183,7 @@ long srv_audit_verify(const char *path, char *msg, size_t msglen)
 		char want[65];
 		if (!json_is_string(h) || !json_is_string(p) || !json_is_integer(s)) {
 			snprintf(msg, msglen, "line %ld: missing hash, prev or seq", lineno);
-		} else if (json_integer_value(s) != seq + 1 && count > 0) {
+		} else if (count > 0 && (seq == LLONG_MAX || json_integer_value(s) != seq + 1)) {
 			snprintf(msg, msglen, "line %ld: sequence number %lld does not follow %lld",
 				 lineno, (long long)json_integer_value(s), (long long)seq);
 		} else if (strcmp(json_string_value(p), prev) != 0) {
