@@ -2,7 +2,8 @@
  * Invariants: a refused file gives a 400 with a code and a message; an
  * accepted policy is consistent (every default above zero and within its
  * maximum, the default backend allowed, the default language known), and
- * an empty request resolves against it (what the server checks at start). */
+ * an empty request resolves against it (what the server checks at start) to
+ * exactly the default backend, shell and image. */
 #include "fuzz.h"
 #include "server/server.h"
 
@@ -34,6 +35,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = srv_policy_resolve(p, empty, NULL, false, &spec, &rerr);
 	json_decref(empty);
 	FUZZ_CHECK(rc == 0, "an empty request does not resolve: %s", rerr.message);
+	/* ... to exactly the defaults (nothing cut short on the way). */
+	const srv_language_t *lang = NULL;
+	for (size_t i = 0; i < p->n_languages; i++)
+		if (strcmp(p->languages[i].name, p->default_language) == 0)
+			lang = &p->languages[i];
+	FUZZ_CHECK(lang && strcmp(spec.shell, lang->shell) == 0, "shell \"%s\"", spec.shell);
+	FUZZ_CHECK(strcmp(spec.image, lang->image ? lang->image : p->default_image) == 0,
+		   "image \"%s\"", spec.image);
+	FUZZ_CHECK(strcmp(spec.backend, p->default_backend) == 0, "backend \"%s\"", spec.backend);
 	symbi_config_t *cfg = srv_spec_config(&spec, NULL, &rerr);
 	if (cfg)
 		symbi_config_free(cfg);

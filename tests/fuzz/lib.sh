@@ -11,7 +11,7 @@
 #                                it, or empty) and FUZZ_LOG
 FUZZ_BUILD_DIR=$ROOT/build-fuzz
 FUZZ_CORPUS=$ROOT/tests/fuzz/corpus
-FUZZ_INSTALL_HINT="clang with libFuzzer is needed: run scripts/setup (or apt-get install clang libclang-rt-14-dev)"
+FUZZ_INSTALL_HINT="clang with libFuzzer is needed: run scripts/setup (or apt-get install clang libclang-rt-dev)"
 
 fuzz_targets() {
 	local f n
