@@ -7,8 +7,9 @@
 #                                (seeds and kept crash regressions) once
 #   fuzz_run NAME SECONDS WORK   fuzzes for SECONDS (nice -n 19) from a copy
 #                                of the corpus in WORK; sets FUZZ_EXECS,
-#                                FUZZ_RATE, FUZZ_CRASH (the input that broke
-#                                it, or empty) and FUZZ_LOG
+#                                FUZZ_SECONDS_RUN, FUZZ_RATE (per second),
+#                                FUZZ_CRASH (the input that broke it, or
+#                                empty) and FUZZ_LOG
 FUZZ_BUILD_DIR=$ROOT/build-fuzz
 FUZZ_CORPUS=$ROOT/tests/fuzz/corpus
 FUZZ_INSTALL_HINT="clang with libFuzzer is needed: run scripts/setup (or apt-get install clang libclang-rt-dev)"
@@ -47,16 +48,21 @@ fuzz_run() {
 	mkdir -p "$work/corpus-$name" "$work/tmp"
 	cp -r "$FUZZ_CORPUS/${name#fuzz_}/." "$work/corpus-$name/"
 	FUZZ_LOG=$work/$name.log
+	local start
+	start=$(date +%s)
 	# shellcheck disable=SC2046
 	TMPDIR=$work/tmp nice -n 19 "$FUZZ_BUILD_DIR/$name" $(fuzz_opts "$name") \
 		-max_total_time="$seconds" -artifact_prefix="$work/$name-" \
 		"$work/corpus-$name" >"$FUZZ_LOG" 2>&1
-	local rc=$?
+	local rc=$? elapsed
+	elapsed=$(($(date +%s) - start))
+	[ "$elapsed" -gt 0 ] || elapsed=1
+	FUZZ_SECONDS_RUN=$elapsed
 	FUZZ_EXECS=$(sed -n 's/^stat::number_of_executed_units: *//p' "$FUZZ_LOG" | tail -1)
 	[ -n "$FUZZ_EXECS" ] || FUZZ_EXECS=$(sed -n 's/^#\([0-9]*\)[[:space:]]*DONE.*/\1/p' "$FUZZ_LOG" | tail -1)
 	[ -n "$FUZZ_EXECS" ] || FUZZ_EXECS=$(sed -n 's/^#\([0-9]*\)[[:space:]].*/\1/p' "$FUZZ_LOG" | tail -1)
 	FUZZ_EXECS=${FUZZ_EXECS:-0}
-	FUZZ_RATE=$((FUZZ_EXECS / (seconds > 0 ? seconds : 1)))
+	FUZZ_RATE=$((FUZZ_EXECS / elapsed))
 	FUZZ_CRASH=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$FUZZ_LOG" | head -1)
 	[ "$rc" -eq 0 ] && [ -z "$FUZZ_CRASH" ] && return 0
 	[ -n "$FUZZ_CRASH" ] || FUZZ_CRASH="(exit status $rc, no input saved)"

@@ -31,7 +31,7 @@ done
 
 for name in $(fuzz_targets); do
 	if fuzz_run "$name" "$SECONDS_EACH" "$WORK"; then
-		ok "$name: $FUZZ_EXECS executions in ${SECONDS_EACH}s ($FUZZ_RATE/s), no crash"
+		ok "$name: $FUZZ_EXECS executions in ${FUZZ_SECONDS_RUN}s ($FUZZ_RATE/s), no crash"
 	else
 		mapfile -t lines < <(fuzz_finding "$FUZZ_LOG")
 		[ -f "$FUZZ_CRASH" ] && lines+=("input (base64): $(base64 -w0 "$FUZZ_CRASH" | head -c 4000)")
