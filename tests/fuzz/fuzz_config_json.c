@@ -23,6 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strcmp(before, after) == 0, "a failed load changed the config:\n%s\n%s",
 			   before, after);
 	} else {
+		/* Success leaves the error alone (the loader did not fail half-way). */
+		FUZZ_CHECK(err.code == SYMBI_OK && err.message[0] == '\0', "success with error: %s",
+			   err.message);
 		symbi_config_t *copy = symbi_config_copy(cfg);
 		FUZZ_CHECK(copy != NULL, "copy failed");
 		char *copied = config_dump(copy);
