@@ -35,7 +35,7 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean install test unit integration asan check-unit
+.PHONY: all clean install test unit integration asan check-unit fuzz
 all: $(BUILD)/libsymbi-sandbox.a $(BUILD)/libsymbi-sandbox.so $(BUILD)/symbi-sandbox \
 	$(BUILD)/symbi-sandbox-server
 
@@ -94,6 +94,40 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" all unit
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c) into build-fuzz/, with clang:
+# the library and the server compiled with coverage and ASan+UBSan
+# (fuzzer-no-link), each harness linked with libFuzzer's main. Run them with
+# tests/integration/fuzz_smoke.sh (bounded, in CI) or bench/fuzz (hours).
+FUZZ_BUILD := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 $(WARN) -O1 -g $(FUZZ_SAN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(filter-out tests/fuzz/fuzz_files.c,$(FUZZ_SRC)))
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_SERVER_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard src/server/*.c))
+fuzz: $(FUZZ_BIN)
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+$(FUZZ_BUILD)/fuzz_files.o: tests/fuzz/fuzz_files.c
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(FUZZ_BUILD)/libsymbi-fuzz.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+$(FUZZ_BUILD)/libsymbi-server-fuzz.a: $(FUZZ_SERVER_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+# Every harness links the server archive too: the linker takes only what a
+# harness uses.
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/fuzz_files.o \
+		$(FUZZ_BUILD)/libsymbi-server-fuzz.a $(FUZZ_BUILD)/libsymbi-fuzz.a
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) -o $@ $< $(FUZZ_BUILD)/fuzz_files.o \
+		$(FUZZ_BUILD)/libsymbi-server-fuzz.a $(FUZZ_BUILD)/libsymbi-fuzz.a $(LDLIBS)
+
 test: all unit
 	scripts/run-tests
 
@@ -111,6 +145,6 @@ install: all
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/symbi-sandbox.pc
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

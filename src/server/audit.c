@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,10 @@ static int chain_head(int fd, json_int_t *seq, char last[65])
 	free(line);
 	json_t *h = json_object_get(e, "hash"), *s = json_object_get(e, "seq");
 	int rc = -1;
-	if (json_is_string(h) && json_string_length(h) == 64 && json_is_integer(s)) {
+	/* A last seq of LLONG_MAX cannot be continued (seq + 1 would
+	 * overflow: found by fuzz_audit). */
+	if (json_is_string(h) && json_string_length(h) == 64 && json_is_integer(s) &&
+	    json_integer_value(s) < LLONG_MAX) {
 		memcpy(last, json_string_value(h), 65);
 		*seq = json_integer_value(s);
 		rc = 0;
@@ -279,7 +283,7 @@ static bool verify_line(const char *line, size_t len, long lineno, json_int_t *s
 			 lineno);
 	} else if (!json_is_string(h) || !json_is_string(p) || !json_is_integer(s)) {
 		snprintf(msg, msglen, "line %ld: missing hash, prev or seq", lineno);
-	} else if (json_integer_value(s) != *seq + 1) {
+	} else if (*seq == LLONG_MAX || json_integer_value(s) != *seq + 1) {
 		snprintf(msg, msglen, "line %ld: sequence number %lld does not follow %lld", lineno,
 			 (long long)json_integer_value(s), (long long)*seq);
 	} else if (strcmp(json_string_value(p), prev) != 0) {

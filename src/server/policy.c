@@ -114,10 +114,14 @@ static srv_policy_t *policy_builtin(void)
 
 /* ---- reading the policy file ---------------------------------------------- */
 
+/* At most 1e9: every number read here is later converted to an integer
+ * type (pids, counts, retry_after, timeout in ms), where a larger double
+ * would be undefined behaviour. */
 static int get_number(json_t *v, const char *what, double *out, srv_err_t *err)
 {
-	if (!json_is_number(v) || json_number_value(v) < 0 || !isfinite(json_number_value(v)))
-		return srv_fail(err, 400, "invalid_request", "%s must be a non-negative number", what);
+	if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1e9))
+		return srv_fail(err, 400, "invalid_request",
+				"%s must be a non-negative number of at most 1e9", what);
 	*out = json_number_value(v);
 	return 0;
 }
@@ -317,6 +321,19 @@ static int check_policy(srv_policy_t *p, srv_err_t *err)
 				"policy: session_idle_ttl must be > 0 and <= max_session_idle_ttl");
 	if (p->max_running == 0)
 		return srv_fail(err, 400, "invalid_request", "policy: max_running must be >= 1");
+	/* A request's spec holds these in fixed buffers: a longer value would be
+	 * cut there, refusing every request or running another shell. */
+	srv_exec_spec_t spec;
+	bool too_long = strlen(p->default_backend) >= sizeof(spec.backend) ||
+			strlen(p->default_image) >= sizeof(spec.image);
+	for (size_t i = 0; i < p->n_languages; i++)
+		too_long = too_long || strlen(p->languages[i].shell) >= sizeof(spec.shell) ||
+			   (p->languages[i].image && strlen(p->languages[i].image) >= sizeof(spec.image));
+	if (too_long)
+		return srv_fail(err, 400, "invalid_request",
+				"policy: default_backend must be shorter than %zu bytes, default_image "
+				"and the languages' shells and images shorter than %zu",
+				sizeof(spec.backend), sizeof(spec.image));
 	if (!srv_policy_backend_allowed(p, p->default_backend))
 		return srv_fail(err, 400, "invalid_request",
 				"policy: default_backend \"%s\" is not in allowed_backends",

@@ -1,0 +1,75 @@
+# Running the libFuzzer harnesses, shared by tests/integration/fuzz_smoke.sh
+# (bounded, in CI) and bench/fuzz (hours). Source it after setting ROOT.
+#
+#   fuzz_targets                 the harness names (fuzz_config_json, ...)
+#   fuzz_build                   make fuzz; prints the build's errors on failure
+#   fuzz_replay NAME LOG         runs every input of the harness's corpus
+#                                (seeds and kept crash regressions) once
+#   fuzz_run NAME SECONDS WORK   fuzzes for SECONDS (nice -n 19) from a copy
+#                                of the corpus in WORK; sets FUZZ_EXECS,
+#                                FUZZ_SECONDS_RUN, FUZZ_RATE (per second),
+#                                FUZZ_CRASH (the input that broke it, or
+#                                empty) and FUZZ_LOG
+FUZZ_BUILD_DIR=$ROOT/build-fuzz
+FUZZ_CORPUS=$ROOT/tests/fuzz/corpus
+FUZZ_INSTALL_HINT="clang with libFuzzer is needed: run scripts/setup (or apt-get install clang libclang-rt-dev)"
+
+fuzz_targets() {
+	local f n
+	for f in "$ROOT"/tests/fuzz/fuzz_*.c; do
+		n=${f##*/}; n=${n%.c}
+		[ "$n" = fuzz_files ] || echo "$n"
+	done
+}
+
+fuzz_build() {
+	local out
+	out=$(make -C "$ROOT" -j2 fuzz 2>&1) || { printf '%s\n' "$out" | tail -20; return 1; }
+}
+
+# Options common to every run: a hang of 30 s or a 2 GiB process is a
+# finding; leaks are (ASan's leak detector is on by default).
+fuzz_opts() {
+	local name=$1 dict=$ROOT/tests/fuzz/${1#fuzz_}.dict
+	echo "-timeout=30 -rss_limit_mb=2048 -print_final_stats=1"
+	[ -f "$dict" ] && echo "-dict=$dict"
+	return 0
+}
+
+fuzz_replay() {
+	local name=$1 log=$2
+	# shellcheck disable=SC2046
+	TMPDIR=${TMPDIR:-/tmp} "$FUZZ_BUILD_DIR/$name" $(fuzz_opts "$name") -runs=0 \
+		"$FUZZ_CORPUS/${name#fuzz_}" >"$log" 2>&1
+}
+
+fuzz_run() {
+	local name=$1 seconds=$2 work=$3
+	mkdir -p "$work/corpus-$name" "$work/tmp"
+	cp -r "$FUZZ_CORPUS/${name#fuzz_}/." "$work/corpus-$name/"
+	FUZZ_LOG=$work/$name.log
+	local start
+	start=$(date +%s)
+	# shellcheck disable=SC2046
+	TMPDIR=$work/tmp nice -n 19 "$FUZZ_BUILD_DIR/$name" $(fuzz_opts "$name") \
+		-max_total_time="$seconds" -artifact_prefix="$work/$name-" \
+		"$work/corpus-$name" >"$FUZZ_LOG" 2>&1
+	local rc=$? elapsed
+	elapsed=$(($(date +%s) - start))
+	[ "$elapsed" -gt 0 ] || elapsed=1
+	FUZZ_SECONDS_RUN=$elapsed
+	FUZZ_EXECS=$(sed -n 's/^stat::number_of_executed_units: *//p' "$FUZZ_LOG" | tail -1)
+	[ -n "$FUZZ_EXECS" ] || FUZZ_EXECS=$(sed -n 's/^#\([0-9]*\)[[:space:]]*DONE.*/\1/p' "$FUZZ_LOG" | tail -1)
+	[ -n "$FUZZ_EXECS" ] || FUZZ_EXECS=$(sed -n 's/^#\([0-9]*\)[[:space:]].*/\1/p' "$FUZZ_LOG" | tail -1)
+	FUZZ_EXECS=${FUZZ_EXECS:-0}
+	FUZZ_RATE=$((FUZZ_EXECS / elapsed))
+	FUZZ_CRASH=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$FUZZ_LOG" | head -1)
+	[ "$rc" -eq 0 ] && [ -z "$FUZZ_CRASH" ] && return 0
+	[ -n "$FUZZ_CRASH" ] || FUZZ_CRASH="(exit status $rc, no input saved)"
+	return 1
+}
+
+# The lines of a log that say what went wrong.
+fuzz_finding() {
+	grep -E 'invariant broken|runtime error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|SUMMARY|Test unit written' "$1" | head -8
+}
