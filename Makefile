@@ -101,12 +101,15 @@ asan:
 FUZZ_BUILD := build-fuzz
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := -std=gnu11 $(WARN) -O1 -g $(FUZZ_SAN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=gnu11 $(WARN) -O1 -g $(FUZZ_SAN) -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD)/gen \
+	$(PKG_CFLAGS)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(filter-out tests/fuzz/fuzz_files.c,$(FUZZ_SRC)))
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_SERVER_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard src/server/*.c))
 fuzz: $(FUZZ_BIN)
+# The seccomp BPF is the normal build's (it depends only on the architecture).
+$(FUZZ_BUILD)/src/backends/native/seccomp_prebuilt.o: $(BUILD)/gen/seccomp_bpf.h
 $(FUZZ_BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"

@@ -17,7 +17,7 @@
 
 static long verify(const char *path, char *msg, size_t cap)
 {
-	long n = srv_audit_verify(path, msg, cap);
+	long n = srv_audit_verify(path, NULL, 0, NULL, msg, cap);
 	FUZZ_CHECK(n >= -1, "verify returned %ld", n);
 	FUZZ_CHECK_MESSAGE(msg, cap);
 	return n;
@@ -44,7 +44,7 @@ static void raw_mode(const uint8_t *data, size_t size)
 	FUZZ_CHECK(n < 0 || strncmp(msg, "line", 4) != 0, "success reads like an error: %s", msg);
 	FUZZ_CHECK(n >= 0 || strncmp(msg, "line ", 5) == 0, "the failure names no line: %s", msg);
 	srv_err_t err = {0};
-	srv_audit_t *a = srv_audit_open(path, &err);
+	srv_audit_t *a = srv_audit_open(path, NULL, &err);
 	if (!a) {
 		FUZZ_CHECK(n <= 0 || ends_at_max_seq(data, size), "a log that verifies (%ld entries) cannot be continued: %s", n,
 			   err.message);
@@ -66,7 +66,7 @@ static void chain_mode(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "%s/chain.log", fuzz_tmpdir());
 	unlink(path);
 	srv_err_t err = {0};
-	srv_audit_t *a = srv_audit_open(path, &err);
+	srv_audit_t *a = srv_audit_open(path, NULL, &err);
 	FUZZ_CHECK(a != NULL, "open %s: %s", path, err.message);
 	long appended = 0;
 	const uint8_t *p = data, *end = data + size;

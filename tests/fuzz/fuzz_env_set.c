@@ -17,9 +17,13 @@ struct model {
 	size_t len;
 };
 
+/* Identifiers: ASCII letters, digits and '_', not starting with a digit. */
 static bool key_ok(const char *k)
 {
-	return *k && !strpbrk(k, "=\r\n");
+	if (!*k || (*k >= '0' && *k <= '9'))
+		return false;
+	return strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
+	       strlen(k);
 }
 
 static void model_set(struct model *m, const char *k, const char *v)

@@ -17,14 +17,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The rule, written independently of srv_path_check: valid UTF-8 (as
+ * jansson judges it), no NUL (C0 80 is how the HTTP face spells %00), at
+ * most SRV_MAX_PATH_BYTES bytes and SRV_MAX_PATH_DEPTH components of at
+ * most NAME_MAX bytes, relative, none empty, "." or "..". */
 static bool path_ok(const char *p)
 {
 	size_t len = strlen(p);
-	if (len == 0 || len > 4096 || p[0] == '/' || p[len - 1] == '/')
+	if (len == 0 || len > SRV_MAX_PATH_BYTES || p[0] == '/' || p[len - 1] == '/' ||
+	    memmem(p, len, "\xC0\x80", 2))
 		return false;
+	json_t *s = json_stringn(p, len);
+	if (!s)
+		return false;
+	json_decref(s);
+	int depth = 0;
 	for (const char *c = p; *c;) {
 		size_t n = strcspn(c, "/");
-		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+		if (n == 0 || n > NAME_MAX || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.') || ++depth > SRV_MAX_PATH_DEPTH)
 			return false;
 		c += n;
 		if (*c == '/')

@@ -376,7 +376,7 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 	    add_dev(&t, NATIVE_NEW_ROOT) < 0)
 		FAIL("mount the new root", "cannot mount the root tmpfs");
 	mount_callers_paths(&t, p, sync_fd);
-	if (mkdirat(t.root, OLD + 1, 0700) < 0)
+	if (mkdirat(t.root, &OLD[1], 0700) < 0) /* relative: without the leading / */
 		FAIL("mount the new root", "cannot create the old root's mount point");
 	if (syscall(SYS_pivot_root, NATIVE_NEW_ROOT, NATIVE_NEW_ROOT OLD) < 0)
 		FAIL("pivot_root", "pivot_root into the new root failed");
