@@ -325,9 +325,15 @@ static int print_result(const symbi_result_t *res, bool json)
 		fflush(stdout);
 		return exit_status_for(res);
 	}
+	bool failed = res->status != SYMBI_STATUS_EXITED && res->status != SYMBI_STATUS_SIGNALED &&
+		      res->error;
 	cli_write_all(STDOUT_FILENO, res->stdout_data, res->stdout_len);
-	cli_write_all(STDERR_FILENO, res->stderr_data, res->stderr_len);
-	if (res->status != SYMBI_STATUS_EXITED && res->status != SYMBI_STATUS_SIGNALED && res->error)
+	/* A sandbox that could not run carries its error as stderr too (the
+	 * reference's result shape): said once, with our name. */
+	if (!failed || res->stderr_len != strlen(res->error) ||
+	    memcmp(res->stderr_data, res->error, res->stderr_len) != 0)
+		cli_write_all(STDERR_FILENO, res->stderr_data, res->stderr_len);
+	if (failed)
 		fprintf(stderr, "symbi-sandbox: %s\n", res->error);
 	return exit_status_for(res);
 }

@@ -29,6 +29,18 @@ out=$(bash -c "ulimit -v 60000; exec \"\$0\" run --backend native --timeout 10 -
 check "ENOMEM: a clear error (exit $rc: ${out:0:120})" \
 	bash -c '[ "$1" -eq 125 ] && grep -qi "memory" <<<"$2"' _ "$rc" "$out"
 
+# ---- ENOSPC: the file system of the run-id locks is full
+out=$(unshare -m --propagation private bash -c '
+	mkdir -p /run/symbi-sandbox &&
+	mount -t tmpfs -o size=8k,nr_inodes=3 symbi-full /run/symbi-sandbox || exit 99
+	i=0; while : 2>/dev/null >"/run/symbi-sandbox/f$i"; do i=$((i + 1)); done
+	exec "$0" run --backend native "echo SHOULD-NOT-RUN"' "$SB" 2>&1); rc=$?
+expect_eq "ENOSPC where the run-id locks live: refused (125)" "125" "$rc"
+check "... naming the path and the cause (${out:0:160})" \
+	grep -q "/run/symbi-sandbox.*No space left on device" <<<"$out"
+expect_eq "... said once" "1" "$(grep -c "No space left on device" <<<"$out")"
+check "... and nothing ran" bash -c '! grep -q SHOULD-NOT-RUN <<<"$1"' _ "$out"
+
 # ---- the cgroup file system cannot be written (read-only, as in some
 # containers): as root the run is refused, saying why
 out=$(unshare -m --propagation private bash -c '
