@@ -290,4 +290,19 @@ for f in "$LOCKS"/*; do
 	flock -n "$f" true || held="$held ${f##*/}"
 done
 expect_eq "no id lock left held" "" "$held"
+# ---- a volume on a file system the kernel cannot idmap (ramfs here; tmpfs
+# before 6.3, 9p): the run's host ids are then the sandbox uid/gid
+# themselves, so the volume still works as the sandbox user
+RAMFS=$(mktemp -d /tmp/symbi-id-ramfs.XXXXXX)
+if mount -t ramfs symbi-id-ramfs "$RAMFS"; then
+	chown 65534:65534 "$RAMFS"
+	expect_eq "a volume that cannot be idmapped: the run is mapped to the sandbox uid" "65534 65534 1" \
+		"$("$SB" run -v "$RAMFS:/v" 'echo hi >/v/f; cat /proc/self/uid_map' 2>&1 | tr -s ' ' | sed 's/^ //')"
+	expect_eq "... and its file belongs to the sandbox user on the host" "65534:65534 hi" \
+		"$(stat -c %u:%g "$RAMFS/f" 2>&1) $(cat "$RAMFS/f" 2>&1)"
+	umount "$RAMFS"
+else
+	not_ok "mount a ramfs for the non-idmappable volume test" "needs root and ramfs"
+fi
+rmdir "$RAMFS"
 finish

@@ -12,8 +12,47 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
+
+/* File systems that take idmapped mounts, and the kernel that taught each
+ * (FS_ALLOW_IDMAP). Asking the kernel itself would need a user namespace
+ * per run; the answer is known ahead. */
+static const struct {
+	unsigned long magic;
+	int major, minor;
+} idmappable[] = {
+	{0xEF53, 5, 12},     /* ext2/3/4 */
+	{0x58465342, 5, 12}, /* xfs */
+	{0x4d44, 5, 12},     /* vfat */
+	{0x9123683E, 5, 15}, /* btrfs */
+	{0xF2F52010, 5, 18}, /* f2fs */
+	{0x794c7630, 5, 19}, /* overlayfs */
+	{0x01021994, 6, 3},  /* tmpfs */
+};
+
+bool native_volumes_idmappable(const native_plan_t *p)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	for (size_t i = 0; i < p->nbinds; i++) {
+		struct statfs sf;
+		if (statfs(p->binds[i].source, &sf) < 0)
+			return false;
+		bool ok = false;
+		for (size_t j = 0; j < sizeof(idmappable) / sizeof(idmappable[0]); j++)
+			if ((unsigned long)sf.f_type == idmappable[j].magic)
+				ok = major > idmappable[j].major ||
+				     (major == idmappable[j].major && minor >= idmappable[j].minor);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
 
 static int volume_mount(const native_bind_t *b, int userns, symbi_error_t *err)
 {

@@ -280,14 +280,24 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	/* 1. validate and prepare everything (no namespace exists yet) */
 	if (native_plan_build(&plan, cfg, &st->filter, req->code, req->code_len, req->env, err) < 0)
 		goto done_plan;
-	/* 2. the run's own host ids, held until every process of it is gone */
+	/* 2. the run's own host ids, held until every process of it is gone.
+	 * As root, volumes are idmapped to the sandbox user; where the kernel
+	 * cannot idmap a volume's file system (tmpfs before 6.3, 9p...), the
+	 * run's host ids are the sandbox uid/gid themselves, as before runs
+	 * had their own (such runs share them: see docs/native-backend.md). */
 	symbi_error_t id_err = {0};
-	if (native_identity_acquire(&ident, &st->ids, &id_err) < 0) {
+	bool own_ids = st->ids.mode != NATIVE_ID_RANGE || plan.nbinds == 0 ||
+		       native_volumes_idmappable(&plan);
+	if (!own_ids) {
+		ident.uid = plan.uid;
+		ident.gid = plan.gid;
+	} else if (native_identity_acquire(&ident, &st->ids, &id_err) < 0) {
 		*out = symbi_result_new_error(id_err.message, 0);
 		rc = *out ? 0 : symbi_fail_nomem(err);
 		goto done_plan;
 	}
 	plan.id_mode = st->ids.mode;
+	plan.volumes_idmapped = st->ids.mode == NATIVE_ID_RANGE && own_ids;
 	plan.host_uid = ident.uid;
 	plan.host_gid = ident.gid;
 	plan.lock_fd = ident.lock_fd;

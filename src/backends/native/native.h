@@ -152,6 +152,7 @@ typedef struct native_bind {
 
 typedef struct native_plan {
 	native_id_mode_t id_mode; /* how the run's user namespace is mapped */
+	bool volumes_idmapped;    /* root: volumes come idmapped from the parent */
 	int lock_fd; /* the flock on host_uid (identity.c), -1 if none; the
 		      * sandbox init holds it too, on NATIVE_LOCK_FD */
 	bool netns;      /* network_mode none */
@@ -248,8 +249,12 @@ int native_volume_mounts(pid_t child, const native_plan_t *p, int *fds, symbi_er
 #define NATIVE_VOLUME_FD0 5
 static inline bool native_volumes_idmapped(const native_plan_t *p)
 {
-	return p->id_mode == NATIVE_ID_RANGE;
+	return p->volumes_idmapped;
 }
+/* idmap.c: whether the kernel can make idmapped mounts of every volume's
+ * file system (ext4 and xfs since 5.12, btrfs 5.15, overlayfs 5.19, tmpfs
+ * only since 6.3; 9p and most network file systems never). */
+bool native_volumes_idmappable(const native_plan_t *p);
 
 /* probe.c */
 bool native_userns_works(void);
