@@ -6,15 +6,6 @@
 # old root is gone inside; loopback TCP buffers are charged to the memory
 # limit (cgroup v1: memory.kmem.tcp); every tmpfs has an inode cap.
 source "$(dirname "$0")/../lib.sh"
-# Cgroups of runs whose supervising process is gone (a live one may belong
-# to another suite running at the same time).
-dead_cgroups() {
-	local d pid
-	find /sys/fs/cgroup -name 'symbi-sandbox-*' 2>/dev/null | while read -r d; do
-		pid=${d##*/symbi-sandbox-}; pid=${pid%%-*}
-		kill -0 "$pid" 2>/dev/null || echo "$d"
-	done
-}
 
 require "root" "run the test suite as root (sudo make test)" test "$(id -u)" -eq 0
 require "symbi-sandbox binary" "run make first" test -x "$SB"

@@ -4,15 +4,6 @@
 # refusal is asserted exactly; where it is safe, the same probe run on the
 # host (or in a bare namespace) is the control showing that it works there.
 source "$(dirname "$0")/../lib.sh"
-# Cgroups of runs whose supervising process is gone (a live one may belong
-# to another suite running at the same time).
-dead_cgroups() {
-	local d pid
-	find /sys/fs/cgroup -name 'symbi-sandbox-*' 2>/dev/null | while read -r d; do
-		pid=${d##*/symbi-sandbox-}; pid=${pid%%-*}
-		kill -0 "$pid" 2>/dev/null || echo "$d"
-	done
-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 require "root" "run the test suite as root (sudo make test)" test "$(id -u)" -eq 0

@@ -4,15 +4,6 @@
 # limits are refused unless --weak-limits accepts rlimits (with a warning).
 # The same isolation holds.
 source "$(dirname "$0")/../lib.sh"
-# Cgroups of runs whose supervising process is gone (a live one may belong
-# to another suite running at the same time).
-dead_cgroups() {
-	local d pid
-	find /sys/fs/cgroup -name 'symbi-sandbox-*' 2>/dev/null | while read -r d; do
-		pid=${d##*/symbi-sandbox-}; pid=${pid%%-*}
-		kill -0 "$pid" 2>/dev/null || echo "$d"
-	done
-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 require "root (to switch to an unprivileged test user)" "run the test suite as root" test "$(id -u)" -eq 0
