@@ -40,8 +40,16 @@ static void setup_fds(const int stdio[3], int sync_fd, int lock_fd)
 	 * host ids are held as long as its init lives, even past the
 	 * supervisor (exec closes it in the program). */
 	syscall(SYS_close_range, NATIVE_LOCK_FD + 1, ~0U, 0);
-	if (l < 0)
-		close(NATIVE_LOCK_FD);
+	/* Without a lock its number stays taken (by /dev/null): volume mounts
+	 * from the parent arrive on the lowest free numbers from
+	 * NATIVE_VOLUME_FD0, right above it. */
+	if (l < 0) {
+		int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (n < 0 || (n != NATIVE_LOCK_FD &&
+			      (dup3(n, NATIVE_LOCK_FD, O_CLOEXEC) < 0 || close(n) < 0)))
+			native_child_fail(SYNC_FD, "set up descriptors", errno,
+					  "cannot hold descriptor %d", NATIVE_LOCK_FD);
+	}
 }
 
 #define INIT_NAME "symbi-init"
@@ -84,7 +92,7 @@ static void hide_caller_argv(void)
 static void wait_for_go(const native_plan_t *p)
 {
 	native_msg_t m;
-	int want = native_volumes_idmapped(p) ? (int)p->nbinds : 0;
+	int want = native_volumes_from_parent(p) ? (int)p->nbinds : 0;
 	if (native_msg_recv_fds(SYNC_FD, &m, NATIVE_VOLUME_FD0) != want || m.kind != NATIVE_MSG_GO)
 		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
 }

@@ -54,6 +54,7 @@ bool native_volumes_idmappable(const native_plan_t *p)
 	return true;
 }
 
+/* userns < 0: no idmap (the run's host ids are the sandbox user's). */
 static int volume_mount(const native_bind_t *b, int userns, symbi_error_t *err)
 {
 	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, b->source,
@@ -62,9 +63,9 @@ static int volume_mount(const native_bind_t *b, int userns, symbi_error_t *err)
 		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "volume %s: cannot clone its mount",
 				  b->source);
 	struct mount_attr attr = {
-		.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-			    (b->read_only ? MOUNT_ATTR_RDONLY : 0),
-		.userns_fd = (uint64_t)userns,
+		.attr_set = (userns >= 0 ? MOUNT_ATTR_IDMAP : 0) | MOUNT_ATTR_NOSUID |
+			    MOUNT_ATTR_NODEV | (b->read_only ? MOUNT_ATTR_RDONLY : 0),
+		.userns_fd = userns >= 0 ? (uint64_t)userns : 0,
 	};
 	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
 		int e = errno;
@@ -83,16 +84,19 @@ int native_volume_mounts(pid_t child, const native_plan_t *p, int *fds, symbi_er
 		return 0;
 	if (p->nbinds > NATIVE_MAX_FDS)
 		return symbi_fail(err, SYMBI_E_INVALID, 0, "at most %d volumes", NATIVE_MAX_FDS);
+	/* Made here in any case: the path lookup is root's, not the run's
+	 * (the init has the run's ids by the time it mounts). */
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)child);
-	int userns = open(path, O_RDONLY | O_CLOEXEC);
-	if (userns < 0)
+	int userns = -1;
+	if (p->volumes_idmap && (userns = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot open %s", path);
 	size_t done = 0;
 	for (; done < p->nbinds; done++)
 		if ((fds[done] = volume_mount(&p->binds[done], userns, err)) < 0)
 			break;
-	close(userns);
+	if (userns >= 0)
+		close(userns);
 	if (done == p->nbinds)
 		return 0;
 	while (done > 0)

@@ -352,7 +352,7 @@ static void mount_callers_paths(struct tree *t, const native_plan_t *p, int sync
 			p) < 0)
 		FAIL("mount the working directory", "cannot mount a tmpfs on %s", p->workdir);
 	for (size_t i = 0; i < p->nbinds; i++)
-		if (native_volumes_idmapped(p)
+		if (native_volumes_from_parent(p)
 			    ? attach(t, NATIVE_VOLUME_FD0 + (int)i, p->binds[i].target) < 0
 			    : bind(t, p->binds[i].source, p->binds[i].target, p->binds[i].read_only,
 				   false) < 0)

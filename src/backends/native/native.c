@@ -169,7 +169,7 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	*pid = child;
 	/* Root: the volumes travel with GO, idmapped to the run's ids. */
 	int vol[NATIVE_MAX_FDS];
-	int nvol = native_volumes_idmapped(p) ? (int)p->nbinds : 0;
+	int nvol = native_volumes_from_parent(p) ? (int)p->nbinds : 0;
 	if ((r->cg->version == 2 && native_cgroup_attach(r->cg, child, err) < 0) ||
 	    native_write_id_maps(child, p, err) < 0 ||
 	    (nvol && native_volume_mounts(child, p, vol, err) < 0)) {
@@ -297,7 +297,7 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 		goto done_plan;
 	}
 	plan.id_mode = st->ids.mode;
-	plan.volumes_idmapped = st->ids.mode == NATIVE_ID_RANGE && own_ids;
+	plan.volumes_idmap = st->ids.mode == NATIVE_ID_RANGE && own_ids;
 	plan.host_uid = ident.uid;
 	plan.host_gid = ident.gid;
 	plan.lock_fd = ident.lock_fd;

@@ -152,7 +152,7 @@ typedef struct native_bind {
 
 typedef struct native_plan {
 	native_id_mode_t id_mode; /* how the run's user namespace is mapped */
-	bool volumes_idmapped;    /* root: volumes come idmapped from the parent */
+	bool volumes_idmap;       /* root: the parent's volume mounts are idmapped */
 	int lock_fd; /* the flock on host_uid (identity.c), -1 if none; the
 		      * sandbox init holds it too, on NATIVE_LOCK_FD */
 	bool netns;      /* network_mode none */
@@ -245,11 +245,12 @@ int native_write_id_maps(pid_t pid, const native_plan_t *p, symbi_error_t *err);
 int native_volume_mounts(pid_t child, const native_plan_t *p, int *fds, symbi_error_t *err);
 /* Whether volumes come from native_volume_mounts (through the sync socket,
  * on descriptors NATIVE_VOLUME_FD0 + i) rather than being bound by the
- * child. */
+ * child: as root, always (idmapped where the kernel can, see
+ * native_volumes_idmappable). */
 #define NATIVE_VOLUME_FD0 5
-static inline bool native_volumes_idmapped(const native_plan_t *p)
+static inline bool native_volumes_from_parent(const native_plan_t *p)
 {
-	return p->volumes_idmapped;
+	return p->id_mode == NATIVE_ID_RANGE;
 }
 /* idmap.c: whether the kernel can make idmapped mounts of every volume's
  * file system (ext4 and xfs since 5.12, btrfs 5.15, overlayfs 5.19, tmpfs
