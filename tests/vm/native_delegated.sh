@@ -77,7 +77,7 @@ check "doctor names no cgroup fix" bash -c '! grep -q "^  - cgroups: " <<<"$1"' 
 
 # ---- a run's cgroup, seen from outside while the run waits at a gate
 urun --timeout 120 --memory 64m --pids-limit 20 --cpus 0.5 -v "$WORK/gate:/gate:ro" \
-	'while [ ! -e /gate/go ]; do sleep 0.1; done; echo passed' >"$WORK/gated" 2>&1 &
+	'while [ ! -e /gate/go ]; do sleep 0.1; done; echo passed' >"$WORK/gated" 2>"$WORK/gated.err" &
 cli=$!
 dir=
 for _ in $(seq 1 600); do
@@ -119,11 +119,15 @@ expect_eq "the CLI exits 137 on oom" "137" "$?"
 expect_eq "a program under the limit runs" "ok" \
 	"$(urun --memory 64m --lang python 'b = bytearray(16*1024*1024); print("ok")')"
 # The control: the same user outside the delegated subtree has no cgroup
-# of its own, and the rlimit fallback turns the hog into a MemoryError.
+# of its own: a memory limit is refused (fail closed), and with
+# --weak-limits the rlimit fallback turns the hog into a MemoryError.
 SESSION=$(sed -n 's/^0:://p' /proc/self/cgroup)
-out=$(as_user "$CG$SESSION" "$SB" run --backend native --memory 64m --lang python \
+as_user "$CG$SESSION" "$SB" run --backend native --memory 64m --lang python \
+	'print("ran")' >"$WORK/control.out" 2>&1
+expect_eq "control: outside the subtree a memory limit is refused (125)" "125" "$?"
+out=$(as_user "$CG$SESSION" "$SB" run --backend native --weak-limits --memory 64m --lang python \
 	'b = bytearray(512*1024*1024)' 2>&1)
-check "control: outside the subtree the same hog gets RLIMIT_AS (MemoryError)" grep -q MemoryError <<<"$out"
+check "control: ... and with --weak-limits the same hog gets RLIMIT_AS (MemoryError)" grep -q MemoryError <<<"$out"
 
 # ---- process count: pids.max
 out=$(urun --pids-limit 20 --timeout 120 --lang python --file "$ROOT/tests/fork_until_refused.py")
