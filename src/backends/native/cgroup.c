@@ -97,6 +97,13 @@ int native_own_cgroup(const char *controller, char *out, size_t size)
 	return rc;
 }
 
+int native_cgroup_set(const char *dir, const char *file, const char *value, symbi_error_t *err)
+{
+	if (native_write_file(dir, file, value) < 0)
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot write %s to %s/%s", value, dir, file);
+	return 0;
+}
+
 void native_cgroup_collect_stale(const char *parent)
 {
 	DIR *d = opendir(parent);

@@ -36,13 +36,6 @@ static int make_dir(native_cgroup_t *cg, const char *controller, const char *nam
 	return 0;
 }
 
-static int set_value(const char *dir, const char *file, const char *value, symbi_error_t *err)
-{
-	if (native_write_file(dir, file, value) < 0)
-		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot write %s to %s/%s", value, dir, file);
-	return 0;
-}
-
 int native_cgroup_v1_create(native_cgroup_t *cg, const char *name, const native_limits_t *lim,
 			    symbi_error_t *err)
 {
@@ -54,12 +47,12 @@ int native_cgroup_v1_create(native_cgroup_t *cg, const char *name, const native_
 	const char *mem = cg->dirs[cg->memory_dir];
 	if (lim->memory_bytes) {
 		snprintf(v, sizeof(v), "%" PRIu64, lim->memory_bytes);
-		if (set_value(mem, "memory.limit_in_bytes", v, err) < 0)
+		if (native_cgroup_set(mem, "memory.limit_in_bytes", v, err) < 0)
 			return -1;
 		/* No swap: memsw exists only with swap accounting. */
 		char path[PATH_MAX + 32];
 		snprintf(path, sizeof(path), "%s/memory.memsw.limit_in_bytes", mem);
-		if (access(path, F_OK) == 0 && set_value(mem, "memory.memsw.limit_in_bytes", v, err) < 0)
+		if (access(path, F_OK) == 0 && native_cgroup_set(mem, "memory.memsw.limit_in_bytes", v, err) < 0)
 			return -1;
 		native_write_file(mem, "memory.swappiness", "0");
 		/* v1 charges socket buffers only once a TCP limit is set, and
@@ -68,14 +61,14 @@ int native_cgroup_v1_create(native_cgroup_t *cg, const char *name, const native_
 		 * any memory limit. v2 charges them to memory.max. */
 		snprintf(path, sizeof(path), "%s/memory.kmem.tcp.limit_in_bytes", mem);
 		if (access(path, F_OK) == 0 &&
-		    set_value(mem, "memory.kmem.tcp.limit_in_bytes", v, err) < 0)
+		    native_cgroup_set(mem, "memory.kmem.tcp.limit_in_bytes", v, err) < 0)
 			return -1;
 	}
 	if (make_dir(cg, "pids", name, err) < 0)
 		return -1;
 	if (lim->pids) {
 		snprintf(v, sizeof(v), "%ld", lim->pids);
-		if (set_value(cg->dirs[cg->ndirs - 1], "pids.max", v, err) < 0)
+		if (native_cgroup_set(cg->dirs[cg->ndirs - 1], "pids.max", v, err) < 0)
 			return -1;
 	}
 	if (lim->cpus > 0) {
@@ -83,11 +76,11 @@ int native_cgroup_v1_create(native_cgroup_t *cg, const char *name, const native_
 			return -1;
 		const char *cpu = cg->dirs[cg->ndirs - 1];
 		snprintf(v, sizeof(v), "%d", CFS_PERIOD_US);
-		if (set_value(cpu, "cpu.cfs_period_us", v, err) < 0)
+		if (native_cgroup_set(cpu, "cpu.cfs_period_us", v, err) < 0)
 			return -1;
 		long quota = (long)(lim->cpus * CFS_PERIOD_US);
 		snprintf(v, sizeof(v), "%ld", quota < 1000 ? 1000 : quota);
-		if (set_value(cpu, "cpu.cfs_quota_us", v, err) < 0)
+		if (native_cgroup_set(cpu, "cpu.cfs_quota_us", v, err) < 0)
 			return -1;
 	}
 	return 0;

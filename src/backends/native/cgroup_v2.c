@@ -93,13 +93,6 @@ static int choose_parent(char *parent, size_t size, const native_limits_t *lim, 
 	return enable_controllers(parent, lim, err);
 }
 
-static int set_value(const char *dir, const char *file, const char *value, symbi_error_t *err)
-{
-	if (native_write_file(dir, file, value) < 0)
-		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot write %s to %s/%s", value, dir, file);
-	return 0;
-}
-
 int native_cgroup_v2_create(native_cgroup_t *cg, const char *name, const native_limits_t *lim,
 			    symbi_error_t *err)
 {
@@ -117,7 +110,7 @@ int native_cgroup_v2_create(native_cgroup_t *cg, const char *name, const native_
 	char v[64];
 	if (lim->memory_bytes) {
 		snprintf(v, sizeof(v), "%" PRIu64, lim->memory_bytes);
-		if (set_value(dir, "memory.max", v, err) < 0)
+		if (native_cgroup_set(dir, "memory.max", v, err) < 0)
 			return -1;
 		native_write_file(dir, "memory.swap.max", "0");
 		/* One OOM kill ends the whole sandbox, as a container's would. */
@@ -125,13 +118,13 @@ int native_cgroup_v2_create(native_cgroup_t *cg, const char *name, const native_
 	}
 	if (lim->pids) {
 		snprintf(v, sizeof(v), "%ld", lim->pids);
-		if (set_value(dir, "pids.max", v, err) < 0)
+		if (native_cgroup_set(dir, "pids.max", v, err) < 0)
 			return -1;
 	}
 	if (lim->cpus > 0) {
 		long quota = (long)(lim->cpus * CPU_PERIOD_US);
 		snprintf(v, sizeof(v), "%ld %d", quota < 1000 ? 1000 : quota, CPU_PERIOD_US);
-		if (set_value(dir, "cpu.max", v, err) < 0)
+		if (native_cgroup_set(dir, "cpu.max", v, err) < 0)
 			return -1;
 	}
 	return 0;

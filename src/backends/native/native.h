@@ -103,6 +103,8 @@ void native_cgroup_collect_stale(const char *parent);
 void native_cgroup_collect_leftovers(void);
 /* Shared helpers. */
 int native_write_file(const char *dir, const char *file, const char *value);
+/* The same, failing with a message naming the file and the value. */
+int native_cgroup_set(const char *dir, const char *file, const char *value, symbi_error_t *err);
 /* The path of this process's cgroup in hierarchy `controller` ("" for v2),
  * read from /proc/self/cgroup. */
 int native_own_cgroup(const char *controller, char *out, size_t size);
