@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		handle_line(&mcp, p, len);
 		lines++;
 		if (lines == 1 && !nl) {
-			json_t *msg = json_loadb(p, len, 0, NULL);
+			json_t *msg = json_loadb(p, len, JSON_ALLOW_NUL, NULL);
 			json_t *id = json_object_get(msg, "id");
 			if (json_is_string(json_object_get(msg, "method")) &&
 			    (json_is_string(id) || json_is_integer(id)))
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *nl = memchr(line, '\n', (size_t)(out + len - line));
 		FUZZ_CHECK(nl != NULL, "a reply does not end its line");
 		json_error_t jerr;
-		json_t *r = json_loadb(line, (size_t)(nl - line), 0, &jerr);
+		json_t *r = json_loadb(line, (size_t)(nl - line), JSON_ALLOW_NUL, &jerr);
 		FUZZ_CHECK(r != NULL, "a reply is not JSON: %s", jerr.text);
 		if (json_is_array(r)) {
 			FUZZ_CHECK(json_array_size(r) > 0, "an empty batch reply");
