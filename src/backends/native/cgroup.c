@@ -186,12 +186,22 @@ int native_cgroup_attach(const native_cgroup_t *cg, pid_t pid, symbi_error_t *er
 	return 0;
 }
 
-int native_cgroup_enter_self(const native_cgroup_t *cg)
+int native_cgroup_open_tasks(const native_cgroup_t *cg, int *fds, symbi_error_t *err)
 {
-	for (int i = 0; i < cg->ndirs; i++)
-		if (native_write_file(cg->dirs[i], "tasks", "0") < 0)
-			return -1;
-	return 0;
+	if (cg->version != 1)
+		return 0;
+	for (int i = 0; i < cg->ndirs; i++) {
+		char path[PATH_MAX + 8];
+		snprintf(path, sizeof(path), "%s/tasks", cg->dirs[i]);
+		fds[i] = open(path, O_WRONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			int e = errno;
+			while (i-- > 0)
+				close(fds[i]);
+			return symbi_fail(err, SYMBI_E_SYSTEM, e, "cannot open %s", path);
+		}
+	}
+	return cg->ndirs;
 }
 
 /* Kills the processes listed in dir/cgroup.procs; returns how many. */

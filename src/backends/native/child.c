@@ -97,6 +97,27 @@ static void wait_for_go(const native_plan_t *p)
 		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
 }
 
+/* The run's cgroup, made by the parent while this child built its root:
+ * moves in (v1: through the attached tasks files; v2: the parent moved it)
+ * and hides the host's hierarchy behind a cgroup namespace. Returns whether
+ * there is one (else rlimits stand in). */
+static bool enter_cgroup(void)
+{
+	native_msg_t m;
+	int n = native_msg_recv_fds(SYNC_FD, &m, NATIVE_VOLUME_FD0);
+	if (n < 0 || m.kind != NATIVE_MSG_CGROUP)
+		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
+	for (int i = 0; i < n; i++) {
+		if (write(NATIVE_VOLUME_FD0 + i, "0", 1) != 1)
+			native_child_fail(SYNC_FD, "enter the cgroup", errno,
+					  "cannot join the run's cgroup");
+		close(NATIVE_VOLUME_FD0 + i);
+	}
+	if (m.status && unshare(CLONE_NEWCGROUP) < 0)
+		native_child_fail(SYNC_FD, "create the cgroup namespace", errno, "unshare failed");
+	return m.status != 0;
+}
+
 /* Searches PATH of the sandbox (not the caller's) for argv[0]. */
 static void exec_program(const native_plan_t *p)
 {
@@ -128,12 +149,12 @@ static void exec_program(const native_plan_t *p)
 /* The program: new session, limits, unprivileged identity, seccomp last,
  * exec. Errors go to the parent through the sync socket, which exec
  * closes. */
-__attribute__((noreturn)) static void program_main(const native_plan_t *p)
+__attribute__((noreturn)) static void program_main(const native_plan_t *p, bool use_cgroup)
 {
 	const char *step = "start the program";
 	if (setsid() < 0)
 		native_child_fail(SYNC_FD, "setsid", errno, "setsid failed");
-	if (native_set_rlimits(p) < 0)
+	if (native_set_rlimits(p, use_cgroup) < 0)
 		native_child_fail(SYNC_FD, "set rlimits", errno, "setrlimit failed");
 	if (native_drop_privileges(p, &step) < 0)
 		native_child_fail(SYNC_FD, step, errno, "cannot %s", step);
@@ -172,7 +193,7 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 	hide_caller_argv();
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		native_child_fail(SYNC_FD, "set the parent-death signal", errno, "prctl failed");
-	wait_for_go(p); /* parent: cgroup attach (v2), id maps, volumes */
+	wait_for_go(p); /* parent: id maps, volumes */
 	/* The run's own ids from here on, for the init too: the file systems
 	 * it mounts belong to its user namespace, where only those are
 	 * mapped, and no process of the run is the caller's uid. */
@@ -181,28 +202,24 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 		native_child_fail(SYNC_FD, step, errno, "cannot %s", step);
 	/* A credential change clears the parent-death signal: set it again,
 	 * then make sure the parent did not die in between (its end of the
-	 * sync socket would be closed). */
-	struct pollfd pf = {.fd = SYNC_FD, .events = POLLIN};
+	 * sync socket would be closed: POLLHUP, which poll reports unasked;
+	 * a queued CGROUP message is no reason to stop). */
+	struct pollfd pf = {.fd = SYNC_FD, .events = 0};
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || poll(&pf, 1, 0) != 0)
 		_exit(NATIVE_SETUP_FAILED);
-	/* v1: moving itself is cheap (see native_cgroup_enter_self); its
-	 * tasks files were given to the run's uid. */
-	if (p->use_cgroup && p->cg->version == 1 && native_cgroup_enter_self(p->cg) < 0)
-		native_child_fail(SYNC_FD, "enter the cgroup", errno, "cannot join the run's cgroup");
-	if (p->use_cgroup && unshare(CLONE_NEWCGROUP) < 0)
-		native_child_fail(SYNC_FD, "create the cgroup namespace", errno, "unshare failed");
 	if (sethostname("sandbox", 7) < 0)
 		native_child_fail(SYNC_FD, "set the hostname", errno, "sethostname failed");
 	if (p->netns && native_loopback_up() < 0)
 		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
 	native_mount_root(p, SYNC_FD);
 	syscall(SYS_close_range, NATIVE_VOLUME_FD0, ~0U, 0); /* attached */
+	bool use_cgroup = enter_cgroup();
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 	if (program < 0)
 		native_child_fail(SYNC_FD, "start the program", errno, "fork failed");
 	if (program == 0)
-		program_main(p);
+		program_main(p, use_cgroup);
 	/* The init keeps no descriptor the program's output could wait on. */
 	close(0);
 	close(1);

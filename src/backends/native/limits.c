@@ -12,7 +12,7 @@ static int set_limit(int resource, rlim_t value)
 	return setrlimit(resource, &rl);
 }
 
-int native_set_rlimits(const native_plan_t *p)
+int native_set_rlimits(const native_plan_t *p, bool use_cgroup)
 {
 	if (set_limit(RLIMIT_CORE, 0) < 0 || set_limit(RLIMIT_FSIZE, NATIVE_FSIZE_LIMIT) < 0)
 		return -1;
@@ -29,7 +29,7 @@ int native_set_rlimits(const native_plan_t *p)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			return -1;
 	}
-	if (!p->use_cgroup) {
+	if (!use_cgroup) {
 		if (p->limits.memory_bytes && set_limit(RLIMIT_AS, p->limits.memory_bytes) < 0)
 			return -1;
 		if (p->limits.pids && set_limit(RLIMIT_NPROC, (rlim_t)p->limits.pids) < 0)

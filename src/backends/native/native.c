@@ -50,7 +50,10 @@ static void no_cgroup_message(char *buf, size_t size, const char *why)
 struct native_run {
 	const native_plan_t *plan;
 	native_cgroup_t *cg;
-	int sync_fd; /* parent's end */
+	bool root;
+	bool fail_closed; /* no cgroup fails the run (root, or total limits without weak_limits) */
+	bool use_cgroup;  /* made: else rlimits stand in */
+	int sync_fd;      /* parent's end */
 	pid_t init_pid;
 };
 
@@ -128,9 +131,39 @@ static void native_destroy(void *state)
 	free(st);
 }
 
+/* The run's cgroup with its limits, made while the child builds its root
+ * (it waits for CGROUP only before it starts the program): v2, the parent
+ * moves it in; v1, it moves itself in through the tasks files sent along.
+ * Without a cgroup, rlimits stand in unless the run must fail closed. */
+static int make_cgroup(struct native_run *r, pid_t child, symbi_error_t *err)
+{
+	symbi_error_t cg_err = {0};
+	r->use_cgroup = native_cgroup_create(r->cg, &r->plan->limits, &cg_err) == 0;
+	if (!r->use_cgroup && r->fail_closed) {
+		char text[sizeof(cg_err.message)];
+		if (r->root)
+			snprintf(text, sizeof(text), "%s", cg_err.message);
+		else
+			no_cgroup_message(text, sizeof(text), cg_err.message);
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "%s", text);
+	}
+	int tasks[NATIVE_CG_MAX_DIRS];
+	int ntasks = 0;
+	if (r->use_cgroup &&
+	    ((r->cg->version == 2 && native_cgroup_attach(r->cg, child, err) < 0) ||
+	     (ntasks = native_cgroup_open_tasks(r->cg, tasks, err)) < 0))
+		return -1;
+	native_msg_t m = {.kind = NATIVE_MSG_CGROUP, .status = r->use_cgroup};
+	/* A child that already failed has closed its end: its ERROR tells. */
+	native_msg_send_fds(r->sync_fd, &m, tasks, ntasks);
+	for (int i = 0; i < ntasks; i++)
+		close(tasks[i]);
+	return 0;
+}
+
 /* Runs in the parent in place of posix_spawn (see symbi_supervise_opts_t):
- * clone into new namespaces, then (parent) put the child in its cgroup and
- * map its ids, then let it go. */
+ * clone into new namespaces, map the child's ids, let it go; then its
+ * cgroup, while it builds its root. */
 static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t *err)
 {
 	struct native_run *r = ctx;
@@ -170,21 +203,23 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	/* Root: the volumes travel with GO, idmapped to the run's ids. */
 	int vol[NATIVE_MAX_FDS];
 	int nvol = native_volumes_from_parent(p) ? (int)p->nbinds : 0;
-	if ((r->cg->version == 2 && native_cgroup_attach(r->cg, child, err) < 0) ||
-	    native_write_id_maps(child, p, err) < 0 ||
-	    (nvol && native_volume_mounts(child, p, vol, err) < 0)) {
-		kill(child, SIGKILL);
-		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-			;
-		close(sv[0]);
-		r->sync_fd = -1;
-		return -1;
-	}
+	if (native_write_id_maps(child, p, err) < 0 ||
+	    (nvol && native_volume_mounts(child, p, vol, err) < 0))
+		goto abandon;
 	native_msg_t go = {.kind = NATIVE_MSG_GO};
 	native_msg_send_fds(r->sync_fd, &go, vol, nvol);
 	for (int i = 0; i < nvol; i++)
 		close(vol[i]);
+	if (make_cgroup(r, child, err) < 0)
+		goto abandon;
 	return 0;
+abandon:
+	kill(child, SIGKILL);
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(sv[0]);
+	r->sync_fd = -1;
+	return -1;
 }
 
 /* The deadline (or a cancel): killing the pid namespace's init makes the
@@ -301,26 +336,14 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	plan.host_uid = ident.uid;
 	plan.host_gid = ident.gid;
 	plan.lock_fd = ident.lock_fd;
-	/* 3. the run's cgroup, limits set; without root and without a
+	/* 3. clone into namespaces, map ids, GO; 4. the run's cgroup, limits
+	 * set, while the child builds its root (without root and without a
 	 * delegated cgroup, rlimits stand in only if weak_limits accepts them
-	 * or no memory or pids limit is set (see doctor) */
-	symbi_error_t cg_err = {0};
-	plan.use_cgroup = native_cgroup_create(&cg, &plan.limits, &cg_err) == 0;
-	plan.cg = &cg;
-	if (!plan.use_cgroup &&
-	    (st->root || (has_total_limits(&plan.limits) && !cfg->weak_limits))) {
-		char text[sizeof(cg_err.message)];
-		if (st->root)
-			snprintf(text, sizeof(text), "%s", cg_err.message);
-		else
-			no_cgroup_message(text, sizeof(text), cg_err.message);
-		*out = symbi_result_new_error(text, 0);
-		rc = *out ? 0 : symbi_fail_nomem(err);
-		goto done_ident;
-	}
-	/* 4. clone into namespaces, attach, map ids, GO; 5. the child builds
-	 * its root, drops privileges, installs seccomp, execs; 6. supervise
-	 * output, deadline and exit */
+	 * or no memory or pids limit is set: see doctor); 5. the child joins
+	 * it, drops privileges, installs seccomp, execs; 6. supervise output,
+	 * deadline and exit */
+	r.root = st->root;
+	r.fail_closed = st->root || (has_total_limits(&plan.limits) && !cfg->weak_limits);
 	symbi_supervise_opts_t o = {
 		.path = plan.argv.items[0], .argv = plan.argv.items, .envp = plan.envp.items,
 		.input = req->stdin_data, .input_len = req->stdin_len,
@@ -356,7 +379,6 @@ done_cgroup:
 	if (r.sync_fd >= 0)
 		close(r.sync_fd);
 	native_cgroup_destroy(&cg);
-done_ident:
 	/* The pid namespace is empty once its init is reaped: no process
 	 * keeps the ids. */
 	native_identity_release(&ident);

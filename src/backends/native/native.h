@@ -79,11 +79,14 @@ int native_cgroup_version(void);
 /* Creates this run's cgroup(s) with the limits set. */
 int native_cgroup_create(native_cgroup_t *cg, const native_limits_t *lim, symbi_error_t *err);
 int native_cgroup_attach(const native_cgroup_t *cg, pid_t pid, symbi_error_t *err);
-/* Child side, v1 only: moves the calling (single-threaded) process in by
- * writing 0 to each `tasks`. A thread moving itself skips the kernel's
- * global threadgroup lock, whose RCU synchronisation costs several ms per
- * hierarchy when the parent moves a pid. Returns -1 with errno. */
-int native_cgroup_enter_self(const native_cgroup_t *cg);
+/* v1 only: opens each hierarchy's `tasks` for writing (close-on-exec)
+ * into fds[NATIVE_CG_MAX_DIRS]; returns how many (0 on v2). The child
+ * moves itself in by writing 0 to each: a thread moving itself skips the
+ * kernel's global threadgroup lock, whose RCU synchronisation costs
+ * several ms per hierarchy when the parent moves a pid. Opened by the
+ * parent, the files need no chown to the run's uid (v1 checks the
+ * opener's credentials). */
+int native_cgroup_open_tasks(const native_cgroup_t *cg, int *fds, symbi_error_t *err);
 /* Kills every process still in the cgroup (best effort). */
 void native_cgroup_kill(const native_cgroup_t *cg);
 /* How many processes the OOM killer killed in it. */
@@ -160,7 +163,6 @@ typedef struct native_plan {
 	bool netns;      /* network_mode none */
 	uid_t uid, host_uid; /* inside; outside (see identity.c) */
 	gid_t gid, host_gid;
-	bool use_cgroup; /* else limits fall back to rlimits */
 	native_limits_t limits;
 	uint64_t tmp_size, workdir_size, root_size;
 	char *workdir;
@@ -172,7 +174,6 @@ typedef struct native_plan {
 	bool code_file;
 	symbi_strlist_t argv, envp;
 	const native_filter_t *filter;
-	const struct native_cgroup *cg; /* v1: the child moves itself in */
 	int cap_last;
 } native_plan_t;
 
@@ -183,7 +184,11 @@ void native_plan_free(native_plan_t *p);
 
 /* ---- the sync socket between parent and child (sync.c) ------------------ */
 
-enum native_msg_kind { NATIVE_MSG_GO = 1, NATIVE_MSG_ERROR, NATIVE_MSG_EXIT };
+/* GO: ids mapped, build the root (volumes attached); CGROUP: the run's
+ * cgroup is ready, status 1 (v1: the tasks files attached) or 0 (none:
+ * rlimits stand in), sent while the child builds its root, which it waits
+ * for only before it starts the program. */
+enum native_msg_kind { NATIVE_MSG_GO = 1, NATIVE_MSG_ERROR, NATIVE_MSG_EXIT, NATIVE_MSG_CGROUP };
 
 typedef struct native_msg {
 	int32_t kind;
@@ -223,8 +228,9 @@ __attribute__((noreturn)) void native_child_main(const native_plan_t *p, const i
 int native_mount_root(const native_plan_t *p, int sync_fd);
 /* net.c: brings up loopback in the new network namespace. */
 int native_loopback_up(void);
-/* limits.c: rlimits of the program. */
-int native_set_rlimits(const native_plan_t *p);
+/* limits.c: rlimits of the program; without a cgroup (use_cgroup false)
+ * memory and pids limits fall back to rlimits too. */
+int native_set_rlimits(const native_plan_t *p, bool use_cgroup);
 /* user.c (child): takes the sandbox uid/gid (the run's host ids outside)
  * and no supplementary group, keeping the user namespace's capabilities.
  * Returns -1 with errno and the failed step. */

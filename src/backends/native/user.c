@@ -103,19 +103,11 @@ void native_give_stdio(const int stdio[3], const native_plan_t *p)
  * stay 0 and bring root back). A user namespace is owned, and its
  * per-user kernel counts (inotify instances, ...) are charged upwards, to
  * the effective uid of its creator: created as root, every run would
- * share root's quotas; created so, each run has its own. The cgroup v1
- * tasks files become the run's, for the child to move itself in. */
+ * share root's quotas; created so, each run has its own. */
 pid_t native_clone_as_run(const native_plan_t *p, unsigned long flags)
 {
 	if (p->id_mode != NATIVE_ID_RANGE)
 		return (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
-	if (p->use_cgroup && p->cg->version == 1)
-		for (int i = 0; i < p->cg->ndirs; i++) {
-			char path[PATH_MAX + 8];
-			snprintf(path, sizeof(path), "%s/tasks", p->cg->dirs[i]);
-			if (chown(path, p->host_uid, p->host_gid) < 0)
-				return -1;
-		}
 	gid_t egid = getegid();
 	if (syscall(SYS_setresgid, -1, p->host_gid, -1) < 0)
 		return -1;
