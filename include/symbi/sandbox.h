@@ -219,6 +219,14 @@ const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb);
  * belongs to the sandbox and does not change during its life. */
 const char *symbi_sandbox_warning(const symbi_sandbox_t *sb);
 
+/* Removes what runs of processes that died (SIGKILL, a crash) left on this
+ * host: the native backend's cgroups whose supervisor is gone. Each run
+ * collects such leftovers beside it as it starts, off its critical path; a
+ * long-lived process (a server) calls this once when it starts, so that a
+ * killed predecessor's leftovers go before any run. Best effort, never
+ * fails; thread-safe. */
+void symbi_collect_leftovers(void);
+
 /* Runs `code` (code_len bytes; it may be several MiB) as `SHELL -c CODE`
  * would, with `env` (may be NULL) as its extra environment. Returns 0 and a
  * result in *out for everything that happened to the program (including

@@ -29,6 +29,8 @@ typedef struct symbi_backend_ops {
 	int (*execute)(void *state, const symbi_config_t *cfg, const symbi_exec_request_t *req,
 		       symbi_result_t **out, symbi_error_t *err);
 	void (*destroy)(void *state);
+	/* symbi_collect_leftovers(); may be NULL. */
+	void (*collect_leftovers)(void);
 } symbi_backend_ops_t;
 
 extern const symbi_backend_ops_t symbi_backend_docker;

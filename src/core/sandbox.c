@@ -21,6 +21,17 @@ static const symbi_backend_ops_t *backend_for(symbi_backend_kind_t kind)
 	return NULL;
 }
 
+void symbi_collect_leftovers(void)
+{
+	static const symbi_backend_kind_t kinds[] = {SYMBI_BACKEND_DOCKER, SYMBI_BACKEND_GVISOR,
+						     SYMBI_BACKEND_NATIVE, SYMBI_BACKEND_PROCESS};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const symbi_backend_ops_t *ops = backend_for(kinds[i]);
+		if (ops->collect_leftovers)
+			ops->collect_leftovers();
+	}
+}
+
 symbi_sandbox_t *symbi_sandbox_new(const symbi_config_t *cfg, symbi_error_t *err)
 {
 	if (!cfg) {

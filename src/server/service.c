@@ -27,6 +27,8 @@ srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
 	svc->reaper_stop[0] = svc->reaper_stop[1] = -1;
 	pthread_mutex_init(&svc->lock, NULL);
 	svc->policy = policy;
+	/* The cgroups of runs of servers that died: now, not at the first run. */
+	symbi_collect_leftovers();
 	/* The leftovers of servers that died are collected in the host's
 	 * namespace (their docker workspaces are mounted there), then we leave
 	 * it. */

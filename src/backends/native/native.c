@@ -84,9 +84,6 @@ static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 				  "docker");
 	}
 	st->root = geteuid() == 0;
-	/* Cheap (a few directory reads), and at a server's start it is what
-	 * collects the cgroups of a predecessor that was killed mid-run. */
-	native_cgroup_collect_leftovers();
 	if (native_id_source_init(&st->ids, cfg, err) < 0) {
 		native_seccomp_free(&st->filter);
 		free(st);
@@ -394,4 +391,5 @@ const symbi_backend_ops_t symbi_backend_native = {
 	.create = native_create,
 	.execute = native_execute,
 	.destroy = native_destroy,
+	.collect_leftovers = native_cgroup_collect_leftovers,
 };
