@@ -65,6 +65,9 @@ struct run_ctx {
 	const symbi_config_t *cfg;
 	const char *name;
 	const char *secret;    /* the bootstrap's, see docker_argv.c */
+	/* gVisor only (else NULL): the secret of the bootstrap's exit line
+	 * (gvisor_exit.c). */
+	const char *exit_secret;
 	char *const *envp;     /* the control environment */
 	char docker_path[4096]; /* resolved, for the watchdog */
 	symbi_docker_reaper_t reaper;
@@ -120,6 +123,7 @@ struct container_state {
 	bool engine_gone; /* the inspection could not reach the daemon */
 	bool oom_killed;
 	int exit_code;
+	char runtime[128]; /* HostConfig.Runtime: what the container ran on */
 	char error[512];
 };
 
@@ -129,7 +133,9 @@ static void inspect_container(const struct run_ctx *c, struct container_state *s
 	symbi_docker_output_t *o = malloc(sizeof(*o));
 	if (!o)
 		return;
-	if (docker_control(c, "inspect", "--format={{.State.OOMKilled}}|{{.State.ExitCode}}|{{.State.Error}}",
+	if (docker_control(c, "inspect",
+			   "--format={{.State.OOMKilled}}|{{.State.ExitCode}}|{{.HostConfig.Runtime}}|"
+			   "{{.State.Error}}",
 			   o) != 0) {
 		st->engine_gone = strstr(o->error, "Cannot connect to the Docker daemon") != NULL;
 		free(o);
@@ -138,17 +144,20 @@ static void inspect_container(const struct run_ctx *c, struct container_state *s
 	char out[1024];
 	snprintf(out, sizeof(out), "%.1000s", o->text);
 	free(o);
+	/* The error comes last: it is the one field that may hold a '|'. */
 	char *bar1 = strchr(out, '|');
 	char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
-	if (!bar2)
+	char *bar3 = bar2 ? strchr(bar2 + 1, '|') : NULL;
+	if (!bar3)
 		return;
 	st->found = true;
 	st->oom_killed = strncmp(out, "true", 4) == 0;
 	st->exit_code = atoi(bar1 + 1);
-	size_t len = strlen(bar2 + 1);
-	while (len > 0 && isspace((unsigned char)bar2[len]))
+	snprintf(st->runtime, sizeof(st->runtime), "%.*s", (int)(bar3 - bar2 - 1), bar2 + 1);
+	size_t len = strlen(bar3 + 1);
+	while (len > 0 && isspace((unsigned char)bar3[len]))
 		len--;
-	snprintf(st->error, sizeof(st->error), "%.*s", (int)len, bar2 + 1);
+	snprintf(st->error, sizeof(st->error), "%.*s", (int)len, bar3 + 1);
 }
 
 /* The last non-empty lines of what docker said on stderr, trimmed. */
@@ -216,6 +225,56 @@ static int bootstrap_error(const struct run_ctx *c, symbi_result_t *res, symbi_e
 	return set_error(res, msg, err);
 }
 
+/* Under gVisor: was the container run by the runtime asked for? The daemon
+ * was asked what runtime_name is before the sandbox started (gvisor.c);
+ * this checks that the container really got it, so that nothing between
+ * our argv and the daemon (a later --runtime, a daemon default) can have
+ * run the program without gVisor. A container that cannot be inspected
+ * after the program ran is not trusted either. */
+static bool runtime_mismatch(const struct run_ctx *c, const struct container_state *st,
+			     bool program_ran, char *msg, size_t size)
+{
+	if (st->found && strcmp(st->runtime, c->cfg->runtime_name) != 0) {
+		snprintf(msg, size, "the container ran with runtime '%s', not '%s': the gvisor "
+			 "backend refuses a run without gVisor (its output is withheld)",
+			 st->runtime, c->cfg->runtime_name);
+		return true;
+	}
+	if (!st->found && program_ran) {
+		snprintf(msg, size, "cannot check which runtime ran the container (docker inspect "
+			 "failed): the gvisor backend refuses a run it cannot verify (its output is "
+			 "withheld)");
+		return true;
+	}
+	return false;
+}
+
+/* Output produced where it should not have been is not returned. */
+static void withhold_output(symbi_result_t *res)
+{
+	res->stdout_len = res->stderr_len = 0;
+	if (res->stdout_data)
+		res->stdout_data[0] = '\0';
+	if (res->stderr_data)
+		res->stderr_data[0] = '\0';
+	res->stdout_truncated = res->stderr_truncated = false;
+}
+
+/* Under gVisor, a run whose exit the bootstrap did not record. */
+static int sandbox_died(symbi_result_t *res, int code, symbi_error_t *err)
+{
+	char msg[400], why[160] = "";
+	if (code > 128 && code <= 128 + 64)
+		snprintf(why, sizeof(why), " (killed by signal %d)", code - 128);
+	else if (code == 2)
+		snprintf(why, sizeof(why), " (the status of a Go runtime crash, e.g. runsc unable to "
+			 "create a thread under the host pids limit)");
+	snprintf(msg, sizeof(msg), "the gVisor sandbox (runsc) died, or the program killed the "
+		 "sandbox's bootstrap: the container ended with status %d%s before the program's "
+		 "exit was recorded; docker passes on no message from runsc", code, why);
+	return set_error(res, msg, err);
+}
+
 static int set_error(symbi_result_t *res, const char *message, symbi_error_t *err)
 {
 	free(res->error);
@@ -227,13 +286,25 @@ static int set_error(symbi_result_t *res, const char *message, symbi_error_t *er
 }
 
 /* Decides what happened from the client's exit and, where the exit status
- * is ambiguous, from the container's recorded state. Returns whether the
- * container must be removed regardless of auto_remove. */
+ * is ambiguous, from the container's recorded state. Under gVisor
+ * (c->exit_secret set) the container is always inspected (its runtime is
+ * checked) and `recorded` is the program's exit as the bootstrap recorded
+ * it, -1 if it did not. */
 static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc,
-		    symbi_result_t *res, symbi_error_t *err)
+		    symbi_result_t *res, int recorded, symbi_error_t *err)
 {
 	if (c->reaper_failed)
 		return set_error(res, c->reaper_err.message, err);
+	struct container_state st;
+	bool inspected = c->exit_secret != NULL;
+	if (inspected) {
+		inspect_container(c, &st);
+		char msg[512];
+		if (runtime_mismatch(c, &st, recorded >= 0, msg, sizeof(msg))) {
+			withhold_output(res);
+			return set_error(res, msg, err);
+		}
+	}
 	if (oc->cancelled)
 		return set_error(res, "execution cancelled", err);
 	if (oc->timed_out) {
@@ -255,13 +326,15 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 	if (code == 127 && bootstrap_failed(c, res))
 		return bootstrap_error(c, res, err);
 	/* 125-127 are also docker's own failures; above 128 may be OOM. Only
-	 * the container's state can tell. */
-	if (code < 125 || code == 128) {
+	 * the container's state can tell. Under gVisor so is every run whose
+	 * exit the bootstrap did not record. */
+	bool unrecorded = c->exit_secret && recorded < 0;
+	if ((code < 125 || code == 128) && !unrecorded) {
 		symbi_result_set_exit(res, SYMBI_STATUS_EXITED, code, 0);
 		return 0;
 	}
-	struct container_state st;
-	inspect_container(c, &st);
+	if (!inspected)
+		inspect_container(c, &st);
 	if (!st.found || st.error[0])
 		return engine_failed(res, code, st.engine_gone, err);
 	if (st.oom_killed) {
@@ -270,6 +343,8 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 		res->error = strdup("the program was killed for exceeding the memory limit");
 		return res->error ? 0 : symbi_fail_nomem(err);
 	}
+	if (unrecorded)
+		return sandbox_died(res, code, err);
 	if (st.exit_code > 128 && st.exit_code <= 128 + 64) {
 		symbi_result_set_exit(res, SYMBI_STATUS_SIGNALED, -1, st.exit_code - 128);
 		return 0;
@@ -285,20 +360,23 @@ static int error_result(const char *message, symbi_result_t **out, symbi_error_t
 	return *out ? 0 : symbi_fail_nomem(err);
 }
 
-/* The secret line, the code, then the program's stdin data. */
-static char *build_input(const char *secret, const symbi_exec_request_t *req, size_t *len)
+/* Under gVisor the exit secret's line, then the secret line, the code,
+ * then the program's stdin data. */
+static char *build_input(const struct run_ctx *c, const symbi_exec_request_t *req, size_t *len)
 {
-	size_t slen = strlen(secret);
-	*len = slen + 1 + req->code_len + req->stdin_len;
-	char *input = malloc(*len);
+	char lines[80];
+	int n = snprintf(lines, sizeof(lines), "%s%s%s\n", c->exit_secret ? c->exit_secret : "",
+			 c->exit_secret ? "\n" : "", c->secret);
+	size_t slen = (size_t)n;
+	*len = slen + req->code_len + req->stdin_len;
+	char *input = malloc(*len ? *len : 1);
 	if (!input)
 		return NULL;
-	memcpy(input, secret, slen);
-	input[slen] = '\n';
+	memcpy(input, lines, slen);
 	if (req->code_len)
-		memcpy(input + slen + 1, req->code, req->code_len);
+		memcpy(input + slen, req->code, req->code_len);
 	if (req->stdin_len)
-		memcpy(input + slen + 1 + req->code_len, req->stdin_data, req->stdin_len);
+		memcpy(input + slen + req->code_len, req->stdin_data, req->stdin_len);
 	return input;
 }
 
@@ -310,7 +388,7 @@ static int run_container(const symbi_config_t *cfg, struct run_ctx *c,
 	int rc = -1;
 	size_t input_len = 0;
 	int profile_fd = 0; /* none (supervise's fd3 convention) */
-	char *input = build_input(c->secret, req, &input_len);
+	char *input = build_input(c, req, &input_len);
 	if (!input) {
 		symbi_fail_nomem(err);
 		goto done;
@@ -343,10 +421,11 @@ static int run_container(const symbi_config_t *cfg, struct run_ctx *c,
 		rc = error_result(err ? err->message : "cannot run docker", out, err);
 		goto done;
 	}
+	int recorded = c->exit_secret ? symbi_gvisor_take_exit(&oc.err, c->exit_secret) : -1;
 	symbi_result_t *res = symbi_result_from_outcome(&oc);
 	symbi_stream_free(&oc.out);
 	symbi_stream_free(&oc.err);
-	int classified = res ? classify(c, &oc, res, err) : symbi_fail_nomem(err);
+	int classified = res ? classify(c, &oc, res, recorded, err) : symbi_fail_nomem(err);
 	bool keep = cfg->auto_remove == false && res && res->status != SYMBI_STATUS_TIMEOUT &&
 		    !oc.cancelled && classified == 0;
 	/* With its anonymous volumes, if the image managed to have any. */
@@ -374,11 +453,12 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 	(void)state;
 	if (symbi_docker_env_check(req->env, err) < 0)
 		return -1;
-	char name[64], secret[33], owner[256], image_id[160], why[1024] = "";
+	char name[64], secret[33], exit_secret[33], owner[256], image_id[160], why[1024] = "";
 	if (container_name(name, sizeof(name), err) < 0 || random_hex(secret, 16, err) < 0 ||
-	    symbi_docker_owner(owner, sizeof(owner), err) < 0)
+	    random_hex(exit_secret, 16, err) < 0 || symbi_docker_owner(owner, sizeof(owner), err) < 0)
 		return -1;
-	struct run_ctx c = {.cfg = cfg, .name = name, .secret = secret, .reaper = {-1, -1}};
+	struct run_ctx c = {.cfg = cfg, .name = name, .secret = secret, .reaper = {-1, -1},
+			    .exit_secret = cfg->backend == SYMBI_BACKEND_GVISOR ? exit_secret : NULL};
 	symbi_strlist_t control_env = {0}, image_volumes = {0};
 	symbi_docker_volumes_t volumes = {0};
 	int rc = -1;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 struct symbi_exec_request;
+struct symbi_stream;
 
 /* Label put on every container we start, so that they can be found; no
  * extra flag may set a label under this prefix. */
@@ -24,6 +25,10 @@ struct symbi_exec_request;
 /* Starts a line on stderr by which the in-container bootstrap reports its
  * own failure; the run's secret and ": " follow. */
 #define SYMBI_DOCKER_BOOTSTRAP_MARK "symbi-sandbox-bootstrap "
+/* Under gVisor an outer bootstrap shell records the program's exit as the
+ * last line on stderr: this mark, the run's exit secret, " exit ", the
+ * status (gvisor_exit.c). */
+#define SYMBI_GVISOR_EXIT_WORD " exit "
 /* The fixed environment of every docker process we start. */
 #define SYMBI_DOCKER_CONTROL_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* DOCKER_CONFIG when neither DOCKER_CONFIG nor HOME is set: a directory
@@ -80,10 +85,16 @@ typedef struct symbi_docker_run_plan {
 } symbi_docker_run_plan_t;
 
 /* Builds `docker run ...` for one execution; the secret line, the code
- * (then the program's stdin data, if any) are fed on the client's stdin. */
+ * (then the program's stdin data, if any) are fed on the client's stdin.
+ * Under gVisor the exit secret's line comes first (gvisor_exit.c). */
 int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_run_plan_t *plan,
 				const struct symbi_exec_request *req, symbi_strlist_t *argv,
 				symbi_error_t *err);
+/* Finds the gvisor bootstrap's exit line (with `secret`) at the very end
+ * of the stderr stream and takes it out of the stream (count and kept
+ * bytes). Returns the status it records (0-255), or -1 if there is none:
+ * the program's exit never reached the bootstrap. */
+int symbi_gvisor_take_exit(struct symbi_stream *err_stream, const char *secret);
 /* The fixed environment of every docker process we start (PATH, a pinned
  * DOCKER_CONFIG, and our own DOCKER_HOST etc.): never the program's. */
 int symbi_docker_control_env(symbi_strlist_t *envp, symbi_error_t *err);

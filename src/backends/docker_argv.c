@@ -48,6 +48,22 @@ static const char bootstrap_write_code_stdin[] =
 static const char bootstrap_exec_code_stdin[] =
 	BOOTSTRAP_CHECK_SHELL "exec \"$0\" /tmp/.symbi-code </tmp/.symbi-stdin";
 
+/* Under gVisor the bootstrap above runs under an outer shell that waits for
+ * the program and records its exit as the last line on stderr (see
+ * gvisor_exit.c), so that a run whose sandbox died is told apart from a
+ * program exiting with the same status. Its own secret is the first line
+ * on stdin (the inner bootstrap never holds it, and the outer never holds
+ * the inner's). The outer's own stderr is /dev/null, so that the shell's
+ * job reports ("Killed") never reach the program's stderr; the inner
+ * takes the real one back from fd 3 and closes that. Before writing, the
+ * outer kills every other process of the sandbox, so that nothing the
+ * program left behind can write after the line. */
+static const char gvisor_outer[] =
+	"unset SYMBI_EXIT_; IFS= read -r SYMBI_EXIT_ || exit 127; exec 3>&2 2>/dev/null; "
+	"/bin/sh -c \"$1\" \"$0\" ${2+\"$2\"}; s=$?; kill -KILL -1; "
+	"echo \"" SYMBI_DOCKER_BOOTSTRAP_MARK "$SYMBI_EXIT_" SYMBI_GVISOR_EXIT_WORD "$s\" >&3; exit $s";
+static const char gvisor_inner_stderr[] = "exec 2>&3 3>&-; ";
+
 /* Every variable of the program travels to the docker client as
  * SYMBI_ENV_<KEY>, and the bootstrap gives it back its name inside the
  * container. The client process thus never sees a variable it would
@@ -209,6 +225,10 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_ru
 	PUSH("%s", plan->image);
 	PUSH("/bin/sh");
 	PUSH("-c");
+	if (gvisor) {
+		PUSH("%s", gvisor_outer);
+		PUSH("%s", cfg->shell);
+	}
 	/* The code is written while the image's own PATH and IFS hold; the
 	 * variables get their names back just before the program starts. */
 	char *script = NULL;
@@ -216,6 +236,8 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_ru
 	FILE *f = open_memstream(&script, &script_len);
 	if (!f)
 		goto nomem;
+	if (gvisor)
+		fputs(gvisor_inner_stderr, f);
 	fputs(req->stdin_data ? bootstrap_write_code_stdin : bootstrap_write_code, f);
 	for (size_t i = 0; i < symbi_env_count(env); i++) {
 		const char *key = symbi_env_key(env, i);
@@ -228,7 +250,8 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_ru
 		goto nomem;
 	}
 	free(script);
-	PUSH("%s", cfg->shell);
+	if (!gvisor)
+		PUSH("%s", cfg->shell);
 	if (req->stdin_data)
 		PUSH("%zu", req->code_len);
 	return 0;

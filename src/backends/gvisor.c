@@ -1,7 +1,10 @@
 /* gVisor: the Docker backend with the runsc runtime (runtime_name), after
  * the reference's start-up check that runsc runs. The daemon is asked what
  * runtime_name really is, so that a gvisor sandbox can never run on runc
- * (`--runtime-name runc`, or a runtime registered under another name). */
+ * (`--runtime-name runc`, or a runtime registered under another name);
+ * after each run the container's own runtime is checked too, and a run
+ * whose exit the bootstrap did not record (runsc died) is an error (both in
+ * docker.c's classify, shared with the docker backend). */
 #include "backend.h"
 #include "docker.h"
 #include "../core/error.h"

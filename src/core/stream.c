@@ -28,9 +28,23 @@ static int stream_reserve(symbi_stream_t *s, size_t need)
 	return 0;
 }
 
+static void tail_append(symbi_stream_t *s, const char *buf, size_t n)
+{
+	if (n >= SYMBI_STREAM_TAIL) {
+		memcpy(s->tail, buf + n - SYMBI_STREAM_TAIL, SYMBI_STREAM_TAIL);
+		s->tail_len = SYMBI_STREAM_TAIL;
+		return;
+	}
+	size_t keep = s->tail_len + n > SYMBI_STREAM_TAIL ? SYMBI_STREAM_TAIL - n : s->tail_len;
+	memmove(s->tail, s->tail + s->tail_len - keep, keep);
+	memcpy(s->tail + keep, buf, n);
+	s->tail_len = keep + n;
+}
+
 int symbi_stream_append(symbi_stream_t *s, const char *buf, size_t n)
 {
 	s->total += n;
+	tail_append(s, buf, n);
 	size_t room = s->limit - s->len;
 	size_t keep = n < room ? n : room;
 	if (keep == 0)

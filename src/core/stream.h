@@ -8,12 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How many of the last bytes written are kept whatever the cap (the gvisor
+ * backend looks there for the line its bootstrap writes last). */
+#define SYMBI_STREAM_TAIL 128
+
 typedef struct symbi_stream {
 	char *data;
 	size_t len;     /* bytes kept (<= limit) */
 	size_t cap;     /* allocated */
 	size_t limit;   /* the cap: max_output_bytes */
 	uint64_t total; /* bytes the program wrote */
+	char tail[SYMBI_STREAM_TAIL]; /* the last tail_len bytes written */
+	size_t tail_len;
 } symbi_stream_t;
 
 void symbi_stream_init(symbi_stream_t *s, size_t limit);

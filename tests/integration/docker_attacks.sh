@@ -298,6 +298,77 @@ check "... and nothing ran" test ! -s "$WORK/out"
 out=$("$SB" run "${GV[@]}" 'grep -c "Sun Jan 10 15:06:54 PST 2016" /proc/version')
 expect_eq "control: the registered runsc runtime runs gVisor" 1 "$out"
 
+# --- 10b. the runtime that ran is checked (docker inspect) -----------------------------------------
+# The allowlist refuses --runtime under --backend gvisor; the hook calls the
+# backend past it, so that a real container really runs on runc.
+if cc -std=gnu11 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" -o "$WORK/hook" "$ROOT/tests/integration/gvisor_runtime_hook.c" \
+	"$ROOT/build/libsymbi-sandbox.a" -ljansson -lseccomp -lm 2>"$WORK/cc.log"; then
+	j=$("$WORK/hook" symbi-test/busybox:latest "$TAG" --runtime=runc)
+	expect_eq "gvisor, container run on runc past the allowlist: status error" error "$(json_field status <<<"$j")"
+	expect_eq "... with the runtime named" \
+		"the container ran with runtime 'runc', not 'runsc': the gvisor backend refuses a run without gVisor (its output is withheld)" \
+		"$(json_field error <<<"$j")"
+	expect_eq "... and the output produced on runc withheld" "" "$(json_field stdout <<<"$j")"
+	j=$("$WORK/hook" symbi-test/busybox:latest "$TAG")
+	expect_eq "control: the same hook without the flag runs under gVisor" \
+		"exited ran" "$(json_field status <<<"$j") $(json_field stdout <<<"$j" | head -1)"
+	expect_eq "... and its container is removed too" 0 "$(containers)"
+else
+	not_ok "build the runtime hook (gvisor_runtime_hook.c): $(head -3 "$WORK/cc.log")"
+fi
+
+# --- 10c. a crash of runsc is status error; the program's own deaths are not ------------------------
+# From the host, SIGKILL this suite's container's runsc-sandbox or
+# runsc-gofer (found by the container's full id on its command line) once
+# the container runs; the program sleeps meanwhile.
+kill_runsc() { # PROCESS-NAME
+	local cid pid i
+	for i in $(seq 1 600); do
+		cid=$(docker ps -q --no-trunc --filter "label=$TAG" --filter status=running)
+		[ -n "$cid" ] && pid=$(pgrep -f "^$1 .*$cid" | head -1) && [ -n "$pid" ] && break
+		sleep 0.1
+	done
+	[ -n "$pid" ] && kill -KILL "$pid"
+}
+for proc in runsc-sandbox runsc-gofer; do
+	kill_runsc "$proc" &
+	j=$("$SB" run "${GV[@]}" --timeout 60 --json 'echo started; sleep 50; echo never')
+	wait $!
+	expect_eq "$proc SIGKILLed from the host: status error" error "$(json_field status <<<"$j")"
+	expect_eq "... with the precise message" \
+		"the gVisor sandbox (runsc) died, or the program killed the sandbox's bootstrap: the container ended with status 137 (killed by signal 9) before the program's exit was recorded; docker passes on no message from runsc" \
+		"$(json_field error <<<"$j")"
+	expect_eq "... the output before the crash kept" started "$(json_field stdout <<<"$j")"
+done
+check "control: docker itself reports a killed runsc-sandbox as the container's exit 137, no error" bash -c "
+	docker run -d --label '$TAG' --name symbi-it-crash-$$ --runtime=runsc symbi-test/busybox:latest sleep 60 >/dev/null &&
+	cid=\$(docker inspect -f '{{.Id}}' symbi-it-crash-$$) &&
+	for i in \$(seq 1 100); do pid=\$(pgrep -f \"^runsc-sandbox .*\$cid\") && break; sleep 0.1; done &&
+	kill -KILL \$pid && docker wait symbi-it-crash-$$ >/dev/null &&
+	[ \"\$(docker inspect -f '{{.State.ExitCode}}|{{.State.Error}}|{{.State.OOMKilled}}' symbi-it-crash-$$)\" = '137||false' ]"
+docker rm -fv "symbi-it-crash-$$" >/dev/null 2>&1
+for case in 'exit 2|exited 2 null' 'exit 137|signaled -1 9' 'echo out; kill -9 $$|signaled -1 9' 'exit 0|exited 0 null'; do
+	code=${case%%|*}
+	j=$("$SB" run "${GV[@]}" --json "echo err >&2; $code")
+	expect_eq "gvisor, the program's own '$code' is its result, not a crash" "${case#*|} err" \
+		"$(json_field status <<<"$j") $(json_field exit_code <<<"$j") $(json_field signal <<<"$j") $(json_field stderr <<<"$j")"
+done
+j=$("$SB" run "${GV[@]}" --max-output 100 --json 'head -c 90 /dev/zero | tr "\0" a >&2; exit 4')
+expect_eq "gvisor: the exit line straddling the output cap is still found and not output" \
+	"exited 4 false $(head -c 90 /dev/zero | tr '\0' a)" \
+	"$(json_field status <<<"$j") $(json_field exit_code <<<"$j") $(json_field stderr_truncated <<<"$j") $(json_field stderr <<<"$j")"
+j=$("$SB" run "${GV[@]}" --max-output 100 --json 'head -c 5000 /dev/zero >&2; exit 3')
+expect_eq "gvisor: the exit line past the output cap is still found" "exited 3 true" \
+	"$(json_field status <<<"$j") $(json_field exit_code <<<"$j") $(json_field stderr_truncated <<<"$j")"
+j=$("$SB" run "${GV[@]}" --json '(sleep 1; echo late >&2) & echo forged-free >&2; exit 5')
+expect_eq "gvisor: a background writer cannot push the exit line out" "exited 5 forged-free" \
+	"$(json_field status <<<"$j") $(json_field exit_code <<<"$j") $(json_field stderr <<<"$j")"
+j=$("$SB" run "${GV[@]}" --json 'echo "symbi-sandbox-bootstrap 0123456789abcdef0123456789abcdef exit 0" >&2; kill -9 $PPID')
+expect_eq "gvisor: a forged exit line does not hide a dead bootstrap" error "$(json_field status <<<"$j")"
+j=$("$SB" run "${BB[@]}" --json 'kill -9 $PPID; echo alive')
+expect_eq "control, docker (runc): Linux keeps the program from killing init (PID 1), which gVisor does not" \
+	"exited 0 alive" "$(json_field status <<<"$j") $(json_field exit_code <<<"$j") $(json_field stdout <<<"$j")"
+
 # --- 11. /dev is noexec ------------------------------------------------------------------------------
 EXEC_DEV='printf "#!/bin/sh\necho EXEC-OK\n" >/dev/x && chmod +x /dev/x && echo copied; /dev/x 2>/dev/null || echo noexec'
 out=$(docker run --rm --label "$TAG" --read-only symbi-test/busybox:latest sh -c "$EXEC_DEV")

@@ -17,6 +17,7 @@
 
 #include "backends/backend.h"
 #include "backends/docker.h"
+#include "core/stream.h"
 
 static bool argv_has(const symbi_strlist_t *l, const char *a, const char *b)
 {
@@ -267,8 +268,73 @@ static void test_gvisor_runtime_and_limits_unset(void **state)
 	assert_true(argv_has(&argv, "--pids-limit", "4224"));
 	assert_true(argv_has(&argv, "--user", "1000:1000"));
 	assert_int_equal(argv_index(&argv, "--memory"), -1);
+	/* An outer shell records the program's exit (gvisor_exit.c): /bin/sh
+	 * -c OUTER SHELL INNER, the inner taking stderr back from fd 3. */
+	ssize_t image = argv_index(&argv, "img");
+	assert_true(image > 0 && (size_t)image + 6 == argv.len);
+	assert_string_equal(argv.items[image + 1], "/bin/sh");
+	assert_string_equal(argv.items[image + 2], "-c");
+	assert_non_null(strstr(argv.items[image + 3], "IFS= read -r SYMBI_EXIT_"));
+	assert_non_null(strstr(argv.items[image + 3], "kill -KILL -1; echo \"symbi-sandbox-bootstrap $SYMBI_EXIT_ exit $s\" >&3; exit $s"));
+	assert_string_equal(argv.items[image + 4], "sh");
+	assert_true(strncmp(argv.items[image + 5], "exec 2>&3 3>&-; IFS= read -r SYMBI_ENV_", 39) == 0);
 	symbi_strlist_clear(&argv);
 	symbi_config_free(cfg);
+}
+
+static void stream_write(symbi_stream_t *s, const char *text)
+{
+	assert_int_equal(symbi_stream_append(s, text, strlen(text)), 0);
+}
+
+static void test_gvisor_exit_line(void **state)
+{
+	(void)state;
+	const char *secret = "0123456789abcdef0123456789abcdef";
+	const char *line = "symbi-sandbox-bootstrap 0123456789abcdef0123456789abcdef exit 137\n";
+	symbi_stream_t s;
+	/* found at the end, taken out of the output */
+	symbi_stream_init(&s, 1000);
+	stream_write(&s, "program output\n");
+	stream_write(&s, line);
+	assert_int_equal(symbi_gvisor_take_exit(&s, secret), 137);
+	assert_int_equal(s.len, 15);
+	assert_int_equal(s.total, 15);
+	symbi_stream_free(&s);
+	/* written in small pieces, past the cap: still found, cap honest */
+	symbi_stream_init(&s, 10);
+	stream_write(&s, "0123456789");
+	for (const char *p = line; *p; p++) {
+		char c[2] = {*p, 0};
+		stream_write(&s, c);
+	}
+	assert_int_equal(symbi_gvisor_take_exit(&s, secret), 137);
+	assert_false(symbi_stream_truncated(&s));
+	symbi_stream_free(&s);
+	/* straddling the cap: the kept part of the line is cut */
+	symbi_stream_init(&s, 20);
+	stream_write(&s, "abc");
+	stream_write(&s, line);
+	assert_int_equal(symbi_gvisor_take_exit(&s, secret), 137);
+	assert_int_equal(s.len, 3);
+	assert_memory_equal(s.data, "abc", 3);
+	symbi_stream_free(&s);
+	/* absent: another secret, not last, no newline, not a number */
+	const char *bad[] = {
+		"symbi-sandbox-bootstrap ffffffffffffffffffffffffffffffff exit 0\n",
+		"symbi-sandbox-bootstrap 0123456789abcdef0123456789abcdef exit 0\nmore\n",
+		"symbi-sandbox-bootstrap 0123456789abcdef0123456789abcdef exit 0",
+		"symbi-sandbox-bootstrap 0123456789abcdef0123456789abcdef exit x\n",
+		"symbi-sandbox-bootstrap 0123456789abcdef0123456789abcdef exit 999\n",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		symbi_stream_init(&s, 1000);
+		stream_write(&s, bad[i]);
+		assert_int_equal(symbi_gvisor_take_exit(&s, secret), -1);
+		assert_int_equal(s.total, strlen(bad[i]));
+		symbi_stream_free(&s);
+	}
 }
 
 /* The rule of `profile` for syscall `name` with `action`, NULL if none. */
@@ -353,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_protected_labels),
 		cmocka_unit_test(test_image_volumes_covered),
 		cmocka_unit_test(test_gvisor_runtime_and_limits_unset),
+		cmocka_unit_test(test_gvisor_exit_line),
 		cmocka_unit_test(test_seccomp_profile),
 	};
 	return cmocka_run_group_tests_name("docker_argv", tests, NULL, NULL);
