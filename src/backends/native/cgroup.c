@@ -175,24 +175,12 @@ int native_cgroup_create(native_cgroup_t *cg, const native_limits_t *lim, symbi_
 	return 0;
 }
 
-int native_cgroup_attach(const native_cgroup_t *cg, pid_t pid, symbi_error_t *err)
+int native_cgroup_open_join(const native_cgroup_t *cg, int *fds, symbi_error_t *err)
 {
-	char text[32];
-	snprintf(text, sizeof(text), "%d", (int)pid);
-	for (int i = 0; i < cg->ndirs; i++)
-		if (native_write_file(cg->dirs[i], "cgroup.procs", text) < 0)
-			return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot move the sandbox into %s",
-					  cg->dirs[i]);
-	return 0;
-}
-
-int native_cgroup_open_tasks(const native_cgroup_t *cg, int *fds, symbi_error_t *err)
-{
-	if (cg->version != 1)
-		return 0;
 	for (int i = 0; i < cg->ndirs; i++) {
-		char path[PATH_MAX + 8];
-		snprintf(path, sizeof(path), "%s/tasks", cg->dirs[i]);
+		char path[PATH_MAX + 16];
+		snprintf(path, sizeof(path), "%s/%s", cg->dirs[i],
+			 cg->version == 1 ? "tasks" : "cgroup.procs");
 		fds[i] = open(path, O_WRONLY | O_CLOEXEC);
 		if (fds[i] < 0) {
 			int e = errno;

@@ -13,11 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define SYNC_FD NATIVE_SYNC_FD
+/* The program's descriptors before exec (all close-on-exec): the end of the
+ * pipe on which the init says the root is ready, then the cgroup's files. */
+#define READY_FD NATIVE_VOLUME_FD0
+#define CGROUP_FD0 (READY_FD + 1)
 
 static void setup_fds(const int stdio[3], int sync_fd, int lock_fd)
 {
@@ -97,25 +102,66 @@ static void wait_for_go(const native_plan_t *p)
 		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
 }
 
-/* The run's cgroup, made by the parent while this child built its root:
- * moves in (v1: through the attached tasks files; v2: the parent moved it)
- * and hides the host's hierarchy behind a cgroup namespace. Returns whether
- * there is one (else rlimits stand in). */
+/* The program, before it drops its privileges: the run's cgroup, made by
+ * the parent meanwhile, which it joins by writing 0 to the files sent along
+ * (opened by the parent: the kernel checks the opener's credentials), then
+ * a cgroup namespace that hides the host's hierarchy. Returns whether there
+ * is one (else rlimits stand in). */
 static bool enter_cgroup(void)
 {
 	native_msg_t m;
-	int n = native_msg_recv_fds(SYNC_FD, &m, NATIVE_VOLUME_FD0);
+	int n = native_msg_recv_fds(SYNC_FD, &m, CGROUP_FD0);
 	if (n < 0 || m.kind != NATIVE_MSG_CGROUP)
 		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
 	for (int i = 0; i < n; i++) {
-		if (write(NATIVE_VOLUME_FD0 + i, "0", 1) != 1)
+		if (write(CGROUP_FD0 + i, "0", 1) != 1)
 			native_child_fail(SYNC_FD, "enter the cgroup", errno,
 					  "cannot join the run's cgroup");
-		close(NATIVE_VOLUME_FD0 + i);
+		close(CGROUP_FD0 + i);
 	}
 	if (m.status && unshare(CLONE_NEWCGROUP) < 0)
 		native_child_fail(SYNC_FD, "create the cgroup namespace", errno, "unshare failed");
 	return m.status != 0;
+}
+
+/* What the init sends on the ready pipe once the root is built: the
+ * identity of that root, which the program checks is its own. */
+struct root_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+static int root_id(struct root_id *id)
+{
+	struct stat st;
+	if (stat("/", &st) < 0)
+		return -1;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return 0;
+}
+
+/* The program waits here, confined, for the init to finish the root: the
+ * init's pivot_root moved this process's root too (pivot_root moves every
+ * process of the mount namespace whose root was the old one), which it
+ * checks before it enters the working directory. EOF: the init failed and
+ * reported why. */
+static void wait_for_root(const native_plan_t *p)
+{
+	struct root_id want, got;
+	ssize_t n;
+	do
+		n = read(READY_FD, &want, sizeof(want));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(want))
+		_exit(NATIVE_SETUP_FAILED);
+	close(READY_FD);
+	if (root_id(&got) < 0 || got.dev != want.dev || got.ino != want.ino)
+		native_child_fail(SYNC_FD, "enter the new root", EXDEV,
+				  "the program's root is not the sandbox's");
+	if (chdir(p->workdir) < 0)
+		native_child_fail(SYNC_FD, "enter the working directory", errno,
+				  "cannot chdir to %s", p->workdir);
 }
 
 /* Searches PATH of the sandbox (not the caller's) for argv[0]. */
@@ -146,20 +192,31 @@ static void exec_program(const native_plan_t *p)
 	errno = first_errno;
 }
 
-/* The program: new session, limits, unprivileged identity, seccomp last,
- * exec. Errors go to the parent through the sync socket, which exec
- * closes. */
-__attribute__((noreturn)) static void program_main(const native_plan_t *p, bool use_cgroup)
+/* The program, forked as soon as the init has its ids, confines itself
+ * while the init builds the root (the two run side by side): loopback, the
+ * cgroup, a new session, limits, unprivileged identity, seccomp last; then
+ * it waits for the root and execs. Errors go to the parent through the sync
+ * socket, which exec closes. */
+__attribute__((noreturn)) static void program_main(const native_plan_t *p, int ready)
 {
+	/* Only the ready pipe's end, at READY_FD, above the fixed descriptors;
+	 * the volumes are the init's to mount. */
+	if (ready != READY_FD && dup3(ready, READY_FD, O_CLOEXEC) < 0)
+		native_child_fail(SYNC_FD, "start the program", errno, "dup3 failed");
+	syscall(SYS_close_range, READY_FD + 1, ~0U, 0);
 	const char *step = "start the program";
 	if (setsid() < 0)
 		native_child_fail(SYNC_FD, "setsid", errno, "setsid failed");
+	if (p->netns && native_loopback_up() < 0)
+		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
+	bool use_cgroup = enter_cgroup();
 	if (native_set_rlimits(p, use_cgroup) < 0)
 		native_child_fail(SYNC_FD, "set rlimits", errno, "setrlimit failed");
 	if (native_drop_privileges(p, &step) < 0)
 		native_child_fail(SYNC_FD, step, errno, "cannot %s", step);
 	if (native_seccomp_install(p->filter) < 0)
 		native_child_fail(SYNC_FD, "install seccomp", errno, "cannot install the seccomp filter");
+	wait_for_root(p);
 	exec_program(p);
 	native_child_fail(SYNC_FD, "exec", errno, "cannot execute %s: %s", p->argv.items[0],
 			  strerror(errno));
@@ -209,17 +266,27 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 		_exit(NATIVE_SETUP_FAILED);
 	if (sethostname("sandbox", 7) < 0)
 		native_child_fail(SYNC_FD, "set the hostname", errno, "sethostname failed");
-	if (p->netns && native_loopback_up() < 0)
-		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
-	native_mount_root(p, SYNC_FD);
-	syscall(SYS_close_range, NATIVE_VOLUME_FD0, ~0U, 0); /* attached */
-	bool use_cgroup = enter_cgroup();
+	/* Not to be ptraced by the program, which has the same ids. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		native_child_fail(SYNC_FD, "start the program", errno, "pipe failed");
 	pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 	if (program < 0)
 		native_child_fail(SYNC_FD, "start the program", errno, "fork failed");
-	if (program == 0)
-		program_main(p, use_cgroup);
+	if (program == 0) {
+		close(ready[1]);
+		program_main(p, ready[0]);
+	}
+	close(ready[0]);
+	signal(SIGPIPE, SIG_IGN); /* a program that failed early closed its end */
+	native_mount_root(p, SYNC_FD);
+	struct root_id id;
+	if (root_id(&id) < 0)
+		native_child_fail(SYNC_FD, "enter the new root", errno, "cannot stat /");
+	if (write(ready[1], &id, sizeof(id)) != (ssize_t)sizeof(id))
+		_exit(NATIVE_SETUP_FAILED); /* the program is gone: it reported why */
+	syscall(SYS_close_range, NATIVE_VOLUME_FD0, ~0U, 0); /* attached; the pipe */
 	/* The init keeps no descriptor the program's output could wait on. */
 	close(0);
 	close(1);

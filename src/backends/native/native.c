@@ -128,11 +128,12 @@ static void native_destroy(void *state)
 	free(st);
 }
 
-/* The run's cgroup with its limits, made while the child builds its root
- * (it waits for CGROUP only before it starts the program): v2, the parent
- * moves it in; v1, it moves itself in through the tasks files sent along.
- * Without a cgroup, rlimits stand in unless the run must fail closed. */
-static int make_cgroup(struct native_run *r, pid_t child, symbi_error_t *err)
+/* The run's cgroup with its limits, made while the child builds its root:
+ * the program moves itself in through the files sent along, before it drops
+ * its privileges. The init, which runs none of the program's code, stays
+ * out: the pids limit counts the program's processes only. Without a
+ * cgroup, rlimits stand in unless the run must fail closed. */
+static int make_cgroup(struct native_run *r, symbi_error_t *err)
 {
 	symbi_error_t cg_err = {0};
 	r->use_cgroup = native_cgroup_create(r->cg, &r->plan->limits, &cg_err) == 0;
@@ -144,17 +145,15 @@ static int make_cgroup(struct native_run *r, pid_t child, symbi_error_t *err)
 			no_cgroup_message(text, sizeof(text), cg_err.message);
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "%s", text);
 	}
-	int tasks[NATIVE_CG_MAX_DIRS];
-	int ntasks = 0;
-	if (r->use_cgroup &&
-	    ((r->cg->version == 2 && native_cgroup_attach(r->cg, child, err) < 0) ||
-	     (ntasks = native_cgroup_open_tasks(r->cg, tasks, err)) < 0))
+	int join[NATIVE_CG_MAX_DIRS];
+	int njoin = r->use_cgroup ? native_cgroup_open_join(r->cg, join, err) : 0;
+	if (njoin < 0)
 		return -1;
 	native_msg_t m = {.kind = NATIVE_MSG_CGROUP, .status = r->use_cgroup};
 	/* A child that already failed has closed its end: its ERROR tells. */
-	native_msg_send_fds(r->sync_fd, &m, tasks, ntasks);
-	for (int i = 0; i < ntasks; i++)
-		close(tasks[i]);
+	native_msg_send_fds(r->sync_fd, &m, join, njoin);
+	for (int i = 0; i < njoin; i++)
+		close(join[i]);
 	return 0;
 }
 
@@ -207,7 +206,7 @@ static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t
 	native_msg_send_fds(r->sync_fd, &go, vol, nvol);
 	for (int i = 0; i < nvol; i++)
 		close(vol[i]);
-	if (make_cgroup(r, child, err) < 0)
+	if (make_cgroup(r, err) < 0)
 		goto abandon;
 	return 0;
 abandon:

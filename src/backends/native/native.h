@@ -78,15 +78,15 @@ typedef struct native_cgroup {
 int native_cgroup_version(void);
 /* Creates this run's cgroup(s) with the limits set. */
 int native_cgroup_create(native_cgroup_t *cg, const native_limits_t *lim, symbi_error_t *err);
-int native_cgroup_attach(const native_cgroup_t *cg, pid_t pid, symbi_error_t *err);
-/* v1 only: opens each hierarchy's `tasks` for writing (close-on-exec)
- * into fds[NATIVE_CG_MAX_DIRS]; returns how many (0 on v2). The child
- * moves itself in by writing 0 to each: a thread moving itself skips the
- * kernel's global threadgroup lock, whose RCU synchronisation costs
- * several ms per hierarchy when the parent moves a pid. Opened by the
- * parent, the files need no chown to the run's uid (v1 checks the
- * opener's credentials). */
-int native_cgroup_open_tasks(const native_cgroup_t *cg, int *fds, symbi_error_t *err);
+/* Opens, for writing (close-on-exec), the files through which the program
+ * joins the cgroup: each v1 hierarchy's `tasks`, v2's `cgroup.procs`, into
+ * fds[NATIVE_CG_MAX_DIRS]; returns how many. The program moves itself in by
+ * writing 0 to each: on v1 a thread moving itself skips the kernel's global
+ * threadgroup lock, whose RCU synchronisation costs several ms per
+ * hierarchy when another process moves a pid. The kernel checks the
+ * opener's credentials (v1, and v2 since 5.16), so the files need no chown
+ * to the run's uid. */
+int native_cgroup_open_join(const native_cgroup_t *cg, int *fds, symbi_error_t *err);
 /* Kills every process still in the cgroup (best effort). */
 void native_cgroup_kill(const native_cgroup_t *cg);
 /* How many processes the OOM killer killed in it. */
