@@ -192,15 +192,21 @@ static void exec_program(const native_plan_t *p)
 	errno = first_errno;
 }
 
-/* The program, forked as soon as the init has its ids, confines itself
- * while the init builds the root (the two run side by side): loopback, the
- * cgroup, a new session, limits, unprivileged identity, seccomp last; then
- * it waits for the root and execs. Errors go to the parent through the sync
- * socket, which exec closes. */
-__attribute__((noreturn)) static void program_main(const native_plan_t *p, int ready)
+/* The program's process, forked as soon as the root's tmpfs exists, works
+ * while the init builds the rest of the root (the two run side by side):
+ * it fills /etc in and says so on etc_done, then confines itself
+ * (loopback, the cgroup, a new session, limits, unprivileged identity,
+ * seccomp last), waits for the root and execs. Errors go to the parent
+ * through the sync socket, which exec closes. */
+__attribute__((noreturn)) static void program_main(const native_plan_t *p, native_etc_t *etc,
+						   int etc_done, int ready)
 {
+	native_etc_copy(etc, !p->netns, SYNC_FD);
+	if (write(etc_done, "1", 1) != 1)
+		_exit(NATIVE_SETUP_FAILED); /* the init is gone, and said why */
+	close(etc_done);
 	/* Only the ready pipe's end, at READY_FD, above the fixed descriptors;
-	 * the volumes are the init's to mount. */
+	 * the volumes and the new root are the init's. */
 	if (ready != READY_FD && dup3(ready, READY_FD, O_CLOEXEC) < 0)
 		native_child_fail(SYNC_FD, "start the program", errno, "dup3 failed");
 	syscall(SYS_close_range, READY_FD + 1, ~0U, 0);
@@ -268,19 +274,25 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 		native_child_fail(SYNC_FD, "set the hostname", errno, "sethostname failed");
 	/* Not to be ptraced by the program, which has the same ids. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	int ready[2];
-	if (pipe2(ready, O_CLOEXEC) < 0)
+	native_root_t root;
+	native_etc_t etc;
+	native_root_begin(&root, &etc, p, SYNC_FD);
+	int ready[2], etc_done[2];
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(etc_done, O_CLOEXEC) < 0)
 		native_child_fail(SYNC_FD, "start the program", errno, "pipe failed");
 	pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 	if (program < 0)
 		native_child_fail(SYNC_FD, "start the program", errno, "fork failed");
 	if (program == 0) {
 		close(ready[1]);
-		program_main(p, ready[0]);
+		close(etc_done[0]);
+		program_main(p, &etc, etc_done[1], ready[0]);
 	}
 	close(ready[0]);
+	close(etc_done[1]);
+	native_etc_close(&etc);
 	signal(SIGPIPE, SIG_IGN); /* a program that failed early closed its end */
-	native_mount_root(p, SYNC_FD);
+	native_root_finish(&root, p, etc_done[0], SYNC_FD);
 	struct root_id id;
 	if (root_id(&id) < 0)
 		native_child_fail(SYNC_FD, "enter the new root", errno, "cannot stat /");

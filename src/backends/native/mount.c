@@ -9,8 +9,9 @@
  * symlink or "..", and only through directories of the sandbox's own tmpfs
  * mounts (never a volume, never the host). The caller's paths (working
  * directory, volume targets) are mounted first, before pivot_root, while
- * the new root holds nothing else and the host's root is not inside it at
- * all: no configuration can create or change anything on the host. */
+ * the new root holds nothing else (but /etc, reserved, which the program's
+ * process fills in meanwhile: etc.c) and the host's root is not inside it
+ * at all: no configuration can create or change anything on the host. */
 #include "native.h"
 
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -31,29 +31,12 @@
 
 static const char *const system_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
 					  "/libx32"};
-/* /etc entries programs need to work; nothing secret. */
-static const char *const etc_entries[] = {
-	"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/nsswitch.conf",
-	"/etc/host.conf", "/etc/hosts", "/etc/localtime", "/etc/timezone", "/etc/ssl/certs",
-	"/etc/ssl/openssl.cnf", "/etc/ca-certificates", "/etc/ca-certificates.conf",
-	"/etc/alternatives", "/etc/mime.types", "/etc/protocols", "/etc/services",
-	"/etc/os-release", "/etc/debian_version", "/etc/bash.bashrc", "/etc/profile",
-	"/etc/inputrc", "/etc/magic", "/etc/gai.conf",
-};
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 #define FAIL(step, ...) native_child_fail(sync_fd, step, errno, __VA_ARGS__)
 
-/* The new root and the file systems a walk may pass through: the tmpfs
- * mounts made here (root, /tmp, working directory, /dev). */
-#define TREE_MAX_DEVS 6
-struct tree {
-	int root; /* O_PATH descriptor of the new root */
-	dev_t devs[TREE_MAX_DEVS];
-	int ndevs;
-};
 
-static bool own_dev(const struct tree *t, dev_t dev)
+static bool own_dev(const native_root_t *t, dev_t dev)
 {
 	for (int i = 0; i < t->ndevs; i++)
 		if (t->devs[i] == dev)
@@ -63,10 +46,10 @@ static bool own_dev(const struct tree *t, dev_t dev)
 
 /* Remembers the file system mounted at `name` (relative to the cwd) as one
  * of ours. */
-static int add_dev(struct tree *t, const char *name)
+static int add_dev(native_root_t *t, const char *name)
 {
 	struct stat st;
-	if (t->ndevs == TREE_MAX_DEVS) {
+	if (t->ndevs == NATIVE_ROOT_MAX_DEVS) {
 		errno = EOVERFLOW;
 		return -1;
 	}
@@ -79,7 +62,7 @@ static int add_dev(struct tree *t, const char *name)
 /* Opens directory `name` in `dirfd`, creating it when missing: never
  * through a symlink (O_NOFOLLOW), and only on one of our file systems
  * (EXDEV otherwise: a volume, the host). */
-static int enter_dir(const struct tree *t, int dirfd, const char *name)
+static int enter_dir(const native_root_t *t, int dirfd, const char *name)
 {
 	if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
 		return -1;
@@ -99,7 +82,7 @@ static int enter_dir(const struct tree *t, int dirfd, const char *name)
 /* Opens the directory that holds the last component of `path` (absolute,
  * normalised by the plan) beneath t->root, creating missing directories.
  * *last points to that component inside `path`. */
-static int open_parent(const struct tree *t, const char *path, const char **last)
+static int open_parent(const native_root_t *t, const char *path, const char **last)
 {
 	const char *c = path;
 	while (*c == '/')
@@ -136,7 +119,7 @@ static int open_parent(const struct tree *t, const char *path, const char **last
 /* Creates the mount point `path` beneath the new root (a directory, or an
  * empty file when !dir) and makes its parent the working directory, so
  * that mount() names it by *last alone. */
-static int make_mount_point(const struct tree *t, const char *path, bool dir, const char **last)
+static int make_mount_point(const native_root_t *t, const char *path, bool dir, const char **last)
 {
 	int fd = open_parent(t, path, last);
 	if (fd < 0)
@@ -212,7 +195,7 @@ static unsigned long kept_flags(const char *path)
 /* Binds `source` (a host path, under the old root once pivoted) onto
  * `target` in the new root, creating the target as a directory or file
  * like the source. */
-static int bind(const struct tree *t, const char *source, const char *target, bool read_only,
+static int bind(const native_root_t *t, const char *source, const char *target, bool read_only,
 		bool dev_ok)
 {
 	struct stat st;
@@ -229,7 +212,7 @@ static int bind(const struct tree *t, const char *source, const char *target, bo
 /* Attaches a mount the parent made (idmap.c), flags already set, onto
  * `target` in the new root, created by the walk as a directory or file
  * like the mount's root. */
-static int attach(const struct tree *t, int fd, const char *target)
+static int attach(const native_root_t *t, int fd, const char *target)
 {
 	struct stat st;
 	const char *last;
@@ -249,33 +232,9 @@ static int copy_link(const char *source, const char *target)
 	return symlink(dest, target);
 }
 
-/* Copies a small regular file (cheaper than a bind: no mount to make). */
-static int copy_file(const char *source, const char *target, off_t size)
-{
-	int in = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0)
-		return -1;
-	int out = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	int rc = out < 0 ? -1 : 0;
-	while (rc == 0 && size > 0) {
-		ssize_t n = sendfile(out, in, NULL, (size_t)size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* the file shrank: keep what we have */
-		size -= n;
-	}
-	int saved = errno;
-	close(in);
-	if (out >= 0)
-		close(out);
-	errno = saved;
-	return rc;
-}
-
-/* A system path: a symlink is copied, a directory bound read-only, a
- * regular file copied when `copy` (else bound), a missing one skipped. */
-static int bind_system(const struct tree *t, const char *path, bool copy)
+/* A system path: a symlink is copied, anything else bound read-only, a
+ * missing one skipped. */
+static int bind_system(const native_root_t *t, const char *path)
 {
 	char source[PATH_MAX];
 	snprintf(source, sizeof(source), OLD "%s", path);
@@ -284,9 +243,32 @@ static int bind_system(const struct tree *t, const char *path, bool copy)
 		return errno == ENOENT ? 0 : -1;
 	if (S_ISLNK(st.st_mode))
 		return copy_link(source, path);
-	if (copy && S_ISREG(st.st_mode) && st.st_size <= (off_t)(1 << 20))
-		return copy_file(source, path, st.st_size);
 	return bind(t, source, path, true, false);
+}
+
+/* The /etc entries that are not the program's process's to copy. */
+static int bind_etc(const native_root_t *t, const native_plan_t *p)
+{
+	int etc = open(OLD "/etc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (etc < 0)
+		return -1;
+	const char *name;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && (name = native_etc_entry(i, !p->netns)); i++) {
+		native_etc_how_t how = native_etc_how(etc, name);
+		if (how == NATIVE_ETC_BIND) {
+			char source[PATH_MAX], target[PATH_MAX];
+			snprintf(source, sizeof(source), OLD "/etc/%s", name);
+			snprintf(target, sizeof(target), "/etc/%s", name);
+			rc = bind(t, source, target, true, false);
+		} else if (how == NATIVE_ETC_ERROR) {
+			rc = -1;
+		}
+	}
+	int saved = errno;
+	close(etc);
+	errno = saved;
+	return rc;
 }
 
 /* Options of every tmpfs: capped in size and in inodes (see
@@ -307,7 +289,7 @@ static void tmpfs_options(char *opts, size_t size, uint64_t bytes, const char *m
 
 /* A tmpfs on `target`, created beneath the new root; it joins the file
  * systems walks may pass through. */
-static int mount_tmpfs(struct tree *t, const char *target, const char *name, uint64_t size,
+static int mount_tmpfs(native_root_t *t, const char *target, const char *name, uint64_t size,
 		       const char *mode, unsigned long flags, const native_plan_t *p)
 {
 	const char *last;
@@ -318,7 +300,7 @@ static int mount_tmpfs(struct tree *t, const char *target, const char *name, uin
 	return add_dev(t, last);
 }
 
-static int make_dev(struct tree *t, int sync_fd)
+static int make_dev(native_root_t *t, int sync_fd)
 {
 	if (mount_tmpfs(t, "/dev", "symbi-dev", 1 << 20, "0755", MS_NOSUID | MS_NOEXEC, NULL) < 0)
 		FAIL("mount /dev", "cannot mount a tmpfs on /dev");
@@ -343,7 +325,7 @@ static int make_dev(struct tree *t, int sync_fd)
  * host's root is not inside it: /tmp (volumes may go there), the working
  * directory, then the volumes (sources are host paths, as the plan
  * resolved them), each target created by the walk. */
-static void mount_callers_paths(struct tree *t, const native_plan_t *p, int sync_fd)
+static void mount_callers_paths(native_root_t *t, const native_plan_t *p, int sync_fd)
 {
 	if (mount_tmpfs(t, "/tmp", "symbi-tmp", p->tmp_size, "1777",
 			MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -360,7 +342,7 @@ static void mount_callers_paths(struct tree *t, const native_plan_t *p, int sync
 			     p->binds[i].target);
 }
 
-int native_mount_root(const native_plan_t *p, int sync_fd)
+int native_root_begin(native_root_t *t, native_etc_t *etc, const native_plan_t *p, int sync_fd)
 {
 	/* Nothing we do from here propagates to the host. */
 	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
@@ -368,13 +350,22 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 	/* The new root is built on /dev, which no volume source can be under
 	 * (see NATIVE_NEW_ROOT), so that the sources stay reachable until
 	 * they are bound; once pivoted, the host's /dev shows again. */
-	struct tree t = {.root = -1};
+	memset(t, 0, sizeof(*t));
+	t->root = -1;
 	char opts[160];
 	tmpfs_options(opts, sizeof(opts), p->root_size, "0755", NULL);
 	if (mount("symbi-root", NATIVE_NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0 ||
-	    (t.root = open(NATIVE_NEW_ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    add_dev(&t, NATIVE_NEW_ROOT) < 0)
+	    (t->root = open(NATIVE_NEW_ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    add_dev(t, NATIVE_NEW_ROOT) < 0)
 		FAIL("mount the new root", "cannot mount the root tmpfs");
+	if (native_etc_open(t->root, etc) < 0)
+		FAIL("populate /etc", "cannot create /etc");
+	return 0;
+}
+
+int native_root_finish(native_root_t *r, const native_plan_t *p, int etc_done, int sync_fd)
+{
+	native_root_t t = *r;
 	mount_callers_paths(&t, p, sync_fd);
 	if (mkdirat(t.root, &OLD[1], 0700) < 0) /* relative: without the leading / */
 		FAIL("mount the new root", "cannot create the old root's mount point");
@@ -384,15 +375,10 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 		FAIL("pivot_root", "chdir / failed");
 
 	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
-		if (bind_system(&t, system_dirs[i], false) < 0)
+		if (bind_system(&t, system_dirs[i]) < 0)
 			FAIL("bind system directories", "cannot bind %s read-only", system_dirs[i]);
-	if (mkdirat(t.root, "etc", 0755) < 0 || mkdirat(t.root, "etc/ssl", 0755) < 0)
-		FAIL("populate /etc", "cannot create /etc");
-	for (size_t i = 0; i < sizeof(etc_entries) / sizeof(etc_entries[0]); i++)
-		if (bind_system(&t, etc_entries[i], true) < 0)
-			FAIL("populate /etc", "cannot bind %s read-only", etc_entries[i]);
-	if (!p->netns && bind_system(&t, "/etc/resolv.conf", true) < 0)
-		FAIL("populate /etc", "cannot bind /etc/resolv.conf read-only");
+	if (bind_etc(&t, p) < 0)
+		FAIL("populate /etc", "cannot bind a directory of /etc read-only");
 	if (write_whole("/etc/passwd", p->passwd, strlen(p->passwd), 0644) < 0 ||
 	    write_whole("/etc/group", p->group, strlen(p->group), 0644) < 0 ||
 	    write_whole("/etc/hostname", "sandbox\n", 8, 0644) < 0)
@@ -417,6 +403,16 @@ int native_mount_root(const native_plan_t *p, int sync_fd)
 	if (chdir("/") < 0 || umount2(OLD, MNT_DETACH) < 0 || rmdir(OLD) < 0)
 		FAIL("detach the old root", "cannot detach the host's root");
 	close(t.root);
+	/* The program's process has filled /etc in (etc.c), or failed and
+	 * said why. */
+	char done;
+	ssize_t n;
+	do
+		n = read(etc_done, &done, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(NATIVE_SETUP_FAILED);
+	close(etc_done);
 	if (mount("none", "/", "none", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		FAIL("make the root read-only", "cannot remount the root read-only");
 	/* Its tmpfs belongs to the sandbox user (the init's ids): read-only,

@@ -224,8 +224,45 @@ __attribute__((noreturn)) void native_child_fail(int fd, const char *step, int e
  * as its child, reports its status and exits. Never returns. */
 __attribute__((noreturn)) void native_child_main(const native_plan_t *p, const int stdio[3],
 						 int sync_fd);
-/* mount.c: the fresh root, pivoted into; old root detached. */
-int native_mount_root(const native_plan_t *p, int sync_fd);
+/* etc.c: the sandbox's /etc. source: the host's /etc (O_PATH), target: the
+ * new root's; both close-on-exec. */
+typedef struct native_etc {
+	int source, target;
+} native_etc_t;
+typedef enum native_etc_how {
+	NATIVE_ETC_ABSENT, /* skipped */
+	NATIVE_ETC_COPY,   /* a small regular file: copied by the program's process */
+	NATIVE_ETC_LINK,   /* a symlink: copied as is, by the program's process */
+	NATIVE_ETC_BIND,   /* a directory or a large file: bound read-only by the init */
+	NATIVE_ETC_ERROR,  /* errno set */
+} native_etc_how_t;
+/* The i-th entry (relative to /etc) the sandbox gets from the host, NULL
+ * past the last; resolv.conf only with the host's network. */
+const char *native_etc_entry(size_t i, bool host_network);
+native_etc_how_t native_etc_how(int etc_dir, const char *name);
+/* Creates etc and etc/ssl beneath `root` and opens both /etc's. */
+int native_etc_open(int root, native_etc_t *etc);
+void native_etc_close(native_etc_t *etc);
+/* The program's process, before it confines itself: copies the files and
+ * symlinks (failing through sync_fd), then closes etc. */
+void native_etc_copy(native_etc_t *etc, bool host_network, int sync_fd);
+
+/* mount.c: the fresh root, pivoted into; old root detached. The new root
+ * and the file systems a walk may pass through: the tmpfs mounts made
+ * here (root, /tmp, working directory, /dev). */
+#define NATIVE_ROOT_MAX_DEVS 6
+typedef struct native_root {
+	int root; /* O_PATH descriptor of the new root */
+	dev_t devs[NATIVE_ROOT_MAX_DEVS];
+	int ndevs;
+} native_root_t;
+/* The new root's tmpfs, on NATIVE_NEW_ROOT, with an empty /etc opened in
+ * *etc for the program's process to fill in. */
+int native_root_begin(native_root_t *r, native_etc_t *etc, const native_plan_t *p, int sync_fd);
+/* Everything else, pivot_root included; before the root goes read-only it
+ * waits for a byte on etc_done (the program's process has filled /etc in),
+ * and closes it. */
+int native_root_finish(native_root_t *r, const native_plan_t *p, int etc_done, int sync_fd);
 /* net.c: brings up loopback in the new network namespace. */
 int native_loopback_up(void);
 /* limits.c: rlimits of the program; without a cgroup (use_cgroup false)
