@@ -40,15 +40,12 @@ struct srv_audit {
 	size_t keylen;
 };
 
-/* The hash of an entry (whose "hash" member is ignored). */
+/* The hash of an entry, which has no "hash" member: the callers remove it
+ * (a copy without it, made for each entry written or verified, was a fifth
+ * of fuzz_audit's time). */
 static int entry_hash(json_t *entry, const unsigned char *key, size_t keylen, char out[65])
 {
-	json_t *copy = json_copy(entry);
-	if (!copy)
-		return -1;
-	json_object_del(copy, "hash");
-	char *text = json_dumps(copy, CANON_FLAGS);
-	json_decref(copy);
+	char *text = json_dumps(entry, CANON_FLAGS);
 	if (!text)
 		return -1;
 	if (key) {
@@ -59,8 +56,7 @@ static int entry_hash(json_t *entry, const unsigned char *key, size_t keylen, ch
 			free(text);
 			return -1;
 		}
-		for (unsigned int i = 0; i < n; i++)
-			snprintf(out + 2 * i, 3, "%02x", md[i]);
+		srv_hex(md, n, out);
 	} else {
 		srv_sha256_hex(text, strlen(text), out);
 	}
@@ -236,6 +232,7 @@ int srv_audit_append(srv_audit_t *a, json_t *entry)
 	} else {
 		json_object_set_new(entry, "seq", json_integer(seq + 1));
 		json_object_set_new(entry, "prev", json_string(last));
+		json_object_del(entry, "hash"); /* one given by the caller is replaced */
 		char *text = NULL;
 		if (entry_hash(entry, a->key, a->keylen, hash) == 0) {
 			json_object_set_new(entry, "hash", json_string(hash));
@@ -265,7 +262,7 @@ static bool verify_line(const char *line, size_t len, long lineno, json_int_t *s
 			const unsigned char *key, size_t keylen, char *msg, size_t msglen)
 {
 	json_error_t jerr;
-	json_t *e = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *e = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *h = NULL;
 	bool ok = false;
 	if (!json_is_object(e)) {
 		snprintf(msg, msglen, "line %ld: not a JSON object without duplicate keys (%s)",
@@ -275,8 +272,12 @@ static bool verify_line(const char *line, size_t len, long lineno, json_int_t *s
 	char *canon = json_dumps(e, CANON_FLAGS);
 	bool canonical = canon && strlen(canon) == len && memcmp(canon, line, len) == 0;
 	free(canon);
-	json_t *h = json_object_get(e, "hash"), *p = json_object_get(e, "prev"),
-	       *s = json_object_get(e, "seq"), *alg = json_object_get(e, "alg");
+	/* The entry is hashed without its "hash" member: take it out (keeping
+	 * a reference to compare with). */
+	h = json_incref(json_object_get(e, "hash"));
+	json_object_del(e, "hash");
+	json_t *p = json_object_get(e, "prev"), *s = json_object_get(e, "seq"),
+	       *alg = json_object_get(e, "alg");
 	char want[65];
 	if (!canonical) {
 		snprintf(msg, msglen, "line %ld: not in canonical form (see docs/audit-log.md)",
@@ -305,6 +306,7 @@ static bool verify_line(const char *line, size_t len, long lineno, json_int_t *s
 		ok = true;
 	}
 out:
+	json_decref(h);
 	json_decref(e);
 	return ok;
 }

@@ -34,6 +34,11 @@ struct mcp {
 	pthread_cond_t calls_done;
 	unsigned calls;
 	struct inflight *inflight;
+	/* The tools/list result, built once: it depends only on the policy,
+	 * which is fixed for the server's life, and is ~7.6 KB of JSON made of
+	 * a few hundred objects. Read-only once built (replies hold
+	 * references; jansson's reference counts are atomic). */
+	json_t *tools;
 };
 
 static char *id_key(json_t *id)
@@ -425,7 +430,8 @@ static json_t *handle(struct mcp *m, json_t *msg)
 	if (strcmp(method, "ping") == 0)
 		return rpc_result(id, json_object());
 	if (strcmp(method, "tools/list") == 0)
-		return rpc_result(id, srv_mcp_tools_list(m->svc->policy));
+		return m->tools ? rpc_result(id, json_incref(m->tools))
+				: rpc_error(id, -32603, "out of memory");
 	if (strcmp(method, "tools/call") == 0) {
 		struct call_job *job = malloc(sizeof(*job));
 		if (!job)
@@ -503,7 +509,7 @@ static void handle_line(struct mcp *m, const char *line, size_t len)
 
 int srv_mcp_serve(srv_service_t *svc)
 {
-	struct mcp m = {.svc = svc};
+	struct mcp m = {.svc = svc, .tools = srv_mcp_tools_list(svc->policy)};
 	pthread_mutex_init(&m.out_lock, NULL);
 	pthread_mutex_init(&m.calls_lock, NULL);
 	pthread_cond_init(&m.calls_done, NULL);
@@ -587,5 +593,6 @@ int srv_mcp_serve(srv_service_t *svc)
 	pthread_mutex_destroy(&m.out_lock);
 	pthread_mutex_destroy(&m.calls_lock);
 	pthread_cond_destroy(&m.calls_done);
+	json_decref(m.tools);
 	return 0;
 }

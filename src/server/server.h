@@ -43,7 +43,9 @@ json_t *srv_json_text(const char *s, size_t n);
  * on anything else. */
 char *srv_base64_encode(const void *data, size_t len);
 int srv_base64_decode(const char *text, size_t len, char **out, size_t *outlen);
-/* Lower-case hex SHA-256 of data into out[65]. */
+/* The n bytes as lower-case hex into out (2*n+1, NUL-terminated). */
+void srv_hex(const unsigned char *bytes, size_t n, char *out);
+/* Lower-case hex SHA-256 of data into out[65] (empty if hashing failed). */
 void srv_sha256_hex(const void *data, size_t len, char out[65]);
 /* Constant-time comparison of two strings of any length (compares digests). */
 bool srv_secret_equal(const char *a, const char *b);

@@ -1,5 +1,9 @@
-/* Files for the harnesses that read a path (policy, audit log): one private
- * directory per fuzzer process, removed at exit. */
+/* Files for the harnesses that read a path (policy, audit log, workspace
+ * paths): one private directory per fuzzer process, removed at exit. It is
+ * under $TMPDIR, or else under /dev/shm: every input creates and removes
+ * files there, which a tmpfs does several times faster than a disk (ext4:
+ * fuzz_policy 2.5k/s, on tmpfs 11k/s), so tests/fuzz/lib.sh points TMPDIR
+ * at a tmpfs too. */
 #include "fuzz.h"
 
 #include <fcntl.h>
@@ -26,7 +30,9 @@ char *fuzz_tmpdir(void)
 {
 	if (!dir[0]) {
 		const char *base = getenv("TMPDIR");
-		snprintf(dir, sizeof(dir), "%s/symbi-fuzz.XXXXXX", base && *base ? base : "/tmp");
+		if (!base || !*base)
+			base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+		snprintf(dir, sizeof(dir), "%s/symbi-fuzz.XXXXXX", base);
 		FUZZ_CHECK(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
 		atexit(remove_dir);
 	}

@@ -41,6 +41,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	svc.policy = srv_policy_load(NULL, &err);
 	FUZZ_CHECK(svc.policy != NULL, "policy: %s", err.message);
 	mcp.svc = &svc;
+	mcp.tools = srv_mcp_tools_list(svc.policy); /* as srv_mcp_serve does */
+	FUZZ_CHECK(mcp.tools != NULL, "tools/list");
 	pthread_mutex_init(&mcp.out_lock, NULL);
 	pthread_mutex_init(&mcp.calls_lock, NULL);
 	pthread_cond_init(&mcp.calls_done, NULL);

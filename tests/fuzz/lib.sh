@@ -9,7 +9,10 @@
 #                                of the corpus in WORK; sets FUZZ_EXECS,
 #                                FUZZ_SECONDS_RUN, FUZZ_RATE (per second),
 #                                FUZZ_CRASH (the input that broke it, or
-#                                empty) and FUZZ_LOG
+#                                empty) and FUZZ_LOG; the harness's scratch
+#                                files go to FUZZ_SCRATCH (a tmpfs), removed
+#                                after the run (remove it in an EXIT trap
+#                                too, for an interrupted run)
 FUZZ_BUILD_DIR=$ROOT/build-fuzz
 FUZZ_CORPUS=$ROOT/tests/fuzz/corpus
 FUZZ_INSTALL_HINT="clang with libFuzzer is needed: run scripts/setup (or apt-get install clang libclang-rt-dev)"
@@ -43,18 +46,30 @@ fuzz_replay() {
 		"$FUZZ_CORPUS/${name#fuzz_}" >"$log" 2>&1
 }
 
+# A new directory for a harness's scratch files (its TMPDIR): on /dev/shm,
+# a tmpfs, when there is one. fuzz_audit, fuzz_policy and fuzz_ws_path
+# create and remove files for every input, 3 to 5 times faster there than
+# on a disk.
+fuzz_scratch() {
+	local base=/dev/shm
+	[ -d "$base" ] && [ -w "$base" ] || base=$1
+	mktemp -d "$base/symbi-fuzz-run.XXXXXX"
+}
+
 fuzz_run() {
 	local name=$1 seconds=$2 work=$3
-	mkdir -p "$work/corpus-$name" "$work/tmp"
+	mkdir -p "$work/corpus-$name"
+	FUZZ_SCRATCH=$(fuzz_scratch "$work") || return 1
 	cp -r "$FUZZ_CORPUS/${name#fuzz_}/." "$work/corpus-$name/"
 	FUZZ_LOG=$work/$name.log
 	local start
 	start=$(date +%s)
 	# shellcheck disable=SC2046
-	TMPDIR=$work/tmp nice -n 19 "$FUZZ_BUILD_DIR/$name" $(fuzz_opts "$name") \
+	TMPDIR=$FUZZ_SCRATCH nice -n 19 "$FUZZ_BUILD_DIR/$name" $(fuzz_opts "$name") \
 		-max_total_time="$seconds" -artifact_prefix="$work/$name-" \
 		"$work/corpus-$name" >"$FUZZ_LOG" 2>&1
 	local rc=$? elapsed
+	rm -rf "$FUZZ_SCRATCH"
 	elapsed=$(($(date +%s) - start))
 	[ "$elapsed" -gt 0 ] || elapsed=1
 	FUZZ_SECONDS_RUN=$elapsed

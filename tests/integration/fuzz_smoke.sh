@@ -9,7 +9,8 @@ SECONDS_EACH=${FUZZ_SECONDS:-20}
 
 require "clang" "$FUZZ_INSTALL_HINT" command -v clang
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/symbi-fuzz-smoke.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+FUZZ_SCRATCH=
+trap 'rm -rf "$WORK" ${FUZZ_SCRATCH:+"$FUZZ_SCRATCH"}' EXIT
 
 if build_errors=$(fuzz_build); then
 	ok "make fuzz builds $(fuzz_targets | wc -l) harnesses"
