@@ -48,6 +48,7 @@ struct answer {
 	size_t len;
 	char type[64];
 	char method[16];
+	bool refused; /* by MHD_queue_response */
 };
 
 static struct {
@@ -90,11 +91,14 @@ static enum MHD_Result fuzz_add_header(struct MHD_Response *r, const char *name,
 static enum MHD_Result fuzz_queue_response(struct MHD_Connection *c, unsigned status,
 					   struct MHD_Response *r)
 {
+	/* MHD may refuse (e.g. after "100 Continue" to a head whose end it
+	 * misread): the handler then returns MHD_NO and MHD closes the
+	 * connection. Such an answer is checked but not looked for on the wire. */
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
-	FUZZ_CHECK(ret == MHD_YES, "MHD refused the answer %u", status);
 	FUZZ_CHECK(rec.n < sizeof(rec.a) / sizeof(rec.a[0]), "too many answers");
 	struct answer *a = &rec.a[rec.n++];
 	a->status = (int)status;
+	a->refused = ret != MHD_YES;
 	a->body = rec.body;
 	a->len = rec.len;
 	rec.body = NULL;
@@ -444,9 +448,15 @@ static void check_wire(const char *out, size_t n)
 		int status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 		size_t head = header_end(p, left);
 		FUZZ_CHECK(head > 0, "an answer's head does not end");
+		if (status == 100) { /* "100 Continue", to Expect: 100-continue */
+			pos += head;
+			continue;
+		}
 		size_t vlen = 0;
 		const char *cl = header(p, head, "Content-Length", &vlen);
 		size_t body = cl ? strtoul(cl, NULL, 10) : 0;
+		while (ours < rec.n && rec.a[ours].refused)
+			ours++;
 		if (ours < rec.n) {
 			const struct answer *a = &rec.a[ours];
 			FUZZ_CHECK(status == a->status, "answer %zu: %d on the wire, %d queued", ours,
@@ -460,12 +470,23 @@ static void check_wire(const char *out, size_t n)
 				   "a 401 without WWW-Authenticate");
 			ours++;
 		} else {
-			/* MHD's own (a malformed request): the last thing said. */
-			FUZZ_CHECK(status >= 400 && left - head >= body, "MHD's answer %d", status);
-			FUZZ_CHECK(pos + head + body == n, "something after MHD's own answer");
+			/* MHD's own (a malformed request): the last thing said, with
+			 * its body (none to a HEAD request). */
+			FUZZ_CHECK(status >= 400, "MHD's answer %d", status);
+			if (left == head)
+				body = 0;
+			/* libmicrohttpd 0.9.75 sends the head of its 400 to a malformed
+			 * Content-Length twice (seen with `serve` too): tolerated, as
+			 * exactly that, since it is MHD's and the connection closes. */
+			if (left == 2 * head + body && memcmp(p, p + head, head) == 0)
+				body += head;
+			FUZZ_CHECK(left == head + body, "MHD's answer: %zu bytes after its head, "
+				   "Content-Length %zu", left - head, body);
 		}
 		pos += head + body;
 	}
+	while (ours < rec.n && rec.a[ours].refused)
+		ours++;
 	FUZZ_CHECK(ours == rec.n, "%zu answers queued, %zu on the wire", rec.n, ours);
 }
 
@@ -497,6 +518,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	size_t outlen;
 	char *out = converse(s->d, req, len, &outlen);
+	if (trace)
+		fprintf(stderr, "fuzz_http: wire: %.*s\n", (int)outlen, out);
 	check_wire(out, outlen);
 	for (size_t i = 0; i < rec.n; i++) {
 		if (trace) /* FUZZ_HTTP_TRACE=1: what each input got, on stderr */
@@ -504,8 +527,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				strcmp(rec.a[i].type, "application/octet-stream") ? rec.a[i].body : "");
 		check_answer(&rec.a[i], auth, has_token);
 	}
-	if (trace && outlen > 0 && (rec.n == 0 || !memmem(out, outlen, "\r\n", 2)))
-		fprintf(stderr, "fuzz_http: MHD: %.60s\n", out);
 	FUZZ_CHECK(!rec.bad_who, "a service call for someone else than %s", s->who);
 	FUZZ_CHECK(!auth || has_token || rec.service_calls == 0,
 		   "%u service calls without the token", rec.service_calls);
