@@ -19,7 +19,9 @@ SONAME := libsymbi-sandbox.so.0
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) \
+# -fvisibility=hidden: the shared library exports only what the public
+# header marks SYMBI_API (and src/libsymbi-sandbox.map versions).
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) \
 	$(EXTRA_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lm
 
@@ -65,8 +67,13 @@ $(BUILD)/libsymbi-sandbox.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libsymbi-sandbox.so: $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
+LIB_MAP := src/libsymbi-sandbox.map
+# The objects carry the visibility flag: a tree built before it was added
+# rebuilds rather than export everything under the map's symbi_* pattern.
+$(LIB_OBJ): Makefile
+$(BUILD)/libsymbi-sandbox.so: $(LIB_OBJ) $(LIB_MAP)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined \
+		-Wl,--version-script=$(LIB_MAP) -o $@ $(LIB_OBJ) $(LIB_LIBS) $(LDFLAGS)
 
 # The executables link the static library so that they run from the build
 # tree.

@@ -27,6 +27,14 @@ extern "C" {
 
 #define SYMBI_VERSION "0.1.0"
 
+/* Marks what libsymbi-sandbox.so exports: the library is built with
+ * -fvisibility=hidden, so everything else in it stays internal. */
+#if defined(__GNUC__)
+#define SYMBI_API __attribute__((visibility("default")))
+#else
+#define SYMBI_API
+#endif
+
 /* ---- errors ------------------------------------------------------------ */
 
 typedef enum symbi_error_code {
@@ -45,11 +53,11 @@ typedef struct symbi_error {
 } symbi_error_t;
 
 /* A static, human-readable name for an error code ("invalid", ...). */
-const char *symbi_strerror(symbi_error_code_t code);
+SYMBI_API const char *symbi_strerror(symbi_error_code_t code);
 
 /* Parses a docker-style size ("512m", "1.5g", "2GiB", "1024"; binary
  * units) into bytes, as every size field of the configuration does. */
-int symbi_parse_size(const char *text, uint64_t *out, symbi_error_t *err);
+SYMBI_API int symbi_parse_size(const char *text, uint64_t *out, symbi_error_t *err);
 
 /* ---- SYMBIONT_ENV ------------------------------------------------------ */
 
@@ -63,30 +71,30 @@ typedef enum symbi_deploy_env {
 /* Parse a SYMBIONT_ENV value as the reference does (trimmed,
  * ASCII-lowercased; NULL means unset = development). Returns 0 and sets *out,
  * or -1 with SYMBI_E_INVALID for an unknown value. */
-int symbi_deploy_env_parse(const char *value, symbi_deploy_env_t *out,
-			   symbi_error_t *err);
+SYMBI_API int symbi_deploy_env_parse(const char *value, symbi_deploy_env_t *out,
+				     symbi_error_t *err);
 
 /* Reads SYMBIONT_ENV from the process environment. Returns 1 if production,
  * 0 if not, -1 (with err) if the value is unknown. Callers that guard
  * something dangerous must treat -1 as "production" (fail closed). */
-int symbi_is_production(symbi_error_t *err);
+SYMBI_API int symbi_is_production(symbi_error_t *err);
 
 /* ---- environment map passed to the sandboxed program ------------------- */
 
 typedef struct symbi_env symbi_env_t;
 
-symbi_env_t *symbi_env_new(void);
-void symbi_env_free(symbi_env_t *env);
+SYMBI_API symbi_env_t *symbi_env_new(void);
+SYMBI_API void symbi_env_free(symbi_env_t *env);
 /* Sets KEY=VALUE (replacing an earlier value of KEY). Keys must be
  * identifiers: ASCII letters, digits and '_', not starting with a digit
  * (anything else is refused with SYMBI_E_INVALID); values contain no NUL. */
-int symbi_env_set(symbi_env_t *env, const char *key, const char *value,
-		  symbi_error_t *err);
-size_t symbi_env_count(const symbi_env_t *env);
+SYMBI_API int symbi_env_set(symbi_env_t *env, const char *key, const char *value,
+			    symbi_error_t *err);
+SYMBI_API size_t symbi_env_count(const symbi_env_t *env);
 /* The i-th entry, in insertion order; pointers stay valid until the map is
  * modified or freed. */
-const char *symbi_env_key(const symbi_env_t *env, size_t i);
-const char *symbi_env_value(const symbi_env_t *env, size_t i);
+SYMBI_API const char *symbi_env_key(const symbi_env_t *env, size_t i);
+SYMBI_API const char *symbi_env_value(const symbi_env_t *env, size_t i);
 
 /* ---- configuration ----------------------------------------------------- */
 
@@ -100,11 +108,11 @@ typedef enum symbi_backend_kind {
 typedef struct symbi_config symbi_config_t;
 
 /* A configuration holding the reference's defaults (see README). */
-symbi_config_t *symbi_config_new(void);
+SYMBI_API symbi_config_t *symbi_config_new(void);
 /* DockerConfig::for_image(image). */
-symbi_config_t *symbi_config_for_image(const char *image);
-symbi_config_t *symbi_config_copy(const symbi_config_t *cfg);
-void symbi_config_free(symbi_config_t *cfg);
+SYMBI_API symbi_config_t *symbi_config_for_image(const char *image);
+SYMBI_API symbi_config_t *symbi_config_copy(const symbi_config_t *cfg);
+SYMBI_API void symbi_config_free(symbi_config_t *cfg);
 
 /* Sets one field by its reference name from its textual form, as the CLI
  * and JSON loader do: "image", "shell", "memory_limit" ("512m"; "none"
@@ -124,45 +132,45 @@ void symbi_config_free(symbi_config_t *cfg);
  * fields ("volumes", "extra_flags", "allowed_executables") append one
  * entry. Each value is validated as it
  * is set; the config is unchanged on failure. */
-int symbi_config_set(symbi_config_t *cfg, const char *field, const char *value,
-		     symbi_error_t *err);
+SYMBI_API int symbi_config_set(symbi_config_t *cfg, const char *field, const char *value,
+			       symbi_error_t *err);
 /* Empties a list field ("volumes" or "extra_flags"). */
-int symbi_config_clear_list(symbi_config_t *cfg, const char *field,
-			    symbi_error_t *err);
+SYMBI_API int symbi_config_clear_list(symbi_config_t *cfg, const char *field,
+				      symbi_error_t *err);
 /* Applies a JSON object whose keys are the reference's field names
  * (max_execution_time may be a number of seconds or {"secs":..,"nanos":..};
  * memory_limit, cpu_limit and user may be null). Unknown keys are refused.
  * All or nothing: on failure the config is unchanged. */
-int symbi_config_load_json(symbi_config_t *cfg, const char *json,
-			   symbi_error_t *err);
+SYMBI_API int symbi_config_load_json(symbi_config_t *cfg, const char *json,
+				     symbi_error_t *err);
 
 /* The reference's builders. with_volume validates and can fail. */
-int symbi_config_with_network(symbi_config_t *cfg, symbi_error_t *err);
-int symbi_config_with_memory(symbi_config_t *cfg, const char *limit,
-			     symbi_error_t *err);
-int symbi_config_with_cpu(symbi_config_t *cfg, double cpus, symbi_error_t *err);
-int symbi_config_with_volume(symbi_config_t *cfg, const char *mount,
-			     symbi_error_t *err);
+SYMBI_API int symbi_config_with_network(symbi_config_t *cfg, symbi_error_t *err);
+SYMBI_API int symbi_config_with_memory(symbi_config_t *cfg, const char *limit,
+				       symbi_error_t *err);
+SYMBI_API int symbi_config_with_cpu(symbi_config_t *cfg, double cpus, symbi_error_t *err);
+SYMBI_API int symbi_config_with_volume(symbi_config_t *cfg, const char *mount,
+				       symbi_error_t *err);
 
 /* Validates the whole configuration as a sandbox would before starting
  * (empty image, every volume, every extra flag, host networking in
  * production, ...). */
-int symbi_config_validate(const symbi_config_t *cfg, symbi_error_t *err);
+SYMBI_API int symbi_config_validate(const symbi_config_t *cfg, symbi_error_t *err);
 
 /* Read access, mainly for tests and front ends. Returned strings belong to
  * the config. */
-const char *symbi_config_get_image(const symbi_config_t *cfg);
-const char *symbi_config_get_network_mode(const symbi_config_t *cfg);
+SYMBI_API const char *symbi_config_get_image(const symbi_config_t *cfg);
+SYMBI_API const char *symbi_config_get_network_mode(const symbi_config_t *cfg);
 /* NULL when unset. */
-const char *symbi_config_get_memory_limit(const symbi_config_t *cfg);
+SYMBI_API const char *symbi_config_get_memory_limit(const symbi_config_t *cfg);
 /* Negative when unset. */
-double symbi_config_get_cpu_limit(const symbi_config_t *cfg);
-uint64_t symbi_config_get_timeout_ms(const symbi_config_t *cfg);
-size_t symbi_config_get_max_output_bytes(const symbi_config_t *cfg);
-symbi_backend_kind_t symbi_config_get_backend(const symbi_config_t *cfg);
-size_t symbi_config_list_count(const symbi_config_t *cfg, const char *field);
-const char *symbi_config_list_get(const symbi_config_t *cfg, const char *field,
-				  size_t i);
+SYMBI_API double symbi_config_get_cpu_limit(const symbi_config_t *cfg);
+SYMBI_API uint64_t symbi_config_get_timeout_ms(const symbi_config_t *cfg);
+SYMBI_API size_t symbi_config_get_max_output_bytes(const symbi_config_t *cfg);
+SYMBI_API symbi_backend_kind_t symbi_config_get_backend(const symbi_config_t *cfg);
+SYMBI_API size_t symbi_config_list_count(const symbi_config_t *cfg, const char *field);
+SYMBI_API const char *symbi_config_list_get(const symbi_config_t *cfg, const char *field,
+					    size_t i);
 
 /* ---- results ----------------------------------------------------------- */
 
@@ -193,13 +201,13 @@ typedef struct symbi_result {
 	char *error; /* NULL unless something went wrong; human-readable */
 } symbi_result_t;
 
-void symbi_result_free(symbi_result_t *res);
+SYMBI_API void symbi_result_free(symbi_result_t *res);
 /* "exited", "signaled", "timeout", "oom", "error". */
-const char *symbi_status_name(symbi_status_t status);
+SYMBI_API const char *symbi_status_name(symbi_status_t status);
 /* One JSON object with every result field named as in the reference plus
  * status, signal and error. Output that is not valid UTF-8 is converted
  * lossily (U+FFFD), as the reference does. Caller frees with free(). */
-char *symbi_result_to_json(const symbi_result_t *res, symbi_error_t *err);
+SYMBI_API char *symbi_result_to_json(const symbi_result_t *res, symbi_error_t *err);
 
 /* ---- the sandbox ------------------------------------------------------- */
 
@@ -207,17 +215,17 @@ typedef struct symbi_sandbox symbi_sandbox_t;
 
 /* Validates a copy of `cfg` and checks that the backend is available (the
  * reference's `docker version` / `runsc --version` start-up checks). */
-symbi_sandbox_t *symbi_sandbox_new(const symbi_config_t *cfg,
-				   symbi_error_t *err);
-void symbi_sandbox_free(symbi_sandbox_t *sb);
+SYMBI_API symbi_sandbox_t *symbi_sandbox_new(const symbi_config_t *cfg,
+					     symbi_error_t *err);
+SYMBI_API void symbi_sandbox_free(symbi_sandbox_t *sb);
 /* The backend's name: "docker", "gvisor", "native", "process". */
-const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb);
+SYMBI_API const char *symbi_sandbox_backend_name(const symbi_sandbox_t *sb);
 /* A warning that front ends must show before running code, or NULL: the
  * process backend runs it unisolated; the native backend, with weak_limits
  * and no cgroup, enforces memory and pids limits per process only, and run
  * by a user without /etc/subuid ids runs every execution as that user. It
  * belongs to the sandbox and does not change during its life. */
-const char *symbi_sandbox_warning(const symbi_sandbox_t *sb);
+SYMBI_API const char *symbi_sandbox_warning(const symbi_sandbox_t *sb);
 
 /* Removes what runs of processes that died (SIGKILL, a crash) left on this
  * host: the native backend's cgroups whose supervisor is gone. Each run
@@ -225,7 +233,7 @@ const char *symbi_sandbox_warning(const symbi_sandbox_t *sb);
  * long-lived process (a server) calls this once when it starts, so that a
  * killed predecessor's leftovers go before any run. Best effort, never
  * fails; thread-safe. */
-void symbi_collect_leftovers(void);
+SYMBI_API void symbi_collect_leftovers(void);
 
 /* Runs `code` (code_len bytes; it may be several MiB) as `SHELL -c CODE`
  * would, with `env` (may be NULL) as its extra environment. Returns 0 and a
@@ -233,9 +241,9 @@ void symbi_collect_leftovers(void);
  * timeouts, OOM kills and failures of the container engine, which come back
  * as status ERROR); returns -1 with err only for invalid input, in which
  * case nothing was started. */
-int symbi_sandbox_execute(symbi_sandbox_t *sb, const char *code,
-			  size_t code_len, const symbi_env_t *env,
-			  symbi_result_t **out, symbi_error_t *err);
+SYMBI_API int symbi_sandbox_execute(symbi_sandbox_t *sb, const char *code,
+				    size_t code_len, const symbi_env_t *env,
+				    symbi_result_t **out, symbi_error_t *err);
 
 /* Everything one execution can be given. Zero-initialise, then set what
  * you need (cancel_fd must be set to -1 when unused). */
@@ -252,8 +260,8 @@ typedef struct symbi_exec_options {
 } symbi_exec_options_t;
 
 /* symbi_sandbox_execute() with every option. */
-int symbi_sandbox_execute_opts(symbi_sandbox_t *sb, const symbi_exec_options_t *opts,
-			       symbi_result_t **out, symbi_error_t *err);
+SYMBI_API int symbi_sandbox_execute_opts(symbi_sandbox_t *sb, const symbi_exec_options_t *opts,
+					 symbi_result_t **out, symbi_error_t *err);
 
 /* ---- host capabilities (what `symbi-sandbox doctor` reports) ------------ */
 
@@ -279,7 +287,7 @@ typedef struct symbi_host_info {
 /* Probes this host (forks short-lived children; creates and removes one
  * test cgroup). Never fails for a missing feature: that is reported in
  * *out. */
-int symbi_host_probe(symbi_host_info_t *out, symbi_error_t *err);
+SYMBI_API int symbi_host_probe(symbi_host_info_t *out, symbi_error_t *err);
 
 #ifdef __cplusplus
 }
