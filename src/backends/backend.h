@@ -31,7 +31,20 @@ typedef struct symbi_backend_ops {
 	void (*destroy)(void *state);
 	/* symbi_collect_leftovers(); may be NULL. */
 	void (*collect_leftovers)(void);
+	/* The backend's own configuration rules, so that the core knows none:
+	 * check_config runs in symbi_config_validate() after the common
+	 * checks; check_field as symbi_config_set() takes a value (0 for a
+	 * field it has no rule for). Either may be NULL. */
+	int (*check_config)(const symbi_config_t *cfg, symbi_error_t *err);
+	int (*check_field)(const char *field, const char *value, symbi_error_t *err);
 } symbi_backend_ops_t;
+
+/* The extra_flags policy (docker_flags.c) as check_config and check_field.
+ * extra_flags are docker flags; every backend holds them to this policy, so
+ * that a configuration validates alike whichever backend is selected (the
+ * native backend then refuses a non-empty list when it starts). */
+int symbi_extra_flags_check_config(const symbi_config_t *cfg, symbi_error_t *err);
+int symbi_extra_flags_check_field(const char *field, const char *value, symbi_error_t *err);
 
 extern const symbi_backend_ops_t symbi_backend_docker;
 extern const symbi_backend_ops_t symbi_backend_gvisor;

@@ -1,6 +1,7 @@
 /* extra_flags policy. The reference appended extra_flags verbatim, so
  * `--privileged` or a smuggled `--mount` undid the sandbox. We accept only
  * flags known not to weaken isolation, and explain every refusal. */
+#include "backend.h"
 #include "docker.h"
 #include "../core/error.h"
 
@@ -191,6 +192,16 @@ int symbi_docker_extra_flag_check(const char *entry, symbi_error_t *err)
 	const struct flag_rule *rule;
 	bool inline_value;
 	return check_flag(entry, SYMBI_BACKEND_DOCKER, false, &rule, &inline_value, err);
+}
+
+int symbi_extra_flags_check_field(const char *field, const char *value, symbi_error_t *err)
+{
+	return strcmp(field, "extra_flags") == 0 ? symbi_docker_extra_flag_check(value, err) : 0;
+}
+
+int symbi_extra_flags_check_config(const symbi_config_t *cfg, symbi_error_t *err)
+{
+	return symbi_docker_extra_flags_check(&cfg->extra_flags, cfg->backend, err);
 }
 
 int symbi_docker_extra_flags_check(const symbi_strlist_t *flags, symbi_backend_kind_t backend,

@@ -70,4 +70,6 @@ const symbi_backend_ops_t symbi_backend_gvisor = {
 	.create = gvisor_create,
 	.execute = symbi_docker_execute,
 	.destroy = NULL,
+	.check_config = symbi_extra_flags_check_config,
+	.check_field = symbi_extra_flags_check_field,
 };

@@ -382,4 +382,6 @@ const symbi_backend_ops_t symbi_backend_process = {
 	.create = process_create,
 	.execute = process_execute,
 	.destroy = process_destroy,
+	.check_config = symbi_extra_flags_check_config,
+	.check_field = symbi_extra_flags_check_field,
 };

@@ -3,7 +3,6 @@
  * and the C builders share one validation path. */
 #include "config.h"
 #include "error.h"
-#include "../backends/docker.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -345,7 +344,7 @@ int symbi_config_set(symbi_config_t *cfg, const char *field, const char *v,
 		return 0;
 	}
 	if (strcmp(field, "extra_flags") == 0) {
-		if (symbi_docker_extra_flag_check(v, err) < 0)
+		if (symbi_backend_check_field(cfg, field, v, err) < 0)
 			return -1;
 		return symbi_strlist_push(&cfg->extra_flags, v) < 0 ? symbi_fail_nomem(err) : 0;
 	}
@@ -445,7 +444,7 @@ int symbi_config_validate(const symbi_config_t *cfg, symbi_error_t *err)
 	for (size_t i = 0; i < cfg->volumes.len; i++)
 		if (symbi_volume_check(cfg->volumes.items[i], NULL, err) < 0)
 			return -1;
-	if (symbi_docker_extra_flags_check(&cfg->extra_flags, cfg->backend, err) < 0)
+	if (symbi_backend_check_config(cfg, err) < 0)
 		return -1;
 	if (strcmp(cfg->network_mode, "host") == 0 && symbi_host_network_allowed(err) < 0)
 		return -1;

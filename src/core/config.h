@@ -72,4 +72,11 @@ int symbi_volume_check(const char *spec, char **out, symbi_error_t *err);
  * never when SYMBIONT_ENV cannot be parsed). */
 int symbi_host_network_allowed(symbi_error_t *err);
 
+/* The checks of the backend cfg selects (its check_config and check_field,
+ * src/backends/backend.h), reached through the dispatch in sandbox.c so
+ * that the configuration code includes no backend. */
+int symbi_backend_check_config(const symbi_config_t *cfg, symbi_error_t *err);
+int symbi_backend_check_field(const symbi_config_t *cfg, const char *field, const char *value,
+			      symbi_error_t *err);
+
 #endif

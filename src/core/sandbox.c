@@ -21,6 +21,19 @@ static const symbi_backend_ops_t *backend_for(symbi_backend_kind_t kind)
 	return NULL;
 }
 
+int symbi_backend_check_config(const symbi_config_t *cfg, symbi_error_t *err)
+{
+	const symbi_backend_ops_t *ops = backend_for(cfg->backend);
+	return ops && ops->check_config ? ops->check_config(cfg, err) : 0;
+}
+
+int symbi_backend_check_field(const symbi_config_t *cfg, const char *field, const char *value,
+			      symbi_error_t *err)
+{
+	const symbi_backend_ops_t *ops = backend_for(cfg->backend);
+	return ops && ops->check_field ? ops->check_field(field, value, err) : 0;
+}
+
 void symbi_collect_leftovers(void)
 {
 	static const symbi_backend_kind_t kinds[] = {SYMBI_BACKEND_DOCKER, SYMBI_BACKEND_GVISOR,

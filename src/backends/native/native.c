@@ -391,4 +391,6 @@ const symbi_backend_ops_t symbi_backend_native = {
 	.execute = native_execute,
 	.destroy = native_destroy,
 	.collect_leftovers = native_cgroup_collect_leftovers,
+	.check_config = symbi_extra_flags_check_config,
+	.check_field = symbi_extra_flags_check_field,
 };
