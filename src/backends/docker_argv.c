@@ -9,6 +9,7 @@
 #include "docker.h"
 #include "../core/error.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@
 /* The bootstrap. The first line on its stdin is a per-run secret (the
  * program never sees it: it is not in any argv, not exported, and the
  * shell holding it is replaced by the program), then the code, then the
- * program's stdin data. $0 is the configured shell; it runs the code file
+ * program's stdin data. $0 is the configured shell, or lang's interpreter
+ * (symbi_config_interpreter: python3 for python); it runs the code file
  * with stdin closed, as the reference's `SHELL -c CODE` did. When the
  * bootstrap itself fails (no such shell in the image, /tmp not writable) it
  * says so on stderr after SYMBI_DOCKER_BOOTSTRAP_MARK and the secret, and
@@ -171,8 +173,13 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_ru
 	PUSH("--workdir");
 	PUSH("%s", cfg->working_dir);
 	PUSH("--read-only");
+	/* /tmp is capped by tmp_size, as on the native backend ("100m" by
+	 * default; docker takes a byte count too). */
 	PUSH("--tmpfs");
-	PUSH("%s", SYMBI_TMPFS_OPTIONS);
+	if (cfg->tmp_size % (1024 * 1024) == 0)
+		PUSH("/tmp:rw,noexec,nosuid,size=%" PRIu64 "m", cfg->tmp_size / (1024 * 1024));
+	else
+		PUSH("/tmp:rw,noexec,nosuid,size=%" PRIu64, cfg->tmp_size);
 	/* docker's own /dev is a writable tmpfs without noexec; replacing it
 	 * drops its /dev/shm too, which gets the same treatment as /tmp. */
 	PUSH("--tmpfs");
@@ -225,9 +232,10 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_ru
 	PUSH("%s", plan->image);
 	PUSH("/bin/sh");
 	PUSH("-c");
+	const char *interp = symbi_config_interpreter(cfg);
 	if (gvisor) {
 		PUSH("%s", gvisor_outer);
-		PUSH("%s", cfg->shell);
+		PUSH("%s", interp);
 	}
 	/* The code is written while the image's own PATH and IFS hold; the
 	 * variables get their names back just before the program starts. */
@@ -251,7 +259,7 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_ru
 	}
 	free(script);
 	if (!gvisor)
-		PUSH("%s", cfg->shell);
+		PUSH("%s", interp);
 	if (req->stdin_data)
 		PUSH("%zu", req->code_len);
 	return 0;

@@ -14,7 +14,6 @@
  * /etc/subuid ranges 100000-600100000; below the foreign range and 2^31). */
 #define SYMBI_DEFAULT_ID_RANGE_BASE 1879048192u
 #define SYMBI_DEFAULT_ID_RANGE_COUNT 65536u
-#define SYMBI_TMPFS_OPTIONS "/tmp:rw,noexec,nosuid,size=100m"
 
 struct symbi_config {
 	symbi_backend_kind_t backend;
@@ -40,7 +39,8 @@ struct symbi_config {
 	symbi_strlist_t allowed_named_volumes;
 	bool allow_writable_volume_paths;
 	/* native backend */
-	char *lang;            /* NULL: SHELL -c CODE; else sh, bash, python, node */
+	char *lang;            /* NULL: the shell runs the code; else sh, bash, python, node
+				* (native, docker, gvisor; the process backend refuses it) */
 	uint64_t tmp_size;     /* bytes of the /tmp tmpfs */
 	uint64_t workdir_size; /* bytes of the working directory's tmpfs */
 	bool weak_limits;      /* without cgroups, accept per-process rlimits */
@@ -71,6 +71,10 @@ int symbi_volume_check(const char *spec, char **out, symbi_error_t *err);
 /* Fails unless host networking may be used now (never in production, and
  * never when SYMBIONT_ENV cannot be parsed). */
 int symbi_host_network_allowed(symbi_error_t *err);
+
+/* The program that runs the code: lang's interpreter (python3 for python)
+ * or, without lang, the shell. Every backend that honours lang asks this. */
+const char *symbi_config_interpreter(const symbi_config_t *cfg);
 
 /* The checks of the backend cfg selects (its check_config and check_field,
  * src/backends/backend.h), reached through the dispatch in sandbox.c so

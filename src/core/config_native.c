@@ -85,6 +85,13 @@ static int parse_id_range(const char *v, symbi_config_t *cfg, symbi_error_t *err
 	return 0;
 }
 
+const char *symbi_config_interpreter(const symbi_config_t *cfg)
+{
+	if (!cfg->lang)
+		return cfg->shell;
+	return strcmp(cfg->lang, "python") == 0 ? "python3" : cfg->lang; /* sh, bash, node */
+}
+
 int symbi_config_set_native_field(symbi_config_t *cfg, const char *field, const char *v,
 				  symbi_error_t *err)
 {

@@ -26,6 +26,16 @@ expect_eq "python image: stdout byte-for-byte" "$(printf 'h\303\251llo')" "$out"
 expect_eq "python image: stderr" "warn" "$(cat "$WORK/err")"
 expect_eq "python image: exit code is the program's" 3 "$rc"
 
+# --lang python runs the code with python3 (as on the native backend), not
+# with the shell; an image without python3 says so instead of running sh.
+out=$("$SB" run "${PY[@]}" --lang python 'import sys; print(sys.version_info[0])' 2>"$WORK/err")
+rc=$?
+expect_eq "--lang python: python3 runs the code" "3|0|" "$out|$rc|$(cat "$WORK/err")"
+"$SB" run "${BB[@]}" --lang python 'print(1)' >"$WORK/out" 2>"$WORK/err"
+rc=$?
+check "--lang python without python3 in the image: not run by sh ($rc)" \
+	bash -c '[ "$0" -ne 0 ] && [ ! -s "$1" ] && grep -q python3 "$2"' "$rc" "$WORK/out" "$WORK/err"
+
 printf 'bin\000ary\377\n' >"$WORK/expected"
 "$SB" run "${BB[@]}" 'printf "bin\000ary\377\n"' >"$WORK/actual"
 check "binary output passes through unchanged" cmp -s "$WORK/expected" "$WORK/actual"

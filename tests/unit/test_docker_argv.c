@@ -282,6 +282,80 @@ static void test_gvisor_runtime_and_limits_unset(void **state)
 	symbi_config_free(cfg);
 }
 
+/* lang picks the program that runs the code file, as on the native
+ * backend: python runs under python3, never under the shell. */
+static void test_lang_runs_its_interpreter(void **state)
+{
+	(void)state;
+	static const struct { const char *backend, *lang, *program; } cases[] = {
+		{"docker", "python", "python3"}, {"docker", "node", "node"},
+		{"docker", "bash", "bash"},      {"docker", NULL, "sh"},
+		{"gvisor", "python", "python3"}, {"gvisor", NULL, "sh"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		symbi_error_t err = {0};
+		symbi_config_t *cfg = symbi_config_for_image("img");
+		assert_int_equal(symbi_config_set(cfg, "backend", cases[i].backend, &err), 0);
+		if (cases[i].lang)
+			assert_int_equal(symbi_config_set(cfg, "lang", cases[i].lang, &err), 0);
+		assert_int_equal(symbi_config_validate(cfg, &err), 0);
+		symbi_strlist_t argv = {0};
+		symbi_exec_request_t req = {.code = "print(1)", .code_len = 8, .cancel_fd = -1};
+		symbi_docker_run_plan_t plan = plan_for("n", "img");
+		assert_int_equal(symbi_docker_build_run_argv(cfg, &plan, &req, &argv, &err), 0);
+		/* $0 of the bootstrap: last on docker, before the inner script
+		 * under gVisor's outer shell. */
+		bool gvisor = strcmp(cases[i].backend, "gvisor") == 0;
+		assert_string_equal(argv.items[argv.len - (gvisor ? 2 : 1)], cases[i].program);
+		assert_int_equal(argv_index(&argv, "sh") == -1, strcmp(cases[i].program, "sh") != 0);
+		symbi_strlist_clear(&argv);
+		symbi_config_free(cfg);
+	}
+}
+
+/* tmp_size caps /tmp on docker too (it was a fixed 100m there). */
+static void test_tmp_size(void **state)
+{
+	(void)state;
+	static const char *const sizes[][2] = {
+		{"1g", "/tmp:rw,noexec,nosuid,size=1024m"}, {"5000", "/tmp:rw,noexec,nosuid,size=5000"},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		symbi_error_t err = {0};
+		symbi_config_t *cfg = symbi_config_for_image("img");
+		assert_int_equal(symbi_config_set(cfg, "backend", "docker", &err), 0);
+		assert_int_equal(symbi_config_set(cfg, "tmp_size", sizes[i][0], &err), 0);
+		symbi_strlist_t argv = {0};
+		symbi_exec_request_t req = {.code = "", .cancel_fd = -1};
+		symbi_docker_run_plan_t plan = plan_for("n", "img");
+		assert_int_equal(symbi_docker_build_run_argv(cfg, &plan, &req, &argv, &err), 0);
+		assert_true(argv_has(&argv, "--tmpfs", sizes[i][1]));
+		symbi_strlist_clear(&argv);
+		symbi_config_free(cfg);
+	}
+}
+
+/* The process backend runs `executable`; lang would mean nothing there. */
+static void test_process_refuses_lang(void **state)
+{
+	(void)state;
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_new();
+	assert_int_equal(symbi_config_set(cfg, "backend", "process", &err), 0);
+	assert_int_equal(symbi_config_validate(cfg, &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "lang", "python", &err), 0);
+	assert_int_equal(symbi_config_validate(cfg, &err), -1);
+	assert_int_equal(err.code, SYMBI_E_INVALID);
+	assert_string_equal(err.message, "lang is not supported on the process backend: it runs "
+					 "`executable` (one of allowed_executables) with -c CODE");
+	/* Its extra_flags are still held to the docker policy. */
+	assert_int_equal(symbi_config_set(cfg, "lang", "", &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "extra_flags", "--label", &err), 0);
+	assert_int_equal(symbi_config_validate(cfg, &err), -1);
+	assert_string_equal(err.message, "extra flag \"--label\" needs a value");
+	symbi_config_free(cfg);
+}
+
 static void stream_write(symbi_stream_t *s, const char *text)
 {
 	assert_int_equal(symbi_stream_append(s, text, strlen(text)), 0);
@@ -420,6 +494,9 @@ int main(void)
 		cmocka_unit_test(test_image_volumes_covered),
 		cmocka_unit_test(test_gvisor_runtime_and_limits_unset),
 		cmocka_unit_test(test_gvisor_exit_line),
+		cmocka_unit_test(test_lang_runs_its_interpreter),
+		cmocka_unit_test(test_process_refuses_lang),
+		cmocka_unit_test(test_tmp_size),
 		cmocka_unit_test(test_seccomp_profile),
 	};
 	return cmocka_run_group_tests_name("docker_argv", tests, NULL, NULL);

@@ -214,15 +214,8 @@ static int push(symbi_strlist_t *l, const char *s, symbi_error_t *err)
 
 static int build_argv(native_plan_t *p, const symbi_config_t *cfg, symbi_error_t *err)
 {
-	const char *interp = cfg->shell, *flag = "-c";
-	if (cfg->lang) {
-		if (strcmp(cfg->lang, "python") == 0)
-			interp = "python3";
-		else if (strcmp(cfg->lang, "node") == 0)
-			interp = "node", flag = "-e";
-		else
-			interp = cfg->lang; /* sh, bash */
-	}
+	const char *interp = symbi_config_interpreter(cfg);
+	const char *flag = cfg->lang && strcmp(cfg->lang, "node") == 0 ? "-e" : "-c";
 	p->code_file = p->code_len > NATIVE_ARGV_CODE_MAX || memchr(p->code, '\0', p->code_len);
 	if (push(&p->argv, interp, err) < 0)
 		return -1;
