@@ -320,19 +320,23 @@ fi
 # --- 10c. a crash of runsc is status error; the program's own deaths are not ------------------------
 # From the host, SIGKILL this suite's container's runsc-sandbox or
 # runsc-gofer (found by the container's full id on its command line) once
-# the container runs; the program sleeps meanwhile.
-kill_runsc() { # PROCESS-NAME
+# the program has printed its first line and said so through a volume; the
+# program sleeps meanwhile.
+kill_runsc() { # PROCESS-NAME MARK-FILE
 	local cid pid i
 	for i in $(seq 1 600); do
 		cid=$(docker ps -q --no-trunc --filter "label=$TAG" --filter status=running)
-		[ -n "$cid" ] && pid=$(pgrep -f "^$1 .*$cid" | head -1) && [ -n "$pid" ] && break
+		[ -n "$cid" ] && [ -e "$2" ] && pid=$(pgrep -f "^$1 .*$cid" | head -1) &&
+			[ -n "$pid" ] && break
 		sleep 0.1
 	done
 	[ -n "$pid" ] && kill -KILL "$pid"
 }
 for proc in runsc-sandbox runsc-gofer; do
-	kill_runsc "$proc" &
-	j=$("$SB" run "${GV[@]}" --timeout 60 --json 'echo started; sleep 50; echo never')
+	mkdir -p "$WORK/crash-$proc"
+	kill_runsc "$proc" "$WORK/crash-$proc/started" &
+	j=$("$SB" run "${GV[@]}" --timeout 60 -v "$WORK/crash-$proc:/mark" --json \
+		'echo started; touch /mark/started; sleep 50; echo never')
 	wait $!
 	expect_eq "$proc SIGKILLed from the host: status error" error "$(json_field status <<<"$j")"
 	expect_eq "... with the precise message" \
