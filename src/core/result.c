@@ -96,29 +96,36 @@ static size_t utf8_sequence_length(const unsigned char *p, size_t avail)
 	return n;
 }
 
-char *symbi_utf8_lossy(const char *data, size_t len, size_t *out_len)
+/* Copies p as valid UTF-8 into out (when not NULL), each byte of an
+ * invalid sequence becoming the 3-byte U+FFFD; returns the length. */
+static size_t utf8_repair(const unsigned char *p, size_t len, char *out)
 {
-	/* Worst case: every byte becomes the 3-byte U+FFFD. */
-	char *out = malloc(len * 3 + 1);
-	if (!out)
-		return NULL;
-	const unsigned char *p = (const unsigned char *)data;
 	size_t o = 0;
 	for (size_t i = 0; i < len;) {
 		size_t n = utf8_sequence_length(p + i, len - i);
-		if (n == 0) {
-			memcpy(out + o, "\xEF\xBF\xBD", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(out + o, p + i, n);
-		o += n;
-		i += n;
+		const void *piece = n ? (const void *)(p + i) : "\xEF\xBF\xBD";
+		size_t size = n ? n : 3;
+		if (out)
+			memcpy(out + o, piece, size);
+		o += size;
+		i += n ? n : 1;
 	}
-	out[o] = '\0';
+	return o;
+}
+
+char *symbi_utf8_lossy(const char *data, size_t len, size_t *out_len)
+{
+	/* Measured first: a worst-case buffer (3 bytes per input byte) would
+	 * be 30 MiB for 10 MiB of output. */
+	const unsigned char *p = (const unsigned char *)data;
+	size_t n = utf8_repair(p, len, NULL);
+	char *out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	utf8_repair(p, len, out);
+	out[n] = '\0';
 	if (out_len)
-		*out_len = o;
+		*out_len = n;
 	return out;
 }
 
