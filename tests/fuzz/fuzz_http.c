@@ -317,6 +317,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	svc.reaper_stop[0] = svc.reaper_stop[1] = -1;
 	FUZZ_CHECK(pipe2(svc.cancel_fd, O_CLOEXEC) == 0, "pipe");
 	pthread_mutex_init(&svc.lock, NULL);
+	/* The sessions' workspaces become native volumes, which may not lie
+	 * under /dev (the native backend builds its root there), where the
+	 * other harnesses' scratch goes (/dev/shm): this one's is in /tmp. */
+	const char *scratch = getenv("TMPDIR");
+	if (!scratch || strncmp(scratch, "/dev/", 5) == 0 || strcmp(scratch, "/dev") == 0)
+		setenv("TMPDIR", "/tmp", 1);
 	FUZZ_CHECK(srv_state_open(&svc.state, fuzz_tmpdir(), &err) == 0, "state: %s",
 		   err.message);
 	start_server(&with_tokens, true);
@@ -551,6 +557,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
+	/* Measured per input: between inputs libFuzzer itself may open
+	 * descriptors (the sanitizer's symbolizer pipe, when it describes a
+	 * new function), which are not this input's. */
+	lowest_free_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	close(lowest_free_fd);
 	struct server *s = data[0] == 'O' ? &without_tokens : &with_tokens;
 	bool auth = s == &with_tokens;
 	size_t len;

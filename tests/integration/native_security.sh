@@ -36,6 +36,20 @@ expect_eq "no capabilities, no_new_privs, seccomp filter on" \
 	"CapInh:0000000000000000 CapPrm:0000000000000000 CapEff:0000000000000000 CapBnd:0000000000000000 CapAmb:0000000000000000 NoNewPrivs:1 Seccomp:2" \
 	"$(nrun "grep -E '^(Cap[A-Za-z]+|NoNewPrivs|Seccomp):' /proc/self/status | tr -d '\t' | tr '\n' ' ' | sed 's/ \$//'")"
 
+# From the host: the program's and the init's real, effective and saved
+# uids are all the run's host uid. Inside, an unmapped uid (the caller's
+# root) shows as 65534 too, so only the host can tell.
+nrun 'exec sleep 4.37' >/dev/null 2>&1 &
+RUN=$!
+prog=
+for _ in $(seq 1 200); do prog=$(pgrep -x -f 'sleep 4.37' | head -1); [ -n "$prog" ] && break; sleep 0.02; done
+init=$(ps -o ppid= -p "${prog:-0}" 2>/dev/null | tr -d ' ')
+ids=$(ps -o ruid=,euid=,suid= -p "${prog:-0}" -p "${init:-0}" 2>/dev/null | awk '{print $1, $2, $3}' | sort -u)
+wait "$RUN"
+check "the program and the init found on the host ($prog, $init)" test -n "$prog" -a -n "$init"
+expect_eq "... their real, effective and saved uids are the run's host uid, none root's" \
+	"1" "$(printf '%s\n' "$ids" | awk 'NF == 3 && $1 == $2 && $2 == $3 && $1 != 0' | wc -l)"
+
 # ---- host secrets are not there at all
 expect_eq "control: the host has /etc/shadow" "ok" "$("$WORK/probe/probe" read /etc/shadow)"
 expect_eq "read /etc/shadow: ENOENT" "ENOENT" "$(inside read /etc/shadow)"
