@@ -363,11 +363,10 @@ int native_root_begin(native_root_t *t, native_etc_t *etc, const native_plan_t *
 	return 0;
 }
 
-int native_root_finish(native_root_t *r, const native_plan_t *p, int etc_done, int sync_fd)
+int native_root_finish(native_root_t *t, const native_plan_t *p, int etc_done, int sync_fd)
 {
-	native_root_t t = *r;
-	mount_callers_paths(&t, p, sync_fd);
-	if (mkdirat(t.root, &OLD[1], 0700) < 0) /* relative: without the leading / */
+	mount_callers_paths(t, p, sync_fd);
+	if (mkdirat(t->root, &OLD[1], 0700) < 0) /* relative: without the leading / */
 		FAIL("mount the new root", "cannot create the old root's mount point");
 	if (syscall(SYS_pivot_root, NATIVE_NEW_ROOT, NATIVE_NEW_ROOT OLD) < 0)
 		FAIL("pivot_root", "pivot_root into the new root failed");
@@ -375,9 +374,9 @@ int native_root_finish(native_root_t *r, const native_plan_t *p, int etc_done, i
 		FAIL("pivot_root", "chdir / failed");
 
 	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
-		if (bind_system(&t, system_dirs[i]) < 0)
+		if (bind_system(t, system_dirs[i]) < 0)
 			FAIL("bind system directories", "cannot bind %s read-only", system_dirs[i]);
-	if (bind_etc(&t, p) < 0)
+	if (bind_etc(t, p) < 0)
 		FAIL("populate /etc", "cannot bind a directory of /etc read-only");
 	if (write_whole("/etc/passwd", p->passwd, strlen(p->passwd), 0644) < 0 ||
 	    write_whole("/etc/group", p->group, strlen(p->group), 0644) < 0 ||
@@ -387,11 +386,11 @@ int native_root_finish(native_root_t *r, const native_plan_t *p, int etc_done, i
 	/* /proc before the old root goes: the kernel only allows a new proc
 	 * when a fully visible one is already mounted in this namespace. */
 	const char *last;
-	if (make_mount_point(&t, "/proc", true, &last) < 0 ||
+	if (make_mount_point(t, "/proc", true, &last) < 0 ||
 	    mount("proc", last, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		FAIL("mount /proc", "cannot mount a private /proc");
-	make_dev(&t, sync_fd);
-	if (mount_tmpfs(&t, "/dev/shm", "symbi-shm", p->tmp_size, "1777",
+	make_dev(t, sync_fd);
+	if (mount_tmpfs(t, "/dev/shm", "symbi-shm", p->tmp_size, "1777",
 			MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		FAIL("mount /dev/shm", "cannot mount /dev/shm");
 	if (p->code_file) {
@@ -402,7 +401,7 @@ int native_root_finish(native_root_t *r, const native_plan_t *p, int etc_done, i
 
 	if (chdir("/") < 0 || umount2(OLD, MNT_DETACH) < 0 || rmdir(OLD) < 0)
 		FAIL("detach the old root", "cannot detach the host's root");
-	close(t.root);
+	close(t->root);
 	/* The program's process has filled /etc in (etc.c), or failed and
 	 * said why. */
 	char done;

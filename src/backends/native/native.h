@@ -262,7 +262,7 @@ int native_root_begin(native_root_t *r, native_etc_t *etc, const native_plan_t *
 /* Everything else, pivot_root included; before the root goes read-only it
  * waits for a byte on etc_done (the program's process has filled /etc in),
  * and closes it. */
-int native_root_finish(native_root_t *r, const native_plan_t *p, int etc_done, int sync_fd);
+int native_root_finish(native_root_t *t, const native_plan_t *p, int etc_done, int sync_fd);
 /* net.c: brings up loopback in the new network namespace. */
 int native_loopback_up(void);
 /* limits.c: rlimits of the program; without a cgroup (use_cgroup false)
