@@ -257,11 +257,99 @@ typedef struct symbi_exec_options {
 	 * by another thread) the execution is stopped and comes back with
 	 * status ERROR and error "execution cancelled". -1: none. */
 	int cancel_fd;
+	/* Runs this program (argv[0] searched in the sandbox's PATH; the list
+	 * ends with NULL) instead of code. */
+	char *const *argv;
+	/* The working directory (absolute, inside the sandbox); NULL: the
+	 * configuration's working_dir. */
+	const char *cwd;
+	/* 0: the configuration's max_execution_time / max_output_bytes. */
+	uint64_t timeout_ms;
+	size_t max_output_bytes;
+	/* Called with every chunk of output as the program writes it (which:
+	 * 1 stdout, 2 stderr), before any cap, from the thread that waits for
+	 * the program; the result still holds the capped capture. NULL: none. */
+	void (*on_output)(void *ctx, int which, const char *data, size_t len);
+	void *output_ctx;
+	/* stdin stays open for symbi_process_write_stdin() until
+	 * symbi_process_close_stdin() (stdin_data must then be NULL). */
+	bool stdin_open;
+	/* Detached: stdin, stdout and stderr are /dev/null, and the process
+	 * runs until it ends or the sandbox stops, with no timeout; it cannot
+	 * be waited for (a server started in the background). */
+	bool detached;
 } symbi_exec_options_t;
 
-/* symbi_sandbox_execute() with every option. */
+/* symbi_sandbox_execute() with every option. The fields below `cancel_fd`
+ * are for live sandboxes (symbi_live_*); a one-shot execution refuses them
+ * with SYMBI_E_INVALID, but for timeout_ms and max_output_bytes, which it
+ * honours. */
 SYMBI_API int symbi_sandbox_execute_opts(symbi_sandbox_t *sb, const symbi_exec_options_t *opts,
 					 symbi_result_t **out, symbi_error_t *err);
+
+/* ---- live sandboxes ------------------------------------------------------
+ *
+ * A live sandbox is started once and runs many processes, one after another
+ * or side by side, until it is stopped: files, /tmp, background processes and
+ * interpreter state persist between them. The configuration's memory, pids
+ * and cpu limits hold for the whole sandbox, as do its deadlines (idle_timeout
+ * and max_lifetime: when one passes, everything in it is killed and every
+ * later call reports it); max_execution_time and max_output_bytes hold for
+ * each process. Native backend only so far (others: SYMBI_E_UNAVAILABLE).
+ *
+ * Threads: any thread may exec into, and signal processes of, one live
+ * sandbox concurrently. symbi_live_stop() must not race other calls on the
+ * same sandbox; processes being waited for then come back with status
+ * ERROR. */
+
+typedef struct symbi_live symbi_live_t;
+typedef struct symbi_process symbi_process_t;
+
+/* Starts a live sandbox with a copy of cfg (validated as symbi_sandbox_new
+ * does). Caller stops it with symbi_live_stop(). */
+SYMBI_API symbi_live_t *symbi_live_start(const symbi_config_t *cfg, symbi_error_t *err);
+/* Kills everything in the sandbox, removes all it made on the host and
+ * frees it. Processes not yet freed must be freed afterwards (they report
+ * the stop). NULL is a no-op. */
+SYMBI_API void symbi_live_stop(symbi_live_t *lv);
+/* Starts a process in the sandbox (code with the configuration's lang, or
+ * opts->argv). Returns 0 with *out (caller frees with symbi_process_free()),
+ * or -1 with err if it could not start: invalid options (SYMBI_E_INVALID),
+ * a sandbox that has ended (SYMBI_E_UNAVAILABLE, its reason in the message),
+ * or a failed step inside the sandbox (the program not found...). */
+SYMBI_API int symbi_live_spawn(symbi_live_t *lv, const symbi_exec_options_t *opts,
+			       symbi_process_t **out, symbi_error_t *err);
+/* spawn + wait + free: the live counterpart of symbi_sandbox_execute_opts,
+ * with the same results. A failure inside the sandbox comes back as a
+ * result with status ERROR, as there. */
+SYMBI_API int symbi_live_exec(symbi_live_t *lv, const symbi_exec_options_t *opts,
+			      symbi_result_t **out, symbi_error_t *err);
+/* The ids, inside the sandbox, of its processes still running that were
+ * started by spawn or exec (not their children), up to max of them into
+ * pids; returns how many there are. */
+SYMBI_API size_t symbi_live_list(symbi_live_t *lv, int *pids, size_t max);
+/* Why the sandbox ended (its idle or lifetime deadline passed, its init was
+ * killed), or NULL while it is alive. Static or sandbox-owned text. */
+SYMBI_API const char *symbi_live_ended(symbi_live_t *lv);
+
+/* Supervises the process to its end (reading its output, enforcing its
+ * timeout and cancel_fd) and returns its result; once per process, not for
+ * a detached one. */
+SYMBI_API int symbi_process_wait(symbi_process_t *p, symbi_result_t **out, symbi_error_t *err);
+/* Sends a signal to the process's group (itself and the children it did
+ * not move out); thread-safe, also while another thread waits. */
+SYMBI_API int symbi_process_signal(symbi_process_t *p, int sig, symbi_error_t *err);
+/* For stdin_open processes; thread-safe, also while another thread waits.
+ * write blocks until all was written (or the process closed its stdin:
+ * SYMBI_E_SYSTEM, EPIPE). */
+SYMBI_API int symbi_process_write_stdin(symbi_process_t *p, const void *data, size_t len,
+					symbi_error_t *err);
+SYMBI_API int symbi_process_close_stdin(symbi_process_t *p, symbi_error_t *err);
+/* The process's id inside the sandbox. */
+SYMBI_API int symbi_process_id(const symbi_process_t *p);
+/* Frees the handle. A process not waited for is killed first (SIGKILL to
+ * its group), unless detached. NULL is a no-op. */
+SYMBI_API void symbi_process_free(symbi_process_t *p);
 
 /* ---- host capabilities (what `symbi-sandbox doctor` reports) ------------ */
 

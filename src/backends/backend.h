@@ -16,6 +16,28 @@ typedef struct symbi_exec_request {
 	int cancel_fd;          /* readable = cancel; -1 for none */
 } symbi_exec_request_t;
 
+/* A backend's live sandboxes (include/symbi/sandbox.h, "live sandboxes"):
+ * the core (src/core/live.c) checks arguments, applies the configuration's
+ * defaults to the options, and keeps the sandbox alive while process
+ * handles refer to it. */
+typedef struct symbi_live_ops {
+	/* Starts one with the state from create and the core's config, which
+	 * outlives it. On failure *live may still be set: kill and free it. */
+	int (*start)(void *state, const symbi_config_t *cfg, void **live, symbi_error_t *err);
+	void (*kill)(void *live);  /* ends everything in it; idempotent */
+	void (*free)(void *live);  /* after kill, once no process handle is left */
+	const char *(*ended)(void *live);
+	size_t (*list)(void *live, int *pids, size_t max);
+	/* opts: timeout_ms and max_output_bytes set; code or argv. */
+	int (*spawn)(void *live, const symbi_exec_options_t *opts, void **proc, symbi_error_t *err);
+	int (*wait)(void *proc, symbi_result_t **out, symbi_error_t *err);
+	int (*signal)(void *proc, int sig, symbi_error_t *err);
+	int (*write_stdin)(void *proc, const void *data, size_t len, symbi_error_t *err);
+	int (*close_stdin)(void *proc, symbi_error_t *err);
+	int (*id)(const void *proc);
+	void (*proc_free)(void *proc);
+} symbi_live_ops_t;
+
 typedef struct symbi_backend_ops {
 	const char *name;
 	const char *warning; /* shown by front ends before each run; may be NULL */
@@ -37,6 +59,8 @@ typedef struct symbi_backend_ops {
 	 * field it has no rule for). Either may be NULL. */
 	int (*check_config)(const symbi_config_t *cfg, symbi_error_t *err);
 	int (*check_field)(const char *field, const char *value, symbi_error_t *err);
+	/* Live sandboxes; NULL where the backend has none yet. */
+	const symbi_live_ops_t *live;
 } symbi_backend_ops_t;
 
 /* The extra_flags policy (docker_flags.c) as check_config and check_field.
@@ -50,5 +74,10 @@ extern const symbi_backend_ops_t symbi_backend_docker;
 extern const symbi_backend_ops_t symbi_backend_gvisor;
 extern const symbi_backend_ops_t symbi_backend_native;
 extern const symbi_backend_ops_t symbi_backend_process;
+extern const symbi_live_ops_t symbi_native_live_ops;
+
+/* The backend of a kind (sandbox.c), for the core's dispatch: NULL for an
+ * unknown kind. */
+const symbi_backend_ops_t *symbi_backend_for(symbi_backend_kind_t kind);
 
 #endif

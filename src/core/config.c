@@ -306,6 +306,20 @@ int symbi_config_set(symbi_config_t *cfg, const char *field, const char *v,
 		cfg->timeout_ms = (uint64_t)llround(seconds * 1000.0);
 		return 0;
 	}
+	if (strcmp(field, "idle_timeout") == 0 || strcmp(field, "max_lifetime") == 0) {
+		double seconds;
+		if (parse_double(v, &seconds, field, err) < 0)
+			return -1;
+		if (seconds < 0 || seconds > MAX_TIMEOUT_SECONDS)
+			return symbi_fail(err, SYMBI_E_INVALID, 0,
+					  "%s %.100s is out of range (0 for none, or up to %.0f seconds)",
+					  field, v, MAX_TIMEOUT_SECONDS);
+		uint64_t ms = (uint64_t)llround(seconds * 1000.0);
+		if (seconds > 0 && ms == 0)
+			ms = 1;
+		*(field[0] == 'i' ? &cfg->idle_timeout_ms : &cfg->max_lifetime_ms) = ms;
+		return 0;
+	}
 	if (strcmp(field, "network_mode") == 0)
 		return check_network_mode(v, err) < 0 ? -1 : set_string(&cfg->network_mode, v, err);
 	if (strcmp(field, "volumes") == 0) {

@@ -22,6 +22,9 @@ struct symbi_config {
 	char *memory_limit; /* NULL: no limit */
 	double cpu_limit;   /* < 0: no limit */
 	uint64_t timeout_ms;
+	/* Live sandboxes: ended after this long without a request or a
+	 * waited-for process, and this long after their start (0: never). */
+	uint64_t idle_timeout_ms, max_lifetime_ms;
 	char *network_mode;
 	symbi_strlist_t volumes;
 	char *working_dir;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
@@ -137,7 +138,7 @@ static int spawn_child(const symbi_supervise_opts_t *o, struct child_fds *f, pid
 static int make_fds(const symbi_supervise_opts_t *o, struct child_fds *f, symbi_error_t *err)
 {
 	if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0 ||
-	    (o->input && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->in) < 0))
+	    ((o->input || o->stdin_open) && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->in) < 0))
 		return symbi_fail(err, SYMBI_E_SYSTEM, errno,
 				  "cannot create the program's standard streams%s",
 				  errno == EMFILE || errno == ENFILE
@@ -145,8 +146,9 @@ static int make_fds(const symbi_supervise_opts_t *o, struct child_fds *f, symbi_
 	return 0;
 }
 
-/* Reads what is available; returns 1 at EOF, 0 otherwise, -1 on OOM. */
-static int drain_once(int fd, symbi_stream_t *s)
+/* Reads what is available; returns 1 at EOF, 0 otherwise, -1 on OOM. Every
+ * chunk goes to the caller's on_output first, uncapped. */
+static int drain_once(const symbi_supervise_opts_t *o, int which, int fd, symbi_stream_t *s)
 {
 	char buf[READ_CHUNK];
 	ssize_t n = read(fd, buf, sizeof(buf));
@@ -154,49 +156,118 @@ static int drain_once(int fd, symbi_stream_t *s)
 		return 1;
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 0 : 1;
+	if (o->on_output)
+		o->on_output(o->output_ctx, which, buf, (size_t)n);
 	return symbi_stream_append(s, buf, (size_t)n) < 0 ? -1 : 0;
 }
 
-struct loop_state {
+struct symbi_supervision {
+	symbi_supervise_opts_t o;
+	pid_t pid; /* 0: not our child (o.wait_fd and o.reap tell its end) */
 	int out_fd, err_fd, in_fd, pidfd;
-	size_t in_off;
-	bool exited;
-	uint64_t exited_at;
+	uint64_t start;
 };
 
-int symbi_supervise(const symbi_supervise_opts_t *o, symbi_supervise_outcome_t *oc,
-		    symbi_error_t *err)
+int symbi_supervise_start(const symbi_supervise_opts_t *o, symbi_supervision_t **out,
+			  symbi_error_t *err)
 {
-	memset(oc, 0, sizeof(*oc));
-	symbi_stream_init(&oc->out, o->max_output_bytes);
-	symbi_stream_init(&oc->err, o->max_output_bytes);
+	*out = NULL;
+	symbi_supervision_t *s = calloc(1, sizeof(*s));
+	if (!s)
+		return symbi_fail_nomem(err);
+	s->o = *o;
 	struct child_fds f = {{-1, -1}, {-1, -1}, {-1, -1}};
 	if (make_fds(o, &f, err) < 0) {
 		child_fds_close(&f);
+		free(s);
 		return -1;
 	}
-	uint64_t start = symbi_monotonic_ms();
-	pid_t pid;
-	if (spawn_child(o, &f, &pid, err) < 0) {
+	s->start = symbi_monotonic_ms();
+	if (spawn_child(o, &f, &s->pid, err) < 0) {
 		child_fds_close(&f);
+		free(s);
 		return -1;
 	}
 	close_fd(&f.out[1]);
 	close_fd(&f.err[1]);
 	close_fd(&f.in[0]);
 	if (o->on_spawn)
-		o->on_spawn(pid, o->ctx);
+		o->on_spawn(s->pid, o->ctx);
+	s->out_fd = f.out[0];
+	s->err_fd = f.err[0];
+	s->in_fd = f.in[1];
+	s->pidfd = s->pid > 0 ? pidfd_open(s->pid, 0) : -1;
+	if (s->in_fd >= 0 && o->input_len == 0 && !o->stdin_open)
+		shutdown(s->in_fd, SHUT_WR);
+	if (s->in_fd >= 0 && !o->stdin_open)
+		fcntl(s->in_fd, F_SETFL, O_NONBLOCK);
+	*out = s;
+	return 0;
+}
 
-	struct loop_state st = {f.out[0], f.err[0], f.in[1], pidfd_open(pid, 0), 0, false, 0};
-	if (st.in_fd >= 0 && o->input_len == 0)
-		shutdown(st.in_fd, SHUT_WR);
-	if (st.in_fd >= 0)
-		fcntl(st.in_fd, F_SETFL, O_NONBLOCK);
-	uint64_t deadline = start + o->timeout_ms;
+int symbi_supervision_take_stdin(symbi_supervision_t *s)
+{
+	int fd = s->o.stdin_open ? s->in_fd : -1;
+	if (fd >= 0)
+		s->in_fd = -1;
+	return fd;
+}
+
+/* Whether the program has ended (its wait status in *status). */
+static bool check_ended(symbi_supervision_t *s, int *status)
+{
+	if (s->pid == 0)
+		return s->o.reap(s->o.ctx, status) == 1;
+	return waitpid(s->pid, status, WNOHANG) == s->pid;
+}
+
+static void kill_program(symbi_supervision_t *s)
+{
+	/* A program that is not our child is killed by on_timeout alone:
+	 * kill(0) would signal our own process group. */
+	if (s->pid > 0)
+		kill(s->pid, SIGKILL);
+	else if (s->o.on_timeout)
+		s->o.on_timeout(s->o.ctx);
+}
+
+/* After the last read: the program is killed if still running, then its
+ * end awaited. */
+static void reap_for_good(symbi_supervision_t *s, int *status)
+{
+	kill_program(s);
+	if (s->pid > 0) {
+		while (waitpid(s->pid, status, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	/* The wait descriptor says when; the reap hook gives up (returns 1
+	 * with a status of its own) when the sandbox is gone. */
+	for (;;) {
+		if (check_ended(s, status))
+			return;
+		struct pollfd p = {s->o.wait_fd(s->o.ctx), POLLIN, 0};
+		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+			return;
+	}
+}
+
+int symbi_supervise_finish(symbi_supervision_t *s, symbi_supervise_outcome_t *oc,
+			   symbi_error_t *err)
+{
+	const symbi_supervise_opts_t *o = &s->o;
+	memset(oc, 0, sizeof(*oc));
+	symbi_stream_init(&oc->out, o->max_output_bytes);
+	symbi_stream_init(&oc->err, o->max_output_bytes);
+	int wait_fd = s->pid > 0 ? s->pidfd : o->wait_fd(o->ctx);
+	size_t in_off = 0;
+	bool exited = false;
+	uint64_t exited_at = 0;
+	uint64_t deadline = s->start + o->timeout_ms;
 	uint64_t kill_at = UINT64_MAX;
 	bool oom = false;
 
-	while (st.out_fd >= 0 || st.err_fd >= 0 || !st.exited) {
+	while (s->out_fd >= 0 || s->err_fd >= 0 || !exited) {
 		uint64_t now = symbi_monotonic_ms();
 		if (!oc->timed_out && !oc->cancelled && now >= deadline) {
 			oc->timed_out = true;
@@ -204,57 +275,58 @@ int symbi_supervise(const symbi_supervise_opts_t *o, symbi_supervise_outcome_t *
 				o->on_timeout(o->ctx);
 			kill_at = symbi_monotonic_ms() + o->kill_grace_ms;
 		}
-		if (now >= kill_at && !st.exited) {
-			kill(pid, SIGKILL);
+		if (now >= kill_at && !exited) {
+			if (s->pid > 0)
+				kill(s->pid, SIGKILL);
 			kill_at = UINT64_MAX;
 		}
-		if (st.exited && now >= st.exited_at + LINGER_AFTER_EXIT_MS)
+		if (exited && now >= exited_at + LINGER_AFTER_EXIT_MS)
 			break;
 
 		struct pollfd p[5];
 		int np = 0, i_out = -1, i_err = -1, i_in = -1, i_pid = -1, i_cancel = -1;
-		if (st.out_fd >= 0) { i_out = np; p[np++] = (struct pollfd){st.out_fd, POLLIN, 0}; }
-		if (st.err_fd >= 0) { i_err = np; p[np++] = (struct pollfd){st.err_fd, POLLIN, 0}; }
-		if (st.in_fd >= 0 && st.in_off < o->input_len) {
+		if (s->out_fd >= 0) { i_out = np; p[np++] = (struct pollfd){s->out_fd, POLLIN, 0}; }
+		if (s->err_fd >= 0) { i_err = np; p[np++] = (struct pollfd){s->err_fd, POLLIN, 0}; }
+		if (s->in_fd >= 0 && !o->stdin_open && in_off < o->input_len) {
 			i_in = np;
-			p[np++] = (struct pollfd){st.in_fd, POLLOUT, 0};
+			p[np++] = (struct pollfd){s->in_fd, POLLOUT, 0};
 		}
-		if (!st.exited && st.pidfd >= 0) { i_pid = np; p[np++] = (struct pollfd){st.pidfd, POLLIN, 0}; }
+		if (!exited && wait_fd >= 0) { i_pid = np; p[np++] = (struct pollfd){wait_fd, POLLIN, 0}; }
 		if (o->cancel_fd >= 0 && !oc->cancelled && !oc->timed_out) {
 			i_cancel = np;
 			p[np++] = (struct pollfd){o->cancel_fd, POLLIN, 0};
 		}
 		uint64_t wake = oc->timed_out || oc->cancelled ? kill_at : deadline;
-		if (st.exited)
-			wake = st.exited_at + LINGER_AFTER_EXIT_MS;
-		int wait_ms = st.pidfd < 0 && !st.exited ? 50 : (wake == UINT64_MAX ? 1000 : (int)(wake > now ? wake - now : 0));
+		if (exited)
+			wake = exited_at + LINGER_AFTER_EXIT_MS;
+		int wait_ms = wait_fd < 0 && !exited ? 50 : (wake == UINT64_MAX ? 1000 : (int)(wake > now ? wake - now : 0));
 		if (wait_ms > 1000)
 			wait_ms = 1000;
 		int r = poll(p, (nfds_t)np, wait_ms);
 		if (r < 0 && errno != EINTR)
 			break;
-		if (r <= 0 && st.pidfd >= 0)
+		if (r <= 0 && wait_fd >= 0)
 			continue;
 
 		if (i_out >= 0 && p[i_out].revents) {
-			int d = drain_once(st.out_fd, &oc->out);
+			int d = drain_once(o, 1, s->out_fd, &oc->out);
 			oom = oom || d < 0;
 			if (d != 0)
-				close_fd(&st.out_fd);
+				close_fd(&s->out_fd);
 		}
 		if (i_err >= 0 && p[i_err].revents) {
-			int d = drain_once(st.err_fd, &oc->err);
+			int d = drain_once(o, 2, s->err_fd, &oc->err);
 			oom = oom || d < 0;
 			if (d != 0)
-				close_fd(&st.err_fd);
+				close_fd(&s->err_fd);
 		}
 		if (i_in >= 0 && p[i_in].revents) {
-			ssize_t n = send(st.in_fd, o->input + st.in_off, o->input_len - st.in_off,
+			ssize_t n = send(s->in_fd, o->input + in_off, o->input_len - in_off,
 					 MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n > 0)
-				st.in_off += (size_t)n;
-			if ((n < 0 && errno != EAGAIN && errno != EINTR) || st.in_off == o->input_len)
-				close_fd(&st.in_fd);
+				in_off += (size_t)n;
+			if ((n < 0 && errno != EAGAIN && errno != EINTR) || in_off == o->input_len)
+				close_fd(&s->in_fd);
 		}
 		if (i_cancel >= 0 && p[i_cancel].revents) {
 			oc->cancelled = true;
@@ -262,32 +334,53 @@ int symbi_supervise(const symbi_supervise_opts_t *o, symbi_supervise_outcome_t *
 				o->on_timeout(o->ctx);
 			kill_at = symbi_monotonic_ms() + o->kill_grace_ms;
 		}
-		bool check_exit = i_pid >= 0 ? p[i_pid].revents != 0 : (st.pidfd < 0 && !st.exited);
-		if (check_exit && waitpid(pid, &oc->wait_status, WNOHANG) == pid) {
-			st.exited = true;
-			st.exited_at = symbi_monotonic_ms();
+		bool check_exit = i_pid >= 0 ? p[i_pid].revents != 0 : (wait_fd < 0 && !exited);
+		if (check_exit && check_ended(s, &oc->wait_status)) {
+			exited = true;
+			exited_at = symbi_monotonic_ms();
 		}
 		if (oom) {
-			kill(pid, SIGKILL);
+			kill_program(s);
 			break;
 		}
 	}
-	close_fd(&st.out_fd);
-	close_fd(&st.err_fd);
-	close_fd(&st.in_fd);
-	if (!st.exited) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &oc->wait_status, 0) < 0 && errno == EINTR)
-			;
-	}
-	close_fd(&st.pidfd);
-	oc->elapsed_ms = symbi_monotonic_ms() - start;
+	close_fd(&s->out_fd);
+	close_fd(&s->err_fd);
+	close_fd(&s->in_fd);
+	if (!exited)
+		reap_for_good(s, &oc->wait_status);
+	close_fd(&s->pidfd);
+	oc->elapsed_ms = symbi_monotonic_ms() - s->start;
+	free(s);
 	if (oom) {
 		symbi_stream_free(&oc->out);
 		symbi_stream_free(&oc->err);
 		return symbi_fail_nomem(err);
 	}
 	return 0;
+}
+
+void symbi_supervise_abandon(symbi_supervision_t *s)
+{
+	if (!s)
+		return;
+	close_fd(&s->out_fd);
+	close_fd(&s->err_fd);
+	close_fd(&s->in_fd);
+	int status;
+	reap_for_good(s, &status);
+	close_fd(&s->pidfd);
+	free(s);
+}
+
+int symbi_supervise(const symbi_supervise_opts_t *o, symbi_supervise_outcome_t *oc,
+		    symbi_error_t *err)
+{
+	symbi_supervision_t *s;
+	memset(oc, 0, sizeof(*oc));
+	if (symbi_supervise_start(o, &s, err) < 0)
+		return -1;
+	return symbi_supervise_finish(s, oc, err);
 }
 
 int symbi_run_quiet(const char *path, char *const *argv, char *const *envp,

@@ -36,6 +36,21 @@ typedef struct symbi_supervise_opts {
 	/* A descriptor the (posix_spawn'ed) child gets as its fd 3, e.g. a
 	 * file it reads as /proc/self/fd/3; 0 for none. Ignored with spawn. */
 	int fd3;
+	/* Every chunk of output as it is read (which: 1 stdout, 2 stderr),
+	 * before the cap; from the supervising thread. May be NULL. */
+	void (*on_output)(void *ctx, int which, const char *data, size_t len);
+	void *output_ctx;
+	/* stdin is a socket for the caller to write to (input is ignored):
+	 * see symbi_supervision_take_stdin. */
+	bool stdin_open;
+	/* A program that is not our child (a live sandbox's, started by its
+	 * init): spawn sets *pid to 0; wait_fd(ctx) is a descriptor that is
+	 * readable when there is news of the program, and reap(ctx, &status)
+	 * reads it: 1 with the wait status once the program has ended (or its
+	 * sandbox is gone), else 0. on_timeout then is the only way to kill
+	 * it. Both NULL for a child. */
+	int (*wait_fd)(void *ctx);
+	int (*reap)(void *ctx, int *wait_status);
 } symbi_supervise_opts_t;
 
 typedef struct symbi_supervise_outcome {
@@ -51,6 +66,20 @@ typedef struct symbi_supervise_outcome {
  * symbi_stream_free), or -1 if it could not be started. */
 int symbi_supervise(const symbi_supervise_opts_t *opts, symbi_supervise_outcome_t *outcome,
 		    symbi_error_t *err);
+
+/* The same in two steps, for a program whose output is read later or by
+ * another thread: start spawns it (the options are copied; what they point
+ * to must live until finish), finish supervises it to its end and frees
+ * the supervision. abandon kills it, reaps it and frees instead. */
+typedef struct symbi_supervision symbi_supervision_t;
+int symbi_supervise_start(const symbi_supervise_opts_t *opts, symbi_supervision_t **out,
+			  symbi_error_t *err);
+int symbi_supervise_finish(symbi_supervision_t *s, symbi_supervise_outcome_t *outcome,
+			   symbi_error_t *err);
+void symbi_supervise_abandon(symbi_supervision_t *s);
+/* A stdin_open program's stdin (a stream socket), now the caller's to
+ * write to, shut down and close: supervision never touches it again. */
+int symbi_supervision_take_stdin(symbi_supervision_t *s);
 
 /* Runs a short helper command to completion with no input, discarding its
  * output but keeping up to 4 KiB of stderr in errbuf (may be NULL). Returns

@@ -113,15 +113,20 @@ static bool enter_cgroup(void)
 	int n = native_msg_recv_fds(SYNC_FD, &m, CGROUP_FD0);
 	if (n < 0 || m.kind != NATIVE_MSG_CGROUP)
 		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
-	for (int i = 0; i < n; i++) {
-		if (write(CGROUP_FD0 + i, "0", 1) != 1)
-			native_child_fail(SYNC_FD, "enter the cgroup", errno,
-					  "cannot join the run's cgroup");
+	native_join_cgroup(CGROUP_FD0, n, m.status != 0, SYNC_FD);
+	for (int i = 0; i < n; i++)
 		close(CGROUP_FD0 + i);
-	}
-	if (m.status && unshare(CLONE_NEWCGROUP) < 0)
-		native_child_fail(SYNC_FD, "create the cgroup namespace", errno, "unshare failed");
 	return m.status != 0;
+}
+
+void native_join_cgroup(int fd0, int n, bool use_cgroup, int report_fd)
+{
+	for (int i = 0; i < n; i++)
+		if (write(fd0 + i, "0", 1) != 1)
+			native_child_fail(report_fd, "enter the cgroup", errno,
+					  "cannot join the run's cgroup");
+	if (use_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+		native_child_fail(report_fd, "create the cgroup namespace", errno, "unshare failed");
 }
 
 /* What the init sends on the ready pipe once the root is built: the
@@ -164,12 +169,11 @@ static void wait_for_root(const native_plan_t *p)
 				  "cannot chdir to %s", p->workdir);
 }
 
-/* Searches PATH of the sandbox (not the caller's) for argv[0]. */
-static void exec_program(const native_plan_t *p)
+void native_exec_in_path(char *const argv[], char *const envp[])
 {
-	const char *name = p->argv.items[0];
+	const char *name = argv[0];
 	if (strchr(name, '/')) {
-		execve(name, p->argv.items, p->envp.items);
+		execve(name, argv, envp);
 		return;
 	}
 	char path[PATH_MAX];
@@ -181,7 +185,7 @@ static void exec_program(const native_plan_t *p)
 			memcpy(path, dirs, n);
 			path[n] = '/';
 			strcpy(path + n + 1, name);
-			execve(path, p->argv.items, p->envp.items);
+			execve(path, argv, envp);
 			if (errno != ENOENT && errno != ENOTDIR)
 				first_errno = errno;
 		}
@@ -205,6 +209,8 @@ __attribute__((noreturn)) static void program_main(const native_plan_t *p, nativ
 	if (write(etc_done, "1", 1) != 1)
 		_exit(NATIVE_SETUP_FAILED); /* the init is gone, and said why */
 	close(etc_done);
+	if (p->live)
+		_exit(0); /* a live sandbox's processes come later, on request */
 	/* Only the ready pipe's end, at READY_FD, above the fixed descriptors;
 	 * the volumes and the new root are the init's. */
 	if (ready != READY_FD && dup3(ready, READY_FD, O_CLOEXEC) < 0)
@@ -223,7 +229,7 @@ __attribute__((noreturn)) static void program_main(const native_plan_t *p, nativ
 	if (native_seccomp_install(p->filter) < 0)
 		native_child_fail(SYNC_FD, "install seccomp", errno, "cannot install the seccomp filter");
 	wait_for_root(p);
-	exec_program(p);
+	native_exec_in_path(p->argv.items, p->envp.items);
 	native_child_fail(SYNC_FD, "exec", errno, "cannot execute %s: %s", p->argv.items[0],
 			  strerror(errno));
 }
@@ -293,6 +299,10 @@ void native_child_main(const native_plan_t *p, const int stdio[3], int sync_fd)
 	native_etc_close(&etc);
 	signal(SIGPIPE, SIG_IGN); /* a program that failed early closed its end */
 	native_root_finish(&root, p, etc_done[0], SYNC_FD);
+	if (p->live) {
+		syscall(SYS_close_range, NATIVE_VOLUME_FD0, ~0U, 0); /* attached; the pipes */
+		native_live_init(p);
+	}
 	struct root_id id;
 	if (root_id(&id) < 0)
 		native_child_fail(SYNC_FD, "enter the new root", errno, "cannot stat /");

@@ -17,20 +17,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct native_state {
-	native_filter_t filter; /* read-only after create: shared by threads */
-	bool root;
-	bool weak; /* no cgroup: limits are rlimits of each process (weak_limits) */
-	native_id_source_t ids; /* where each run's host ids come from */
-	char warning[1024];     /* for front ends (weak limits, shared uid: a line each) */
-} native_state_t;
-
 static const char weak_warning[] =
 	"WARNING: no cgroup can be made here (not root, no delegated cgroup), and weak_limits is "
 	"set: the memory limit is RLIMIT_AS and the pids limit RLIMIT_NPROC of each process, not "
 	"totals of the sandbox, kernel memory is not counted, and the cpu limit is not enforced";
 
-static bool has_total_limits(const native_limits_t *lim)
+bool native_has_total_limits(const native_limits_t *lim)
 {
 	return lim->memory_bytes || lim->pids;
 }
@@ -47,17 +39,7 @@ static void no_cgroup_message(char *buf, size_t size, const char *why)
 		 "limits (--memory none --pids-limit none)", why);
 }
 
-struct native_run {
-	const native_plan_t *plan;
-	native_cgroup_t *cg;
-	bool root;
-	bool fail_closed; /* no cgroup fails the run (root, or total limits without weak_limits) */
-	bool use_cgroup;  /* made: else rlimits stand in */
-	int sync_fd;      /* parent's end */
-	pid_t init_pid;
-};
-
-static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t *err)
+int native_create(const symbi_config_t *cfg, void **state, symbi_error_t *err)
 {
 	*state = NULL;
 	native_state_t *st = calloc(1, sizeof(*st));
@@ -91,7 +73,7 @@ static int native_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 	}
 	/* Root always gets a cgroup (or fails each run). Others learn now
 	 * whether they can, with a trial cgroup holding the limits. */
-	if (!st->root && has_total_limits(&lim)) {
+	if (!st->root && native_has_total_limits(&lim)) {
 		native_cgroup_t cg;
 		symbi_error_t cg_err = {0};
 		if (native_cgroup_create(&cg, &lim, &cg_err) == 0) {
@@ -119,7 +101,7 @@ static const char *native_state_warning(const void *state)
 	return st && st->warning[0] ? st->warning : NULL;
 }
 
-static void native_destroy(void *state)
+void native_destroy(void *state)
 {
 	native_state_t *st = state;
 	if (!st)
@@ -133,7 +115,7 @@ static void native_destroy(void *state)
  * its privileges. The init, which runs none of the program's code, stays
  * out: the pids limit counts the program's processes only. Without a
  * cgroup, rlimits stand in unless the run must fail closed. */
-static int make_cgroup(struct native_run *r, symbi_error_t *err)
+static int make_cgroup(native_run_t *r, symbi_error_t *err)
 {
 	symbi_error_t cg_err = {0};
 	r->use_cgroup = native_cgroup_create(r->cg, &r->plan->limits, &cg_err) == 0;
@@ -160,9 +142,9 @@ static int make_cgroup(struct native_run *r, symbi_error_t *err)
 /* Runs in the parent in place of posix_spawn (see symbi_supervise_opts_t):
  * clone into new namespaces, map the child's ids, let it go; then its
  * cgroup, while it builds its root. */
-static int native_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t *err)
+int native_run_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t *err)
 {
-	struct native_run *r = ctx;
+	native_run_t *r = ctx;
 	const native_plan_t *p = r->plan;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -215,6 +197,7 @@ abandon:
 		;
 	close(sv[0]);
 	r->sync_fd = -1;
+	r->init_pid = -1;
 	return -1;
 }
 
@@ -222,13 +205,13 @@ abandon:
  * kernel kill everything in it. */
 static void native_on_timeout(void *ctx)
 {
-	struct native_run *r = ctx;
+	native_run_t *r = ctx;
 	if (r->init_pid > 0)
 		kill(r->init_pid, SIGKILL);
 	native_cgroup_kill(r->cg);
 }
 
-static const char *hint_for(const native_msg_t *m)
+const char *native_step_hint(const native_msg_t *m)
 {
 	if (strstr(m->step, "mount") || strstr(m->step, "pivot") || strstr(m->step, "bind"))
 		return m->err_no == EPERM || m->err_no == EACCES
@@ -260,7 +243,7 @@ static int classify(const symbi_config_t *cfg, const symbi_supervise_outcome_t *
 		return set_error(res, "execution cancelled", SYMBI_STATUS_ERROR, 0, err);
 	if (have_msg && msg->kind == NATIVE_MSG_ERROR) {
 		snprintf(text, sizeof(text), "native sandbox: cannot %s: %s (%s)%s", msg->step, msg->text,
-			 strerror(msg->err_no), hint_for(msg));
+			 strerror(msg->err_no), native_step_hint(msg));
 		return set_error(res, text, SYMBI_STATUS_ERROR, 0, err);
 	}
 	if (oom_kills > 0) {
@@ -306,7 +289,7 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	native_plan_t plan;
 	native_cgroup_t cg = {.memory_dir = -1};
 	native_identity_t ident = {.lock_fd = -1};
-	struct native_run r = {.plan = &plan, .cg = &cg, .sync_fd = -1, .init_pid = -1};
+	native_run_t r = {.plan = &plan, .cg = &cg, .sync_fd = -1, .init_pid = -1};
 	int rc = -1;
 	/* 1. validate and prepare everything (no namespace exists yet) */
 	if (native_plan_build(&plan, cfg, &st->filter, req->code, req->code_len, req->env, err) < 0)
@@ -339,13 +322,13 @@ static int native_execute(void *state, const symbi_config_t *cfg, const symbi_ex
 	 * it, drops privileges, installs seccomp, execs; 6. supervise output,
 	 * deadline and exit */
 	r.root = st->root;
-	r.fail_closed = st->root || (has_total_limits(&plan.limits) && !cfg->weak_limits);
+	r.fail_closed = st->root || (native_has_total_limits(&plan.limits) && !cfg->weak_limits);
 	symbi_supervise_opts_t o = {
 		.path = plan.argv.items[0], .argv = plan.argv.items, .envp = plan.envp.items,
 		.input = req->stdin_data, .input_len = req->stdin_len,
 		.max_output_bytes = cfg->max_output_bytes, .timeout_ms = cfg->timeout_ms,
 		.on_timeout = native_on_timeout, .ctx = &r, .kill_grace_ms = 0,
-		.cancel_fd = req->cancel_fd, .spawn = native_spawn,
+		.cancel_fd = req->cancel_fd, .spawn = native_run_spawn,
 	};
 	symbi_supervise_outcome_t oc;
 	symbi_error_t spawn_err = {0};
@@ -393,4 +376,5 @@ const symbi_backend_ops_t symbi_backend_native = {
 	.collect_leftovers = native_cgroup_collect_leftovers,
 	.check_config = symbi_extra_flags_check_config,
 	.check_field = symbi_extra_flags_check_field,
+	.live = &symbi_native_live_ops,
 };

@@ -175,12 +175,29 @@ typedef struct native_plan {
 	symbi_strlist_t argv, envp;
 	const native_filter_t *filter;
 	int cap_last;
+	/* A live sandbox (live.c): no program at start; the init runs
+	 * processes on request until a deadline (0: none) passes. */
+	bool live;
+	uint64_t idle_ms, lifetime_ms;
 } native_plan_t;
 
 int native_plan_build(native_plan_t *p, const symbi_config_t *cfg, const native_filter_t *filter,
 		      const char *code, size_t code_len, const symbi_env_t *env,
 		      symbi_error_t *err);
 void native_plan_free(native_plan_t *p);
+/* The program that runs code (symbi_config_interpreter's, with -c CODE, or
+ * code_path when the code is too big for argv or holds NUL bytes: then
+ * *code_file is set and the code must be at code_path). */
+int native_build_command(symbi_strlist_t *argv, const symbi_config_t *cfg, const char *code,
+			 size_t code_len, const char *code_path, bool *code_file,
+			 symbi_error_t *err);
+/* A program's environment: the caller's map, plus PATH, HOME (home) and
+ * LANG unless it sets them. */
+int native_build_env(symbi_strlist_t *envp, const char *home, const symbi_env_t *env,
+		     symbi_error_t *err);
+/* Normalises an absolute path inside the sandbox, refusing `..`, / and the
+ * paths the backend reserves; *out is the caller's. */
+int native_sandbox_path(const char *what, const char *path, char **out, symbi_error_t *err);
 
 /* ---- the sync socket between parent and child (sync.c) ------------------ */
 
@@ -188,7 +205,36 @@ void native_plan_free(native_plan_t *p);
  * cgroup is ready, status 1 (v1: the tasks files attached) or 0 (none:
  * rlimits stand in), sent while the child builds its root, which it waits
  * for only before it starts the program. */
-enum native_msg_kind { NATIVE_MSG_GO = 1, NATIVE_MSG_ERROR, NATIVE_MSG_EXIT, NATIVE_MSG_CGROUP };
+enum native_msg_kind {
+	NATIVE_MSG_GO = 1,
+	NATIVE_MSG_ERROR,
+	NATIVE_MSG_EXIT,
+	NATIVE_MSG_CGROUP,
+	/* Live sandboxes (live.c, live_init.c). On the sync socket: READY
+	 * (init -> parent: the root is built), EXEC (parent -> init, with the
+	 * process's stdin, stdout, stderr, its status socket, its spec and
+	 * maybe its code; status: NATIVE_EXEC_* flags), SIGNAL (status: pid,
+	 * err_no: signal), ENDED (init -> parent, text: why it ends). On a
+	 * process's status socket: STARTED (status: its pid), then ERROR
+	 * and/or EXIT, or ENDED. */
+	NATIVE_MSG_READY,
+	NATIVE_MSG_EXEC,
+	NATIVE_MSG_SIGNAL,
+	NATIVE_MSG_ENDED,
+	NATIVE_MSG_STARTED,
+};
+#define NATIVE_EXEC_DETACHED 1 /* does not keep the sandbox from being idle */
+/* The descriptors of an EXEC message, in order. */
+enum { NATIVE_EXEC_STDIN, NATIVE_EXEC_STDOUT, NATIVE_EXEC_STDERR, NATIVE_EXEC_STATUS,
+       NATIVE_EXEC_SPEC, NATIVE_EXEC_CODE, NATIVE_EXEC_MAX_FDS };
+/* An EXEC's spec (a sealed memfd): this header, then NUL-terminated
+ * strings: the working directory, argc arguments, envc variables. */
+typedef struct native_exec_spec {
+	uint32_t magic, argc, envc, size;
+} native_exec_spec_t;
+#define NATIVE_EXEC_SPEC_MAGIC 0x73796d62u
+/* The most processes a live sandbox's init tracks at once. */
+#define NATIVE_LIVE_MAX_PROCS 1024
 
 typedef struct native_msg {
 	int32_t kind;
@@ -209,6 +255,9 @@ int native_msg_send_fds(int fd, const native_msg_t *m, const int *fds, int nfds)
 int native_msg_recv_fds(int fd, native_msg_t *m, int first_fd);
 /* Returns 1 with a message, 0 at EOF, -1 on error. */
 int native_msg_recv(int fd, native_msg_t *m);
+/* The same, with up to max descriptors (close-on-exec, wherever they land)
+ * into fds and their count into *nfds; more than max are closed and fail. */
+int native_msg_recv_any(int fd, native_msg_t *m, int *fds, int max, int *nfds);
 /* Child side: reports a failed step on fd and exits. */
 __attribute__((noreturn)) void native_child_fail(int fd, const char *step, int err_no,
 						const char *fmt, ...)
@@ -224,6 +273,17 @@ __attribute__((noreturn)) void native_child_fail(int fd, const char *step, int e
  * as its child, reports its status and exits. Never returns. */
 __attribute__((noreturn)) void native_child_main(const native_plan_t *p, const int stdio[3],
 						 int sync_fd);
+/* child.c: searches the sandbox's PATH (not the caller's) for argv[0] and
+ * execs it; returns with errno on failure. */
+void native_exec_in_path(char *const argv[], char *const envp[]);
+/* child.c: joins the run's cgroup through the n files from fd0 (see
+ * native_cgroup_open_join), then, with a cgroup, a cgroup namespace;
+ * failures go to report_fd. */
+void native_join_cgroup(int fd0, int n, bool use_cgroup, int report_fd);
+/* live_init.c: a live sandbox's init, once its root is built: starts
+ * processes on request until the parent hangs up or a deadline passes. */
+__attribute__((noreturn)) void native_live_init(const native_plan_t *p);
+
 /* etc.c: the sandbox's /etc. source: the host's /etc (O_PATH), target: the
  * new root's; both close-on-exec. */
 typedef struct native_etc {
@@ -301,6 +361,38 @@ static inline bool native_volumes_from_parent(const native_plan_t *p)
  * file system (ext4 and xfs since 5.12, btrfs 5.15, overlayfs 5.19, tmpfs
  * only since 6.3; 9p and most network file systems never). */
 bool native_volumes_idmappable(const native_plan_t *p);
+
+/* ---- native.c: the parent side of a run, shared with live.c ------------ */
+
+typedef struct native_state {
+	native_filter_t filter; /* read-only after create: shared by threads */
+	bool root;
+	bool weak; /* no cgroup: limits are rlimits of each process (weak_limits) */
+	native_id_source_t ids; /* where each run's host ids come from */
+	char warning[1024];     /* for front ends (weak limits, shared uid: a line each) */
+} native_state_t;
+
+typedef struct native_run {
+	const native_plan_t *plan;
+	native_cgroup_t *cg;
+	bool root;
+	bool fail_closed; /* no cgroup fails the run (root, or total limits without weak_limits) */
+	bool use_cgroup;  /* made: else rlimits stand in */
+	int sync_fd;      /* parent's end */
+	pid_t init_pid;
+} native_run_t;
+
+/* The backend's create and destroy (a native_state_t). */
+int native_create(const symbi_config_t *cfg, void **state, symbi_error_t *err);
+void native_destroy(void *state);
+bool native_has_total_limits(const native_limits_t *lim);
+/* Clones the run's init into its namespaces with stdio, maps its ids,
+ * sends GO (volumes attached), then makes its cgroup and sends CGROUP; on
+ * failure nothing is left. ctx is a native_run_t (symbi_supervise_opts_t's
+ * spawn). */
+int native_run_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t *err);
+/* What to add to the message of a failed step, or "". */
+const char *native_step_hint(const native_msg_t *m);
 
 /* probe.c */
 bool native_userns_works(void);

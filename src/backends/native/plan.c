@@ -212,20 +212,21 @@ static int push(symbi_strlist_t *l, const char *s, symbi_error_t *err)
 	return symbi_strlist_push(l, s) < 0 ? symbi_fail_nomem(err) : 0;
 }
 
-static int build_argv(native_plan_t *p, const symbi_config_t *cfg, symbi_error_t *err)
+int native_build_command(symbi_strlist_t *argv, const symbi_config_t *cfg, const char *code,
+			 size_t code_len, const char *code_path, bool *code_file, symbi_error_t *err)
 {
 	const char *interp = symbi_config_interpreter(cfg);
 	const char *flag = cfg->lang && strcmp(cfg->lang, "node") == 0 ? "-e" : "-c";
-	p->code_file = p->code_len > NATIVE_ARGV_CODE_MAX || memchr(p->code, '\0', p->code_len);
-	if (push(&p->argv, interp, err) < 0)
+	*code_file = code_len > NATIVE_ARGV_CODE_MAX || memchr(code, '\0', code_len);
+	if (push(argv, interp, err) < 0)
 		return -1;
-	if (p->code_file)
-		return push(&p->argv, NATIVE_CODE_PATH, err);
-	char *code = strndup(p->code, p->code_len);
-	if (!code)
+	if (*code_file)
+		return push(argv, code_path, err);
+	char *text = strndup(code, code_len);
+	if (!text)
 		return symbi_fail_nomem(err);
-	int rc = push(&p->argv, flag, err) < 0 ? -1 : push(&p->argv, code, err);
-	free(code);
+	int rc = push(argv, flag, err) < 0 ? -1 : push(argv, text, err);
+	free(text);
 	return rc;
 }
 
@@ -237,20 +238,25 @@ static bool env_has(const symbi_env_t *env, const char *key)
 	return false;
 }
 
-/* Cleared: the caller's map, plus PATH, HOME and LANG unless it sets them. */
-static int build_envp(native_plan_t *p, const symbi_env_t *env, symbi_error_t *err)
+int native_build_env(symbi_strlist_t *envp, const char *home, const symbi_env_t *env,
+		     symbi_error_t *err)
 {
-	if (!env_has(env, "PATH") && push(&p->envp, "PATH=" NATIVE_PATH, err) < 0)
+	if (!env_has(env, "PATH") && push(envp, "PATH=" NATIVE_PATH, err) < 0)
 		return -1;
-	if (!env_has(env, "HOME") && symbi_strlist_pushf(&p->envp, "HOME=%s", p->workdir) < 0)
+	if (!env_has(env, "HOME") && symbi_strlist_pushf(envp, "HOME=%s", home) < 0)
 		return symbi_fail_nomem(err);
-	if (!env_has(env, "LANG") && push(&p->envp, "LANG=C.UTF-8", err) < 0)
+	if (!env_has(env, "LANG") && push(envp, "LANG=C.UTF-8", err) < 0)
 		return -1;
 	for (size_t i = 0; env && i < symbi_env_count(env); i++)
-		if (symbi_strlist_pushf(&p->envp, "%s=%s", symbi_env_key(env, i),
+		if (symbi_strlist_pushf(envp, "%s=%s", symbi_env_key(env, i),
 					symbi_env_value(env, i)) < 0)
 			return symbi_fail_nomem(err);
 	return 0;
+}
+
+int native_sandbox_path(const char *what, const char *path, char **out, symbi_error_t *err)
+{
+	return sandbox_path(what, path, out, err);
 }
 
 static int read_cap_last(void)
@@ -302,8 +308,10 @@ int native_plan_build(native_plan_t *p, const symbi_config_t *cfg, const native_
 	p->workdir_size = cfg->workdir_size;
 	/* Room for the code, /etc files and mount points. */
 	p->root_size = code_len + (4u << 20);
-	if (build_binds(p, cfg, err) < 0 || build_etc(p, err) < 0 || build_argv(p, cfg, err) < 0 ||
-	    build_envp(p, env, err) < 0)
+	if (build_binds(p, cfg, err) < 0 || build_etc(p, err) < 0 ||
+	    native_build_command(&p->argv, cfg, code, code_len, NATIVE_CODE_PATH, &p->code_file,
+				 err) < 0 ||
+	    native_build_env(&p->envp, p->workdir, env, err) < 0)
 		return -1;
 	return 0;
 }

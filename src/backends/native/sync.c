@@ -108,3 +108,43 @@ int native_msg_recv_fds(int fd, native_msg_t *m, int first_fd)
 	}
 	return count;
 }
+
+int native_msg_recv_any(int fd, native_msg_t *m, int *fds, int max, int *nfds)
+{
+	struct iovec iov = {m, sizeof(*m)};
+	char ctl[CMSG_SPACE(sizeof(int) * NATIVE_MAX_FDS)];
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl)};
+	ssize_t n;
+	*nfds = 0;
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	bool bad = n != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_CTRUNC);
+	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (bad || *nfds >= max) {
+				close(got);
+				bad = true;
+			} else {
+				fds[(*nfds)++] = got;
+			}
+		}
+	}
+	if (bad) {
+		for (int i = 0; i < *nfds; i++)
+			close(fds[i]);
+		*nfds = 0;
+		return -1;
+	}
+	m->step[sizeof(m->step) - 1] = '\0';
+	m->text[sizeof(m->text) - 1] = '\0';
+	return 1;
+}

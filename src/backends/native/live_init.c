@@ -1,0 +1,308 @@
+/* Child side: a live sandbox's init. Once the root is built it waits for
+ * requests on the sync socket and starts each process as its own child,
+ * confined as a one-shot program is (the run's cgroup, a new session,
+ * rlimits, no privileges, seccomp), reports each one's start and end on
+ * the status socket that came with the request, and ends the sandbox when
+ * the parent hangs up or a deadline passes: its exit makes the kernel kill
+ * every process left in the pid namespace. Like the rest of the init, it
+ * makes system calls only (it is a copy of a possibly threaded caller). */
+#include "native.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SYNC_FD NATIVE_SYNC_FD
+/* Where the cgroup's files land (the lowest free numbers then). */
+#define CGROUP_FD0 NATIVE_VOLUME_FD0
+/* Where a starting process keeps its status socket until exec closes it. */
+#define CHILD_STATUS_FD 100
+
+typedef struct live_proc {
+	pid_t pid;
+	int status_fd;
+	bool detached;
+} live_proc_t;
+
+typedef struct live_init {
+	const native_plan_t *p;
+	int ncg;
+	bool use_cgroup;
+	live_proc_t procs[NATIVE_LIVE_MAX_PROCS];
+	int nprocs;
+	uint64_t born_ms, active_ms; /* start; the last request or attached end */
+} live_init_t;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void send_msg(int fd, int kind, int status, const char *text)
+{
+	native_msg_t m;
+	memset(&m, 0, sizeof(m));
+	m.kind = kind;
+	m.status = status;
+	if (text)
+		snprintf(m.text, sizeof(m.text), "%s", text);
+	native_msg_send(fd, &m);
+}
+
+/* The spec's strings as argv and envp, in an anonymous mapping (no malloc
+ * here); the working directory in *cwd. Fails through report_fd. */
+static void read_spec(int spec_fd, char ***argv, char ***envp, const char **cwd, int report_fd)
+{
+	struct stat st;
+	if (fstat(spec_fd, &st) < 0 || st.st_size < (off_t)sizeof(native_exec_spec_t))
+		native_child_fail(report_fd, "read the process's spec", errno ? errno : EINVAL,
+				  "the spec is missing");
+	size_t size = (size_t)st.st_size;
+	char *base = mmap(NULL, size, PROT_READ, MAP_PRIVATE, spec_fd, 0);
+	if (base == MAP_FAILED)
+		native_child_fail(report_fd, "read the process's spec", errno, "mmap failed");
+	native_exec_spec_t h;
+	memcpy(&h, base, sizeof(h));
+	if (h.magic != NATIVE_EXEC_SPEC_MAGIC || h.size != size || h.argc == 0 ||
+	    h.argc > size || h.envc > size || base[size - 1] != '\0')
+		native_child_fail(report_fd, "read the process's spec", EINVAL, "malformed spec");
+	size_t slots = (size_t)h.argc + h.envc + 2;
+	char **ptrs = mmap(NULL, slots * sizeof(char *), PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ptrs == MAP_FAILED)
+		native_child_fail(report_fd, "read the process's spec", errno, "mmap failed");
+	char *s = base + sizeof(h), *end = base + size;
+	*cwd = s;
+	for (size_t i = 0; i < (size_t)h.argc + h.envc; i++) {
+		s += strlen(s) + 1;
+		if (s >= end)
+			native_child_fail(report_fd, "read the process's spec", EINVAL, "malformed spec");
+		ptrs[i + (i >= h.argc)] = s;
+	}
+	ptrs[h.argc] = NULL;
+	ptrs[slots - 1] = NULL;
+	*argv = ptrs;
+	*envp = ptrs + h.argc + 1;
+}
+
+/* The new process, between fork and exec: confined like a one-shot
+ * program. fds are the request's, in NATIVE_EXEC_* order. */
+__attribute__((noreturn)) static void start_process(const live_init_t *li, const int *fds,
+						    int nfds)
+{
+	const native_plan_t *p = li->p;
+	int report = fcntl(fds[NATIVE_EXEC_STATUS], F_DUPFD_CLOEXEC, CHILD_STATUS_FD);
+	if (report < 0)
+		_exit(NATIVE_SETUP_FAILED);
+	/* The init blocks SIGCHLD and ignores SIGPIPE; a program starts with
+	 * neither, as it would from a shell. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	native_join_cgroup(CGROUP_FD0, li->ncg, li->use_cgroup, report);
+	if (setsid() < 0)
+		native_child_fail(report, "setsid", errno, "setsid failed");
+	char **argv, **envp;
+	const char *cwd;
+	read_spec(fds[NATIVE_EXEC_SPEC], &argv, &envp, &cwd, report);
+	/* 0-2 the process's streams, 3 its code if it has some; all else
+	 * (the sync socket, the cgroup's files, the init's other processes'
+	 * sockets) is closed by exec. */
+	if (dup2(fds[NATIVE_EXEC_STDIN], 0) < 0 || dup2(fds[NATIVE_EXEC_STDOUT], 1) < 0 ||
+	    dup2(fds[NATIVE_EXEC_STDERR], 2) < 0 ||
+	    (nfds > NATIVE_EXEC_CODE && dup2(fds[NATIVE_EXEC_CODE], 3) < 0))
+		native_child_fail(report, "set up descriptors", errno, "dup2 failed");
+	syscall(SYS_close_range, nfds > NATIVE_EXEC_CODE ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	const char *step = "start the process";
+	if (native_set_rlimits(p, li->use_cgroup) < 0)
+		native_child_fail(report, "set rlimits", errno, "setrlimit failed");
+	if (native_drop_privileges(p, &step) < 0)
+		native_child_fail(report, step, errno, "cannot %s", step);
+	if (native_seccomp_install(p->filter) < 0)
+		native_child_fail(report, "install seccomp", errno, "cannot install the seccomp filter");
+	if (chdir(cwd) < 0)
+		native_child_fail(report, "enter the working directory", errno, "cannot chdir to %s",
+				  cwd);
+	native_exec_in_path(argv, envp);
+	native_child_fail(report, "exec", errno, "cannot execute %s: %s", argv[0], strerror(errno));
+}
+
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static void on_exec(live_init_t *li, const native_msg_t *m, int *fds, int nfds)
+{
+	if (nfds <= NATIVE_EXEC_SPEC) {
+		close_all(fds, nfds); /* not from our parent: ignored */
+		return;
+	}
+	int status_fd = fds[NATIVE_EXEC_STATUS];
+	if (li->nprocs == NATIVE_LIVE_MAX_PROCS) {
+		send_msg(status_fd, NATIVE_MSG_ERROR, 0,
+			 "the sandbox already runs its maximum of processes started on request");
+		close_all(fds, nfds);
+		return;
+	}
+	pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0)
+		start_process(li, fds, nfds);
+	if (pid < 0) {
+		native_msg_t e;
+		memset(&e, 0, sizeof(e));
+		e.kind = NATIVE_MSG_ERROR;
+		e.err_no = errno;
+		snprintf(e.step, sizeof(e.step), "start the process");
+		snprintf(e.text, sizeof(e.text), "fork failed (the pids limit?)");
+		native_msg_send(status_fd, &e);
+		close_all(fds, nfds);
+		return;
+	}
+	send_msg(status_fd, NATIVE_MSG_STARTED, pid, NULL);
+	fds[NATIVE_EXEC_STATUS] = -1;
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	li->procs[li->nprocs++] = (live_proc_t){pid, status_fd, (m->status & NATIVE_EXEC_DETACHED) != 0};
+}
+
+/* Signals a process started on request: its group (it leads a session),
+ * else the process alone. Other pids are not the parent's to signal. */
+static void on_signal(const live_init_t *li, const native_msg_t *m)
+{
+	for (int i = 0; i < li->nprocs; i++)
+		if (li->procs[i].pid == m->status) {
+			if (kill(-m->status, m->err_no) < 0)
+				kill(m->status, m->err_no);
+			return;
+		}
+}
+
+static void on_child_exit(live_init_t *li, pid_t pid, int status)
+{
+	for (int i = 0; i < li->nprocs; i++)
+		if (li->procs[i].pid == pid) {
+			send_msg(li->procs[i].status_fd, NATIVE_MSG_EXIT, status, NULL);
+			close(li->procs[i].status_fd);
+			if (!li->procs[i].detached)
+				li->active_ms = now_ms();
+			li->procs[i] = li->procs[--li->nprocs];
+			return;
+		}
+}
+
+static bool busy(const live_init_t *li)
+{
+	for (int i = 0; i < li->nprocs; i++)
+		if (!li->procs[i].detached)
+			return true;
+	return false;
+}
+
+/* The deadline that comes first, as an absolute time (UINT64_MAX: none),
+ * and which one in *why. */
+static uint64_t next_deadline(const live_init_t *li, const char **why)
+{
+	uint64_t at = UINT64_MAX;
+	if (li->p->lifetime_ms) {
+		at = li->born_ms + li->p->lifetime_ms;
+		*why = "the sandbox's max_lifetime passed";
+	}
+	if (li->p->idle_ms && !busy(li) && li->active_ms + li->p->idle_ms < at) {
+		at = li->active_ms + li->p->idle_ms;
+		*why = "the sandbox was idle for its idle_timeout";
+	}
+	return at;
+}
+
+__attribute__((noreturn)) static void end_sandbox(live_init_t *li, const char *why)
+{
+	for (int i = 0; i < li->nprocs; i++)
+		send_msg(li->procs[i].status_fd, NATIVE_MSG_ENDED, 0, why);
+	send_msg(SYNC_FD, NATIVE_MSG_ENDED, 0, why);
+	_exit(0);
+}
+
+void native_live_init(const native_plan_t *p)
+{
+	static const char died[] = "the sandbox's init failed";
+	live_init_t li;
+	memset(&li, 0, sizeof(li));
+	li.p = p;
+	/* The cgroup's files (from the parent, made while the root was
+	 * built): each process joins it as it starts, the init stays out. */
+	native_msg_t m;
+	li.ncg = native_msg_recv_fds(SYNC_FD, &m, CGROUP_FD0);
+	if (li.ncg < 0 || m.kind != NATIVE_MSG_CGROUP)
+		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
+	li.use_cgroup = m.status != 0;
+	if (p->netns && native_loopback_up() < 0)
+		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	int sfd = sigprocmask(SIG_BLOCK, &chld, NULL) < 0
+			  ? -1 : signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		native_child_fail(SYNC_FD, "start the sandbox", errno, "signalfd failed");
+	/* From here the sandbox outlives the thread that started it (the
+	 * parent-death signal follows a thread): it ends when the parent
+	 * process closes the socket, even by dying. */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	send_msg(SYNC_FD, NATIVE_MSG_READY, 0, NULL);
+	li.born_ms = li.active_ms = now_ms();
+	for (;;) {
+		const char *why = NULL;
+		uint64_t at = next_deadline(&li, &why), now = now_ms();
+		if (at <= now)
+			end_sandbox(&li, why);
+		uint64_t wait = at == UINT64_MAX ? 60000 : at - now;
+		struct pollfd pf[2] = {{SYNC_FD, POLLIN, 0}, {sfd, POLLIN, 0}};
+		int r = poll(pf, 2, wait > 60000 ? 60000 : (int)wait);
+		if (r < 0 && errno != EINTR)
+			end_sandbox(&li, died);
+		if (r <= 0)
+			continue;
+		if (pf[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				;
+			int status;
+			pid_t w;
+			while ((w = waitpid(-1, &status, WNOHANG)) > 0)
+				on_child_exit(&li, w, status);
+		}
+		if (pf[0].revents) {
+			int fds[NATIVE_EXEC_MAX_FDS], nfds;
+			int got = native_msg_recv_any(SYNC_FD, &m, fds, NATIVE_EXEC_MAX_FDS, &nfds);
+			if (got == 0)
+				_exit(0); /* the parent stopped the sandbox, or died */
+			if (got < 0)
+				continue;
+			li.active_ms = now_ms();
+			if (m.kind == NATIVE_MSG_EXEC)
+				on_exec(&li, &m, fds, nfds);
+			else if (m.kind == NATIVE_MSG_SIGNAL)
+				on_signal(&li, &m);
+			else
+				close_all(fds, nfds);
+		}
+	}
+}
