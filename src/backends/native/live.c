@@ -120,6 +120,10 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 		goto fail;
 	native_plan_t *p = &lv->plan;
 	p->live = true;
+	/* The init is in the cgroup (live_init.c) and counts as one of its
+	 * processes: the limit is the programs' all the same. */
+	if (p->limits.pids)
+		p->limits.pids++;
 	p->idle_ms = cfg->idle_timeout_ms;
 	p->lifetime_ms = cfg->max_lifetime_ms;
 	/* The run's own host ids, held for the sandbox's life (see

@@ -114,7 +114,6 @@ __attribute__((noreturn)) static void start_process(const live_init_t *li, const
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	native_join_cgroup(CGROUP_FD0, li->ncg, li->use_cgroup, report);
 	if (setsid() < 0)
 		native_child_fail(report, "setsid", errno, "setsid failed");
 	char **argv, **envp;
@@ -128,13 +127,13 @@ __attribute__((noreturn)) static void start_process(const live_init_t *li, const
 	    (nfds > NATIVE_EXEC_CODE && dup2(fds[NATIVE_EXEC_CODE], 3) < 0))
 		native_child_fail(report, "set up descriptors", errno, "dup2 failed");
 	syscall(SYS_close_range, nfds > NATIVE_EXEC_CODE ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* The init joined the cgroup, emptied the bounding set and installed
+	 * the seccomp filter: the process has them from the fork. */
 	const char *step = "start the process";
 	if (native_set_rlimits(p, li->use_cgroup) < 0)
 		native_child_fail(report, "set rlimits", errno, "setrlimit failed");
-	if (native_drop_privileges(p, &step) < 0)
+	if (native_drop_capabilities(p, &step) < 0)
 		native_child_fail(report, step, errno, "cannot %s", step);
-	if (native_seccomp_install(p->filter) < 0)
-		native_child_fail(report, "install seccomp", errno, "cannot install the seccomp filter");
 	if (chdir(cwd) < 0)
 		native_child_fail(report, "enter the working directory", errno, "cannot chdir to %s",
 				  cwd);
@@ -255,6 +254,19 @@ void native_live_init(const native_plan_t *p)
 	li.use_cgroup = m.status != 0;
 	if (p->netns && native_loopback_up() < 0)
 		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
+	/* What every process would do first, done once here and inherited:
+	 * the run's cgroup (the parent made room for the init in its pids
+	 * limit), no capability to gain, and the seccomp filter, which holds
+	 * the init to what its programs may do anyway. */
+	native_join_cgroup(CGROUP_FD0, li.ncg, li.use_cgroup, SYNC_FD);
+	for (int i = 0; i < li.ncg; i++)
+		close(CGROUP_FD0 + i);
+	li.ncg = 0;
+	const char *step;
+	if (native_drop_bounding_set(p, &step) < 0)
+		native_child_fail(SYNC_FD, step, errno, "cannot %s", step);
+	if (native_seccomp_install(p->filter) < 0)
+		native_child_fail(SYNC_FD, "install seccomp", errno, "cannot install the seccomp filter");
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);

@@ -332,8 +332,14 @@ int native_set_rlimits(const native_plan_t *p, bool use_cgroup);
  * and no supplementary group, keeping the user namespace's capabilities.
  * Returns -1 with errno and the failed step. */
 int native_become_sandbox_user(const native_plan_t *p, const char **step);
-/* user.c (child): drops to the sandbox uid/gid with no capabilities. */
+/* user.c (child): drops to the sandbox uid/gid with no capabilities: the
+ * two steps below, bounding set first. */
 int native_drop_privileges(const native_plan_t *p, const char **step);
+/* Empties the bounding and ambient sets (the process keeps the capabilities
+ * it has, but can gain none, nor can what it starts). */
+int native_drop_bounding_set(const native_plan_t *p, const char **step);
+/* The sandbox uid/gid, no supplementary group, no capability left. */
+int native_drop_capabilities(const native_plan_t *p, const char **step);
 /* user.c (parent): clone(flags) of the sandbox init; as root, with the
  * run's host ids as this thread's effective ids, so that its user namespace
  * is owned (and its per-user kernel counts charged) by them. */

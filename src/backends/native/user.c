@@ -152,7 +152,7 @@ int native_become_sandbox_user(const native_plan_t *p, const char **step)
 	return 0;
 }
 
-int native_drop_privileges(const native_plan_t *p, const char **step)
+int native_drop_bounding_set(const native_plan_t *p, const char **step)
 {
 	*step = "drop the capability bounding set";
 	for (int cap = 0; cap <= p->cap_last; cap++)
@@ -161,6 +161,18 @@ int native_drop_privileges(const native_plan_t *p, const char **step)
 	*step = "clear ambient capabilities";
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -1;
+	return 0;
+}
+
+int native_drop_privileges(const native_plan_t *p, const char **step)
+{
+	if (native_drop_bounding_set(p, step) < 0)
+		return -1;
+	return native_drop_capabilities(p, step);
+}
+
+int native_drop_capabilities(const native_plan_t *p, const char **step)
+{
 	if (native_become_sandbox_user(p, step) < 0)
 		return -1;
 	*step = "clear capabilities";

@@ -1,0 +1,113 @@
+/* Latency of one trivial process in a live native sandbox, next to a
+ * one-shot run of the same program, both through the C library in one
+ * process (no CLI start-up): RUNS of each, interleaved so that a noisy
+ * machine slows both alike. Prints medians and percentiles in ms.
+ *
+ *   bench/live-exec.sh [RUNS]   (builds and runs this) */
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <symbi/sandbox.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *name, double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp);
+	double sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += v[i];
+	printf("| %-40s | %7.2f | %7.2f | %7.2f | %7.2f |\n", name, v[n / 2], sum / n,
+	       v[n * 9 / 10], v[n - 1]);
+}
+
+static int check(symbi_result_t *res, const char *what)
+{
+	if (!res || res->status != SYMBI_STATUS_EXITED || res->exit_code != 0) {
+		fprintf(stderr, "%s failed: %s\n", what, res && res->error ? res->error : "?");
+		return -1;
+	}
+	symbi_result_free(res);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int runs = argc > 1 ? atoi(argv[1]) : 200;
+	if (runs < 10)
+		runs = 10;
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_new();
+	if (!cfg || symbi_config_set(cfg, "backend", "native", &err) < 0)
+		return 125;
+	symbi_sandbox_t *sb = symbi_sandbox_new(cfg, &err);
+	symbi_live_t *lv = sb ? symbi_live_start(cfg, &err) : NULL;
+	if (!lv) {
+		fprintf(stderr, "live_exec: %s\n", err.message);
+		return 125;
+	}
+	double *one = calloc((size_t)runs, sizeof(double));
+	double *code = calloc((size_t)runs, sizeof(double));
+	double *prog = calloc((size_t)runs, sizeof(double));
+	double *bare = calloc((size_t)runs, sizeof(double));
+	extern char **environ;
+	char *true_argv[] = {"true", NULL};
+	symbi_exec_options_t by_code = {.code = "true", .code_len = 4, .cancel_fd = -1};
+	symbi_exec_options_t by_argv = {.argv = true_argv, .cancel_fd = -1};
+	for (int i = 0; i < runs + 5; i++) {
+		symbi_result_t *res = NULL;
+		double t0 = now_ms();
+		if (symbi_sandbox_execute(sb, "true", 4, NULL, &res, &err) < 0 || check(res, "one-shot") < 0)
+			return 1;
+		double t1 = now_ms();
+		if (symbi_live_exec(lv, &by_code, &res, &err) < 0 || check(res, "live sh -c true") < 0)
+			return 1;
+		double t2 = now_ms();
+		if (symbi_live_exec(lv, &by_argv, &res, &err) < 0 || check(res, "live true") < 0)
+			return 1;
+		double t3 = now_ms();
+		pid_t pid;
+		int status;
+		if (posix_spawnp(&pid, "true", NULL, NULL, true_argv, environ) != 0 ||
+		    waitpid(pid, &status, 0) != pid)
+			return 1;
+		double t4 = now_ms();
+		if (i < 5)
+			continue; /* warm-up */
+		one[i - 5] = t1 - t0;
+		code[i - 5] = t2 - t1;
+		prog[i - 5] = t3 - t2;
+		bare[i - 5] = t4 - t3;
+	}
+	printf("| %-40s | %7s | %7s | %7s | %7s |\n", "native backend, ms", "median", "mean", "p90",
+	       "max");
+	printf("|------------------------------------------|---------|---------|---------|---------|\n");
+	report("one-shot run of sh -c true", one, runs);
+	report("live sandbox: exec of sh -c true", code, runs);
+	report("live sandbox: exec of true (argv)", prog, runs);
+	report("no sandbox: posix_spawn of true", bare, runs);
+	printf("\nlive exec / one-shot (medians): %.2f\n", code[runs / 2] / one[runs / 2]);
+	symbi_live_stop(lv);
+	symbi_sandbox_free(sb);
+	symbi_config_free(cfg);
+	free(one);
+	free(code);
+	free(prog);
+	free(bare);
+	return 0;
+}
