@@ -158,8 +158,20 @@ static void test_live_process_confinement(void **state)
 		expect_out(lv, "id -u; echo $(ls /proc/self/fd)", "65534\n0 1 2 3\n");
 		expect_out(lv, "unshare -U true 2>/dev/null && echo escaped || echo refused", "refused\n");
 	}
-	/* The init is pid 1 and the caller's argv is not in the sandbox. */
-	expect_out(lv, "cat /proc/1/comm", "symbi-init\n");
+	/* The init is pid 1, shows none of the caller's argv or environment,
+	 * and lends none of its descriptors (the sync socket, the other
+	 * processes' status sockets) or its memory (a copy of the caller's):
+	 * it is not dumpable, and ptrace is the seccomp filter's. Control: the
+	 * same reads work on the process's own. */
+	expect_out(lv, "cat /proc/1/comm; tr '\\0' ' ' < /proc/1/cmdline; echo; (wc -c < /proc/1/environ) 2>/dev/null || echo env-refused",
+		   "symbi-init\nsymbi-init \nenv-refused\n");
+	expect_out(lv, "ls /proc/1/fd >/dev/null 2>&1 && echo fds-open || echo fds-refused; "
+		       "head -c1 /proc/1/mem >/dev/null 2>&1 && echo mem-open || echo mem-refused; "
+		       "kill -9 1 && echo killed-sent; kill -0 1 && echo init-alive",
+		   "fds-refused\nmem-refused\nkilled-sent\ninit-alive\n");
+	expect_out(lv, "ls /proc/self/fd >/dev/null 2>&1 && echo fds-open; "
+		       "head -c1 /proc/self/environ >/dev/null 2>&1 && echo env-open",
+		   "fds-open\nenv-open\n");
 	symbi_live_stop(lv);
 }
 

@@ -128,7 +128,10 @@ __attribute__((noreturn)) static void start_process(const live_init_t *li, const
 		native_child_fail(report, "set up descriptors", errno, "dup2 failed");
 	syscall(SYS_close_range, nfds > NATIVE_EXEC_CODE ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	/* The init joined the cgroup, emptied the bounding set and installed
-	 * the seccomp filter: the process has them from the fork. */
+	 * the seccomp filter: the process has them from the fork. Its exec as
+	 * the sandbox uid would clear its capabilities anyway (no ambient or
+	 * bounding set left, no_new_privs against file capabilities); they go
+	 * here too, so that nothing depends on that. */
 	const char *step = "start the process";
 	if (native_set_rlimits(p, li->use_cgroup) < 0)
 		native_child_fail(report, "set rlimits", errno, "setrlimit failed");
