@@ -351,6 +351,58 @@ SYMBI_API int symbi_process_id(const symbi_process_t *p);
  * its group), unless detached. NULL is a no-op. */
 SYMBI_API void symbi_process_free(symbi_process_t *p);
 
+/* ---- stateful code contexts ----------------------------------------------
+ *
+ * A context is a long-running interpreter in a live sandbox that runs cells
+ * and keeps its state between them, as a notebook kernel does: "python"
+ * (python3: variables, imports, functions persist; the value of a cell's
+ * last expression is returned as its repr; an exception as its name, value
+ * and traceback) or "sh" (variables, functions, the working directory
+ * persist; the cell's exit status is returned). A cell's stdin is
+ * /dev/null. Cells of one context run one at a time (a second caller
+ * waits); contexts of one sandbox run side by side. */
+
+typedef struct symbi_context symbi_context_t;
+
+typedef struct symbi_cell {
+	/* The cell's output, capped at the sandbox's max_output_bytes (the
+	 * marker of symbi_result_t follows the first N bytes when truncated). */
+	char *stdout_data;
+	size_t stdout_len;
+	char *stderr_data;
+	size_t stderr_len;
+	bool stdout_truncated, stderr_truncated;
+	/* EXITED: the cell ran to its end, raising or not; TIMEOUT: it was
+	 * interrupted at its timeout (python: KeyboardInterrupt, the state is
+	 * kept; a cell that ignores the interrupt for 2 s ends the context);
+	 * ERROR: the context has ended (see error) and cannot run cells. */
+	symbi_status_t status;
+	int exit_code;      /* sh: the cell's status; python: 0, or 1 if it raised */
+	char *value;        /* python: repr of the last expression, if not None */
+	char *error_name;   /* python: the exception's type name, else NULL */
+	char *error_value;  /* its str() */
+	char *traceback;    /* the formatted traceback */
+	char *error;        /* what went wrong with the context, else NULL */
+	uint64_t execution_time_ms;
+} symbi_cell_t;
+
+/* Starts an interpreter ("python" or "sh") in the live sandbox. The
+ * context must be freed before the sandbox is stopped. */
+SYMBI_API symbi_context_t *symbi_context_new(symbi_live_t *lv, const char *language,
+					     symbi_error_t *err);
+/* Runs one cell (code_len bytes) and returns its result in *out (caller
+ * frees with symbi_cell_free). timeout_ms 0: the sandbox's
+ * max_execution_time. on_output (may be NULL) sees the cell's output as it
+ * comes (which: 1 stdout, 2 stderr), from another thread. -1 only for
+ * invalid arguments. */
+SYMBI_API int symbi_context_run(symbi_context_t *cx, const char *code, size_t code_len,
+				uint64_t timeout_ms,
+				void (*on_output)(void *ctx, int which, const char *data, size_t len),
+				void *output_ctx, symbi_cell_t **out, symbi_error_t *err);
+/* Ends the interpreter and frees the context. NULL is a no-op. */
+SYMBI_API void symbi_context_free(symbi_context_t *cx);
+SYMBI_API void symbi_cell_free(symbi_cell_t *cell);
+
 /* ---- host capabilities (what `symbi-sandbox doctor` reports) ------------ */
 
 typedef struct symbi_host_info {

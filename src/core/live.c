@@ -3,6 +3,7 @@
  * and keeps a sandbox's backend state until both the owner has stopped it
  * and every process handle is gone (a process being waited for in one
  * thread while another stops the sandbox must not touch freed memory). */
+#include "context.h"
 #include "error.h"
 #include "result.h"
 #include "../backends/backend.h"
@@ -91,6 +92,12 @@ size_t symbi_live_list(symbi_live_t *lv, int *pids, size_t max)
 	if (!lv || (!pids && max))
 		return 0;
 	return lv->ops->live->list(lv->live, pids, max);
+}
+
+void symbi_live_limits(const symbi_live_t *lv, uint64_t *timeout_ms, size_t *max_output)
+{
+	*timeout_ms = lv->cfg->timeout_ms;
+	*max_output = lv->cfg->max_output_bytes;
 }
 
 /* The options with the configuration's defaults, or why they are wrong. */

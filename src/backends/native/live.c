@@ -71,7 +71,14 @@ static void proc_release(native_proc_t *p);
 static void await_init_gone(native_live_t *lv)
 {
 	struct pollfd pf = {lv->init_pidfd, POLLIN, 0};
-	while (lv->init_pidfd >= 0 && poll(&pf, 1, 10000) < 0 && errno == EINTR)
+	if (lv->init_pidfd >= 0) {
+		while (poll(&pf, 1, 10000) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	/* No pidfd (valgrind knows none): wait without reaping. */
+	siginfo_t si;
+	while (waitid(P_PID, (id_t)lv->run.init_pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
 		;
 }
 
@@ -120,10 +127,6 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 		goto fail;
 	native_plan_t *p = &lv->plan;
 	p->live = true;
-	/* The init is in the cgroup (live_init.c) and counts as one of its
-	 * processes: the limit is the programs' all the same. */
-	if (p->limits.pids)
-		p->limits.pids++;
 	p->idle_ms = cfg->idle_timeout_ms;
 	p->lifetime_ms = cfg->max_lifetime_ms;
 	/* The run's own host ids, held for the sandbox's life (see

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #define CGROUP_FD0 NATIVE_VOLUME_FD0
 /* Where a starting process keeps its status socket until exec closes it. */
 #define CHILD_STATUS_FD 100
+#define LIVE_STACK_SIZE (256 * 1024)
 
 typedef struct live_proc {
 	pid_t pid;
@@ -41,6 +43,7 @@ typedef struct live_init {
 	int ncg;
 	bool use_cgroup;
 	live_proc_t procs[NATIVE_LIVE_MAX_PROCS];
+	char *stack; /* a starting process's, until it execs */
 	int nprocs;
 	uint64_t born_ms, active_ms; /* start; the last request or attached end */
 } live_init_t;
@@ -63,47 +66,96 @@ static void send_msg(int fd, int kind, int status, const char *text)
 	native_msg_send(fd, &m);
 }
 
-/* The spec's strings as argv and envp, in an anonymous mapping (no malloc
- * here); the working directory in *cwd. Fails through report_fd. */
-static void read_spec(int spec_fd, char ***argv, char ***envp, const char **cwd, int report_fd)
+/* A request's program, read by the init from its spec (a sealed memfd)
+ * into mappings of its own (no malloc here), unmapped once the process has
+ * exec'd. */
+typedef struct live_spec {
+	char *base;
+	size_t size;
+	char **ptrs;
+	size_t ptrs_size;
+	char **argv, **envp;
+	const char *cwd;
+} live_spec_t;
+
+static void spec_unmap(live_spec_t *sp)
 {
+	if (sp->base && sp->base != MAP_FAILED)
+		munmap(sp->base, sp->size);
+	if (sp->ptrs && sp->ptrs != MAP_FAILED)
+		munmap(sp->ptrs, sp->ptrs_size);
+	memset(sp, 0, sizeof(*sp));
+}
+
+/* Returns 0, or -1 with errno. */
+static int read_spec(int spec_fd, live_spec_t *sp)
+{
+	memset(sp, 0, sizeof(*sp));
 	struct stat st;
-	if (fstat(spec_fd, &st) < 0 || st.st_size < (off_t)sizeof(native_exec_spec_t))
-		native_child_fail(report_fd, "read the process's spec", errno ? errno : EINVAL,
-				  "the spec is missing");
-	size_t size = (size_t)st.st_size;
-	char *base = mmap(NULL, size, PROT_READ, MAP_PRIVATE, spec_fd, 0);
-	if (base == MAP_FAILED)
-		native_child_fail(report_fd, "read the process's spec", errno, "mmap failed");
+	if (fstat(spec_fd, &st) < 0)
+		return -1;
+	if (st.st_size < (off_t)sizeof(native_exec_spec_t)) {
+		errno = EINVAL;
+		return -1;
+	}
+	sp->size = (size_t)st.st_size;
+	sp->base = mmap(NULL, sp->size, PROT_READ, MAP_PRIVATE, spec_fd, 0);
+	if (sp->base == MAP_FAILED) {
+		sp->base = NULL;
+		return -1;
+	}
 	native_exec_spec_t h;
-	memcpy(&h, base, sizeof(h));
-	if (h.magic != NATIVE_EXEC_SPEC_MAGIC || h.size != size || h.argc == 0 ||
-	    h.argc > size || h.envc > size || base[size - 1] != '\0')
-		native_child_fail(report_fd, "read the process's spec", EINVAL, "malformed spec");
+	memcpy(&h, sp->base, sizeof(h));
+	if (h.magic != NATIVE_EXEC_SPEC_MAGIC || h.size != sp->size || h.argc == 0 ||
+	    h.argc > sp->size || h.envc > sp->size || sp->base[sp->size - 1] != '\0') {
+		spec_unmap(sp);
+		errno = EINVAL;
+		return -1;
+	}
 	size_t slots = (size_t)h.argc + h.envc + 2;
-	char **ptrs = mmap(NULL, slots * sizeof(char *), PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ptrs == MAP_FAILED)
-		native_child_fail(report_fd, "read the process's spec", errno, "mmap failed");
-	char *s = base + sizeof(h), *end = base + size;
-	*cwd = s;
+	sp->ptrs_size = slots * sizeof(char *);
+	sp->ptrs = mmap(NULL, sp->ptrs_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+	if (sp->ptrs == MAP_FAILED) {
+		sp->ptrs = NULL;
+		spec_unmap(sp);
+		return -1;
+	}
+	char *s = sp->base + sizeof(h), *end = sp->base + sp->size;
+	sp->cwd = s;
 	for (size_t i = 0; i < (size_t)h.argc + h.envc; i++) {
 		s += strlen(s) + 1;
-		if (s >= end)
-			native_child_fail(report_fd, "read the process's spec", EINVAL, "malformed spec");
-		ptrs[i + (i >= h.argc)] = s;
+		if (s >= end) {
+			spec_unmap(sp);
+			errno = EINVAL;
+			return -1;
+		}
+		sp->ptrs[i + (i >= h.argc)] = s;
 	}
-	ptrs[h.argc] = NULL;
-	ptrs[slots - 1] = NULL;
-	*argv = ptrs;
-	*envp = ptrs + h.argc + 1;
+	sp->ptrs[h.argc] = NULL;
+	sp->ptrs[slots - 1] = NULL;
+	sp->argv = sp->ptrs;
+	sp->envp = sp->ptrs + h.argc + 1;
+	return 0;
 }
+
+/* What the new process gets from the init (it shares its memory until it
+ * execs: CLONE_VM | CLONE_VFORK). */
+struct start_args {
+	const live_init_t *li;
+	const int *fds;
+	int nfds;
+	const live_spec_t *spec;
+};
 
 /* The new process, between fork and exec: confined like a one-shot
  * program. fds are the request's, in NATIVE_EXEC_* order. */
-__attribute__((noreturn)) static void start_process(const live_init_t *li, const int *fds,
-						    int nfds)
+static int start_process(void *arg)
 {
+	const struct start_args *a = arg;
+	const live_init_t *li = a->li;
+	const int *fds = a->fds;
+	int nfds = a->nfds;
 	const native_plan_t *p = li->p;
 	int report = fcntl(fds[NATIVE_EXEC_STATUS], F_DUPFD_CLOEXEC, CHILD_STATUS_FD);
 	if (report < 0)
@@ -114,11 +166,11 @@ __attribute__((noreturn)) static void start_process(const live_init_t *li, const
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	native_join_cgroup(CGROUP_FD0, li->ncg, li->use_cgroup, report);
 	if (setsid() < 0)
 		native_child_fail(report, "setsid", errno, "setsid failed");
-	char **argv, **envp;
-	const char *cwd;
-	read_spec(fds[NATIVE_EXEC_SPEC], &argv, &envp, &cwd, report);
+	char **argv = a->spec->argv, **envp = a->spec->envp;
+	const char *cwd = a->spec->cwd;
 	/* 0-2 the process's streams, 3 its code if it has some; all else
 	 * (the sync socket, the cgroup's files, the init's other processes'
 	 * sockets) is closed by exec. */
@@ -127,16 +179,19 @@ __attribute__((noreturn)) static void start_process(const live_init_t *li, const
 	    (nfds > NATIVE_EXEC_CODE && dup2(fds[NATIVE_EXEC_CODE], 3) < 0))
 		native_child_fail(report, "set up descriptors", errno, "dup2 failed");
 	syscall(SYS_close_range, nfds > NATIVE_EXEC_CODE ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC);
-	/* The init joined the cgroup, emptied the bounding set and installed
-	 * the seccomp filter: the process has them from the fork. Its exec as
-	 * the sandbox uid would clear its capabilities anyway (no ambient or
-	 * bounding set left, no_new_privs against file capabilities); they go
-	 * here too, so that nothing depends on that. */
+	/* The init emptied the bounding set: the process has it so from the
+	 * start. Its exec as the sandbox uid would clear its capabilities
+	 * anyway (no ambient or bounding set left, no_new_privs against file
+	 * capabilities); they go here too, so that nothing depends on that.
+	 * It must not touch what lives in the memory it shares with the init
+	 * until it execs (mappings, the dumpable flag), nor allocate. */
 	const char *step = "start the process";
 	if (native_set_rlimits(p, li->use_cgroup) < 0)
 		native_child_fail(report, "set rlimits", errno, "setrlimit failed");
 	if (native_drop_capabilities(p, &step) < 0)
 		native_child_fail(report, step, errno, "cannot %s", step);
+	if (native_seccomp_install(p->filter) < 0)
+		native_child_fail(report, "install seccomp", errno, "cannot install the seccomp filter");
 	if (chdir(cwd) < 0)
 		native_child_fail(report, "enter the working directory", errno, "cannot chdir to %s",
 				  cwd);
@@ -163,16 +218,31 @@ static void on_exec(live_init_t *li, const native_msg_t *m, int *fds, int nfds)
 		close_all(fds, nfds);
 		return;
 	}
-	pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-	if (pid == 0)
-		start_process(li, fds, nfds);
+	live_spec_t spec;
+	const char *what = "read the process's spec";
+	pid_t pid = -1;
+	if (read_spec(fds[NATIVE_EXEC_SPEC], &spec) == 0) {
+		/* vfork-like: the process borrows the init's memory and a stack
+		 * of its own until it execs; no copy of the caller's page
+		 * tables (the init is a copy of the caller). */
+		struct start_args a = {li, fds, nfds, &spec};
+		what = "start the process";
+		pid = clone(start_process, li->stack + LIVE_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD,
+			    &a);
+		spec_unmap(&spec);
+		/* What a process changes in the memory it borrowed stays
+		 * the init's: above all the dumpable flag, which keeps the
+		 * programs out of the init's /proc entries. */
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
 	if (pid < 0) {
 		native_msg_t e;
 		memset(&e, 0, sizeof(e));
 		e.kind = NATIVE_MSG_ERROR;
 		e.err_no = errno;
-		snprintf(e.step, sizeof(e.step), "start the process");
-		snprintf(e.text, sizeof(e.text), "fork failed (the pids limit?)");
+		snprintf(e.step, sizeof(e.step), "%s", what);
+		snprintf(e.text, sizeof(e.text), "%s",
+			 e.err_no == EAGAIN ? "fork failed (the pids limit?)" : "failed");
 		native_msg_send(status_fd, &e);
 		close_all(fds, nfds);
 		return;
@@ -255,21 +325,21 @@ void native_live_init(const native_plan_t *p)
 	if (li.ncg < 0 || m.kind != NATIVE_MSG_CGROUP)
 		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
 	li.use_cgroup = m.status != 0;
+	li.stack = mmap(NULL, LIVE_STACK_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (li.stack == MAP_FAILED)
+		native_child_fail(SYNC_FD, "start the sandbox", errno, "cannot map a stack");
 	if (p->netns && native_loopback_up() < 0)
 		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
 	/* What every process would do first, done once here and inherited:
-	 * the run's cgroup (the parent made room for the init in its pids
-	 * limit), no capability to gain, and the seccomp filter, which holds
-	 * the init to what its programs may do anyway. */
-	native_join_cgroup(CGROUP_FD0, li.ncg, li.use_cgroup, SYNC_FD);
-	for (int i = 0; i < li.ncg; i++)
-		close(CGROUP_FD0 + i);
-	li.ncg = 0;
+	 * no capability to gain. The init stays out of the run's cgroup: as a
+	 * copy of the caller, its resident set is the caller's, and the OOM
+	 * killer would pick it before a program's allocation. Each process
+	 * joins the cgroup and makes its cgroup namespace (which hides the
+	 * host's hierarchy) before its seccomp filter, which refuses that. */
 	const char *step;
 	if (native_drop_bounding_set(p, &step) < 0)
 		native_child_fail(SYNC_FD, step, errno, "cannot %s", step);
-	if (native_seccomp_install(p->filter) < 0)
-		native_child_fail(SYNC_FD, "install seccomp", errno, "cannot install the seccomp filter");
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);

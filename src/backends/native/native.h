@@ -338,7 +338,9 @@ int native_drop_privileges(const native_plan_t *p, const char **step);
 /* Empties the bounding and ambient sets (the process keeps the capabilities
  * it has, but can gain none, nor can what it starts). */
 int native_drop_bounding_set(const native_plan_t *p, const char **step);
-/* The sandbox uid/gid, no supplementary group, no capability left. */
+/* The sandbox uid/gid, no supplementary group, no capability left. Leaves
+ * the dumpable flag alone: it belongs to the memory, which a live
+ * sandbox's starting process shares with the init (live_init.c). */
 int native_drop_capabilities(const native_plan_t *p, const char **step);
 /* user.c (parent): clone(flags) of the sandbox init; as root, with the
  * run's host ids as this thread's effective ids, so that its user namespace

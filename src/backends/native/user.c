@@ -166,9 +166,12 @@ int native_drop_bounding_set(const native_plan_t *p, const char **step)
 
 int native_drop_privileges(const native_plan_t *p, const char **step)
 {
-	if (native_drop_bounding_set(p, step) < 0)
+	if (native_drop_bounding_set(p, step) < 0 || native_drop_capabilities(p, step) < 0)
 		return -1;
-	return native_drop_capabilities(p, step);
+	/* Changing uid made us non-dumpable, which makes /proc/self root's;
+	 * ptrace stays refused by seccomp and core dumps by RLIMIT_CORE. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	return 0;
 }
 
 int native_drop_capabilities(const native_plan_t *p, const char **step)
@@ -181,8 +184,5 @@ int native_drop_capabilities(const native_plan_t *p, const char **step)
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return -1;
-	/* Changing uid made us non-dumpable, which makes /proc/self root's;
-	 * ptrace stays refused by seccomp and core dumps by RLIMIT_CORE. */
-	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	return 0;
 }
