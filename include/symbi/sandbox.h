@@ -402,6 +402,10 @@ SYMBI_API int symbi_context_run(symbi_context_t *cx, const char *code, size_t co
 /* Ends the interpreter and frees the context. NULL is a no-op. */
 SYMBI_API void symbi_context_free(symbi_context_t *cx);
 SYMBI_API void symbi_cell_free(symbi_cell_t *cell);
+/* The cell as symbi_result_to_json's object (success: it exited 0 without
+ * an exception; signal null) plus "value" (string or null) and "exception"
+ * ({"name","value","traceback"} or null). Caller frees with free(). */
+SYMBI_API char *symbi_cell_to_json(const symbi_cell_t *cell, symbi_error_t *err);
 
 /* ---- host capabilities (what `symbi-sandbox doctor` reports) ------------ */
 

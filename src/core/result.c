@@ -141,32 +141,78 @@ static json_t *json_text(const char *data, size_t len)
 	return s;
 }
 
-char *symbi_result_to_json(const symbi_result_t *res, symbi_error_t *err)
+/* The fields every result shape shares, named as in the reference. */
+static json_t *result_object(int exit_code, const char *out, size_t out_len, const char *errs,
+			     size_t err_len, uint64_t ms, bool success, bool out_trunc,
+			     bool err_trunc, symbi_status_t status, int sig, const char *error)
 {
 	json_t *o = json_object();
 	if (!o)
-		goto nomem;
+		return NULL;
 	int bad = 0;
-	bad |= json_object_set_new(o, "exit_code", json_integer(res->exit_code));
-	bad |= json_object_set_new(o, "stdout", json_text(res->stdout_data, res->stdout_len));
-	bad |= json_object_set_new(o, "stderr", json_text(res->stderr_data, res->stderr_len));
-	bad |= json_object_set_new(o, "execution_time_ms", json_integer((json_int_t)res->execution_time_ms));
-	bad |= json_object_set_new(o, "success", json_boolean(res->success));
-	bad |= json_object_set_new(o, "stdout_truncated", json_boolean(res->stdout_truncated));
-	bad |= json_object_set_new(o, "stderr_truncated", json_boolean(res->stderr_truncated));
-	bad |= json_object_set_new(o, "status", json_string(symbi_status_name(res->status)));
-	bad |= json_object_set_new(o, "signal", res->signal ? json_integer(res->signal) : json_null());
-	bad |= json_object_set_new(o, "error", res->error ? json_text(res->error, strlen(res->error)) : json_null());
+	bad |= json_object_set_new(o, "exit_code", json_integer(exit_code));
+	bad |= json_object_set_new(o, "stdout", json_text(out, out_len));
+	bad |= json_object_set_new(o, "stderr", json_text(errs, err_len));
+	bad |= json_object_set_new(o, "execution_time_ms", json_integer((json_int_t)ms));
+	bad |= json_object_set_new(o, "success", json_boolean(success));
+	bad |= json_object_set_new(o, "stdout_truncated", json_boolean(out_trunc));
+	bad |= json_object_set_new(o, "stderr_truncated", json_boolean(err_trunc));
+	bad |= json_object_set_new(o, "status", json_string(symbi_status_name(status)));
+	bad |= json_object_set_new(o, "signal", sig ? json_integer(sig) : json_null());
+	bad |= json_object_set_new(o, "error", error ? json_text(error, strlen(error)) : json_null());
 	if (bad) {
 		json_decref(o);
-		goto nomem;
+		return NULL;
 	}
-	char *text = json_dumps(o, JSON_COMPACT);
+	return o;
+}
+
+static char *dump(json_t *o, symbi_error_t *err)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)
-		goto nomem;
+		symbi_fail_nomem(err);
 	return text;
-nomem:
-	symbi_fail_nomem(err);
-	return NULL;
+}
+
+char *symbi_result_to_json(const symbi_result_t *res, symbi_error_t *err)
+{
+	return dump(result_object(res->exit_code, res->stdout_data, res->stdout_len,
+				  res->stderr_data, res->stderr_len, res->execution_time_ms,
+				  res->success, res->stdout_truncated, res->stderr_truncated,
+				  res->status, res->signal, res->error),
+		    err);
+}
+
+static json_t *text_or_null(const char *s)
+{
+	return s ? json_text(s, strlen(s)) : json_null();
+}
+
+char *symbi_cell_to_json(const symbi_cell_t *c, symbi_error_t *err)
+{
+	if (!c) {
+		symbi_fail(err, SYMBI_E_INVALID, 0, "symbi_cell_to_json: NULL cell");
+		return NULL;
+	}
+	json_t *o = result_object(c->exit_code, c->stdout_data, c->stdout_len, c->stderr_data,
+				  c->stderr_len, c->execution_time_ms,
+				  c->status == SYMBI_STATUS_EXITED && c->exit_code == 0 && !c->error_name,
+				  c->stdout_truncated, c->stderr_truncated, c->status, 0, c->error);
+	if (o) {
+		int bad = json_object_set_new(o, "value", text_or_null(c->value));
+		json_t *e = c->error_name ? json_object() : json_null();
+		if (c->error_name) {
+			bad |= json_object_set_new(e, "name", text_or_null(c->error_name));
+			bad |= json_object_set_new(e, "value", text_or_null(c->error_value));
+			bad |= json_object_set_new(e, "traceback", text_or_null(c->traceback));
+		}
+		bad |= json_object_set_new(o, "exception", e);
+		if (bad) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return dump(o, err);
 }

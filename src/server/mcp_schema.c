@@ -159,10 +159,19 @@ json_t *srv_mcp_tools_list(const srv_policy_t *pol)
 	p = schema_props();
 	json_object_set_new(p, "session_id", prop("string", "The session's id."));
 	add_exec_props(pol, p, false);
+	json_object_set_new(p, "context",
+			    json_pack("{s:s,s:s,s:[s,s]}", "type", "string", "description",
+				      "Run the code as a cell of the session's python or sh context, "
+				      "whose variables, imports and functions persist between calls; "
+				      "the answer adds the last expression's value and any exception "
+				      "(native backend; no env or stdin).",
+				      "enum", "python", "sh"));
 	json_array_append_new(
 		tools, tool("session_execute", "Execute code in a session",
 			    "Runs code in the session; files in /workspace (the working directory) "
-			    "are kept between calls.", p, req_sid_code));
+			    "are kept between calls, and on the native backend the sandbox itself "
+			    "(/tmp, background processes); with context, interpreter state too.",
+			    p, req_sid_code));
 
 	p = schema_props();
 	json_object_set_new(p, "session_id", prop("string", "The session's id."));

@@ -320,9 +320,14 @@ size_t srv_session_expire(srv_service_t *svc, uint64_t now_ms);
 
 /* Runs code on `sb` under the limiter with cancellation on client hang-up or
  * shutdown, updates metrics and fills call->audit; returns the result JSON. */
-char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const char *code, size_t code_len,
-	      json_t *env, json_t *stdin_data, srv_exec_call_t *call, symbi_result_t **result_out,
-	      srv_err_t *err);
+char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, symbi_live_t *lv, const char *code,
+	      size_t code_len, json_t *env_json, json_t *stdin_json, srv_exec_call_t *call,
+	      symbi_result_t **result_out, srv_err_t *err);
+/* One cell in a session's context (lv, above: a live sandbox runs the code
+ * in its running sandbox instead of sb): limiter, audit, metrics; returns
+ * symbi_cell_to_json. */
+char *srv_run_cell(srv_service_t *svc, symbi_context_t *cx, const char *backend, const char *code,
+		   size_t code_len, uint64_t timeout_ms, srv_exec_call_t *call, srv_err_t *err);
 
 /* ---- faces ---------------------------------------------------------------- */
 

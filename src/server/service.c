@@ -221,8 +221,8 @@ static symbi_env_t *env_from_json(json_t *env, json_t *audit_keys, srv_err_t *er
 	return e;
 }
 
-char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const char *code, size_t code_len,
-	      json_t *env_json, json_t *stdin_json, srv_exec_call_t *call,
+char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, symbi_live_t *lv, const char *code,
+	      size_t code_len, json_t *env_json, json_t *stdin_json, srv_exec_call_t *call,
 	      symbi_result_t **result_out, srv_err_t *err)
 {
 	char sha[65];
@@ -303,7 +303,8 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const char *code, size_t 
 			 "cannot join the host's mount namespace for a %s sandbox: %s", backend,
 			 strerror(errno));
 	} else {
-		rc = symbi_sandbox_execute_opts(sb, &opts, &res, &lerr);
+		rc = lv ? symbi_live_exec(lv, &opts, &res, &lerr)
+			: symbi_sandbox_execute_opts(sb, &opts, &res, &lerr);
 		if (in_host && srv_mountns_thread_join(svc->own_ns_fd) < 0)
 			abort(); /* a worker left in the host's namespace would mount there */
 	}
@@ -399,7 +400,7 @@ char *srv_execute_once(srv_service_t *svc, srv_exec_call_t *call, srv_err_t *err
 		srv_fail_lib(err, &lerr);
 		goto out;
 	}
-	out = srv_run(svc, sb, code, code_len, json_object_get(call->req, "env"),
+	out = srv_run(svc, sb, NULL, code, code_len, json_object_get(call->req, "env"),
 		      json_object_get(call->req, "stdin"), call, NULL, err);
 out:
 	symbi_sandbox_free(sb);
@@ -408,5 +409,39 @@ out:
 		close(ws_fd);
 		srv_workspace_end(svc, false, spec.backend, id);
 	}
+	return out;
+}
+
+char *srv_run_cell(srv_service_t *svc, symbi_context_t *cx, const char *backend, const char *code,
+		   size_t code_len, uint64_t timeout_ms, srv_exec_call_t *call, srv_err_t *err)
+{
+	char sha[65];
+	srv_sha256_hex(code, code_len, sha);
+	json_object_set_new(call->audit, "backend", json_string(backend));
+	json_object_set_new(call->audit, "code_sha256", json_string(sha));
+	json_object_set_new(call->audit, "code_bytes", json_integer((json_int_t)code_len));
+	if (srv_limiter_acquire(svc->limiter, call->client_fd, err,
+				svc->policy->retry_after_s) < 0)
+		return NULL;
+	symbi_cell_t *cell = NULL;
+	symbi_error_t lerr = {0};
+	uint64_t t0 = srv_now_ms();
+	int rc = symbi_context_run(cx, code, code_len, timeout_ms, NULL, NULL, &cell, &lerr);
+	srv_limiter_release(svc->limiter);
+	if (rc < 0) {
+		srv_metrics_execution(backend, "refused", srv_now_ms() - t0);
+		json_object_set_new(call->audit, "result", json_string("refused"));
+		return srv_fail_lib(err, &lerr), NULL;
+	}
+	const char *status = symbi_status_name(cell->status);
+	srv_metrics_execution(backend, status, cell->execution_time_ms);
+	json_object_set_new(call->audit, "result", json_string(status));
+	json_object_set_new(call->audit, "exit_code", json_integer(cell->exit_code));
+	json_object_set_new(call->audit, "execution_time_ms",
+			    json_integer((json_int_t)cell->execution_time_ms));
+	char *out = symbi_cell_to_json(cell, &lerr);
+	symbi_cell_free(cell);
+	if (!out)
+		srv_fail_lib(err, &lerr);
 	return out;
 }

@@ -1,9 +1,13 @@
 /* Sessions: a sandbox configuration plus a private host directory bound at
- * /workspace, kept between executions until closed or idle too long.
+ * /workspace, kept between executions until closed or idle too long. On
+ * the native backend a session is a live sandbox: its processes run in one
+ * sandbox that stays up (/tmp and background processes persist), and its
+ * contexts (python, sh) keep interpreter state between executions.
  * A session is reference-counted: DELETE or expiry unlinks it from the table,
  * and the last user frees its sandbox and removes its directory. */
 #include "server.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +19,23 @@ struct srv_session {
 	uint64_t charge; /* workspace bytes charged to its token and the server */
 	srv_exec_spec_t spec;
 	symbi_sandbox_t *sb;
+	symbi_live_t *lv; /* native: the running sandbox */
+	pthread_mutex_t ctx_lock;
+	symbi_context_t *ctx[2]; /* python, sh: made on first use */
 	int dirfd;
 	uint64_t created_ms, last_used_ms;
 	unsigned refs;
 	srv_session_t *next;
 };
 
+static const char *const context_names[] = {"python", "sh"};
+
 static void session_destroy(srv_service_t *svc, srv_session_t *s)
 {
+	for (size_t i = 0; i < 2; i++)
+		symbi_context_free(s->ctx[i]);
+	symbi_live_stop(s->lv);
+	pthread_mutex_destroy(&s->ctx_lock);
 	symbi_sandbox_free(s->sb);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
@@ -187,6 +200,7 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 		goto fail;
 	}
 	s->dirfd = -1;
+	pthread_mutex_init(&s->ctx_lock, NULL);
 	s->spec = spec;
 	snprintf(s->who, sizeof(s->who), "%s", who);
 	if ((s->dirfd = srv_workspace_new(svc, true, spec.backend, s->id, path, sizeof(path),
@@ -195,7 +209,8 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 	if (!(cfg = srv_spec_config(&spec, path, err)))
 		goto fail;
 	symbi_error_t lerr = {0};
-	if (!(s->sb = symbi_sandbox_new(cfg, &lerr))) {
+	if (!(s->sb = symbi_sandbox_new(cfg, &lerr)) ||
+	    (strcmp(spec.backend, "native") == 0 && !(s->lv = symbi_live_start(cfg, &lerr)))) {
 		srv_fail_lib(err, &lerr);
 		goto fail;
 	}
@@ -234,7 +249,34 @@ json_t *srv_session_describe(srv_service_t *svc, const char *id, const char *who
 	return d;
 }
 
-static const char *const session_exec_keys[] = {"code", "env", "stdin", "files", NULL};
+static const char *const session_exec_keys[] = {"code", "env", "stdin", "files", "context",
+						 NULL};
+
+/* The session's context for `name`, made on first use. */
+static symbi_context_t *session_context(srv_session_t *s, const char *name, srv_err_t *err)
+{
+	size_t i = 0;
+	while (i < 2 && strcmp(name, context_names[i]) != 0)
+		i++;
+	if (i == 2) {
+		srv_fail(err, 400, "invalid_request",
+			 "\"context\" must be \"python\" or \"sh\" (got \"%.40s\")", name);
+		return NULL;
+	}
+	if (!s->lv) {
+		srv_fail(err, 400, "invalid_request",
+			 "contexts need a live sandbox: create the session on the native backend "
+			 "(this one is %s)", s->spec.backend);
+		return NULL;
+	}
+	pthread_mutex_lock(&s->ctx_lock);
+	symbi_error_t lerr = {0};
+	if (!s->ctx[i] && !(s->ctx[i] = symbi_context_new(s->lv, name, &lerr)))
+		srv_fail_lib(err, &lerr);
+	symbi_context_t *cx = s->ctx[i];
+	pthread_mutex_unlock(&s->ctx_lock);
+	return cx;
+}
 
 char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *call,
 			  srv_err_t *err)
@@ -265,6 +307,15 @@ char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *c
 		srv_fail(err, 400, "invalid_request", "\"code\" contains a NUL byte");
 		return NULL;
 	}
+	json_t *context = json_object_get(call->req, "context");
+	if (context && !json_is_null(context) &&
+	    (!json_is_string(context) || json_object_get(call->req, "env") ||
+	     json_object_get(call->req, "stdin"))) {
+		srv_fail(err, 400, "invalid_request",
+			 "\"context\" is \"python\" or \"sh\", and a context's cell takes no "
+			 "env or stdin (set variables in the context itself)");
+		return NULL;
+	}
 	srv_session_t *s = session_get(svc, id, call->who, err);
 	if (!s)
 		return NULL;
@@ -272,11 +323,24 @@ char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *c
 	json_object_set_new(call->audit, "image", json_string(s->spec.image));
 	json_object_set_new(call->audit, "limits", srv_limits_json(&s->spec));
 	char *out = NULL;
+	symbi_context_t *cx = NULL;
+	if (json_is_string(context)) {
+		json_object_set_new(call->audit, "context", json_incref(context));
+		if (!(cx = session_context(s, json_string_value(context), err)))
+			goto done;
+	}
 	if (srv_ws_put_files(s->dirfd, json_object_get(call->req, "files"),
-			     svc->policy->max_file_bytes, err) == 0)
-		out = srv_run(svc, s->sb, json_string_value(code), json_string_length(code),
+			     svc->policy->max_file_bytes, err) < 0)
+		goto done;
+	if (cx)
+		out = srv_run_cell(svc, cx, s->spec.backend, json_string_value(code),
+				   json_string_length(code), (uint64_t)(s->spec.limits.timeout_s * 1000), call,
+				   err);
+	else
+		out = srv_run(svc, s->sb, s->lv, json_string_value(code), json_string_length(code),
 			      json_object_get(call->req, "env"), json_object_get(call->req, "stdin"),
 			      call, NULL, err);
+done:
 	session_put(svc, s);
 	return out;
 }

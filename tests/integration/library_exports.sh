@@ -16,8 +16,10 @@ for h in "$ROOT"/include/symbi/*.h; do echo "#include <symbi/$(basename "$h")>";
 gcc -I"$ROOT/include" -aux-info "$WORK/aux" -fsyntax-only "$WORK/all.c"
 expect_eq "the public headers compile" 0 $?
 # Lines like: /* include/symbi/sandbox.h:48:NC */ extern int symbi_x (...);
+# the name is the identifier before the first parenthesis (a parameter may
+# be a function pointer: "void (*) (void *)").
 grep -F "$ROOT/include/symbi/" "$WORK/aux" |
-	sed -E 's/.*[ *]([A-Za-z_][A-Za-z0-9_]*) \(.*/\1/' | sort -u >"$WORK/declared"
+	sed -E 's/^[^(]*[ *]([A-Za-z_][A-Za-z0-9_]*) \(.*/\1/' | sort -u >"$WORK/declared"
 check "the headers declare functions" test -s "$WORK/declared"
 
 nm -D --defined-only "$LIB" | awk '$2 != "A" { print $3 }' >"$WORK/dynsym"

@@ -105,7 +105,9 @@ static int host_procs_running(const char *cmd)
 static void test_live_exec_basics(void **state)
 {
 	(void)state;
+	setenv("SYMBI_LIVE_SECRET", "leak", 1);
 	symbi_live_t *lv = start(NULL);
+	expect_out(lv, "env | grep -c SYMBI_LIVE_SECRET; true", "0\n");
 	assert_null(symbi_live_ended(lv));
 	symbi_result_t *res = sh(lv, "echo out; echo err >&2; exit 3");
 	assert_int_equal(res->status, SYMBI_STATUS_EXITED);
