@@ -399,6 +399,10 @@ SYMBI_API int symbi_context_run(symbi_context_t *cx, const char *code, size_t co
 				uint64_t timeout_ms,
 				void (*on_output)(void *ctx, int which, const char *data, size_t len),
 				void *output_ctx, symbi_cell_t **out, symbi_error_t *err);
+/* Why the context's interpreter has ended (it exited, was killed, or its
+ * sandbox ended), or NULL while it runs; the text belongs to the context.
+ * An ended context answers every cell with status ERROR: make a new one. */
+SYMBI_API const char *symbi_context_ended(symbi_context_t *cx);
 /* Ends the interpreter and frees the context. NULL is a no-op. */
 SYMBI_API void symbi_context_free(symbi_context_t *cx);
 SYMBI_API void symbi_cell_free(symbi_cell_t *cell);

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #define SECRET_BYTES 16
-#define MARK_MAX (2 + 2 * SECRET_BYTES)
+#define MARK_MAX (2 + 2 * SECRET_BYTES + 1 + 20)
 /* How long a cell that ignores its interrupt gets before the context goes. */
 #define INTERRUPT_GRACE_MS 2000
 #define RESULT_LINE_MAX (1 << 20)
@@ -45,7 +45,9 @@ struct symbi_context {
 	bool python;
 	size_t max_output;
 	uint64_t default_timeout_ms;
-	char mark[MARK_MAX + 1];
+	char secret[2 * SECRET_BYTES + 1];
+	uint64_t seq;        /* the running cell's number, from 1 */
+	char mark[MARK_MAX + 1]; /* its end marker */
 	size_t mark_len;
 	pthread_t waiter;
 	pthread_mutex_t run_lock; /* one cell at a time */
@@ -225,13 +227,11 @@ symbi_context_t *symbi_context_new(symbi_live_t *lv, const char *language, symbi
 		symbi_fail_nomem(err);
 		return NULL;
 	}
-	char secret[2 * SECRET_BYTES + 1];
-	if (make_secret(secret, err) < 0) {
+	if (make_secret(cx->secret, err) < 0) {
 		free(cx);
 		return NULL;
 	}
 	cx->python = python;
-	cx->mark_len = (size_t)snprintf(cx->mark, sizeof(cx->mark), "\x1e%s\x1e", secret);
 	symbi_live_limits(lv, &cx->default_timeout_ms, &cx->max_output);
 	pthread_mutex_init(&cx->run_lock, NULL);
 	pthread_mutex_init(&cx->lock, NULL);
@@ -242,8 +242,8 @@ symbi_context_t *symbi_context_new(symbi_live_t *lv, const char *language, symbi
 	pthread_condattr_destroy(&ca);
 	symbi_stream_init(&cx->out.cap, cx->max_output);
 	symbi_stream_init(&cx->err.cap, cx->max_output);
-	char *py[] = {"python3", "-c", (char *)symbi_context_python_driver, secret, NULL};
-	char *sh[] = {"sh", "-c", (char *)symbi_context_sh_driver, "sh", secret, NULL};
+	char *py[] = {"python3", "-c", (char *)symbi_context_python_driver, NULL};
+	char *sh[] = {"sh", "-c", (char *)symbi_context_sh_driver, NULL};
 	/* The interpreter lives as long as the context: no timeout of its own
 	 * (each cell has one), output seen chunk by chunk, never kept. */
 	symbi_exec_options_t o = {
@@ -253,6 +253,12 @@ symbi_context_t *symbi_context_new(symbi_live_t *lv, const char *language, symbi
 	};
 	if (symbi_live_spawn(lv, &o, &cx->proc, err) < 0)
 		goto fail;
+	char line[sizeof(cx->secret) + 1];
+	int n = snprintf(line, sizeof(line), "%s\n", cx->secret);
+	if (symbi_process_write_stdin(cx->proc, line, (size_t)n, err) < 0) {
+		symbi_process_free(cx->proc);
+		goto fail;
+	}
 	if (pthread_create(&cx->waiter, NULL, wait_interpreter, cx) != 0) {
 		symbi_process_free(cx->proc);
 		symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot start the context's thread");
@@ -288,6 +294,16 @@ void symbi_context_free(symbi_context_t *cx)
 	pthread_mutex_destroy(&cx->lock);
 	pthread_mutex_destroy(&cx->run_lock);
 	free(cx);
+}
+
+const char *symbi_context_ended(symbi_context_t *cx)
+{
+	if (!cx)
+		return NULL;
+	pthread_mutex_lock(&cx->lock);
+	const char *why = cx->dead ? cx->why_dead : NULL;
+	pthread_mutex_unlock(&cx->lock);
+	return why;
 }
 
 void symbi_cell_free(symbi_cell_t *c)
@@ -400,6 +416,10 @@ int symbi_context_run(symbi_context_t *cx, const char *code, size_t code_len, ui
 	/* Output that came between cells (a background thread's) belongs to
 	 * this one. */
 	cx->out.marked = cx->err.marked = false;
+	cx->out.hold_len = cx->err.hold_len = 0; /* held back: not this cell's marker */
+	cx->seq++;
+	cx->mark_len = (size_t)snprintf(cx->mark, sizeof(cx->mark), "\x1e%s:%llu\x1e", cx->secret,
+					(unsigned long long)cx->seq);
 	free(cx->out.result);
 	cx->out.result = NULL;
 	cx->out.result_len = 0;

@@ -1,16 +1,17 @@
 /* The programs that run a context's cells inside the sandbox (context.c).
- * Each reads cells from its stdin as "<length>\n<code>", with its own stdin
- * then /dev/null for the cells; after a cell it flushes its output and
- * writes the end marker (RS, the context's secret, RS) on stdout, followed
- * by the cell's result as one line of JSON, and on stderr. The secret keeps
- * a cell's own output from ending it by accident (a cell can read it, as it
- * can do anything to its own interpreter). */
+ * Each reads the context's secret as the first line of its stdin (not in
+ * argv: other processes of the sandbox can read that), then cells as
+ * "<length>\n<code>", with /dev/null as the cells' stdin; after cell N it
+ * flushes its output and writes the end marker (RS, secret, ':', N, RS) on
+ * stdout, followed by the cell's result as one line of JSON, and on stderr.
+ * The secret keeps a cell's output from ending it by accident; the number
+ * keeps a cell that lies about its own end (it can: it runs in the
+ * interpreter) from ending the next one. */
 #include "context.h"
 
-/* python3 -c DRIVER SECRET */
+/* python3 -c DRIVER */
 const char symbi_context_python_driver[] =
 	"import ast, json, os, sys, traceback\n"
-	"mark = ('\\x1e' + sys.argv[1] + '\\x1e').encode()\n"
 	"ctl = os.dup(0)\n"
 	"null = os.open(os.devnull, os.O_RDONLY)\n"
 	"os.dup2(null, 0)\n"
@@ -48,8 +49,12 @@ const char symbi_context_python_driver[] =
 	"            tb = tb.tb_next\n"
 	"        text = ''.join(traceback.format_exception(type(e), e, tb))\n"
 	"        return {'error': {'name': type(e).__name__, 'value': str(e), 'traceback': text}}\n"
+	"secret = read_line()\n"
 	"ns = {'__name__': '__main__', '__builtins__': __builtins__}\n"
+	"seq = 0\n"
 	"while True:\n"
+	"    seq += 1\n"
+	"    mark = b'\\x1e' + secret + b':' + str(seq).encode() + b'\\x1e'\n"
 	"    try:\n"
 	"        src = read_exact(int(read_line())).decode('utf-8', 'replace')\n"
 	"        res = run(src, ns)\n"
@@ -66,18 +71,19 @@ const char symbi_context_python_driver[] =
 	"    os.write(1, mark + json.dumps(res).encode() + b'\\n')\n"
 	"    os.write(2, mark)\n";
 
-/* sh -c DRIVER sh SECRET. The interrupt trap keeps the shell alive when a
- * cell's timeout interrupts the command it runs. */
+/* sh -c DRIVER. The interrupt trap keeps the shell alive when a cell's
+ * timeout interrupts the command it runs. */
 const char symbi_context_sh_driver[] =
 	"exec 3<&0 </dev/null\n"
-	"symbi_mark=$1\n"
-	"shift\n"
+	"IFS= read -r symbi_mark <&3 || exit 0\n"
+	"symbi_seq=0\n"
 	"trap 'true' INT\n"
 	"while IFS= read -r symbi_n <&3; do\n"
+	"  symbi_seq=$((symbi_seq + 1))\n"
 	"  symbi_cell=$(head -c \"$symbi_n\" <&3; echo x)\n"
 	"  symbi_cell=${symbi_cell%x}\n"
 	"  eval \"$symbi_cell\"\n"
 	"  symbi_status=$?\n"
-	"  printf '\\036%s\\036{\"exit_code\":%d}\\n' \"$symbi_mark\" \"$symbi_status\"\n"
-	"  printf '\\036%s\\036' \"$symbi_mark\" >&2\n"
+	"  printf '\\036%s:%d\\036{\"exit_code\":%d}\\n' \"$symbi_mark\" \"$symbi_seq\" \"$symbi_status\"\n"
+	"  printf '\\036%s:%d\\036' \"$symbi_mark\" \"$symbi_seq\" >&2\n"
 	"done\n";

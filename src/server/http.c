@@ -175,6 +175,7 @@ struct request {
 
 struct reply {
 	int status;
+	srv_stream_t *stream; /* instead of body: NDJSON as it comes (owned) */
 	char *body; /* owned */
 	size_t len;
 	const char *content_type;
@@ -216,12 +217,35 @@ static void reply_error(struct reply *r, const srv_err_t *err)
 	r->retry_after = err->retry_after;
 }
 
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	size_t n = srv_stream_read(cls, buf, max);
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls)
+{
+	srv_stream_free(cls);
+}
+
 static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection *c,
 				  struct reply *r)
 {
-	struct MHD_Response *resp =
-		r->body ? MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)
-			: MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp;
+	if (r->stream) {
+		/* The connection's thread blocks in the reader until a line
+		 * comes; the stream is freed (its process killed if it still
+		 * runs) when the answer ends or the client goes away. */
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader,
+							 r->stream, stream_free);
+		if (!resp)
+			srv_stream_free(r->stream);
+		r->stream = NULL;
+	} else {
+		resp = r->body ? MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)
+			       : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+	}
 	r->body = NULL; /* owned by the response now */
 	if (!resp)
 		return MHD_NO;
@@ -422,6 +446,15 @@ static void route(struct http_server *hs, struct MHD_Connection *c, const char *
 				goto method;
 			if (!(call.req = parse_body(rq, &err)))
 				goto error;
+			if (json_is_true(json_object_get(call.req, "stream"))) {
+				r->stream = srv_session_stream(svc, id, &call, &err);
+				json_decref(call.req);
+				if (!r->stream)
+					goto error;
+				r->status = 200;
+				r->content_type = "application/x-ndjson";
+				return;
+			}
 			handle_execute_result(r, srv_session_execute(svc, id, &call, &err), &err);
 			json_decref(call.req);
 			return;

@@ -323,6 +323,32 @@ size_t srv_session_expire(srv_service_t *svc, uint64_t now_ms);
 char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, symbi_live_t *lv, const char *code,
 	      size_t code_len, json_t *env_json, json_t *stdin_json, srv_exec_call_t *call,
 	      symbi_result_t **result_out, srv_err_t *err);
+/* An "env" member as a library map (NULL/null: empty); its keys (never the
+ * values) are appended to audit_keys. */
+symbi_env_t *srv_env_from_json(json_t *env, json_t *audit_keys, srv_err_t *err);
+
+/* A session execution whose output goes to the client as it comes, one JSON
+ * object a line (stream.c): {"type":"start","pid":N}, then
+ * {"type":"stdout"|"stderr","data":TEXT} chunks (invalid UTF-8 becomes
+ * U+FFFD; at most max_output_bytes of each stream are sent), then
+ * {"type":"result", ...the result object...}. */
+typedef struct srv_stream srv_stream_t;
+/* Starts the process in lv (under the limiter); `release(ctx)` is called
+ * once the stream no longer needs lv (the session's reference). On failure
+ * returns NULL with err, having called nothing. */
+srv_stream_t *srv_stream_start(srv_service_t *svc, symbi_live_t *lv,
+			       const symbi_exec_options_t *opts, srv_exec_call_t *call,
+			       void (*release)(void *ctx), void *release_ctx, srv_err_t *err);
+/* Copies the next bytes of the answer into buf, waiting for them: returns
+ * their count, 0 at the end. */
+size_t srv_stream_read(srv_stream_t *st, char *buf, size_t max);
+/* Ends the stream: the process is killed if it still runs (the client went
+ * away), then everything is freed. */
+void srv_stream_free(srv_stream_t *st);
+/* POST /v1/sessions/{id}/execute with "stream": true (sessions.c). */
+srv_stream_t *srv_session_stream(srv_service_t *svc, const char *id, srv_exec_call_t *call,
+				 srv_err_t *err);
+
 /* One cell in a session's context (lv, above: a live sandbox runs the code
  * in its running sandbox instead of sb): limiter, audit, metrics; returns
  * symbi_cell_to_json. */

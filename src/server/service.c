@@ -187,7 +187,7 @@ static void *watcher_main(void *arg)
 	}
 }
 
-static symbi_env_t *env_from_json(json_t *env, json_t *audit_keys, srv_err_t *err)
+symbi_env_t *srv_env_from_json(json_t *env, json_t *audit_keys, srv_err_t *err)
 {
 	symbi_env_t *e = symbi_env_new();
 	if (!e) {
@@ -233,7 +233,7 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, symbi_live_t *lv, const c
 	json_object_set_new(call->audit, "code_sha256", json_string(sha));
 	json_object_set_new(call->audit, "code_bytes", json_integer((json_int_t)code_len));
 	json_object_set(call->audit, "env_keys", keys);
-	symbi_env_t *env = env_from_json(env_json, keys, err);
+	symbi_env_t *env = srv_env_from_json(env_json, keys, err);
 	json_decref(keys);
 	if (!env)
 		return NULL;

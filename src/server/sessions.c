@@ -250,9 +250,11 @@ json_t *srv_session_describe(srv_service_t *svc, const char *id, const char *who
 }
 
 static const char *const session_exec_keys[] = {"code", "env", "stdin", "files", "context",
-						 NULL};
+						 "stream", NULL};
 
-/* The session's context for `name`, made on first use. */
+/* The session's context for `name`, made on first use; returns with
+ * ctx_lock held (the caller runs its cell, then unlocks): a context that
+ * ended is replaced here, never while a cell of it runs. */
 static symbi_context_t *session_context(srv_session_t *s, const char *name, srv_err_t *err)
 {
 	size_t i = 0;
@@ -271,10 +273,17 @@ static symbi_context_t *session_context(srv_session_t *s, const char *name, srv_
 	}
 	pthread_mutex_lock(&s->ctx_lock);
 	symbi_error_t lerr = {0};
+	/* One whose interpreter ended (a cell exited it, or ignored its
+	 * timeout) is replaced: its state is gone anyway. */
+	if (s->ctx[i] && symbi_context_ended(s->ctx[i])) {
+		symbi_context_free(s->ctx[i]);
+		s->ctx[i] = NULL;
+	}
 	if (!s->ctx[i] && !(s->ctx[i] = symbi_context_new(s->lv, name, &lerr)))
 		srv_fail_lib(err, &lerr);
 	symbi_context_t *cx = s->ctx[i];
-	pthread_mutex_unlock(&s->ctx_lock);
+	if (!cx)
+		pthread_mutex_unlock(&s->ctx_lock);
 	return cx;
 }
 
@@ -307,6 +316,12 @@ char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *c
 		srv_fail(err, 400, "invalid_request", "\"code\" contains a NUL byte");
 		return NULL;
 	}
+	if (json_is_true(json_object_get(call->req, "stream"))) {
+		srv_fail(err, 400, "invalid_request",
+			 "\"stream\": true is for the HTTP API (POST /v1/sessions/{id}/execute "
+			 "answers NDJSON lines as the output comes)");
+		return NULL;
+	}
 	json_t *context = json_object_get(call->req, "context");
 	if (context && !json_is_null(context) &&
 	    (!json_is_string(context) || json_object_get(call->req, "env") ||
@@ -329,14 +344,15 @@ char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *c
 		if (!(cx = session_context(s, json_string_value(context), err)))
 			goto done;
 	}
-	if (srv_ws_put_files(s->dirfd, json_object_get(call->req, "files"),
-			     svc->policy->max_file_bytes, err) < 0)
-		goto done;
-	if (cx)
+	int put = srv_ws_put_files(s->dirfd, json_object_get(call->req, "files"),
+				   svc->policy->max_file_bytes, err);
+	if (put == 0 && cx)
 		out = srv_run_cell(svc, cx, s->spec.backend, json_string_value(code),
 				   json_string_length(code), (uint64_t)(s->spec.limits.timeout_s * 1000), call,
 				   err);
-	else
+	if (cx)
+		pthread_mutex_unlock(&s->ctx_lock);
+	else if (put == 0)
 		out = srv_run(svc, s->sb, s->lv, json_string_value(code), json_string_length(code),
 			      json_object_get(call->req, "env"), json_object_get(call->req, "stdin"),
 			      call, NULL, err);
@@ -436,4 +452,82 @@ size_t srv_session_expire(srv_service_t *svc, uint64_t now_ms)
 		n++;
 	}
 	return n;
+}
+
+struct stream_ref {
+	srv_service_t *svc;
+	srv_session_t *s;
+};
+
+static void stream_release(void *ctx)
+{
+	struct stream_ref *ref = ctx;
+	session_put(ref->svc, ref->s);
+	free(ref);
+}
+
+srv_stream_t *srv_session_stream(srv_service_t *svc, const char *id, srv_exec_call_t *call,
+				 srv_err_t *err)
+{
+	json_t *req = call->req, *code = json_object_get(req, "code");
+	json_t *in = json_object_get(req, "stdin"), *ctx = json_object_get(req, "context");
+	const char *k;
+	json_t *v;
+	json_object_foreach(req, k, v) {
+		bool known = false;
+		for (size_t i = 0; session_exec_keys[i]; i++)
+			known |= strcmp(k, session_exec_keys[i]) == 0;
+		if (!known)
+			return srv_fail(err, 400, "invalid_request", "unknown field \"%.100s\"", k), NULL;
+	}
+	if (!json_is_string(code) || memchr(json_string_value(code), '\0', json_string_length(code)))
+		return srv_fail(err, 400, "invalid_request",
+				"\"code\" (a string without NUL bytes) is required"), NULL;
+	if ((in && !json_is_null(in) && !json_is_string(in)) || (ctx && !json_is_null(ctx)))
+		return srv_fail(err, 400, "invalid_request",
+				"a streamed execution takes stdin as a string, and no context"), NULL;
+	srv_session_t *s = session_get(svc, id, call->who, err);
+	if (!s)
+		return NULL;
+	srv_stream_t *st = NULL;
+	symbi_env_t *env = NULL;
+	struct stream_ref *ref = NULL;
+	json_object_set_new(call->audit, "session", json_string(s->id));
+	if (!s->lv) {
+		srv_fail(err, 400, "invalid_request",
+			 "streamed output needs a live sandbox: create the session on the native "
+			 "backend (this one is %s)", s->spec.backend);
+		goto out;
+	}
+	json_t *keys = json_array();
+	char sha[65];
+	srv_sha256_hex(json_string_value(code), json_string_length(code), sha);
+	json_object_set_new(call->audit, "backend", json_string(s->spec.backend));
+	json_object_set_new(call->audit, "code_sha256", json_string(sha));
+	json_object_set(call->audit, "env_keys", keys);
+	env = srv_env_from_json(json_object_get(req, "env"), keys, err);
+	json_decref(keys);
+	if (!env || srv_ws_put_files(s->dirfd, json_object_get(req, "files"),
+				     svc->policy->max_file_bytes, err) < 0)
+		goto out;
+	if (!(ref = malloc(sizeof(*ref)))) {
+		srv_fail(err, 500, "internal", "out of memory");
+		goto out;
+	}
+	*ref = (struct stream_ref){svc, s};
+	symbi_exec_options_t o = {
+		.code = json_string_value(code), .code_len = json_string_length(code), .env = env,
+		.stdin_data = json_is_string(in) ? json_string_value(in) : NULL,
+		.stdin_len = json_is_string(in) ? json_string_length(in) : 0, .cancel_fd = -1,
+		.timeout_ms = (uint64_t)(s->spec.limits.timeout_s * 1000),
+		.max_output_bytes = s->spec.limits.max_output_bytes,
+	};
+	st = srv_stream_start(svc, s->lv, &o, call, stream_release, ref, err);
+out:
+	symbi_env_free(env);
+	if (!st) {
+		free(ref);
+		session_put(svc, s);
+	}
+	return st;
 }

@@ -51,6 +51,59 @@ expect_status "a cell takes no stdin" 400 invalid_request
 http POST "/v1/sessions/$SID/execute" -d '{"code":"1","context":7}'
 expect_status "context must be a string" 400 invalid_request
 
+# ---- streamed output: lines as they come, then the result
+cat >"$WORK/stream.py" <<'PY'
+import http.client, json, sys, time
+port, sid = int(sys.argv[1]), sys.argv[2]
+def post(path, body, headers={"Content-Type": "application/json"}):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("POST" if body is not None else "GET", path, body, headers)
+    return c, c.getresponse()
+# The program waits for a file that is written only once its first line
+# has arrived here: arrival before the end, by construction.
+code = "echo first; while [ ! -e go ]; do sleep 0.05; done; echo second >&2; printf '\\303'; printf '\\251'; exit 3"
+c, r = post(f"/v1/sessions/{sid}/execute", json.dumps({"code": code, "stream": True}))
+print("status", r.status, r.getheader("Content-Type"))
+lines = []
+while True:
+    raw = r.readline()
+    if not raw:
+        break
+    d = json.loads(raw)
+    lines.append(d)
+    if d.get("data") == "first\n":
+        w = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        w.request("PUT", f"/v1/sessions/{sid}/files/go", b"x")
+        w.getresponse().read()
+print("types", " ".join(d["type"] for d in lines[:2]), lines[-1]["type"])
+print("first-before-go", lines[1] == {"type": "stdout", "data": "first\n"})
+out = "".join(d["data"] for d in lines if d["type"] == "stdout")
+print("stdout", repr(out))
+print("stderr", repr("".join(d["data"] for d in lines if d["type"] == "stderr")))
+res = lines[-1]
+print("result", res["status"], res["exit_code"], repr(res["stdout"]))
+print("pid", isinstance(lines[0].get("pid"), int))
+# A client that goes away: its process is killed.
+c, r = post(f"/v1/sessions/{sid}/execute", json.dumps({"code": "exec sleep 31340", "stream": True}))
+print("start", json.loads(r.readline())["type"])
+c.sock.shutdown(2)
+c.close()
+PY
+python3 "$WORK/stream.py" "$PORT" "$SID" >"$WORK/stream.out" 2>&1
+expect_eq "stream: 200, NDJSON" "status 200 application/x-ndjson" "$(grep '^status' "$WORK/stream.out")"
+expect_eq "stream: start, then output, result last" "types start stdout result" "$(grep '^types' "$WORK/stream.out")"
+expect_eq "stream: the first line arrived while the program ran" "first-before-go True" "$(grep '^first-before-go' "$WORK/stream.out")"
+expect_eq "stream: stdout whole, a character split across writes kept whole" "stdout 'first\\né'" "$(grep '^stdout' "$WORK/stream.out")"
+expect_eq "stream: stderr" "stderr 'second\\n'" "$(grep '^stderr' "$WORK/stream.out")"
+expect_eq "stream: the result object" "result exited 3 'first\\né'" "$(grep '^result' "$WORK/stream.out")"
+expect_eq "stream: the start line gives the pid" "pid True" "$(grep '^pid' "$WORK/stream.out")"
+gone=no
+for _ in $(seq 100); do pgrep -f '^sleep 31340$' >/dev/null || { gone=yes; break; }; sleep 0.1; done
+expect_eq "stream: a client that goes away has its process killed" yes "$gone"
+[ "$(grep -c . "$WORK/stream.out")" -ge 8 ] || sed 's/^/# /' "$WORK/stream.out"
+http POST "/v1/sessions/$SID/execute" -d '{"code":"true","stream":true,"context":"python"}'
+expect_status "stream: no context" 400 invalid_request
+
 # ---- a session's end ends everything in it
 http DELETE "/v1/sessions/$SID"
 expect_status "DELETE the session" 200
@@ -82,6 +135,8 @@ print("exception", r["exception"]["name"])
 r = tool("session_execute", session_id=sid, code="echo x > /tmp/m")
 r = tool("session_execute", session_id=sid, code="cat /tmp/m")["structuredContent"]
 print("tmp", r["stdout"].strip())
+r = call("tools/call", {"name": "session_execute", "arguments": {"session_id": sid, "code": "true", "stream": True}})
+print("stream", r["result"].get("isError"))
 tool("session_close", session_id=sid)
 p.stdin.close()
 p.wait(timeout=30)
@@ -92,6 +147,7 @@ expect_eq "MCP: session_execute's schema offers the contexts" "schema ['python',
 expect_eq "MCP: a context keeps imports and variables" "value 12.566" "$(grep '^value' "$WORK/mcp.out")"
 expect_eq "MCP: an exception" "exception ZeroDivisionError" "$(grep '^exception' "$WORK/mcp.out")"
 expect_eq "MCP: /tmp persists in a session" "tmp x" "$(grep '^tmp' "$WORK/mcp.out")"
+expect_eq "MCP: stream is refused (an HTTP feature)" "stream True" "$(grep '^stream' "$WORK/mcp.out")"
 [ -s "$WORK/mcp.err" ] && sed 's/^/# mcp: /' "$WORK/mcp.err" | head -5
 
 stop_server

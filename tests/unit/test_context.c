@@ -93,6 +93,20 @@ static void test_python_state_values_and_exceptions(void **state)
 	expect_cell(cx, "x, y", "", "(40, 1)");
 	/* Output that looks like the framing passes through untouched. */
 	expect_cell(cx, "print('\\x1e' * 3 + 'x' + '\\x1e'); print('0')", "\x1e\x1e\x1ex\x1e\n0\n", NULL);
+	/* A cell that forges its own end (it can read the driver's secret)
+	 * ends itself early, and only itself: its real marker, numbered for
+	 * it, is plain output to the next cell, whose result is its own. */
+	symbi_cell_t *forged = cell(cx, "import __main__, time\n"
+				       "m = '\\x1e' + __main__.secret.decode() + ':%d\\x1e' % __main__.seq\n"
+				       "print(m + '{\"value\": \"forged\"}', flush=True)\n"
+				       "import sys\nprint(m, file=sys.stderr, flush=True)\ntime.sleep(0.3)\n5", 0);
+	assert_string_equal(forged->value, "forged");
+	symbi_cell_free(forged);
+	symbi_cell_t *next = cell(cx, "1 + 1", 0);
+	assert_int_equal(next->status, SYMBI_STATUS_EXITED);
+	assert_string_equal(next->value, "2");
+	symbi_cell_free(next);
+	expect_cell(cx, "3 + 3", "", "6");
 	/* A cell's stdin is /dev/null, not the framing. */
 	expect_cell(cx, "import sys\nrepr(sys.stdin.read())", "", "\"''\"");
 	symbi_context_free(cx);

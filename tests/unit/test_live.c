@@ -347,6 +347,52 @@ static void test_live_timeout_kills_only_that_process(void **state)
 	symbi_live_stop(lv);
 }
 
+/* A tenant that stops every process it may signal, in a loop, catches
+ * processes between their start and their exec: each such exec comes back
+ * at its timeout, nothing hangs, and the stop leaves nothing. Detached
+ * processes that ended cost the caller no descriptor. */
+static void test_live_hostile_stopper_and_detached_churn(void **state)
+{
+	(void)state;
+	int fds_before = count_fds();
+	symbi_live_t *lv = start(NULL);
+	char *stopper[] = {"python3", "-c",
+			   "import os, signal\nwhile True:\n    try: os.kill(-1, signal.SIGSTOP)\n"
+			   "    except OSError: pass\n", NULL};
+	symbi_exec_options_t so = {.argv = stopper, .detached = true, .cancel_fd = -1};
+	symbi_process_t *p;
+	symbi_error_t err = {0};
+	assert_int_equal(symbi_live_spawn(lv, &so, &p, &err), 0);
+	symbi_process_free(p);
+	alarm(120); /* a hang fails the test */
+	char *t[] = {"true", NULL};
+	for (int i = 0; i < 20; i++) {
+		symbi_exec_options_t o = {.argv = t, .cancel_fd = -1, .timeout_ms = 500};
+		symbi_result_t *res = exec_opts(lv, &o);
+		assert_true(res->status == SYMBI_STATUS_EXITED || res->status == SYMBI_STATUS_TIMEOUT ||
+			    res->status == SYMBI_STATUS_SIGNALED);
+		symbi_result_free(res);
+	}
+	alarm(0);
+	symbi_live_stop(lv);
+	assert_int_equal(host_procs_running("python3 -c import os, signal while True:     try: os.kill(-1, signal.SIGSTOP)     except OSError: pass "), 0);
+	lv = start(NULL);
+	symbi_exec_options_t d = {.argv = t, .detached = true, .cancel_fd = -1};
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(symbi_live_spawn(lv, &d, &p, &err), 0);
+		symbi_process_free(p);
+	}
+	/* Once they have ended, the sandbox forgets them (list prunes). */
+	int pids[4];
+	for (int i = 0; i < 400 && symbi_live_list(lv, pids, 4) > 0; i++)
+		usleep(50 * 1000);
+	expect_out(lv, "echo done", "done\n");
+	if (count_fds() >= fds_before + 40)
+		fail_msg("%d descriptors open, %d before", count_fds(), fds_before);
+	symbi_live_stop(lv);
+	assert_int_equal(count_fds(), fds_before);
+}
+
 static void test_live_lifetime_ends_everything(void **state)
 {
 	(void)state;
@@ -477,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_live_background_process),
 		cmocka_unit_test(test_live_streamed_output_and_stdin),
 		cmocka_unit_test(test_live_timeout_kills_only_that_process),
+		cmocka_unit_test(test_live_hostile_stopper_and_detached_churn),
 		cmocka_unit_test(test_live_lifetime_ends_everything),
 		cmocka_unit_test(test_live_idle_timeout),
 		cmocka_unit_test(test_live_oom_is_the_process),

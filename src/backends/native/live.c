@@ -36,6 +36,7 @@ typedef struct native_live {
 	native_run_t run;
 	int null_fd; /* /dev/null: the init's stdio, and a detached process's */
 	int init_pidfd; /* readable once the init, and so every process, is gone */
+	uint64_t started_ms;
 	pthread_mutex_t lock; /* guards procs and ended */
 	native_proc_t *procs;  /* running, for list */
 	char ended[sizeof(((native_msg_t *)0)->text)];
@@ -156,6 +157,7 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 	native_msg_t m;
 	int got = native_msg_recv(lv->run.sync_fd, &m);
 	if (got == 1 && m.kind == NATIVE_MSG_READY) {
+		lv->started_ms = symbi_monotonic_ms();
 		*out = lv;
 		return 0;
 	}
@@ -420,7 +422,19 @@ static int request_start(native_proc_t *p, const int stdio[3], symbi_error_t *er
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno, "the live sandbox has ended: %s",
 				  why ? why : "its init is gone");
 	}
+	/* The init answers at once (it forks and says so); one that does not
+	 * within the deadline is broken, and the sandbox goes with it. */
+	uint64_t deadline = symbi_monotonic_ms() + NATIVE_LIVE_ANSWER_MS;
 	while (p->pid == 0 && !p->finished) {
+		struct pollfd pf = {p->status_fd, POLLIN, 0};
+		uint64_t now = symbi_monotonic_ms();
+		int r = now < deadline ? poll(&pf, 1, (int)(deadline - now)) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			set_ended(lv, "the sandbox's init stopped answering; the sandbox was ended");
+			live_kill(lv);
+		}
 		int got = native_msg_recv(p->status_fd, &m);
 		p->finished = take_message(p, &m, got) == 1;
 	}
@@ -504,10 +518,35 @@ out:
 	return rc;
 }
 
+/* Records of detached processes whose handle is gone and which ended. */
+static void prune_orphans(native_live_t *lv)
+{
+	pthread_mutex_lock(&lv->lock);
+	for (native_proc_t **pp = &lv->procs; *pp;) {
+		native_proc_t *p = *pp;
+		struct pollfd pf = {p->status_fd, POLLIN, 0};
+		if (p->orphan && poll(&pf, 1, 0) == 1) {
+			*pp = p->next;
+			proc_release(p);
+			continue;
+		}
+		pp = &p->next;
+	}
+	pthread_mutex_unlock(&lv->lock);
+}
+
 static int live_spawn(void *live, const symbi_exec_options_t *o, void **out, symbi_error_t *err)
 {
 	native_live_t *lv = live;
 	*out = NULL;
+	prune_orphans(lv);
+	/* The init ends the sandbox at max_lifetime; should it fail to, the
+	 * caller does (a second later). */
+	if (lv->plan.lifetime_ms &&
+	    symbi_monotonic_ms() > lv->started_ms + lv->plan.lifetime_ms + 1000) {
+		set_ended(lv, "the sandbox's max_lifetime passed");
+		live_kill(lv);
+	}
 	const char *why = live_ended(lv);
 	if (why)
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "the live sandbox has ended: %s", why);

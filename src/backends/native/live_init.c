@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +29,6 @@
 #define CGROUP_FD0 NATIVE_VOLUME_FD0
 /* Where a starting process keeps its status socket until exec closes it. */
 #define CHILD_STATUS_FD 100
-#define LIVE_STACK_SIZE (256 * 1024)
 
 typedef struct live_proc {
 	pid_t pid;
@@ -43,7 +41,6 @@ typedef struct live_init {
 	int ncg;
 	bool use_cgroup;
 	live_proc_t procs[NATIVE_LIVE_MAX_PROCS];
-	char *stack; /* a starting process's, until it execs */
 	int nprocs;
 	uint64_t born_ms, active_ms; /* start; the last request or attached end */
 } live_init_t;
@@ -139,8 +136,7 @@ static int read_spec(int spec_fd, live_spec_t *sp)
 	return 0;
 }
 
-/* What the new process gets from the init (it shares its memory until it
- * execs: CLONE_VM | CLONE_VFORK). */
+/* What the new process gets from the init. */
 struct start_args {
 	const live_init_t *li;
 	const int *fds;
@@ -183,8 +179,7 @@ static int start_process(void *arg)
 	 * start. Its exec as the sandbox uid would clear its capabilities
 	 * anyway (no ambient or bounding set left, no_new_privs against file
 	 * capabilities); they go here too, so that nothing depends on that.
-	 * It must not touch what lives in the memory it shares with the init
-	 * until it execs (mappings, the dumpable flag), nor allocate. */
+	 * No allocation: the init is a copy of a possibly threaded caller. */
 	const char *step = "start the process";
 	if (native_set_rlimits(p, li->use_cgroup) < 0)
 		native_child_fail(report, "set rlimits", errno, "setrlimit failed");
@@ -222,18 +217,17 @@ static void on_exec(live_init_t *li, const native_msg_t *m, int *fds, int nfds)
 	const char *what = "read the process's spec";
 	pid_t pid = -1;
 	if (read_spec(fds[NATIVE_EXEC_SPEC], &spec) == 0) {
-		/* vfork-like: the process borrows the init's memory and a stack
-		 * of its own until it execs; no copy of the caller's page
-		 * tables (the init is a copy of the caller). */
+		/* A plain fork, not vfork: until it execs, the process runs as
+		 * the sandbox uid, and a program could stop it (SIGSTOP); a
+		 * vfork'ing init would wait for it for ever, deaf to its
+		 * parent and its deadlines. A stopped one is only itself
+		 * stuck: its exec's timeout kills it. */
 		struct start_args a = {li, fds, nfds, &spec};
 		what = "start the process";
-		pid = clone(start_process, li->stack + LIVE_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD,
-			    &a);
+		pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+		if (pid == 0)
+			_exit(start_process(&a));
 		spec_unmap(&spec);
-		/* What a process changes in the memory it borrowed stays
-		 * the init's: above all the dumpable flag, which keeps the
-		 * programs out of the init's /proc entries. */
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	}
 	if (pid < 0) {
 		native_msg_t e;
@@ -325,10 +319,6 @@ void native_live_init(const native_plan_t *p)
 	if (li.ncg < 0 || m.kind != NATIVE_MSG_CGROUP)
 		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
 	li.use_cgroup = m.status != 0;
-	li.stack = mmap(NULL, LIVE_STACK_SIZE, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (li.stack == MAP_FAILED)
-		native_child_fail(SYNC_FD, "start the sandbox", errno, "cannot map a stack");
 	if (p->netns && native_loopback_up() < 0)
 		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
 	/* What every process would do first, done once here and inherited:

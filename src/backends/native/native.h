@@ -233,6 +233,9 @@ typedef struct native_exec_spec {
 	uint32_t magic, argc, envc, size;
 } native_exec_spec_t;
 #define NATIVE_EXEC_SPEC_MAGIC 0x73796d62u
+/* How long the parent waits for a live init's answer to a request (it
+ * answers at once) before it ends the sandbox as broken. */
+#define NATIVE_LIVE_ANSWER_MS 10000
 /* The most processes a live sandbox's init tracks at once. */
 #define NATIVE_LIVE_MAX_PROCS 1024
 
