@@ -320,9 +320,16 @@ size_t srv_session_expire(srv_service_t *svc, uint64_t now_ms);
 
 /* Runs code on `sb` under the limiter with cancellation on client hang-up or
  * shutdown, updates metrics and fills call->audit; returns the result JSON. */
-char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, symbi_live_t *lv, const char *code,
-	      size_t code_len, json_t *env_json, json_t *stdin_json, srv_exec_call_t *call,
-	      symbi_result_t **result_out, srv_err_t *err);
+/* A session's live sandbox, handed to a run only once the limiter admitted
+ * it (the session starts it then, on first use): NULL with err if it
+ * cannot. */
+typedef struct srv_live_source {
+	symbi_live_t *(*get)(void *ctx, symbi_error_t *err);
+	void *ctx;
+} srv_live_source_t;
+char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const srv_live_source_t *live,
+	      const char *code, size_t code_len, json_t *env_json, json_t *stdin_json,
+	      srv_exec_call_t *call, symbi_result_t **result_out, srv_err_t *err);
 /* An "env" member as a library map (NULL/null: empty); its keys (never the
  * values) are appended to audit_keys. */
 symbi_env_t *srv_env_from_json(json_t *env, json_t *audit_keys, srv_err_t *err);
@@ -333,10 +340,10 @@ symbi_env_t *srv_env_from_json(json_t *env, json_t *audit_keys, srv_err_t *err);
  * U+FFFD; at most max_output_bytes of each stream are sent), then
  * {"type":"result", ...the result object...}. */
 typedef struct srv_stream srv_stream_t;
-/* Starts the process in lv (under the limiter); `release(ctx)` is called
+/* Starts the process in the live sandbox (under the limiter); `release(ctx)` is called
  * once the stream no longer needs lv (the session's reference). On failure
  * returns NULL with err, having called nothing. */
-srv_stream_t *srv_stream_start(srv_service_t *svc, symbi_live_t *lv,
+srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live,
 			       const symbi_exec_options_t *opts, srv_exec_call_t *call,
 			       void (*release)(void *ctx), void *release_ctx, srv_err_t *err);
 /* Copies the next bytes of the answer into buf, waiting for them: returns
@@ -349,11 +356,18 @@ void srv_stream_free(srv_stream_t *st);
 srv_stream_t *srv_session_stream(srv_service_t *svc, const char *id, srv_exec_call_t *call,
 				 srv_err_t *err);
 
-/* One cell in a session's context (lv, above: a live sandbox runs the code
- * in its running sandbox instead of sb): limiter, audit, metrics; returns
- * symbi_cell_to_json. */
-char *srv_run_cell(srv_service_t *svc, symbi_context_t *cx, const char *backend, const char *code,
-		   size_t code_len, uint64_t timeout_ms, srv_exec_call_t *call, srv_err_t *err);
+/* One cell in a session's context (with `live`, srv_run runs the code in
+ * the session's running sandbox instead of sb): limiter, audit, metrics;
+ * once admitted, get(ctx) gives the context (NULL with err: refused) and
+ * put(ctx) is called after the cell. Returns symbi_cell_to_json. */
+typedef struct srv_context_source {
+	symbi_context_t *(*get)(void *ctx, srv_err_t *err);
+	void (*put)(void *ctx);
+	void *ctx;
+} srv_context_source_t;
+char *srv_run_cell(srv_service_t *svc, const srv_context_source_t *cs, const char *backend,
+		   const char *code, size_t code_len, uint64_t timeout_ms, srv_exec_call_t *call,
+		   srv_err_t *err);
 
 /* ---- faces ---------------------------------------------------------------- */
 

@@ -221,9 +221,9 @@ symbi_env_t *srv_env_from_json(json_t *env, json_t *audit_keys, srv_err_t *err)
 	return e;
 }
 
-char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, symbi_live_t *lv, const char *code,
-	      size_t code_len, json_t *env_json, json_t *stdin_json, srv_exec_call_t *call,
-	      symbi_result_t **result_out, srv_err_t *err)
+char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const srv_live_source_t *live,
+	      const char *code, size_t code_len, json_t *env_json, json_t *stdin_json,
+	      srv_exec_call_t *call, symbi_result_t **result_out, srv_err_t *err)
 {
 	char sha[65];
 	srv_sha256_hex(code, code_len, sha);
@@ -303,8 +303,10 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, symbi_live_t *lv, const c
 			 "cannot join the host's mount namespace for a %s sandbox: %s", backend,
 			 strerror(errno));
 	} else {
-		rc = lv ? symbi_live_exec(lv, &opts, &res, &lerr)
-			: symbi_sandbox_execute_opts(sb, &opts, &res, &lerr);
+		symbi_live_t *lv = live ? live->get(live->ctx, &lerr) : NULL;
+		rc = live && !lv ? -1
+		     : lv ? symbi_live_exec(lv, &opts, &res, &lerr)
+			  : symbi_sandbox_execute_opts(sb, &opts, &res, &lerr);
 		if (in_host && srv_mountns_thread_join(svc->own_ns_fd) < 0)
 			abort(); /* a worker left in the host's namespace would mount there */
 	}
@@ -412,8 +414,9 @@ out:
 	return out;
 }
 
-char *srv_run_cell(srv_service_t *svc, symbi_context_t *cx, const char *backend, const char *code,
-		   size_t code_len, uint64_t timeout_ms, srv_exec_call_t *call, srv_err_t *err)
+char *srv_run_cell(srv_service_t *svc, const srv_context_source_t *cs, const char *backend,
+		   const char *code, size_t code_len, uint64_t timeout_ms, srv_exec_call_t *call,
+		   srv_err_t *err)
 {
 	char sha[65];
 	srv_sha256_hex(code, code_len, sha);
@@ -423,10 +426,16 @@ char *srv_run_cell(srv_service_t *svc, symbi_context_t *cx, const char *backend,
 	if (srv_limiter_acquire(svc->limiter, call->client_fd, err,
 				svc->policy->retry_after_s) < 0)
 		return NULL;
+	symbi_context_t *cx = cs->get(cs->ctx, err);
+	if (!cx) {
+		srv_limiter_release(svc->limiter);
+		return NULL;
+	}
 	symbi_cell_t *cell = NULL;
 	symbi_error_t lerr = {0};
 	uint64_t t0 = srv_now_ms();
 	int rc = symbi_context_run(cx, code, code_len, timeout_ms, NULL, NULL, &cell, &lerr);
+	cs->put(cs->ctx);
 	srv_limiter_release(svc->limiter);
 	if (rc < 0) {
 		srv_metrics_execution(backend, "refused", srv_now_ms() - t0);

@@ -19,7 +19,10 @@ struct srv_session {
 	uint64_t charge; /* workspace bytes charged to its token and the server */
 	srv_exec_spec_t spec;
 	symbi_sandbox_t *sb;
-	symbi_live_t *lv; /* native: the running sandbox */
+	symbi_config_t *cfg;  /* what sb was made of: the live sandbox's too */
+	bool live;            /* native: its executions share one running sandbox */
+	pthread_mutex_t live_lock;
+	symbi_live_t *lv;     /* that sandbox, started by the first admitted run */
 	pthread_mutex_t ctx_lock;
 	symbi_context_t *ctx[2]; /* python, sh: made on first use */
 	int dirfd;
@@ -35,6 +38,8 @@ static void session_destroy(srv_service_t *svc, srv_session_t *s)
 	for (size_t i = 0; i < 2; i++)
 		symbi_context_free(s->ctx[i]);
 	symbi_live_stop(s->lv);
+	symbi_config_free(s->cfg);
+	pthread_mutex_destroy(&s->live_lock);
 	pthread_mutex_destroy(&s->ctx_lock);
 	symbi_sandbox_free(s->sb);
 	if (s->dirfd >= 0)
@@ -201,6 +206,7 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 	}
 	s->dirfd = -1;
 	pthread_mutex_init(&s->ctx_lock, NULL);
+	pthread_mutex_init(&s->live_lock, NULL);
 	s->spec = spec;
 	snprintf(s->who, sizeof(s->who), "%s", who);
 	if ((s->dirfd = srv_workspace_new(svc, true, spec.backend, s->id, path, sizeof(path),
@@ -209,12 +215,13 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 	if (!(cfg = srv_spec_config(&spec, path, err)))
 		goto fail;
 	symbi_error_t lerr = {0};
-	if (!(s->sb = symbi_sandbox_new(cfg, &lerr)) ||
-	    (strcmp(spec.backend, "native") == 0 && !(s->lv = symbi_live_start(cfg, &lerr)))) {
+	if (!(s->sb = symbi_sandbox_new(cfg, &lerr))) {
 		srv_fail_lib(err, &lerr);
 		goto fail;
 	}
-	symbi_config_free(cfg);
+	s->live = strcmp(spec.backend, "native") == 0;
+	s->cfg = cfg;
+	cfg = NULL;
 	s->created_ms = s->last_used_ms = srv_now_ms();
 	s->charge = r.charge;
 	json_t *d = describe(s);
@@ -252,39 +259,57 @@ json_t *srv_session_describe(srv_service_t *svc, const char *id, const char *who
 static const char *const session_exec_keys[] = {"code", "env", "stdin", "files", "context",
 						 "stream", NULL};
 
-/* The session's context for `name`, made on first use; returns with
- * ctx_lock held (the caller runs its cell, then unlocks): a context that
- * ended is replaced here, never while a cell of it runs. */
-static symbi_context_t *session_context(srv_session_t *s, const char *name, srv_err_t *err)
+/* The session's running sandbox, started by the first run the limiter
+ * admits (a session that only holds files costs no sandbox). */
+static symbi_live_t *session_live(void *ctx, symbi_error_t *err)
 {
-	size_t i = 0;
-	while (i < 2 && strcmp(name, context_names[i]) != 0)
-		i++;
-	if (i == 2) {
-		srv_fail(err, 400, "invalid_request",
-			 "\"context\" must be \"python\" or \"sh\" (got \"%.40s\")", name);
-		return NULL;
-	}
-	if (!s->lv) {
-		srv_fail(err, 400, "invalid_request",
-			 "contexts need a live sandbox: create the session on the native backend "
-			 "(this one is %s)", s->spec.backend);
+	srv_session_t *s = ctx;
+	pthread_mutex_lock(&s->live_lock);
+	if (!s->lv)
+		s->lv = symbi_live_start(s->cfg, err);
+	symbi_live_t *lv = s->lv;
+	pthread_mutex_unlock(&s->live_lock);
+	return lv;
+}
+
+struct context_ref {
+	srv_session_t *s;
+	size_t i;
+};
+
+/* The session's context i, made on first use; returns with ctx_lock held
+ * (context_put releases it after the cell): a context that ended is
+ * replaced here, never while a cell of it runs. */
+static symbi_context_t *context_get(void *ctx, srv_err_t *err)
+{
+	struct context_ref *ref = ctx;
+	srv_session_t *s = ref->s;
+	size_t i = ref->i;
+	const char *name = context_names[i];
+	symbi_error_t lerr = {0};
+	symbi_live_t *lv = session_live(s, &lerr);
+	if (!lv) {
+		srv_fail_lib(err, &lerr);
 		return NULL;
 	}
 	pthread_mutex_lock(&s->ctx_lock);
-	symbi_error_t lerr = {0};
 	/* One whose interpreter ended (a cell exited it, or ignored its
 	 * timeout) is replaced: its state is gone anyway. */
 	if (s->ctx[i] && symbi_context_ended(s->ctx[i])) {
 		symbi_context_free(s->ctx[i]);
 		s->ctx[i] = NULL;
 	}
-	if (!s->ctx[i] && !(s->ctx[i] = symbi_context_new(s->lv, name, &lerr)))
+	if (!s->ctx[i] && !(s->ctx[i] = symbi_context_new(lv, name, &lerr)))
 		srv_fail_lib(err, &lerr);
 	symbi_context_t *cx = s->ctx[i];
 	if (!cx)
 		pthread_mutex_unlock(&s->ctx_lock);
 	return cx;
+}
+
+static void context_put(void *ctx)
+{
+	pthread_mutex_unlock(&((struct context_ref *)ctx)->s->ctx_lock);
 }
 
 char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *call,
@@ -338,24 +363,37 @@ char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *c
 	json_object_set_new(call->audit, "image", json_string(s->spec.image));
 	json_object_set_new(call->audit, "limits", srv_limits_json(&s->spec));
 	char *out = NULL;
-	symbi_context_t *cx = NULL;
+	struct context_ref ref = {s, 0};
 	if (json_is_string(context)) {
 		json_object_set_new(call->audit, "context", json_incref(context));
-		if (!(cx = session_context(s, json_string_value(context), err)))
+		const char *name = json_string_value(context);
+		while (ref.i < 2 && strcmp(name, context_names[ref.i]) != 0)
+			ref.i++;
+		if (ref.i == 2) {
+			srv_fail(err, 400, "invalid_request",
+				 "\"context\" must be \"python\" or \"sh\" (got \"%.40s\")", name);
 			goto done;
+		}
+		if (!s->live) {
+			srv_fail(err, 400, "invalid_request",
+				 "contexts need a live sandbox: create the session on the native "
+				 "backend (this one is %s)", s->spec.backend);
+			goto done;
+		}
 	}
-	int put = srv_ws_put_files(s->dirfd, json_object_get(call->req, "files"),
-				   svc->policy->max_file_bytes, err);
-	if (put == 0 && cx)
-		out = srv_run_cell(svc, cx, s->spec.backend, json_string_value(code),
+	if (srv_ws_put_files(s->dirfd, json_object_get(call->req, "files"),
+			     svc->policy->max_file_bytes, err) < 0)
+		goto done;
+	srv_live_source_t live = {session_live, s};
+	srv_context_source_t cs = {context_get, context_put, &ref};
+	if (json_is_string(context))
+		out = srv_run_cell(svc, &cs, s->spec.backend, json_string_value(code),
 				   json_string_length(code), (uint64_t)(s->spec.limits.timeout_s * 1000), call,
 				   err);
-	if (cx)
-		pthread_mutex_unlock(&s->ctx_lock);
-	else if (put == 0)
-		out = srv_run(svc, s->sb, s->lv, json_string_value(code), json_string_length(code),
-			      json_object_get(call->req, "env"), json_object_get(call->req, "stdin"),
-			      call, NULL, err);
+	else
+		out = srv_run(svc, s->sb, s->live ? &live : NULL, json_string_value(code),
+			      json_string_length(code), json_object_get(call->req, "env"),
+			      json_object_get(call->req, "stdin"), call, NULL, err);
 done:
 	session_put(svc, s);
 	return out;
@@ -493,7 +531,7 @@ srv_stream_t *srv_session_stream(srv_service_t *svc, const char *id, srv_exec_ca
 	symbi_env_t *env = NULL;
 	struct stream_ref *ref = NULL;
 	json_object_set_new(call->audit, "session", json_string(s->id));
-	if (!s->lv) {
+	if (!s->live) {
 		srv_fail(err, 400, "invalid_request",
 			 "streamed output needs a live sandbox: create the session on the native "
 			 "backend (this one is %s)", s->spec.backend);
@@ -522,7 +560,8 @@ srv_stream_t *srv_session_stream(srv_service_t *svc, const char *id, srv_exec_ca
 		.timeout_ms = (uint64_t)(s->spec.limits.timeout_s * 1000),
 		.max_output_bytes = s->spec.limits.max_output_bytes,
 	};
-	st = srv_stream_start(svc, s->lv, &o, call, stream_release, ref, err);
+	srv_live_source_t live = {session_live, s};
+	st = srv_stream_start(svc, &live, &o, call, stream_release, ref, err);
 out:
 	symbi_env_free(env);
 	if (!st) {

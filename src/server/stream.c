@@ -173,7 +173,7 @@ static void *wait_main(void *arg)
 	return NULL;
 }
 
-srv_stream_t *srv_stream_start(srv_service_t *svc, symbi_live_t *lv,
+srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live,
 			       const symbi_exec_options_t *opts, srv_exec_call_t *call,
 			       void (*release)(void *ctx), void *release_ctx, srv_err_t *err)
 {
@@ -199,7 +199,8 @@ srv_stream_t *srv_stream_start(srv_service_t *svc, symbi_live_t *lv,
 	o.on_output = on_output;
 	o.output_ctx = st;
 	symbi_error_t lerr = {0};
-	if (symbi_live_spawn(lv, &o, &st->proc, &lerr) < 0) {
+	symbi_live_t *lv = live->get(live->ctx, &lerr);
+	if (!lv || symbi_live_spawn(lv, &o, &st->proc, &lerr) < 0) {
 		srv_limiter_release(svc->limiter);
 		srv_fail_lib(err, &lerr);
 		goto fail;
