@@ -15,6 +15,36 @@
 
 #include <symbi/sandbox.h>
 
+/* The sandboxes a test started and has not stopped: a failed assertion
+ * leaves its test at once, and the teardown stops them, so that a failing
+ * test (a mutant's, say) leaves no cgroup behind. */
+static symbi_live_t *open_sandboxes[8];
+
+static void track(symbi_live_t *lv, bool add)
+{
+	for (size_t i = 0; i < 8; i++)
+		if (add ? !open_sandboxes[i] : open_sandboxes[i] == lv) {
+			open_sandboxes[i] = add ? lv : NULL;
+			return;
+		}
+}
+
+static void stop(symbi_live_t *lv)
+{
+	track(lv, false);
+	symbi_live_stop(lv);
+}
+
+static int stop_all(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < 8; i++) {
+		symbi_live_stop(open_sandboxes[i]);
+		open_sandboxes[i] = NULL;
+	}
+	return 0;
+}
+
 static symbi_live_t *start(const char *const *fields)
 {
 	symbi_error_t err = {0};
@@ -30,6 +60,7 @@ static symbi_live_t *start(const char *const *fields)
 	symbi_config_free(cfg);
 	if (!lv)
 		fail_msg("symbi_live_start: %s", err.message);
+	track(lv, true);
 	return lv;
 }
 
@@ -110,7 +141,7 @@ static void test_python_state_values_and_exceptions(void **state)
 	/* A cell's stdin is /dev/null, not the framing. */
 	expect_cell(cx, "import sys\nrepr(sys.stdin.read())", "", "\"''\"");
 	symbi_context_free(cx);
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 struct seen {
@@ -181,7 +212,7 @@ static void test_python_streams_and_times_out(void **state)
 	cx = context(lv, "python");
 	expect_cell(cx, "1 + 1", "", "2");
 	symbi_context_free(cx);
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 static void test_python_context_death_and_output_cap(void **state)
@@ -204,7 +235,7 @@ static void test_python_context_death_and_output_cap(void **state)
 	assert_int_equal(c->status, SYMBI_STATUS_ERROR);
 	symbi_cell_free(c);
 	symbi_context_free(cx);
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 static void test_sh_context(void **state)
@@ -238,16 +269,16 @@ static void test_sh_context(void **state)
 	assert_int_equal(err.code, SYMBI_E_INVALID);
 	int pids[4];
 	assert_int_equal(symbi_live_list(lv, pids, 4), 0);
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_python_state_values_and_exceptions),
-		cmocka_unit_test(test_python_streams_and_times_out),
-		cmocka_unit_test(test_python_context_death_and_output_cap),
-		cmocka_unit_test(test_sh_context),
+		cmocka_unit_test_teardown(test_python_state_values_and_exceptions, stop_all),
+		cmocka_unit_test_teardown(test_python_streams_and_times_out, stop_all),
+		cmocka_unit_test_teardown(test_python_context_death_and_output_cap, stop_all),
+		cmocka_unit_test_teardown(test_sh_context, stop_all),
 	};
 	return cmocka_run_group_tests_name("context", tests, NULL, NULL);
 }

@@ -18,6 +18,36 @@
 
 #include <symbi/sandbox.h>
 
+/* The sandboxes a test started and has not stopped: a failed assertion
+ * leaves its test at once, and the teardown stops them, so that a failing
+ * test (a mutant's, say) leaves no cgroup behind. */
+static symbi_live_t *open_sandboxes[8];
+
+static void track(symbi_live_t *lv, bool add)
+{
+	for (size_t i = 0; i < 8; i++)
+		if (add ? !open_sandboxes[i] : open_sandboxes[i] == lv) {
+			open_sandboxes[i] = add ? lv : NULL;
+			return;
+		}
+}
+
+static void stop(symbi_live_t *lv)
+{
+	track(lv, false);
+	symbi_live_stop(lv);
+}
+
+static int stop_all(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < 8; i++) {
+		symbi_live_stop(open_sandboxes[i]);
+		open_sandboxes[i] = NULL;
+	}
+	return 0;
+}
+
 static symbi_live_t *start(const char *const *fields)
 {
 	symbi_error_t err = {0};
@@ -33,6 +63,7 @@ static symbi_live_t *start(const char *const *fields)
 	symbi_config_free(cfg);
 	if (!lv)
 		fail_msg("symbi_live_start: %s", err.message);
+	track(lv, true);
 	return lv;
 }
 
@@ -140,7 +171,7 @@ static void test_live_exec_basics(void **state)
 	strcpy(code + 12 + n, "\necho done\n");
 	expect_out(lv, code, "begin\ndone\n");
 	free(code);
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 /* What every process runs under: the same confinement as a one-shot
@@ -174,7 +205,7 @@ static void test_live_process_confinement(void **state)
 	expect_out(lv, "ls /proc/self/fd >/dev/null 2>&1 && echo fds-open; "
 		       "head -c1 /proc/self/environ >/dev/null 2>&1 && echo env-open",
 		   "fds-open\nenv-open\n");
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 static void test_live_state_persists_and_leaks_nothing(void **state)
@@ -195,7 +226,7 @@ static void test_live_state_persists_and_leaks_nothing(void **state)
 	expect_out(lv, "wc -l < count", "1000\n");
 	int pids[4];
 	assert_int_equal(symbi_live_list(lv, pids, 4), 0);
-	symbi_live_stop(lv);
+	stop(lv);
 	assert_int_equal(count_fds(), fds_before);
 }
 
@@ -225,7 +256,7 @@ static void test_live_background_process(void **state)
 	assert_int_equal(host_procs_running("sleep 31337"), 1);
 	/* A waited-for process cannot be waited for twice; a detached one
 	 * never. */
-	symbi_live_stop(lv);
+	stop(lv);
 	assert_int_equal(host_procs_running("sleep 31337"), 0);
 }
 
@@ -305,7 +336,7 @@ static void test_live_streamed_output_and_stdin(void **state)
 	assert_int_equal(err.code, SYMBI_E_INVALID);
 	assert_int_equal(symbi_process_write_stdin(p, "x", 1, &err), -1);
 	symbi_process_free(p);
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 static void test_live_timeout_kills_only_that_process(void **state)
@@ -344,7 +375,7 @@ static void test_live_timeout_kills_only_that_process(void **state)
 	symbi_process_free(p);
 	assert_int_equal(symbi_live_list(lv, pids, 4), 0);
 	expect_out(lv, "echo still", "still\n");
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 /* A tenant that stops every process it may signal, in a loop, catches
@@ -374,7 +405,7 @@ static void test_live_hostile_stopper_and_detached_churn(void **state)
 		symbi_result_free(res);
 	}
 	alarm(0);
-	symbi_live_stop(lv);
+	stop(lv);
 	assert_int_equal(host_procs_running("python3 -c import os, signal while True:     try: os.kill(-1, signal.SIGSTOP)     except OSError: pass "), 0);
 	lv = start(NULL);
 	symbi_exec_options_t d = {.argv = t, .detached = true, .cancel_fd = -1};
@@ -389,7 +420,7 @@ static void test_live_hostile_stopper_and_detached_churn(void **state)
 	expect_out(lv, "echo done", "done\n");
 	if (count_fds() >= fds_before + 40)
 		fail_msg("%d descriptors open, %d before", count_fds(), fds_before);
-	symbi_live_stop(lv);
+	stop(lv);
 	assert_int_equal(count_fds(), fds_before);
 }
 
@@ -421,7 +452,7 @@ static void test_live_lifetime_ends_everything(void **state)
 	assert_int_equal(res->status, SYMBI_STATUS_ERROR);
 	assert_non_null(strstr(res->error, "max_lifetime"));
 	symbi_result_free(res);
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 static void test_live_idle_timeout(void **state)
@@ -435,7 +466,7 @@ static void test_live_idle_timeout(void **state)
 		usleep(50 * 1000);
 	assert_non_null(symbi_live_ended(lv));
 	assert_non_null(strstr(symbi_live_ended(lv), "idle"));
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 static void test_live_oom_is_the_process(void **state)
@@ -454,7 +485,7 @@ static void test_live_oom_is_the_process(void **state)
 	assert_string_equal(res->stdout_data, "");
 	symbi_result_free(res);
 	expect_out(lv, "echo after", "after\n");
-	symbi_live_stop(lv);
+	stop(lv);
 }
 
 static void test_live_bad_input(void **state)
@@ -510,24 +541,24 @@ static void test_live_bad_input(void **state)
 	assert_null(symbi_live_start(cfg, &err));
 	assert_int_equal(err.code, SYMBI_E_UNAVAILABLE);
 	symbi_config_free(cfg);
-	symbi_live_stop(lv);
-	symbi_live_stop(NULL);
+	stop(lv);
+	symbi_live_stop(NULL); /* a no-op */
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_live_exec_basics),
-		cmocka_unit_test(test_live_process_confinement),
-		cmocka_unit_test(test_live_state_persists_and_leaks_nothing),
-		cmocka_unit_test(test_live_background_process),
-		cmocka_unit_test(test_live_streamed_output_and_stdin),
-		cmocka_unit_test(test_live_timeout_kills_only_that_process),
-		cmocka_unit_test(test_live_hostile_stopper_and_detached_churn),
-		cmocka_unit_test(test_live_lifetime_ends_everything),
-		cmocka_unit_test(test_live_idle_timeout),
-		cmocka_unit_test(test_live_oom_is_the_process),
-		cmocka_unit_test(test_live_bad_input),
+		cmocka_unit_test_teardown(test_live_exec_basics, stop_all),
+		cmocka_unit_test_teardown(test_live_process_confinement, stop_all),
+		cmocka_unit_test_teardown(test_live_state_persists_and_leaks_nothing, stop_all),
+		cmocka_unit_test_teardown(test_live_background_process, stop_all),
+		cmocka_unit_test_teardown(test_live_streamed_output_and_stdin, stop_all),
+		cmocka_unit_test_teardown(test_live_timeout_kills_only_that_process, stop_all),
+		cmocka_unit_test_teardown(test_live_hostile_stopper_and_detached_churn, stop_all),
+		cmocka_unit_test_teardown(test_live_lifetime_ends_everything, stop_all),
+		cmocka_unit_test_teardown(test_live_idle_timeout, stop_all),
+		cmocka_unit_test_teardown(test_live_oom_is_the_process, stop_all),
+		cmocka_unit_test_teardown(test_live_bad_input, stop_all),
 	};
 	return cmocka_run_group_tests_name("live", tests, NULL, NULL);
 }
