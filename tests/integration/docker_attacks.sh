@@ -214,6 +214,13 @@ mkdir -p "$WORK/kill-vol"
 "$SB" run "${BB[@]}" --timeout 8 -v "$WORK/kill-vol:/data:ro" 'sleep 300' >/dev/null 2>&1 &
 cli=$!
 for _ in $(seq 1 150); do [ "$(docker ps -q --filter "label=$TAG" | wc -l)" -gt "$before" ] && break; sleep 0.1; done
+# Killed only once the program runs: a client killed while it still feeds
+# the bootstrap its code leaves a bootstrap that exits on the cut input
+# (and a container that stops on its own, which is not what this tests).
+for _ in $(seq 1 150); do
+	docker ps -q --filter "label=$TAG" | xargs -r -n1 docker top 2>/dev/null | grep -q 'sleep 300' && break
+	sleep 0.1
+done
 kids=$(pgrep -P "$cli" | tr '\n' ' ')
 watchdog=$(pgrep -P "$cli" -x symbi-watchdog)
 check "the CLI has its docker client and its watchdog ($kids)" [ "$(wc -w <<<"$kids")" -ge 2 ] && [ -n "$watchdog" ]
