@@ -200,14 +200,17 @@ static int make_secret(char *hex, symbi_error_t *err)
 	return 0;
 }
 
-static void stream_reset(struct cell_stream *s, size_t limit)
+/* Frees what a context owns besides its interpreter. */
+static void context_release(symbi_context_t *cx)
 {
-	symbi_stream_free(&s->cap);
-	symbi_stream_init(&s->cap, limit);
-	free(s->result);
-	s->result = NULL;
-	s->result_len = 0;
-	s->marked = s->in_result = false;
+	for (struct cell_stream *st = &cx->out; st; st = st == &cx->out ? &cx->err : NULL) {
+		symbi_stream_free(&st->cap);
+		free(st->result);
+	}
+	pthread_cond_destroy(&cx->cond);
+	pthread_mutex_destroy(&cx->lock);
+	pthread_mutex_destroy(&cx->run_lock);
+	free(cx);
 }
 
 symbi_context_t *symbi_context_new(symbi_live_t *lv, const char *language, symbi_error_t *err)
@@ -266,14 +269,7 @@ symbi_context_t *symbi_context_new(symbi_live_t *lv, const char *language, symbi
 	}
 	return cx;
 fail:
-	stream_reset(&cx->out, 0);
-	stream_reset(&cx->err, 0);
-	symbi_stream_free(&cx->out.cap);
-	symbi_stream_free(&cx->err.cap);
-	pthread_cond_destroy(&cx->cond);
-	pthread_mutex_destroy(&cx->lock);
-	pthread_mutex_destroy(&cx->run_lock);
-	free(cx);
+	context_release(cx);
 	return NULL;
 }
 
@@ -286,14 +282,7 @@ void symbi_context_free(symbi_context_t *cx)
 	symbi_process_signal(cx->proc, SIGKILL, NULL);
 	pthread_join(cx->waiter, NULL);
 	symbi_process_free(cx->proc);
-	stream_reset(&cx->out, 0);
-	stream_reset(&cx->err, 0);
-	symbi_stream_free(&cx->out.cap);
-	symbi_stream_free(&cx->err.cap);
-	pthread_cond_destroy(&cx->cond);
-	pthread_mutex_destroy(&cx->lock);
-	pthread_mutex_destroy(&cx->run_lock);
-	free(cx);
+	context_release(cx);
 }
 
 const char *symbi_context_ended(symbi_context_t *cx)

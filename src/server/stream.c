@@ -173,6 +173,19 @@ static void *wait_main(void *arg)
 	return NULL;
 }
 
+/* Frees the queued lines and the stream itself. */
+static void stream_release(srv_stream_t *st)
+{
+	while (st->head) {
+		struct line *l = st->head;
+		st->head = l->next;
+		free(l);
+	}
+	pthread_cond_destroy(&st->cond);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
 srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live,
 			       const symbi_exec_options_t *opts, srv_exec_call_t *call,
 			       void (*release)(void *ctx), void *release_ctx, srv_err_t *err)
@@ -215,14 +228,7 @@ srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live
 	json_object_set_new(call->audit, "stream", json_true());
 	return st;
 fail:
-	while (st->head) {
-		struct line *l = st->head;
-		st->head = l->next;
-		free(l);
-	}
-	pthread_cond_destroy(&st->cond);
-	pthread_mutex_destroy(&st->lock);
-	free(st);
+	stream_release(st);
 	return NULL;
 }
 
@@ -286,12 +292,5 @@ void srv_stream_free(srv_stream_t *st)
 	symbi_process_free(st->proc);
 	if (st->release)
 		st->release(st->release_ctx);
-	while (st->head) {
-		struct line *l = st->head;
-		st->head = l->next;
-		free(l);
-	}
-	pthread_cond_destroy(&st->cond);
-	pthread_mutex_destroy(&st->lock);
-	free(st);
+	stream_release(st);
 }

@@ -18,54 +18,7 @@
 
 #include <symbi/sandbox.h>
 
-/* The sandboxes a test started and has not stopped: a failed assertion
- * leaves its test at once, and the teardown stops them, so that a failing
- * test (a mutant's, say) leaves no cgroup behind. */
-static symbi_live_t *open_sandboxes[8];
-
-static void track(symbi_live_t *lv, bool add)
-{
-	for (size_t i = 0; i < 8; i++)
-		if (add ? !open_sandboxes[i] : open_sandboxes[i] == lv) {
-			open_sandboxes[i] = add ? lv : NULL;
-			return;
-		}
-}
-
-static void stop(symbi_live_t *lv)
-{
-	track(lv, false);
-	symbi_live_stop(lv);
-}
-
-static int stop_all(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < 8; i++) {
-		symbi_live_stop(open_sandboxes[i]);
-		open_sandboxes[i] = NULL;
-	}
-	return 0;
-}
-
-static symbi_live_t *start(const char *const *fields)
-{
-	symbi_error_t err = {0};
-	symbi_config_t *cfg = symbi_config_new();
-	assert_non_null(cfg);
-	assert_int_equal(symbi_config_set(cfg, "backend", "native", &err), 0);
-	if (geteuid() != 0)
-		assert_int_equal(symbi_config_set(cfg, "weak_limits", "true", &err), 0);
-	for (int i = 0; fields && fields[i]; i += 2)
-		if (symbi_config_set(cfg, fields[i], fields[i + 1], &err) < 0)
-			fail_msg("%s=%s: %s", fields[i], fields[i + 1], err.message);
-	symbi_live_t *lv = symbi_live_start(cfg, &err);
-	symbi_config_free(cfg);
-	if (!lv)
-		fail_msg("symbi_live_start: %s", err.message);
-	track(lv, true);
-	return lv;
-}
+#include "live_helpers.h"
 
 static symbi_result_t *exec_opts(symbi_live_t *lv, symbi_exec_options_t *o)
 {
