@@ -307,6 +307,7 @@ static int exit_status_for(const symbi_result_t *res)
 	case SYMBI_STATUS_OOM: return 128 + res->signal;
 	case SYMBI_STATUS_TIMEOUT: return CLI_EXIT_TIMEOUT;
 	case SYMBI_STATUS_ERROR: return CLI_EXIT_SANDBOX_FAILED;
+	case SYMBI_STATUS_CANCELLED: return 128 + SIGTERM; /* cancelled from outside */
 	}
 	return CLI_EXIT_SANDBOX_FAILED;
 }
