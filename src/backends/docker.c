@@ -6,7 +6,7 @@
  * apart from other deaths. Every docker process we start but the `docker
  * run` client itself gets a fixed environment, and that client gets the
  * program's variables only renamed (docker_argv.c). */
-#include "backend.h"
+#include "extra_flags.h"
 #include "docker.h"
 #include "../core/classify.h"
 #include "../core/error.h"

@@ -4,7 +4,7 @@
  * reference it clears the environment, fixes the system-path check (which
  * refused every directory), passes large code through a memfd, and is
  * refused in production unless SYMBIONT_ALLOW_UNISOLATED is 1 or true. */
-#include "backend.h"
+#include "extra_flags.h"
 #include "../core/error.h"
 #include "../core/classify.h"
 #include "../core/result.h"

@@ -5,7 +5,7 @@
  * processes never read each other's news; requests share the sync socket,
  * whose messages the kernel keeps whole. */
 #include "native.h"
-#include "../backend.h"
+#include "../../core/backend.h"
 #include "../../core/error.h"
 #include "../../core/classify.h"
 #include "../../core/result.h"

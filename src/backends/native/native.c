@@ -1,7 +1,7 @@
 /* The native backend's parent side: one function lists the isolation steps
  * in order; the child side is in child.c. */
 #include "native.h"
-#include "../backend.h"
+#include "../extra_flags.h"
 #include "../../core/error.h"
 #include "../../core/classify.h"
 #include "../../core/result.h"
