@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <symbi/sandbox.h>
@@ -131,6 +132,51 @@ static void test_live_exec_basics(void **state)
  * program (no capabilities, seccomp, no_new_privs, the sandbox user, the
  * run's cgroup), only its three streams open, and a shell's signal state
  * (the init blocks SIGCHLD and ignores SIGPIPE). */
+/* Writes the pid to a cgroup file; false if it cannot. */
+static bool cgroup_write(const char *path, int pid)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return false;
+	bool ok = fprintf(f, "%d\n", pid) > 0;
+	return fclose(f) == 0 && ok;
+}
+
+/* A process sees the run's cgroup, not where the caller sits in the host's
+ * hierarchy: the init's cgroup namespace is rooted at the caller's cgroup.
+ * The caller moves into a cgroup of its own first, so that a missing
+ * namespace shows that cgroup in the path (as root on cgroup v1; elsewhere
+ * only the form of the path is checked). */
+static void test_live_cgroup_view(void **state)
+{
+	(void)state;
+	char caller[128] = "";
+	bool moved = false;
+	if (geteuid() == 0 && access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) == 0) {
+		snprintf(caller, sizeof(caller), "/sys/fs/cgroup/memory/symbi-test-view-%d",
+			 (int)getpid());
+		char procs[160];
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", caller);
+		assert_int_equal(mkdir(caller, 0755), 0);
+		moved = cgroup_write(procs, (int)getpid());
+		assert_true(moved);
+	}
+	symbi_live_t *lv = start(NULL);
+	symbi_result_t *res = sh(lv, "grep -E '^[0-9]+:memory:' /proc/self/cgroup || echo none");
+	stop(lv);
+	if (moved) {
+		assert_true(cgroup_write("/sys/fs/cgroup/memory/cgroup.procs", (int)getpid()));
+		assert_int_equal(rmdir(caller), 0);
+	}
+	char want[64];
+	snprintf(want, sizeof(want), ":memory:/symbi-sandbox-%d-", (int)getpid());
+	if (geteuid() == 0 && !strstr(res->stdout_data, "none"))
+		if (!strstr(res->stdout_data, want) ||
+		    strchr(strstr(res->stdout_data, want) + strlen(want), '/'))
+			fail_msg("the process sees [%s], not the run's cgroup at the root", res->stdout_data);
+	symbi_result_free(res);
+}
+
 static void test_live_process_confinement(void **state)
 {
 	(void)state;
@@ -530,6 +576,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_live_exec_basics, stop_all),
 		cmocka_unit_test_teardown(test_live_process_confinement, stop_all),
+		cmocka_unit_test_teardown(test_live_cgroup_view, stop_all),
 		cmocka_unit_test_teardown(test_live_state_persists_and_leaks_nothing, stop_all),
 		cmocka_unit_test_teardown(test_live_background_process, stop_all),
 		cmocka_unit_test_teardown(test_live_streamed_output_and_stdin, stop_all),
