@@ -328,6 +328,25 @@ static int set_text_field(symbi_config_t *cfg, const config_field_t *f, const ch
 	}
 }
 
+static int set_bool_field(symbi_config_t *cfg, const config_field_t *f, bool value,
+			  symbi_error_t *err)
+{
+	if (f->type != FT_BOOL)
+		return wrong_type(f, "true or false", err);
+	*SLOT(cfg, f, bool) = value;
+	return 0;
+}
+
+static int set_integer(symbi_config_t *cfg, const config_field_t *f, uint64_t value,
+		       symbi_error_t *err)
+{
+	if (f->type == FT_SIZE || f->type == FT_COUNT)
+		return set_u64_field(cfg, f, value, NULL, err);
+	if (f->type == FT_DOUBLE)
+		return set_double_field(cfg, f, (double)value, NULL, err);
+	return wrong_type(f, "an integer", err);
+}
+
 /* ---- text: parsed into the typed value, then the typed setter ----------- */
 
 static int parse_bool(const config_field_t *f, const char *v, bool *out, symbi_error_t *err)
@@ -359,10 +378,7 @@ static int set_from_text(symbi_config_t *cfg, const config_field_t *f, const cha
 	switch (f->type) {
 	case FT_BOOL: {
 		bool b = false;
-		if (parse_bool(f, v, &b, err) < 0)
-			return -1;
-		*SLOT(cfg, f, bool) = b;
-		return 0;
+		return parse_bool(f, v, &b, err) < 0 ? -1 : set_bool_field(cfg, f, b, err);
 	}
 	case FT_DOUBLE:
 	case FT_DURATION: {
@@ -410,11 +426,8 @@ int symbi_config_set_bool(symbi_config_t *cfg, const char *field, bool value,
 			  symbi_error_t *err)
 {
 	const config_field_t *f;
-	if (lookup(cfg, field, &f, err) < 0)
+	if (lookup(cfg, field, &f, err) < 0 || set_bool_field(cfg, f, value, err) < 0)
 		return -1;
-	if (f->type != FT_BOOL)
-		return wrong_type(f, "true or false", err);
-	*SLOT(cfg, f, bool) = value;
 	mark_set(cfg, f);
 	return 0;
 }
@@ -433,16 +446,7 @@ int symbi_config_set_u64(symbi_config_t *cfg, const char *field, uint64_t value,
 			 symbi_error_t *err)
 {
 	const config_field_t *f;
-	if (lookup(cfg, field, &f, err) < 0)
-		return -1;
-	int rc;
-	if (f->type == FT_SIZE || f->type == FT_COUNT)
-		rc = set_u64_field(cfg, f, value, NULL, err);
-	else if (f->type == FT_DOUBLE)
-		rc = set_double_field(cfg, f, (double)value, NULL, err);
-	else
-		rc = wrong_type(f, "an integer", err);
-	if (rc < 0)
+	if (lookup(cfg, field, &f, err) < 0 || set_integer(cfg, f, value, err) < 0)
 		return -1;
 	mark_set(cfg, f);
 	return 0;
