@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/config.h"
 
@@ -371,6 +373,43 @@ static void test_volume_struct(void **state)
 	symbi_config_free(cfg);
 }
 
+/* A volume is parsed once, but its host path is resolved and checked
+ * again at use: a directory swapped for a symlink to /etc after it was set
+ * is refused by validate, and by a native run after the sandbox started. */
+static void test_volume_checked_again_at_use(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/symbi-unit-XXXXXX", vol[128];
+	assert_non_null(mkdtemp(dir));
+	snprintf(vol, sizeof(vol), "%s/vol", dir);
+	assert_int_equal(mkdir(vol, 0755), 0);
+	symbi_config_t *cfg = on("native");
+	symbi_error_t err = {0};
+	assert_int_equal(symbi_config_add_volume(cfg, vol, "/v", true, &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "weak_limits", "true", &err), 0);
+	assert_int_equal(symbi_config_validate(cfg, &err), 0);
+	symbi_sandbox_t *sb = symbi_sandbox_new(cfg, &err);
+	if (!sb)
+		fail_msg("native sandbox: %s", err.message);
+	assert_int_equal(rmdir(vol), 0);
+	assert_int_equal(symlink("/etc", vol), 0);
+	assert_int_equal(symbi_config_validate(cfg, &err), -1);
+	assert_int_equal(err.code, SYMBI_E_SECURITY);
+	char want[300];
+	snprintf(want, sizeof(want), "volume mount \"%s:/v:ro\" targets dangerous host path "
+		 "\"/etc\" (after resolving symlinks); refusing", vol);
+	assert_string_equal(err.message, want);
+	symbi_result_t *res = NULL;
+	assert_int_equal(symbi_sandbox_execute(sb, "cat /v/hostname", 15, NULL, &res, &err), -1);
+	assert_null(res);
+	assert_int_equal(err.code, SYMBI_E_SECURITY);
+	assert_string_equal(err.message, want);
+	symbi_sandbox_free(sb);
+	symbi_config_free(cfg);
+	unlink(vol);
+	rmdir(dir);
+}
+
 /* ---- a field means something on its backends, and is refused elsewhere -- */
 
 static void expect_refused_on(const char *backend, const char *field, const char *value,
@@ -458,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_json_typed_values),
 		cmocka_unit_test(test_volume_struct),
+		cmocka_unit_test(test_volume_checked_again_at_use),
 		cmocka_unit_test(test_fields_refused_where_meaningless),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
