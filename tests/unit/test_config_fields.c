@@ -376,12 +376,26 @@ static void test_volume_struct(void **state)
 /* A volume is parsed once, but its host path is resolved and checked
  * again at use: a directory swapped for a symlink to /etc after it was set
  * is refused by validate, and by a native run after the sandbox started. */
+static char swap_dir[] = "/tmp/symbi-unit-XXXXXX";
+
+/* Removes what the test made even when it fails half way. */
+static int remove_swap_dir(void **state)
+{
+	(void)state;
+	char vol[128];
+	snprintf(vol, sizeof(vol), "%s/vol", swap_dir);
+	if (unlink(vol) < 0)
+		rmdir(vol);
+	rmdir(swap_dir);
+	return 0;
+}
+
 static void test_volume_checked_again_at_use(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/symbi-unit-XXXXXX", vol[128];
-	assert_non_null(mkdtemp(dir));
-	snprintf(vol, sizeof(vol), "%s/vol", dir);
+	char vol[128];
+	assert_non_null(mkdtemp(swap_dir));
+	snprintf(vol, sizeof(vol), "%s/vol", swap_dir);
 	assert_int_equal(mkdir(vol, 0755), 0);
 	symbi_config_t *cfg = on("native");
 	symbi_error_t err = {0};
@@ -406,8 +420,6 @@ static void test_volume_checked_again_at_use(void **state)
 	assert_string_equal(err.message, want);
 	symbi_sandbox_free(sb);
 	symbi_config_free(cfg);
-	unlink(vol);
-	rmdir(dir);
 }
 
 /* ---- a field means something on its backends, and is refused elsewhere -- */
@@ -497,7 +509,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_json_typed_values),
 		cmocka_unit_test(test_volume_struct),
-		cmocka_unit_test(test_volume_checked_again_at_use),
+		cmocka_unit_test_teardown(test_volume_checked_again_at_use, remove_swap_dir),
 		cmocka_unit_test(test_fields_refused_where_meaningless),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
