@@ -238,6 +238,7 @@ typedef enum symbi_status {
 	SYMBI_STATUS_TIMEOUT,  /* killed at max_execution_time; output kept */
 	SYMBI_STATUS_OOM,      /* killed for exceeding the memory limit */
 	SYMBI_STATUS_ERROR,    /* the sandbox could not run the code; see error */
+	SYMBI_STATUS_CANCELLED, /* stopped through cancel_fd; output kept */
 } symbi_status_t;
 
 typedef struct symbi_result {
@@ -260,7 +261,7 @@ typedef struct symbi_result {
 } symbi_result_t;
 
 SYMBI_API void symbi_result_free(symbi_result_t *res);
-/* "exited", "signaled", "timeout", "oom", "error". */
+/* "exited", "signaled", "timeout", "oom", "error", "cancelled". */
 SYMBI_API const char *symbi_status_name(symbi_status_t status);
 /* One JSON object with every result field named as in the reference plus
  * status, signal and error. Output that is not valid UTF-8 is converted
@@ -313,7 +314,8 @@ typedef struct symbi_exec_options {
 	size_t stdin_len;
 	/* When this descriptor becomes readable (e.g. a pipe written or closed
 	 * by another thread) the execution is stopped and comes back with
-	 * status ERROR and error "execution cancelled". -1: none. */
+	 * status CANCELLED, error "execution cancelled" and the output it had
+	 * written. -1: none. */
 	int cancel_fd;
 	/* Runs this program (argv[0] searched in the sandbox's PATH; the list
 	 * ends with NULL) instead of code. */

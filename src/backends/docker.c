@@ -6,8 +6,9 @@
  * apart from other deaths. Every docker process we start but the `docker
  * run` client itself gets a fixed environment, and that client gets the
  * program's variables only renamed (docker_argv.c). */
-#include "backend.h"
+#include "extra_flags.h"
 #include "docker.h"
+#include "../core/classify.h"
 #include "../core/error.h"
 #include "../core/result.h"
 #include "../core/supervise.h"
@@ -277,50 +278,41 @@ static int sandbox_died(symbi_result_t *res, int code, symbi_error_t *err)
 
 static int set_error(symbi_result_t *res, const char *message, symbi_error_t *err)
 {
-	free(res->error);
-	res->error = strdup(message);
-	if (!res->error)
-		return symbi_fail_nomem(err);
-	symbi_result_set_exit(res, SYMBI_STATUS_ERROR, -1, 0);
-	return 0;
+	return symbi_result_fail(res, SYMBI_STATUS_ERROR, 0, err, "%s", message);
 }
 
-/* Decides what happened from the client's exit and, where the exit status
- * is ambiguous, from the container's recorded state. Under gVisor
- * (c->exit_secret set) the container is always inspected (its runtime is
- * checked) and `recorded` is the program's exit as the bootstrap recorded
- * it, -1 if it did not. */
+/* What happened, from the client's exit and, where the exit status is
+ * ambiguous, from the container's recorded state; the core classifies it.
+ * Under gVisor (c->exit_secret set) the container is always inspected (its
+ * runtime is checked) and `recorded` is the program's exit as the
+ * bootstrap recorded it, -1 if it did not. A failure of docker's own may
+ * rewrite the output (withheld, or docker's stderr turned into the error). */
 static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc,
 		    symbi_result_t *res, int recorded, symbi_error_t *err)
 {
-	if (c->reaper_failed)
-		return set_error(res, c->reaper_err.message, err);
+	char failure[1024];
+	symbi_run_facts_t f = {.timeout_ms = c->cfg->timeout_ms};
 	struct container_state st;
 	bool inspected = c->exit_secret != NULL;
+	if (c->reaper_failed) {
+		f.failure = c->reaper_err.message;
+		return symbi_classify(oc, &f, res, err);
+	}
 	if (inspected) {
 		inspect_container(c, &st);
-		char msg[512];
-		if (runtime_mismatch(c, &st, recorded >= 0, msg, sizeof(msg))) {
+		if (runtime_mismatch(c, &st, recorded >= 0, failure, sizeof(failure))) {
 			withhold_output(res);
-			return set_error(res, msg, err);
+			f.failure = failure;
+			return symbi_classify(oc, &f, res, err);
 		}
 	}
-	if (oc->cancelled)
-		return set_error(res, "execution cancelled", err);
-	if (oc->timed_out) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "execution timed out after %llu ms",
-			 (unsigned long long)c->cfg->timeout_ms);
-		if (set_error(res, msg, err) < 0)
-			return -1;
-		symbi_result_set_exit(res, SYMBI_STATUS_TIMEOUT, -1, SIGKILL);
-		return 0;
-	}
+	if (oc->cancelled || oc->timed_out)
+		return symbi_classify(oc, &f, res, err);
 	if (!WIFEXITED(oc->wait_status)) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "the docker client died of signal %d",
+		snprintf(failure, sizeof(failure), "the docker client died of signal %d",
 			 WTERMSIG(oc->wait_status));
-		return set_error(res, msg, err);
+		f.failure = failure;
+		return symbi_classify(oc, &f, res, err);
 	}
 	int code = WEXITSTATUS(oc->wait_status);
 	if (code == 127 && bootstrap_failed(c, res))
@@ -329,28 +321,23 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 	 * the container's state can tell. Under gVisor so is every run whose
 	 * exit the bootstrap did not record. */
 	bool unrecorded = c->exit_secret && recorded < 0;
+	f.have_status = true;
 	if ((code < 125 || code == 128) && !unrecorded) {
-		symbi_result_set_exit(res, SYMBI_STATUS_EXITED, code, 0);
-		return 0;
+		f.wait_status = W_EXITCODE(code, 0);
+		return symbi_classify(oc, &f, res, err);
 	}
 	if (!inspected)
 		inspect_container(c, &st);
 	if (!st.found || st.error[0])
 		return engine_failed(res, code, st.engine_gone, err);
-	if (st.oom_killed) {
-		symbi_result_set_exit(res, SYMBI_STATUS_OOM, -1, SIGKILL);
-		free(res->error);
-		res->error = strdup("the program was killed for exceeding the memory limit");
-		return res->error ? 0 : symbi_fail_nomem(err);
-	}
-	if (unrecorded)
+	f.oom = st.oom_killed;
+	if (!f.oom && unrecorded)
 		return sandbox_died(res, code, err);
-	if (st.exit_code > 128 && st.exit_code <= 128 + 64) {
-		symbi_result_set_exit(res, SYMBI_STATUS_SIGNALED, -1, st.exit_code - 128);
-		return 0;
-	}
-	symbi_result_set_exit(res, SYMBI_STATUS_EXITED, st.exit_code, 0);
-	return 0;
+	if (st.exit_code > 128 && st.exit_code <= 128 + 64)
+		f.wait_status = W_EXITCODE(0, st.exit_code - 128);
+	else
+		f.wait_status = W_EXITCODE(st.exit_code & 0xff, 0);
+	return symbi_classify(oc, &f, res, err);
 }
 
 /* A run that could not start because of docker: a result, status error. */

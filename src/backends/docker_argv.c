@@ -5,7 +5,7 @@
  * from its own environment), and the code is not one argv string (it arrives on
  * stdin and a tiny /bin/sh bootstrap writes it to the container's private
  * /tmp, so code of any size runs). */
-#include "backend.h"
+#include "../core/backend.h"
 #include "docker.h"
 #include "../core/error.h"
 

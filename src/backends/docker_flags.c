@@ -1,7 +1,7 @@
 /* extra_flags policy. The reference appended extra_flags verbatim, so
  * `--privileged` or a smuggled `--mount` undid the sandbox. We accept only
  * flags known not to weaken isolation, and explain every refusal. */
-#include "backend.h"
+#include "extra_flags.h"
 #include "docker.h"
 #include "../core/error.h"
 

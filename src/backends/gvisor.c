@@ -5,7 +5,7 @@
  * after each run the container's own runtime is checked too, and a run
  * whose exit the bootstrap did not record (runsc died) is an error (both in
  * docker.c's classify, shared with the docker backend). */
-#include "backend.h"
+#include "extra_flags.h"
 #include "docker.h"
 #include "../core/error.h"
 #include "../core/supervise.h"

@@ -4,8 +4,9 @@
  * reference it clears the environment, fixes the system-path check (which
  * refused every directory), passes large code through a memfd, and is
  * refused in production unless SYMBIONT_ALLOW_UNISOLATED is 1 or true. */
-#include "backend.h"
+#include "extra_flags.h"
 #include "../core/error.h"
+#include "../core/classify.h"
 #include "../core/result.h"
 #include "../core/supervise.h"
 
@@ -299,17 +300,6 @@ static int build_envp(const process_state_t *st, const symbi_env_t *env, symbi_s
 	return 0;
 }
 
-static int set_error(symbi_result_t *res, const char *msg, symbi_status_t status, int sig,
-		     symbi_error_t *err)
-{
-	free(res->error);
-	res->error = strdup(msg);
-	if (!res->error)
-		return symbi_fail_nomem(err);
-	symbi_result_set_exit(res, status, -1, sig);
-	return 0;
-}
-
 static int process_execute(void *state, const symbi_config_t *cfg, const symbi_exec_request_t *req,
 			   symbi_result_t **out, symbi_error_t *err)
 {
@@ -347,20 +337,9 @@ static int process_execute(void *state, const symbi_config_t *cfg, const symbi_e
 		symbi_fail_nomem(err);
 		goto done;
 	}
-	int s = oc.wait_status;
-	char msg[128];
-	int c = 0;
-	if (oc.cancelled) {
-		c = set_error(res, "execution cancelled", SYMBI_STATUS_ERROR, 0, err);
-	} else if (oc.timed_out) {
-		snprintf(msg, sizeof(msg), "execution timed out after %llu ms",
-			 (unsigned long long)cfg->timeout_ms);
-		c = set_error(res, msg, SYMBI_STATUS_TIMEOUT, SIGKILL, err);
-	} else if (WIFEXITED(s)) {
-		symbi_result_set_exit(res, SYMBI_STATUS_EXITED, WEXITSTATUS(s), 0);
-	} else {
-		symbi_result_set_exit(res, SYMBI_STATUS_SIGNALED, -1, WTERMSIG(s));
-	}
+	symbi_run_facts_t facts = {.timeout_ms = cfg->timeout_ms, .have_status = true,
+				   .wait_status = oc.wait_status};
+	int c = symbi_classify(&oc, &facts, res, err);
 	if (c < 0) {
 		symbi_result_free(res);
 		goto done;

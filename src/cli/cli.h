@@ -14,7 +14,25 @@ char *cli_read_file(const char *path, size_t *len);
 /* Writes all of buf to fd; returns -1 on error. */
 int cli_write_all(int fd, const char *buf, size_t len);
 
+/* What `run` takes besides the configuration. */
+#include <stdbool.h>
+#include <symbi/sandbox.h>
+struct cli_run_args {
+	const char *config_file;
+	const char *code_file;
+	const char *stdin_file;
+	bool json;
+};
+/* Parses run's options (shared by `shell`) into cfg and env: 0, 1 after
+ * --help (printed), -2 after a getopt message, -1 with err. optind is left
+ * at the first operand. */
+int cli_build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t *env,
+		     struct cli_run_args *a, symbi_error_t *err);
+/* The exit status that reports a result (the program's; 124, 125, 128+N). */
+int cli_exit_status(const symbi_result_t *res);
+
 int cli_run(int argc, char **argv);
+int cli_shell(int argc, char **argv);
 int cli_doctor(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_mcp(int argc, char **argv);

@@ -23,6 +23,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "Commands:\n"
 	      "  run      execute code in a sandbox (see 'symbi-sandbox run --help')\n"
+	      "  shell    an interactive shell in a live sandbox\n"
 	      "  doctor   report what this host offers and which backends work\n"
 	      "  serve    serve the HTTP/JSON API\n"
 	      "  mcp      serve the Model Context Protocol over stdio\n"
@@ -70,6 +71,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "shell") == 0)
+		return cli_shell(argc - 1, argv + 1);
 	if (strcmp(cmd, "doctor") == 0)
 		return cli_doctor(argc - 1, argv + 1);
 	if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "mcp") == 0 || strcmp(cmd, "audit") == 0)

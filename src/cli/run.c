@@ -162,13 +162,6 @@ static const char *field_for_option(int opt)
 	}
 }
 
-struct run_args {
-	const char *config_file;
-	const char *code_file;
-	const char *stdin_file;
-	bool json;
-};
-
 static int fail_usage(const char *message)
 {
 	fprintf(stderr, "symbi-sandbox run: %s\nTry 'symbi-sandbox run --help'.\n", message);
@@ -201,8 +194,8 @@ static int add_env(symbi_env_t *env, const char *arg, symbi_error_t *err)
 /* Loads --config first (command-line options override it), then applies
  * the options in order. A list given on the command line replaces the
  * file's list. */
-static int build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t *env,
-			struct run_args *a, symbi_error_t *err)
+int cli_build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t *env,
+			struct cli_run_args *a, symbi_error_t *err)
 {
 	int opt;
 	optind = 1;
@@ -297,16 +290,15 @@ static void install_signal_handlers(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-static int exit_status_for(const symbi_result_t *res)
+int cli_exit_status(const symbi_result_t *res)
 {
-	if (cancel_signal)
-		return 128 + cancel_signal;
 	switch (res->status) {
 	case SYMBI_STATUS_EXITED: return res->exit_code & 0xff;
 	case SYMBI_STATUS_SIGNALED:
 	case SYMBI_STATUS_OOM: return 128 + res->signal;
 	case SYMBI_STATUS_TIMEOUT: return CLI_EXIT_TIMEOUT;
 	case SYMBI_STATUS_ERROR: return CLI_EXIT_SANDBOX_FAILED;
+	case SYMBI_STATUS_CANCELLED: return 128 + SIGTERM; /* cancelled from outside */
 	}
 	return CLI_EXIT_SANDBOX_FAILED;
 }
@@ -323,7 +315,7 @@ static int print_result(const symbi_result_t *res, bool json)
 		printf("%s\n", text);
 		free(text);
 		fflush(stdout);
-		return exit_status_for(res);
+		return cli_exit_status(res);
 	}
 	bool failed = res->status != SYMBI_STATUS_EXITED && res->status != SYMBI_STATUS_SIGNALED &&
 		      res->error;
@@ -335,13 +327,13 @@ static int print_result(const symbi_result_t *res, bool json)
 		cli_write_all(STDERR_FILENO, res->stderr_data, res->stderr_len);
 	if (failed)
 		fprintf(stderr, "symbi-sandbox: %s\n", res->error);
-	return exit_status_for(res);
+	return cli_exit_status(res);
 }
 
 int cli_run(int argc, char **argv)
 {
 	symbi_error_t err = {0};
-	struct run_args a = {0};
+	struct cli_run_args a = {0};
 	symbi_config_t *cfg = symbi_config_new();
 	symbi_env_t *env = symbi_env_new();
 	symbi_sandbox_t *sb = NULL;
@@ -353,7 +345,7 @@ int cli_run(int argc, char **argv)
 		fprintf(stderr, "symbi-sandbox run: out of memory\n");
 		goto done;
 	}
-	int rc = build_config(argc, argv, cfg, env, &a, &err);
+	int rc = cli_build_config(argc, argv, cfg, env, &a, &err);
 	if (rc == 1) {
 		status = 0;
 		goto done;
@@ -412,6 +404,8 @@ int cli_run(int argc, char **argv)
 		goto done;
 	}
 	status = print_result(res, a.json);
+	if (cancel_signal) /* the run was cancelled by this signal */
+		status = 128 + cancel_signal;
 done:
 	symbi_result_free(res);
 	symbi_sandbox_free(sb);

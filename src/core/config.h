@@ -133,7 +133,7 @@ int symbi_host_network_allowed(symbi_error_t *err);
 const char *symbi_config_interpreter(const symbi_config_t *cfg);
 
 /* The checks of the backend cfg selects (its check_config and check_field,
- * src/backends/backend.h), reached through the dispatch in sandbox.c so
+ * src/core/backend.h), reached through the dispatch in sandbox.c so
  * that the configuration code includes no backend. */
 int symbi_backend_check_config(const symbi_config_t *cfg, symbi_error_t *err);
 int symbi_backend_check_field(const symbi_config_t *cfg, const char *field, const char *value,

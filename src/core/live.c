@@ -6,7 +6,7 @@
 #include "context.h"
 #include "error.h"
 #include "result.h"
-#include "../backends/backend.h"
+#include "backend.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -23,6 +23,7 @@ const char *symbi_status_name(symbi_status_t status)
 	case SYMBI_STATUS_TIMEOUT: return "timeout";
 	case SYMBI_STATUS_OOM: return "oom";
 	case SYMBI_STATUS_ERROR: return "error";
+	case SYMBI_STATUS_CANCELLED: return "cancelled";
 	}
 	return "error";
 }

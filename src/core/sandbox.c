@@ -1,6 +1,6 @@
 /* The sandbox handle: a validated config plus the backend behind it. */
 #include "error.h"
-#include "../backends/backend.h"
+#include "backend.h"
 
 #include <stdlib.h>
 

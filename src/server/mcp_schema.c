@@ -121,12 +121,12 @@ static json_t *result_schema(void)
 {
 	return json_pack(
 		"{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:i},s:{s:s},s:{s:s},s:{s:s},"
-		"s:{s:s,s:[s,s,s,s,s]},s:{s:[s,s]},s:{s:[s,s]}},s:[s,s,s,s,s,s,s,s,s,s]}",
+		"s:{s:s,s:[s,s,s,s,s,s]},s:{s:[s,s]},s:{s:[s,s]}},s:[s,s,s,s,s,s,s,s,s,s]}",
 		"type", "object", "properties", "exit_code", "type", "integer", "stdout", "type",
 		"string", "stderr", "type", "string", "execution_time_ms", "type", "integer",
 		"minimum", 0, "success", "type", "boolean", "stdout_truncated", "type", "boolean",
 		"stderr_truncated", "type", "boolean", "status", "type", "string", "enum", "exited",
-		"signaled", "timeout", "oom", "error", "signal", "type", "integer", "null", "error",
+		"signaled", "timeout", "oom", "error", "cancelled", "signal", "type", "integer", "null", "error",
 		"type", "string", "null", "required", "exit_code", "stdout", "stderr",
 		"execution_time_ms", "success", "stdout_truncated", "stderr_truncated", "status",
 		"signal", "error");

@@ -316,8 +316,7 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const srv_live_source_t *
 		(void)wr;
 		pthread_join(watcher_thread, NULL);
 	}
-	if (!watching && res && res->status == SYMBI_STATUS_ERROR && res->error &&
-	    strstr(res->error, "cancel"))
+	if (!watching && res && res->status == SYMBI_STATUS_CANCELLED)
 		w.why = "shutdown";
 	for (int i = 0; i < 2; i++) {
 		close_fd(&cancel_pipe[i]);

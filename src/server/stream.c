@@ -211,6 +211,10 @@ srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live
 	symbi_exec_options_t o = *opts;
 	o.on_output = on_output;
 	o.output_ctx = st;
+	/* The server's shutdown deadline cancels it, as it does a plain
+	 * execution (the result line then says "cancelled"). */
+	if (o.cancel_fd < 0)
+		o.cancel_fd = svc->cancel_fd[0];
 	symbi_error_t lerr = {0};
 	symbi_live_t *lv = live->get(live->ctx, &lerr);
 	if (!lv || symbi_live_spawn(lv, &o, &st->proc, &lerr) < 0) {

@@ -9,7 +9,7 @@
  *
  * usage: gvisor_runtime_hook IMAGE LABEL [EXTRA_FLAG]; prints the result
  * as JSON. */
-#include "backends/backend.h"
+#include "core/backend.h"
 #include "core/config.h"
 
 #include <stdio.h>

@@ -66,4 +66,27 @@ check "it stopped soon after the 1 s deadline (${elapsed} s)" test "$elapsed" -l
 check "its state directory (with the session) is removed" test ! -e "$STATE"
 no_more_containers
 check "no server process is left" bash -c "! kill -0 $pid 2>/dev/null"
+
+# 3. A streamed session execution (live sandboxes) is cancelled at the
+# deadline too: its answer ends with a result line that says so.
+if [ "$BACKEND" = native ]; then
+	start_server --policy "$WORK/policy.json" --shutdown-grace 1
+	http POST /v1/sessions -d '{}'
+	SID=$(jfield 'd["id"]')
+	curl -s -N -o "$WORK/stream.ndjson" -X POST -H "Content-Type: application/json" \
+		"$BASE/v1/sessions/$SID/execute" -d '{"code":"echo started; exec sleep 31343","stream":true}' &
+	cs=$!
+	for _ in $(seq 200); do grep -q started "$WORK/stream.ndjson" 2>/dev/null && break; sleep 0.05; done
+	check "the stream runs" grep -q started "$WORK/stream.ndjson"
+	pid=$SERVER_PID
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	SERVER_PID=
+	wait $cs
+	expect_eq "the server exited 0 after the deadline" 0 "$rc"
+	expect_eq "the stream's last line: its result, cancelled" "result cancelled" \
+		"$(tail -1 "$WORK/stream.ndjson" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["type"], d["status"])' 2>&1)"
+	check "its program is gone" bash -c "! pgrep -f '^sleep 31343\$' >/dev/null"
+fi
 finish

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backends/backend.h"
+#include "core/backend.h"
 #include "backends/docker.h"
 #include "core/stream.h"
 

@@ -292,6 +292,16 @@ static void test_live_streamed_output_and_stdin(void **state)
 	stop(lv);
 }
 
+/* Cancels the exec once its first output arrived. */
+static void cancel_on_output(void *ctx, int which, const char *data, size_t len)
+{
+	(void)which;
+	(void)data;
+	(void)len;
+	ssize_t n = write(*(int *)ctx, "x", 1);
+	(void)n;
+}
+
 static void test_live_timeout_kills_only_that_process(void **state)
 {
 	(void)state;
@@ -308,6 +318,23 @@ static void test_live_timeout_kills_only_that_process(void **state)
 	/* The earlier process's background child, and the sandbox, live on. */
 	expect_out(lv, "kill -0 $(cat bg.pid) && echo alive", "alive\n");
 	assert_null(symbi_live_ended(lv));
+	/* A cancelled exec is CANCELLED, keeps its output, and is the only
+	 * thing that ends. */
+	int cp[2];
+	assert_int_equal(pipe(cp), 0);
+	const char *wait_code = "echo before; read x < /dev/null; exec sleep 100";
+	symbi_exec_options_t co = {.code = wait_code, .code_len = strlen(wait_code),
+				   .cancel_fd = cp[0], .on_output = cancel_on_output,
+				   .output_ctx = &cp[1]};
+	res = exec_opts(lv, &co);
+	close(cp[0]);
+	close(cp[1]);
+	assert_int_equal(res->status, SYMBI_STATUS_CANCELLED);
+	assert_string_equal(symbi_status_name(res->status), "cancelled");
+	assert_string_equal(res->stdout_data, "before\n");
+	assert_string_equal(res->error, "execution cancelled");
+	symbi_result_free(res);
+	expect_out(lv, "kill -0 $(cat bg.pid) && echo alive", "alive\n");
 	/* signal */
 	char *argv[] = {"sleep", "100", NULL};
 	symbi_exec_options_t so = {.argv = argv, .cancel_fd = -1};

@@ -130,7 +130,7 @@ static void test_native_cancel(void **state)
 	symbi_result_t *res = NULL;
 	symbi_error_t err;
 	assert_int_equal(symbi_sandbox_execute_opts(sb, &o, &res, &err), 0);
-	assert_int_equal(res->status, SYMBI_STATUS_ERROR);
+	assert_int_equal(res->status, SYMBI_STATUS_CANCELLED);
 	assert_string_equal(res->error, "execution cancelled");
 	symbi_result_free(res);
 	close(p[0]);
@@ -299,6 +299,7 @@ static void test_native_id_lock_across_threads(void **state)
 	close(cancel[0]);
 	close(cancel[1]);
 	assert_non_null(a.res);
+	assert_int_equal(a.res->status, SYMBI_STATUS_CANCELLED);
 	assert_string_equal(a.res->error, "execution cancelled");
 	symbi_result_free(a.res);
 	symbi_result_t *again = run(sb, "awk '{print $2}' /proc/self/uid_map", NULL);

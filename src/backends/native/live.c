@@ -5,8 +5,9 @@
  * processes never read each other's news; requests share the sync socket,
  * whose messages the kernel keeps whole. */
 #include "native.h"
-#include "../backend.h"
+#include "../../core/backend.h"
 #include "../../core/error.h"
+#include "../../core/classify.h"
 #include "../../core/result.h"
 #include "../../core/supervise.h"
 
@@ -605,53 +606,31 @@ fail:
 	return -1;
 }
 
-static int set_error(symbi_result_t *res, symbi_status_t status, int sig, symbi_error_t *err,
-		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int set_error(symbi_result_t *res, symbi_status_t status, int sig, symbi_error_t *err,
-		     const char *fmt, ...)
-{
-	char text[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	free(res->error);
-	if (!(res->error = strdup(text)))
-		return symbi_fail_nomem(err);
-	symbi_result_set_exit(res, status, -1, sig);
-	return 0;
-}
-
+/* What the init and the cgroup said of a process, for the core's
+ * classification. */
 static int classify(native_proc_t *p, const symbi_supervise_outcome_t *oc, symbi_result_t *res,
 		    symbi_error_t *err)
 {
 	int ws = p->wait_status;
-	if (oc->cancelled)
-		return set_error(res, SYMBI_STATUS_ERROR, 0, err, "execution cancelled");
+	char failure[1024] = "", gone[512] = "";
 	if (p->have_error)
-		return set_error(res, SYMBI_STATUS_ERROR, 0, err,
-				 "native sandbox: cannot %s: %s (%s)%s", p->error.step, p->error.text,
-				 strerror(p->error.err_no), native_step_hint(&p->error));
-	if (p->sandbox_gone)
-		return set_error(res, p->gone_deadline ? SYMBI_STATUS_TIMEOUT : SYMBI_STATUS_ERROR,
-				 SIGKILL, err, "the process was killed: %s", p->gone);
+		snprintf(failure, sizeof(failure), "native sandbox: cannot %s: %s (%s)%s",
+			 p->error.step, p->error.text, strerror(p->error.err_no),
+			 native_step_hint(&p->error));
+	else if (p->sandbox_gone)
+		snprintf(gone, sizeof(gone), "the process was killed: %s", p->gone);
 	/* The OOM killer struck while it ran, and it (or the child it
 	 * waited for last, as a shell reports it) died of SIGKILL. Processes
 	 * killed side by side cannot be told apart. */
 	bool killed = (WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL) ||
 		      (WIFEXITED(ws) && WEXITSTATUS(ws) == 128 + SIGKILL);
-	if (killed && native_cgroup_oom_kills(&p->lv->cg) > p->oom_before)
-		return set_error(res, SYMBI_STATUS_OOM, SIGKILL, err,
-				 "the program was killed for exceeding the memory limit");
-	if (oc->timed_out)
-		return set_error(res, SYMBI_STATUS_TIMEOUT, SIGKILL, err,
-				 "execution timed out after %llu ms",
-				 (unsigned long long)p->timeout_ms);
-	if (WIFEXITED(ws))
-		symbi_result_set_exit(res, SYMBI_STATUS_EXITED, WEXITSTATUS(ws), 0);
-	else
-		symbi_result_set_exit(res, SYMBI_STATUS_SIGNALED, -1, WTERMSIG(ws));
-	return 0;
+	symbi_run_facts_t f = {
+		.failure = failure[0] ? failure : gone[0] && !p->gone_deadline ? gone : NULL,
+		.deadline = gone[0] && p->gone_deadline ? gone : NULL,
+		.oom = killed && native_cgroup_oom_kills(&p->lv->cg) > p->oom_before,
+		.timeout_ms = p->timeout_ms, .have_status = true, .wait_status = ws,
+	};
+	return symbi_classify(oc, &f, res, err);
 }
 
 static int proc_wait(void *proc, symbi_result_t **out, symbi_error_t *err)

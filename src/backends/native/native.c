@@ -1,8 +1,9 @@
 /* The native backend's parent side: one function lists the isolation steps
  * in order; the child side is in child.c. */
 #include "native.h"
-#include "../backend.h"
+#include "../extra_flags.h"
 #include "../../core/error.h"
+#include "../../core/classify.h"
 #include "../../core/result.h"
 #include "../../core/supervise.h"
 
@@ -223,49 +224,30 @@ const char *native_step_hint(const native_msg_t *m)
 	return "";
 }
 
-static int set_error(symbi_result_t *res, const char *msg, symbi_status_t status, int sig,
-		     symbi_error_t *err)
-{
-	free(res->error);
-	res->error = strdup(msg);
-	if (!res->error)
-		return symbi_fail_nomem(err);
-	symbi_result_set_exit(res, status, -1, sig);
-	return 0;
-}
-
+/* What the init reported (its ERROR or the program's EXIT) and what the
+ * cgroup saw, for the core's classification. */
 static int classify(const symbi_config_t *cfg, const symbi_supervise_outcome_t *oc,
 		    const native_msg_t *msg, bool have_msg, long oom_kills, symbi_result_t *res,
 		    symbi_error_t *err)
 {
-	char text[1024];
-	if (oc->cancelled)
-		return set_error(res, "execution cancelled", SYMBI_STATUS_ERROR, 0, err);
+	char failure[1024], no_status[160];
+	symbi_run_facts_t f = {.oom = oom_kills > 0, .timeout_ms = cfg->timeout_ms,
+			       .no_status = no_status};
 	if (have_msg && msg->kind == NATIVE_MSG_ERROR) {
-		snprintf(text, sizeof(text), "native sandbox: cannot %s: %s (%s)%s", msg->step, msg->text,
-			 strerror(msg->err_no), native_step_hint(msg));
-		return set_error(res, text, SYMBI_STATUS_ERROR, 0, err);
-	}
-	if (oom_kills > 0) {
-		return set_error(res, "the program was killed for exceeding the memory limit",
-				 SYMBI_STATUS_OOM, SIGKILL, err);
-	}
-	if (oc->timed_out) {
-		snprintf(text, sizeof(text), "execution timed out after %llu ms",
-			 (unsigned long long)cfg->timeout_ms);
-		return set_error(res, text, SYMBI_STATUS_TIMEOUT, SIGKILL, err);
+		snprintf(failure, sizeof(failure), "native sandbox: cannot %s: %s (%s)%s", msg->step,
+			 msg->text, strerror(msg->err_no), native_step_hint(msg));
+		f.failure = failure;
 	}
 	if (have_msg && msg->kind == NATIVE_MSG_EXIT) {
-		if (WIFEXITED(msg->status))
-			symbi_result_set_exit(res, SYMBI_STATUS_EXITED, WEXITSTATUS(msg->status), 0);
-		else
-			symbi_result_set_exit(res, SYMBI_STATUS_SIGNALED, -1, WTERMSIG(msg->status));
-		return 0;
+		f.have_status = true;
+		f.wait_status = msg->status;
 	}
-	snprintf(text, sizeof(text), "native sandbox: the sandbox init ended without a status (%s %d)",
+	snprintf(no_status, sizeof(no_status),
+		 "native sandbox: the sandbox init ended without a status (%s %d)",
 		 WIFSIGNALED(oc->wait_status) ? "signal" : "exit status",
-		 WIFSIGNALED(oc->wait_status) ? WTERMSIG(oc->wait_status) : WEXITSTATUS(oc->wait_status));
-	return set_error(res, text, SYMBI_STATUS_ERROR, 0, err);
+		 WIFSIGNALED(oc->wait_status) ? WTERMSIG(oc->wait_status)
+					      : WEXITSTATUS(oc->wait_status));
+	return symbi_classify(oc, &f, res, err);
 }
 
 /* The first ERROR wins; else the EXIT. */

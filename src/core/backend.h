@@ -1,11 +1,12 @@
-/* The interface every backend implements. Callers hold a symbi_sandbox_t and
- * never learn which backend is behind it. */
-#ifndef SYMBI_BACKENDS_BACKEND_H
-#define SYMBI_BACKENDS_BACKEND_H
+/* The interface every backend implements (the core's, so that the core
+ * depends on no backend: backends include this). Callers hold a
+ * symbi_sandbox_t and never learn which backend is behind it. */
+#ifndef SYMBI_CORE_BACKEND_H
+#define SYMBI_CORE_BACKEND_H
 
 #include <symbi/sandbox.h>
 
-#include "../core/config.h"
+#include "config.h"
 
 typedef struct symbi_exec_request {
 	const char *code;
@@ -63,13 +64,7 @@ typedef struct symbi_backend_ops {
 	const symbi_live_ops_t *live;
 } symbi_backend_ops_t;
 
-/* The extra_flags policy (docker_flags.c) as check_config and check_field.
- * extra_flags are docker flags; every backend holds them to this policy, so
- * that a configuration validates alike whichever backend is selected (the
- * native backend then refuses a non-empty list when it starts). */
-int symbi_extra_flags_check_config(const symbi_config_t *cfg, symbi_error_t *err);
-int symbi_extra_flags_check_field(const char *field, const char *value, symbi_error_t *err);
-
+/* The backends, for the dispatch (sandbox.c). */
 extern const symbi_backend_ops_t symbi_backend_docker;
 extern const symbi_backend_ops_t symbi_backend_gvisor;
 extern const symbi_backend_ops_t symbi_backend_native;

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `symbi-sandbox shell`: an interactive shell in a live native sandbox, fed
+# from standard input. State persists between commands, Ctrl-C reaches the
+# running command only, and whatever the shell started dies with it.
+source "$(dirname "$0")/../lib.sh"
+
+require "root" "run the test suite as root (sudo make test)" test "$(id -u)" -eq 0
+require "symbi-sandbox binary" "run make first" test -x "$SB"
+WORK=$(mktemp -d /tmp/symbi-shell-test.XXXXXX)
+SHELL_PID=
+cleanup() {
+	[ -n "$SHELL_PID" ] && kill -KILL "$SHELL_PID" 2>/dev/null
+	exec 3>&- 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+# This suite's own processes, told by the unique durations they sleep for
+# (other suites' sandboxes may run at the same time).
+mine() { pgrep -f "^sleep (424242|434343|454545)\$"; }
+running() { mine >/dev/null; }
+
+# 1. Commands share one shell: variables, the directory, files.
+out=$(printf 'x=5\necho $x\ncd /tmp && touch f && ls\nexit 3\n' | "$SB" shell 2>"$WORK/err")
+rc=$?
+expect_eq "state persists between commands (stdout byte for byte)" $'5\nf' "$out"
+expect_eq "the exit status is the shell's" 3 "$rc"
+check "prompts go to stderr" grep -q '\$ ' "$WORK/err"
+
+# 2. It is the sandbox's shell, not the host's.
+out=$(printf "awk 'NR > 2 { print \$1 }' /proc/net/dev | tr '\\n' ' '; echo\nid -u\n" | "$SB" shell 2>/dev/null)
+expect_eq "only loopback (control below)" "lo: " "$(sed -n 1p <<<"$out")"
+expect_eq "the sandbox user" 65534 "$(sed -n 2p <<<"$out")"
+check "control: this host has more than loopback" test "$(awk 'NR > 2' /proc/net/dev | wc -l)" -gt 1
+
+# 3. End of input ends the shell; what it left running dies with it.
+out=$(printf 'sleep 424242 > /dev/null 2>&1 &\necho started\n' | "$SB" shell 2>/dev/null)
+rc=$?
+expect_eq "end of input ends the shell (exit 0)" "0:started" "$rc:$out"
+expect_eq "its background process died with it" "" "$(mine)"
+expect_eq "no cgroup is left" "" "$(dead_cgroups)"
+
+# 4. SIGINT reaches the running command, not the shell.
+mkfifo "$WORK/in"
+"$SB" shell <"$WORK/in" >"$WORK/out" 2>/dev/null &
+SHELL_PID=$!
+exec 3>"$WORK/in"
+echo 'echo started; sleep 434343' >&3
+for _ in $(seq 100); do mine >/dev/null && break; sleep 0.1; done
+check "the command runs" running
+# The shell ignores SIGINT; the command dies of it (a shell that never
+# exits on it makes this loop end at its bound and the checks below fail).
+for _ in $(seq 100); do mine >/dev/null || break; kill -INT "$SHELL_PID"; sleep 0.1; done
+check "Ctrl-C killed it" test -z "$(mine)"
+running && kill -KILL "$SHELL_PID" # not passed on: do not wait for ever
+echo 'echo after; exit 7' >&3
+exec 3>&-
+wait "$SHELL_PID"
+rc=$?
+SHELL_PID=
+expect_eq "Ctrl-C stopped the command; the shell went on" $'started\nafter' "$(cat "$WORK/out")"
+expect_eq "and exited with its own status" 7 "$rc"
+
+# 5. SIGTERM stops the sandbox and everything in it.
+"$SB" shell <"$WORK/in" >"$WORK/out" 2>/dev/null &
+SHELL_PID=$!
+exec 3>"$WORK/in"
+echo 'sleep 454545 > /dev/null 2>&1 & echo ready' >&3
+for _ in $(seq 100); do grep -q ready "$WORK/out" && break; sleep 0.1; done
+check "the background process runs" running
+kill -TERM "$SHELL_PID"
+wait "$SHELL_PID"
+rc=$?
+SHELL_PID=
+exec 3>&-
+expect_eq "SIGTERM: exit 128+15" 143 "$rc"
+expect_eq "nothing it started is left" "" "$(mine)"
+expect_eq "no cgroup is left" "" "$(dead_cgroups)"
+
+# 6. Bad input: a clear error, nothing started.
+err=$("$SB" shell 'echo hi' 2>&1 </dev/null); rc=$?
+expect_eq "code as an argument is refused (125)" 125 "$rc"
+check "with a message that says why" grep -q 'takes no code' <<<"$err"
+err=$("$SB" shell --memory lots 2>&1 </dev/null); rc=$?
+expect_eq "a bad option value is refused (125)" 125 "$rc"
+check "naming the option's field" grep -q 'memory' <<<"$err"
+err=$("$SB" shell --bogus 2>&1 </dev/null); rc=$?
+check "an unknown option is refused" test "$rc" -ne 0
+"$SB" shell --help | grep -q '^Usage: symbi-sandbox shell'
+check "--help prints the usage" test "${PIPESTATUS[0]}" -eq 0
+expect_eq "nothing is left" "" "$(mine)$(dead_cgroups)"
+finish
