@@ -447,32 +447,36 @@ static void expect_refused_on(const char *backend, const char *field, const char
 static void test_fields_refused_where_meaningless(void **state)
 {
 	(void)state;
-	expect_refused_on("native", "image", "alpine",
-			  "image means nothing on the native backend: the native and process "
-			  "backends run the host's programs; leave it unset there (it applies to: "
-			  "docker gvisor)");
-	expect_refused_on("docker", "runsc_binary", "/usr/bin/runsc",
-			  "runsc_binary means nothing on the docker backend; leave it unset there "
-			  "(it applies to: gvisor)");
-	expect_refused_on("docker", "workdir_size", "1m",
-			  "workdir_size means nothing on the docker backend; leave it unset there "
-			  "(it applies to: native)");
-	expect_refused_on("native", "executable", "python3",
-			  "executable means nothing on the native backend; leave it unset there (it "
-			  "applies to: process)");
-	expect_refused_on("process", "volumes", "/srv:/srv",
-			  "volumes means nothing on the process backend: the process backend sees "
-			  "the host's files; leave it unset there (it applies to: docker gvisor "
-			  "native)");
-	expect_refused_on("process", "memory_limit", "64m",
-			  "memory_limit means nothing on the process backend: use max_memory_mb; "
-			  "leave it unset there (it applies to: docker gvisor native)");
-	expect_refused_on("native", "extra_flags", "--label=a=b",
-			  "extra_flags means nothing on the native backend: extra_flags are docker "
-			  "flags; leave it unset there (it applies to: docker gvisor)");
-	expect_refused_on("native", "allowed_named_volumes", "cache",
-			  "allowed_named_volumes means nothing on the native backend: named volumes "
-			  "are a Docker feature; leave it unset there (it applies to: docker gvisor)");
+	static const char *const refused[][4] = { /* backend, field, value, message */
+		{"native", "image", "alpine",
+		 "image means nothing on the native backend: the native and process "
+		 "backends run the host's programs; leave it unset there (it applies to: "
+		 "docker gvisor)"},
+		{"docker", "runsc_binary", "/usr/bin/runsc",
+		 "runsc_binary means nothing on the docker backend; leave it unset there "
+		 "(it applies to: gvisor)"},
+		{"docker", "workdir_size", "1m",
+		 "workdir_size means nothing on the docker backend; leave it unset there "
+		 "(it applies to: native)"},
+		{"native", "executable", "python3",
+		 "executable means nothing on the native backend; leave it unset there (it "
+		 "applies to: process)"},
+		{"process", "volumes", "/srv:/srv",
+		 "volumes means nothing on the process backend: the process backend sees "
+		 "the host's files; leave it unset there (it applies to: docker gvisor "
+		 "native)"},
+		{"process", "memory_limit", "64m",
+		 "memory_limit means nothing on the process backend: use max_memory_mb; "
+		 "leave it unset there (it applies to: docker gvisor native)"},
+		{"native", "extra_flags", "--label=a=b",
+		 "extra_flags means nothing on the native backend: extra_flags are docker "
+		 "flags; leave it unset there (it applies to: docker gvisor)"},
+		{"native", "allowed_named_volumes", "cache",
+		 "allowed_named_volumes means nothing on the native backend: named volumes "
+		 "are a Docker feature; leave it unset there (it applies to: docker gvisor)"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		expect_refused_on(refused[i][0], refused[i][1], refused[i][2], refused[i][3]);
 	/* Where it means something, the same value passes; the check is at
 	 * validate, so the order of backend and field does not matter. */
 	symbi_config_t *cfg = symbi_config_new();
