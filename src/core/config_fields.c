@@ -530,6 +530,7 @@ int symbi_config_clear_list(symbi_config_t *cfg, const char *field, symbi_error_
 		symbi_strlist_clear(SLOT(cfg, f, symbi_strlist_t));
 	else
 		return symbi_fail(err, SYMBI_E_INVALID, 0, "\"%.100s\" is not a list field", field);
+	mark_unset(cfg, f); /* empty, as every backend that ignores it has it */
 	return 0;
 }
 

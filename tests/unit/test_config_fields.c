@@ -495,6 +495,15 @@ static void test_fields_refused_where_meaningless(void **state)
 	assert_int_equal(symbi_config_set(cfg, "image", "alpine", &err), 0); /* but this is set */
 	assert_int_equal(symbi_config_validate(cfg, &err), -1);
 	assert_non_null(strstr(err.message, "image means nothing on the process backend"));
+	symbi_config_free(cfg);
+	/* An emptied list is the default again: not refused either. */
+	cfg = on("process");
+	assert_int_equal(symbi_config_set(cfg, "volumes", "/srv:/srv", &err), 0);
+	assert_int_equal(symbi_config_set(cfg, "extra_flags", "--init", &err), 0);
+	assert_int_equal(symbi_config_validate(cfg, &err), -1);
+	assert_int_equal(symbi_config_clear_list(cfg, "volumes", &err), 0);
+	assert_int_equal(symbi_config_load_json(cfg, "{\"extra_flags\": []}", &err), 0);
+	assert_int_equal(symbi_config_validate(cfg, &err), 0);
 	assert_false(symbi_config_field_honoured(cfg, "no_such_field"));
 	assert_false(symbi_config_field_honoured(NULL, "image"));
 	symbi_config_free(cfg);
