@@ -109,37 +109,95 @@ typedef struct symbi_config symbi_config_t;
 
 /* A configuration holding the reference's defaults (see README). */
 SYMBI_API symbi_config_t *symbi_config_new(void);
-/* DockerConfig::for_image(image). */
+/* DockerConfig::for_image(image): the docker backend with that image. */
 SYMBI_API symbi_config_t *symbi_config_for_image(const char *image);
 SYMBI_API symbi_config_t *symbi_config_copy(const symbi_config_t *cfg);
 SYMBI_API void symbi_config_free(symbi_config_t *cfg);
 
-/* Sets one field by its reference name from its textual form, as the CLI
- * and JSON loader do: "image", "shell", "memory_limit" ("512m"; "none"
- * unsets), "cpu_limit" ("1.5"; "none" unsets), "max_execution_time"
- * (seconds, may be fractional), "network_mode", "working_dir",
- * "auto_remove" ("true"/"false"), "docker_binary", "max_output_bytes",
- * "pids_limit" ("0" or "none" unsets), "user" ("" unsets), "backend"
- * ("docker"/"gvisor"/"native"/"process"), "runtime_name", "runsc_binary".
- * Native backend: "lang" ("sh", "bash", "python", "node"; "" = SHELL -c),
- * "tmp_size" and "workdir_size" (tmpfs caps, "100m"), "weak_limits"
- * ("true": where no cgroup can be made, accept memory and pids limits as
- * per-process rlimits instead of refusing to run), "native_id_range"
- * ("BASE:COUNT", the host uids/gids given to runs of a root caller, one per
- * live run; "1879048192:65536"). Process backend (the
- * reference's native runner): "executable", "working_directory",
- * "enforce_resource_limits", "max_memory_mb", "max_cpu_seconds". List
- * fields ("volumes", "extra_flags", "allowed_executables") append one
- * entry. Each value is validated as it
- * is set; the config is unchanged on failure. */
+/* Every field has one type and one rule, whichever way it is set: from its
+ * text (symbi_config_set, as the CLI and the JSON loader's strings do) or
+ * from a typed value (symbi_config_set_bool/_double/_u64, _unset,
+ * _add_volume). A value is validated as it is set; on failure (-1, err
+ * filled: SYMBI_E_INVALID for a bad or out-of-range value, an unknown
+ * field or a value of the wrong type; SYMBI_E_SECURITY for a refused
+ * volume) the config is unchanged. Strings are copied: the caller keeps
+ * ownership of what it passes.
+ *
+ * The fields, their types and where they mean something:
+ *   "backend"            text: "docker", "gvisor", "native", "process"
+ *   "image"              text, docker and gvisor
+ *   "shell"              text, not empty; docker, gvisor, native
+ *   "memory_limit"       size ("512m", or bytes by _u64), 6m or more; "none"
+ *                        unsets; docker, gvisor, native
+ *   "cpu_limit"          number 0.01 to 1024; "none" unsets; docker, gvisor, native
+ *   "max_execution_time" seconds (may be fractional; _double), 0.001 to 604800
+ *   "idle_timeout", "max_lifetime"  seconds, 0 (never) to 604800; live sandboxes
+ *   "network_mode"       none, bridge, host, container:NAME; docker, gvisor, native
+ *   "volumes"            list, "host:container[:mode]" (or _add_volume);
+ *                        docker, gvisor, native
+ *   "working_dir"        absolute path; docker, gvisor, native
+ *   "auto_remove", "allow_writable_volume_paths"  bool; docker and gvisor
+ *   "allowed_named_volumes", "extra_flags"  lists; docker and gvisor
+ *   "docker_binary"      text; docker and gvisor
+ *   "max_output_bytes"   size, 1 to 1g
+ *   "pids_limit"         integer 1 to 4194304; "none" unsets; docker, gvisor, native
+ *   "user"               NAME, UID, NAME:GROUP or UID:GID; "" unsets;
+ *                        docker, gvisor, native
+ *   "runtime_name", "runsc_binary"  text; gvisor
+ *   "lang"               "sh", "bash", "python", "node"; "" = SHELL -c;
+ *                        docker, gvisor, native
+ *   "tmp_size"           size 4k to 64g, /tmp's tmpfs; docker, gvisor, native
+ *   "workdir_size"       size 4k to 64g, the working directory's tmpfs; native
+ *   "weak_limits"        bool: where no cgroup can be made, accept memory and
+ *                        pids limits as per-process rlimits; native
+ *   "native_id_range"    "BASE:COUNT", the host uids/gids given to runs of a
+ *                        root caller, one per live run; native
+ *   "executable", "working_directory", "enforce_resource_limits" (bool),
+ *   "max_memory_mb", "max_cpu_seconds" (integers), "allowed_executables"
+ *                        (list): the process backend (the reference's
+ *                        native runner)
+ * Bools take "true"/"false", "1"/"0", "yes"/"no" as text. List fields
+ * append one entry per call. A field set explicitly on a backend where it
+ * means nothing makes symbi_config_validate() (and so symbi_sandbox_new)
+ * fail with SYMBI_E_INVALID: it is never silently ignored. */
 SYMBI_API int symbi_config_set(symbi_config_t *cfg, const char *field, const char *value,
 			       symbi_error_t *err);
-/* Empties a list field ("volumes" or "extra_flags"). */
+/* A bool field. */
+SYMBI_API int symbi_config_set_bool(symbi_config_t *cfg, const char *field, bool value,
+				    symbi_error_t *err);
+/* A number field: cpu_limit, a duration in seconds, or a size or integer
+ * field (the value must then be a whole number). NaN and infinities are
+ * refused. */
+SYMBI_API int symbi_config_set_double(symbi_config_t *cfg, const char *field, double value,
+				      symbi_error_t *err);
+/* A size (bytes) or integer field, or cpu_limit; not a duration (use
+ * _double: seconds). */
+SYMBI_API int symbi_config_set_u64(symbi_config_t *cfg, const char *field, uint64_t value,
+				   symbi_error_t *err);
+/* Unsets a field that can be unset: memory_limit, cpu_limit, pids_limit
+ * (no limit), user (the image's), lang (the shell). */
+SYMBI_API int symbi_config_unset(symbi_config_t *cfg, const char *field, symbi_error_t *err);
+/* Appends a volume: host path (or a named volume), container path,
+ * read-only or read-write; the same checks as a "volumes" spec, and
+ * neither path may contain ':'. */
+SYMBI_API int symbi_config_add_volume(symbi_config_t *cfg, const char *host,
+				      const char *target, bool read_only, symbi_error_t *err);
+/* user as numeric ids: the same as "UID:GID". */
+SYMBI_API int symbi_config_set_user_ids(symbi_config_t *cfg, uint32_t uid, uint32_t gid,
+					symbi_error_t *err);
+/* Whether a field means something on the config's backend (false for an
+ * unknown field), so that a front end serving several backends sets only
+ * those. */
+SYMBI_API bool symbi_config_field_honoured(const symbi_config_t *cfg, const char *field);
+/* Empties a list field ("volumes", "extra_flags", "allowed_executables",
+ * "allowed_named_volumes"). */
 SYMBI_API int symbi_config_clear_list(symbi_config_t *cfg, const char *field,
 				      symbi_error_t *err);
-/* Applies a JSON object whose keys are the reference's field names
- * (max_execution_time may be a number of seconds or {"secs":..,"nanos":..};
- * memory_limit, cpu_limit and user may be null). Unknown keys are refused.
+/* Applies a JSON object whose keys are the reference's field names. A
+ * value is a string (read as symbi_config_set reads text), a number for a
+ * number field, a bool for a bool field, an array of strings for a list
+ * field (which it replaces), or null for a field that can be unset;
+ * durations may also be {"secs":..,"nanos":..}. Unknown keys are refused.
  * All or nothing: on failure the config is unchanged. */
 SYMBI_API int symbi_config_load_json(symbi_config_t *cfg, const char *json,
 				     symbi_error_t *err);

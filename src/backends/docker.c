@@ -469,7 +469,7 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 	}
 	symbi_docker_run_plan_t plan = {
 		.name = name, .image = image_id, .image_volumes = &image_volumes,
-		.volumes = &volumes.specs, .owner = owner,
+		.volumes = &volumes, .owner = owner,
 		.deadline = (long long)time(NULL) + (long long)(cfg->timeout_ms / 1000) + 1 +
 			    DOCKER_DEADLINE_SLACK_S,
 	};

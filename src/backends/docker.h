@@ -77,9 +77,9 @@ typedef struct symbi_docker_run_plan {
 	const char *image;    /* the image, by the ID that was inspected */
 	/* The VOLUME paths the image declares: each gets a capped tmpfs. */
 	const symbi_strlist_t *image_volumes;
-	/* The -v specs, host paths replaced by their pinned staging paths
-	 * (docker_volumes.c). */
-	const symbi_strlist_t *volumes;
+	/* The -v mounts, host paths replaced by their pinned staging paths
+	 * (docker_volumes.c); NULL for none. */
+	const struct symbi_docker_volumes *volumes;
 	long long deadline;   /* unix seconds; SYMBI_DOCKER_LABEL_DEADLINE */
 	const char *owner;    /* SYMBI_DOCKER_LABEL_OWNER */
 } symbi_docker_run_plan_t;
@@ -126,10 +126,19 @@ int symbi_docker_reaper_start(symbi_docker_reaper_t *r, const char *docker_binar
 			      symbi_error_t *err);
 void symbi_docker_reaper_release(symbi_docker_reaper_t *r);
 
+/* One -v mount: what docker binds (a pinned staging path, a checked host
+ * path or a named volume) onto the volume's target, with its options. */
+typedef struct symbi_docker_mount {
+	char *source;
+	const char *target; /* the config's volume's, which outlives the run */
+	const char *mode;   /* likewise; NULL for docker's default */
+} symbi_docker_mount_t;
+
 /* The -v mounts of one run, pinned (docker_volumes.c). */
 typedef struct symbi_docker_volumes {
-	char *stage_dir;       /* NULL when there are no host paths */
-	symbi_strlist_t specs; /* what docker gets */
+	char *stage_dir; /* NULL when there are no host paths */
+	symbi_docker_mount_t *mounts;
+	size_t nmounts;
 	size_t mounted;
 } symbi_docker_volumes_t;
 

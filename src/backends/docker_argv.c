@@ -104,15 +104,9 @@ static bool mount_point_taken(const symbi_docker_run_plan_t *plan, const char *p
 {
 	if (strcmp(path, "/tmp") == 0 || strcmp(path, "/dev") == 0)
 		return true;
-	for (size_t i = 0; plan->volumes && i < plan->volumes->len; i++) {
-		const char *dest = strchr(plan->volumes->items[i], ':');
-		if (!dest)
-			continue;
-		dest++;
-		size_t n = strcspn(dest, ":");
-		if (strlen(path) == n && strncmp(dest, path, n) == 0)
+	for (size_t i = 0; plan->volumes && i < plan->volumes->nmounts; i++)
+		if (strcmp(plan->volumes->mounts[i].target, path) == 0)
 			return true;
-	}
 	return false;
 }
 
@@ -215,9 +209,10 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_ru
 		PUSH("-e");
 		PUSH(RENAMED_PREFIX "%s", key);
 	}
-	for (size_t i = 0; plan->volumes && i < plan->volumes->len; i++) {
+	for (size_t i = 0; plan->volumes && i < plan->volumes->nmounts; i++) {
+		const symbi_docker_mount_t *m = &plan->volumes->mounts[i];
 		PUSH("-v");
-		PUSH("%s", plan->volumes->items[i]);
+		PUSH("%s:%s%s%s", m->source, m->target, m->mode ? ":" : "", m->mode ? m->mode : "");
 	}
 	/* --pull is ours to act on (the image is run by the ID we inspected). */
 	for (size_t i = 0; i < cfg->extra_flags.len; i++) {

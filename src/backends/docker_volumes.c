@@ -101,20 +101,32 @@ static int make_mount_point(const char *path, bool dir)
 	return fd < 0 ? -1 : close(fd);
 }
 
-/* Pins the host path of one checked spec onto stage/N and pushes the spec
- * docker gets. */
-static int pin_one(const symbi_config_t *cfg, symbi_docker_volumes_t *v, const char *spec,
-		   const char *checked, symbi_error_t *err)
+static int push_mount(symbi_docker_volumes_t *v, const symbi_volume_t *vol, const char *source,
+		      symbi_error_t *err)
 {
-	const char *colon = strchr(checked, ':');
-	char host[PATH_MAX];
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - checked), checked);
-	if (host[0] != '/') {
+	char *copy = strdup(source);
+	symbi_docker_mount_t *grown = copy ? realloc(v->mounts, (v->nmounts + 1) * sizeof(*grown)) : NULL;
+	if (!grown) {
+		free(copy);
+		return symbi_fail_nomem(err);
+	}
+	v->mounts = grown;
+	v->mounts[v->nmounts++] = (symbi_docker_mount_t){copy, vol->target, vol->mode};
+	return 0;
+}
+
+/* Pins one volume's host path (as checked: `host`) onto stage/N and adds
+ * the mount docker gets. */
+static int pin_one(const symbi_config_t *cfg, symbi_docker_volumes_t *v, const symbi_volume_t *vol,
+		   const char *host, symbi_error_t *err)
+{
+	const char *spec = vol->spec;
+	if (vol->named) {
 		if (!is_allowed_name(cfg, host))
 			return symbi_fail(err, SYMBI_E_SECURITY, 0,
 					  "volume mount \"%s\": named volume \"%s\" is not in "
 					  "allowed_named_volumes", spec, host);
-		return symbi_strlist_push(&v->specs, checked) < 0 ? symbi_fail_nomem(err) : 0;
+		return push_mount(v, vol, host, err);
 	}
 	if (!cfg->allow_writable_volume_paths && check_writers(spec, host, err) < 0)
 		return -1;
@@ -123,7 +135,7 @@ static int pin_one(const symbi_config_t *cfg, symbi_docker_volumes_t *v, const c
 			return symbi_fail(err, SYMBI_E_SECURITY, 0,
 					  "volume mount \"%s\": a path that others than root can write "
 					  "must be pinned before it is mounted, which needs root", spec);
-		return symbi_strlist_push(&v->specs, checked) < 0 ? symbi_fail_nomem(err) : 0;
+		return push_mount(v, vol, host, err);
 	}
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
 			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
@@ -141,7 +153,7 @@ static int pin_one(const symbi_config_t *cfg, symbi_docker_volumes_t *v, const c
 			   "volume mount \"%s\": \"%s\" is not a directory or a regular file", spec, host);
 		goto out;
 	}
-	snprintf(target, sizeof(target), "%s/%zu", v->stage_dir, v->specs.len);
+	snprintf(target, sizeof(target), "%s/%zu", v->stage_dir, v->nmounts);
 	if (make_mount_point(target, S_ISDIR(pinned.st_mode)) < 0) {
 		symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot create %s", target);
 		goto out;
@@ -160,11 +172,7 @@ static int pin_one(const symbi_config_t *cfg, symbi_docker_volumes_t *v, const c
 			   "volume mount \"%s\": the staged mount is not the checked path", spec);
 		goto out;
 	}
-	if (symbi_strlist_pushf(&v->specs, "%s%s", target, colon) < 0) {
-		symbi_fail_nomem(err);
-		goto out;
-	}
-	rc = 0;
+	rc = push_mount(v, vol, target, err);
 out:
 	close(fd);
 	return rc;
@@ -174,24 +182,17 @@ int symbi_docker_volumes_prepare(const symbi_config_t *cfg, const char *name, co
 				 symbi_docker_volumes_t *v, symbi_error_t *err)
 {
 	*v = (symbi_docker_volumes_t){0};
-	if (cfg->volumes.len == 0)
+	if (cfg->nvolumes == 0)
 		return 0;
-	/* Every spec is checked before anything is created. */
-	symbi_strlist_t checked = {0};
-	for (size_t i = 0; i < cfg->volumes.len; i++) {
-		char *c = NULL;
-		if (symbi_volume_check(cfg->volumes.items[i], &c, err) < 0) {
-			symbi_strlist_clear(&checked);
-			return -1;
-		}
-		int rc = symbi_strlist_push(&checked, c);
-		free(c);
-		if (rc < 0) {
-			symbi_strlist_clear(&checked);
-			return symbi_fail_nomem(err);
-		}
-	}
+	/* Every host path is resolved and checked again before anything is
+	 * created: it may have changed since it was set. */
+	char (*checked)[PATH_MAX] = calloc(cfg->nvolumes, sizeof(*checked));
+	if (!checked)
+		return symbi_fail_nomem(err);
 	int rc = -1;
+	for (size_t i = 0; i < cfg->nvolumes; i++)
+		if (symbi_volume_resolve(&cfg->volumes[i], checked[i], sizeof(checked[i]), err) < 0)
+			goto out;
 	if (geteuid() != 0)
 		goto pin; /* no staging: see the top of this file */
 	if (asprintf(&v->stage_dir, STAGE_VOLUMES "/%s", name) < 0) {
@@ -211,12 +212,12 @@ int symbi_docker_volumes_prepare(const symbi_config_t *cfg, const char *name, co
 		goto out;
 	}
 pin:
-	for (size_t i = 0; i < checked.len; i++)
-		if (pin_one(cfg, v, cfg->volumes.items[i], checked.items[i], err) < 0)
+	for (size_t i = 0; i < cfg->nvolumes; i++)
+		if (pin_one(cfg, v, &cfg->volumes[i], checked[i], err) < 0)
 			goto out;
 	rc = 0;
 out:
-	symbi_strlist_clear(&checked);
+	free(checked);
 	if (rc < 0)
 		symbi_docker_volumes_release(v);
 	return rc;
@@ -248,7 +249,11 @@ void symbi_docker_volumes_release(symbi_docker_volumes_t *v)
 		remove_stage(v->stage_dir);
 	free(v->stage_dir);
 	v->stage_dir = NULL;
-	symbi_strlist_clear(&v->specs);
+	for (size_t i = 0; i < v->nmounts; i++)
+		free(v->mounts[i].source);
+	free(v->mounts);
+	v->mounts = NULL;
+	v->nmounts = 0;
 	v->mounted = 0;
 }
 

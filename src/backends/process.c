@@ -354,18 +354,9 @@ done:
 	return rc;
 }
 
-/* The process backend runs `executable` (held to allowed_executables), so
- * lang, which would pick another program, means nothing here: refused
- * rather than ignored. */
-static int process_check_config(const symbi_config_t *cfg, symbi_error_t *err)
-{
-	if (cfg->lang)
-		return symbi_fail(err, SYMBI_E_INVALID, 0,
-				  "lang is not supported on the process backend: it runs `executable` "
-				  "(one of allowed_executables) with -c CODE");
-	return symbi_extra_flags_check_config(cfg, err);
-}
-
+/* lang, which would pick another program than `executable`, is refused
+ * here by the field table (config_fields.c), like every field this backend
+ * ignores. */
 const symbi_backend_ops_t symbi_backend_process = {
 	.name = "process",
 	.warning = "WARNING: the 'process' backend runs code UNISOLATED on this host, as this "
@@ -373,6 +364,6 @@ const symbi_backend_ops_t symbi_backend_process = {
 	.create = process_create,
 	.execute = process_execute,
 	.destroy = process_destroy,
-	.check_config = process_check_config,
+	.check_config = symbi_extra_flags_check_config,
 	.check_field = symbi_extra_flags_check_field,
 };

@@ -15,18 +15,31 @@
 #define SYMBI_DEFAULT_ID_RANGE_BASE 1879048192u
 #define SYMBI_DEFAULT_ID_RANGE_COUNT 65536u
 
+/* One volume, parsed and checked when it is set (volume.c); backends use
+ * its parts and never split its text again. */
+typedef struct symbi_volume {
+	char *spec;   /* as given ("host:target[:mode]"), for messages and list_get */
+	char *host;   /* normalised absolute host path, or a named volume's name */
+	char *target; /* normalised absolute container path */
+	char *mode;   /* docker's options as given ("ro", "rw,z"), or NULL */
+	bool named;   /* host is a docker volume name, not a path */
+	bool read_only;
+} symbi_volume_t;
+
 struct symbi_config {
 	symbi_backend_kind_t backend;
 	char *image;
 	char *shell;
-	char *memory_limit; /* NULL: no limit */
+	char *memory_limit; /* NULL: no limit; as given, for docker and the getter */
+	uint64_t memory_bytes; /* memory_limit in bytes, 0 when unset */
 	double cpu_limit;   /* < 0: no limit */
 	uint64_t timeout_ms;
 	/* Live sandboxes: ended after this long without a request or a
 	 * waited-for process, and this long after their start (0: never). */
 	uint64_t idle_timeout_ms, max_lifetime_ms;
 	char *network_mode;
-	symbi_strlist_t volumes;
+	symbi_volume_t *volumes;
+	size_t nvolumes;
 	char *working_dir;
 	bool auto_remove;
 	char *docker_binary;
@@ -56,20 +69,60 @@ struct symbi_config {
 	bool enforce_resource_limits;
 	uint64_t max_memory_mb;
 	uint64_t max_cpu_seconds;
+	/* The fields set explicitly, one bit per entry of the field table
+	 * (config_fields.c): validate refuses those the backend ignores. */
+	uint64_t set_fields;
 };
 
-/* The native and process backends' fields (config_native.c). Returns 1 if
- * `field` is not one of them, else 0 or -1 like symbi_config_set(). */
-int symbi_config_set_native_field(symbi_config_t *cfg, const char *field, const char *v,
-				  symbi_error_t *err);
+/* The table's checks of a whole configuration: each field's rule again
+ * (a config built by copy or by the C API passes the same rules) and no
+ * explicitly set field that the selected backend ignores. */
+int symbi_config_check_fields(const symbi_config_t *cfg, symbi_error_t *err);
+
+/* What a config owns (strings, lists, volumes), by the field table:
+ * freed, or deep-copied into dst (a shallow copy of src; on failure dst
+ * owns what was copied and nothing of src's). */
+void symbi_config_free_owned(symbi_config_t *cfg);
+int symbi_config_copy_owned(symbi_config_t *dst, const symbi_config_t *src);
+
+/* How the JSON loader hands a field its value (config_json.c). */
+typedef enum symbi_field_kind {
+	SYMBI_FIELD_TEXT,   /* a string (a JSON integer is taken as its digits) */
+	SYMBI_FIELD_BOOL,   /* symbi_config_set_bool */
+	SYMBI_FIELD_NUMBER, /* symbi_config_set_u64 / _double */
+	SYMBI_FIELD_SECONDS, /* a duration: symbi_config_set_double */
+	SYMBI_FIELD_LIST,   /* an array of strings, each symbi_config_set */
+} symbi_field_kind_t;
+/* -1 for an unknown field; *nullable: JSON null unsets it. */
+int symbi_config_field_kind(const char *field, symbi_field_kind_t *kind, bool *nullable);
+
+/* The rules of string fields (config_rules.c), named by the field table. */
+int symbi_check_image(const char *v, symbi_error_t *err);
+int symbi_check_network_mode(const char *v, symbi_error_t *err);
+int symbi_check_user(const char *v, symbi_error_t *err);
+int symbi_check_runtime_name(const char *v, symbi_error_t *err);
+int symbi_check_lang(const char *v, symbi_error_t *err);
+int symbi_check_volume_name(const char *v, symbi_error_t *err);
+int symbi_check_absolute(const char *field, const char *v, symbi_error_t *err);
+int symbi_parse_id_range(const char *v, uint32_t *base, uint32_t *count, symbi_error_t *err);
 
 /* Parses a docker-style size ("512m", "1.5g", "1024", "2GiB") into bytes. */
 int symbi_parse_bytes(const char *text, uint64_t *out, symbi_error_t *err);
 
-/* Checks a `host:container[:mode]` volume spec (see README) and, when out is
- * non-NULL, returns in *out the spec to hand to the engine: host path
- * normalised and resolved through symlinks. Caller frees *out. */
-int symbi_volume_check(const char *spec, char **out, symbi_error_t *err);
+/* Parses and checks a `host:container[:mode]` volume spec (see README):
+ * blocklist on the normalised and the symlink-resolved host path, named
+ * volume syntax, absolute container path, known options. Fills *out, which
+ * the caller empties with symbi_volume_clear(). */
+int symbi_volume_parse(const char *spec, symbi_volume_t *out, symbi_error_t *err);
+/* The same checks for a host path, a container path and ro/rw given apart
+ * (neither may contain ':', which docker's -v would split on). */
+int symbi_volume_make(const char *host, const char *target, bool read_only, symbi_volume_t *out,
+		      symbi_error_t *err);
+/* At use: resolves the host path's symlinks again and applies the
+ * blocklist to what it is now; a named volume's name is copied as is. */
+int symbi_volume_resolve(const symbi_volume_t *v, char *resolved, size_t size, symbi_error_t *err);
+void symbi_volume_clear(symbi_volume_t *v);
+int symbi_volume_copy(symbi_volume_t *dst, const symbi_volume_t *src);
 
 /* Fails unless host networking may be used now (never in production, and
  * never when SYMBIONT_ENV cannot be parsed). */

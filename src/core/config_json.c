@@ -1,6 +1,7 @@
 /* Loading a configuration from JSON whose keys are the reference's field
- * names. Every value goes through symbi_config_set(), so JSON and the CLI
- * share one validation path. */
+ * names. Each value goes to the field table as what it is: a JSON number
+ * to a number field's typed setter, a bool to a bool field's, a string to
+ * the text path (so "512m" and "none" work as on the command line). */
 #include "config.h"
 #include "error.h"
 
@@ -8,96 +9,83 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const list_fields[] = {"volumes", "extra_flags", "allowed_executables",
-					 "allowed_named_volumes"};
-static const char *const nullable_fields[] = {"memory_limit", "cpu_limit", "user", "pids_limit",
-					     "lang"};
-
-static bool in_list(const char *key, const char *const *list, size_t n)
+static int wrong_type(const char *key, symbi_error_t *err)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(key, list[i]) == 0)
-			return true;
-	return false;
+	return symbi_fail(err, SYMBI_E_INVALID, 0, "configuration field \"%s\" has the wrong type",
+			  key);
 }
 
 /* serde's Duration is {"secs": N, "nanos": M}; plain seconds are accepted
  * too. */
-static int duration_to_text(json_t *value, char *text, size_t size, symbi_error_t *err)
+static int set_duration_object(symbi_config_t *cfg, const char *key, json_t *value,
+			       symbi_error_t *err)
 {
-	if (json_is_number(value)) {
-		snprintf(text, size, "%.17g", json_number_value(value));
-		return 0;
-	}
 	json_t *secs = json_object_get(value, "secs");
 	json_t *nanos = json_object_get(value, "nanos");
-	if (json_is_object(value) && json_is_integer(secs) && (!nanos || json_is_integer(nanos))) {
-		double s = (double)json_integer_value(secs) +
-			   (nanos ? (double)json_integer_value(nanos) / 1e9 : 0.0);
-		snprintf(text, size, "%.17g", s);
-		return 0;
-	}
-	return symbi_fail(err, SYMBI_E_INVALID, 0,
-			  "max_execution_time must be a number of seconds or {\"secs\": N, \"nanos\": M}");
+	if (!json_is_integer(secs) || (nanos && !json_is_integer(nanos)))
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  "%s must be a number of seconds or {\"secs\": N, \"nanos\": M}", key);
+	double s = (double)json_integer_value(secs) +
+		   (nanos ? (double)json_integer_value(nanos) / 1e9 : 0.0);
+	return symbi_config_set_double(cfg, key, s, err);
 }
 
-static int scalar_to_text(const char *key, json_t *value, char *text, size_t size,
-			  const char **out, symbi_error_t *err)
+static int set_list(symbi_config_t *cfg, const char *key, json_t *value, symbi_error_t *err)
 {
-	if (json_is_string(value)) {
-		*out = json_string_value(value);
-		return 0;
+	if (!json_is_array(value))
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  "configuration field \"%s\" must be an array of strings", key);
+	symbi_config_clear_list(cfg, key, err);
+	size_t i;
+	json_t *item;
+	json_array_foreach(value, i, item) {
+		if (!json_is_string(item))
+			return symbi_fail(err, SYMBI_E_INVALID, 0,
+					  "configuration field \"%s\" must be an array of strings", key);
+		if (symbi_config_set(cfg, key, json_string_value(item), err) < 0)
+			return -1;
 	}
-	if (json_is_boolean(value)) {
-		*out = json_is_true(value) ? "true" : "false";
-		return 0;
-	}
-	if (json_is_integer(value)) {
-		snprintf(text, size, "%lld", (long long)json_integer_value(value));
-		*out = text;
-		return 0;
-	}
-	if (json_is_real(value)) {
-		snprintf(text, size, "%.17g", json_real_value(value));
-		*out = text;
-		return 0;
-	}
-	if (json_is_null(value) &&
-	    in_list(key, nullable_fields, sizeof(nullable_fields) / sizeof(nullable_fields[0]))) {
-		*out = strcmp(key, "user") == 0 || strcmp(key, "lang") == 0 ? "" : "none";
-		return 0;
-	}
-	return symbi_fail(err, SYMBI_E_INVALID, 0, "configuration field \"%s\" has the wrong type", key);
+	return 0;
 }
 
 static int apply_field(symbi_config_t *cfg, const char *key, json_t *value, symbi_error_t *err)
 {
-	char text[64];
-	if (in_list(key, list_fields, sizeof(list_fields) / sizeof(list_fields[0]))) {
-		if (!json_is_array(value))
-			return symbi_fail(err, SYMBI_E_INVALID, 0,
-					  "configuration field \"%s\" must be an array of strings", key);
-		symbi_config_clear_list(cfg, key, err);
-		size_t i;
-		json_t *item;
-		json_array_foreach(value, i, item) {
-			if (!json_is_string(item))
-				return symbi_fail(err, SYMBI_E_INVALID, 0,
-						  "configuration field \"%s\" must be an array of strings", key);
-			if (symbi_config_set(cfg, key, json_string_value(item), err) < 0)
-				return -1;
+	symbi_field_kind_t kind;
+	bool nullable;
+	if (symbi_config_field_kind(key, &kind, &nullable) < 0)
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "unknown configuration field \"%.100s\"", key);
+	if (kind == SYMBI_FIELD_LIST)
+		return set_list(cfg, key, value, err);
+	if (json_is_string(value))
+		return symbi_config_set(cfg, key, json_string_value(value), err);
+	if (json_is_null(value))
+		return nullable ? symbi_config_unset(cfg, key, err) : wrong_type(key, err);
+	switch (kind) {
+	case SYMBI_FIELD_BOOL:
+		if (!json_is_boolean(value))
+			return wrong_type(key, err);
+		return symbi_config_set_bool(cfg, key, json_is_true(value), err);
+	case SYMBI_FIELD_NUMBER:
+		if (json_is_integer(value) && json_integer_value(value) >= 0)
+			return symbi_config_set_u64(cfg, key, (uint64_t)json_integer_value(value), err);
+		if (json_is_number(value))
+			return symbi_config_set_double(cfg, key, json_number_value(value), err);
+		return wrong_type(key, err);
+	case SYMBI_FIELD_SECONDS:
+		if (json_is_number(value))
+			return symbi_config_set_double(cfg, key, json_number_value(value), err);
+		if (json_is_object(value))
+			return set_duration_object(cfg, key, value, err);
+		return wrong_type(key, err);
+	default:
+		/* A number where text is wanted: its digits ("user": 1000). */
+		if (json_is_integer(value)) {
+			char digits[32];
+			snprintf(digits, sizeof(digits), "%lld", (long long)json_integer_value(value));
+			return symbi_config_set(cfg, key, digits, err);
 		}
-		return 0;
+		return wrong_type(key, err);
 	}
-	const char *v = NULL;
-	if (strcmp(key, "max_execution_time") == 0) {
-		if (duration_to_text(value, text, sizeof(text), err) < 0)
-			return -1;
-		v = text;
-	} else if (scalar_to_text(key, value, text, sizeof(text), &v, err) < 0) {
-		return -1;
-	}
-	return symbi_config_set(cfg, key, v, err);
 }
 
 int symbi_config_load_json(symbi_config_t *cfg, const char *text, symbi_error_t *err)

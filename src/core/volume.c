@@ -185,6 +185,16 @@ static int check_container_path(const char *spec, char *path, symbi_error_t *err
 	return 0;
 }
 
+/* Is `option` one of mode's comma-separated options? */
+static bool has_option(const char *mode, const char *option)
+{
+	size_t n = strlen(option);
+	for (const char *p = mode; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, option, n) == 0 && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
 static int check_mode(const char *spec, const char *mode, symbi_error_t *err)
 {
 	char copy[256];
@@ -207,53 +217,121 @@ bad:
 			  spec, mode);
 }
 
-int symbi_volume_check(const char *spec, char **out, symbi_error_t *err)
+/* What every volume has to pass, from its parts: a host path outside the
+ * blocklist (or a valid volume name), an absolute container path that is
+ * not "/", known options. `spec` names the volume in messages. */
+static int volume_from_parts(const char *spec, const char *host, const char *target,
+			     const char *mode, symbi_volume_t *out, symbi_error_t *err)
 {
+	*out = (symbi_volume_t){0};
+	if (!*host)
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "volume mount \"%s\" has empty host path", spec);
+	char resolved[PATH_MAX];
+	if (host[0] == '/') {
+		if (check_host_path(spec, host, resolved, sizeof(resolved), err) < 0)
+			return -1;
+	} else if (check_named_volume(spec, host, err) < 0) {
+		return -1;
+	}
+	char container[PATH_MAX];
+	if (strlen(target) >= sizeof(container))
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "volume mount \"%s\": container path is too long",
+				  spec);
+	strcpy(container, target);
+	if (check_container_path(spec, container, err) < 0)
+		return -1;
+	if (mode && check_mode(spec, mode, err) < 0)
+		return -1;
+	char normalised[PATH_MAX];
+	strcpy(normalised, host); /* shorter than PATH_MAX: check_host_path */
+	if (host[0] == '/')
+		normalise_path(normalised);
+	out->named = host[0] != '/';
+	out->read_only = mode && has_option(mode, "ro");
+	out->spec = strdup(spec);
+	out->host = strdup(normalised);
+	out->target = strdup(container);
+	out->mode = mode ? strdup(mode) : NULL;
+	if (!out->spec || !out->host || !out->target || (mode && !out->mode)) {
+		symbi_volume_clear(out);
+		return symbi_fail_nomem(err);
+	}
+	return 0;
+}
+
+int symbi_volume_parse(const char *spec, symbi_volume_t *out, symbi_error_t *err)
+{
+	*out = (symbi_volume_t){0};
 	if (!spec || !*spec)
 		return symbi_fail(err, SYMBI_E_INVALID, 0, "empty volume mount");
 	char *copy = strdup(spec);
 	if (!copy)
 		return symbi_fail_nomem(err);
 	int rc = -1;
-	char *host = copy;
 	char *container = strchr(copy, ':');
-	char *mode = NULL;
 	if (!container) {
 		symbi_fail(err, SYMBI_E_INVALID, 0, "volume mount \"%s\" missing container path", spec);
 		goto done;
 	}
 	*container++ = '\0';
-	mode = strchr(container, ':');
+	char *mode = strchr(container, ':');
 	if (mode)
 		*mode++ = '\0';
-	if (!*host) {
-		symbi_fail(err, SYMBI_E_INVALID, 0, "volume mount \"%s\" has empty host path", spec);
-		goto done;
-	}
-	char resolved[PATH_MAX];
-	if (host[0] == '/') {
-		if (check_host_path(spec, host, resolved, sizeof(resolved), err) < 0)
-			goto done;
-	} else {
-		if (check_named_volume(spec, host, err) < 0)
-			goto done;
-		strcpy(resolved, host);
-	}
-	if (check_container_path(spec, container, err) < 0)
-		goto done;
-	if (mode && check_mode(spec, mode, err) < 0)
-		goto done;
-	if (out) {
-		int n = mode ? asprintf(out, "%s:%s:%s", resolved, container, mode)
-			     : asprintf(out, "%s:%s", resolved, container);
-		if (n < 0) {
-			*out = NULL;
-			symbi_fail_nomem(err);
-			goto done;
-		}
-	}
-	rc = 0;
+	rc = volume_from_parts(spec, copy, container, mode, out, err);
 done:
 	free(copy);
 	return rc;
+}
+
+int symbi_volume_make(const char *host, const char *target, bool read_only, symbi_volume_t *out,
+		      symbi_error_t *err)
+{
+	*out = (symbi_volume_t){0};
+	if (!host || !target)
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "volume: NULL host or target");
+	const char *mode = read_only ? "ro" : "rw";
+	char spec[2 * PATH_MAX + 8];
+	if (strlen(host) >= PATH_MAX || strlen(target) >= PATH_MAX)
+		return symbi_fail(err, SYMBI_E_INVALID, 0, "volume host or container path is too long");
+	snprintf(spec, sizeof(spec), "%s:%s:%s", host, target, mode);
+	/* docker -v splits on ':', and so would the text form of this volume. */
+	if (strchr(host, ':') || strchr(target, ':'))
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  "volume mount \"%s\": host and container paths must not contain ':'",
+				  spec);
+	return volume_from_parts(spec, host, target, mode, out, err);
+}
+
+int symbi_volume_resolve(const symbi_volume_t *v, char *resolved, size_t size, symbi_error_t *err)
+{
+	if (v->named) {
+		if (strlen(v->host) >= size)
+			return symbi_fail(err, SYMBI_E_INVALID, 0, "volume name is too long");
+		strcpy(resolved, v->host);
+		return 0;
+	}
+	return check_host_path(v->spec, v->host, resolved, size, err);
+}
+
+void symbi_volume_clear(symbi_volume_t *v)
+{
+	free(v->spec);
+	free(v->host);
+	free(v->target);
+	free(v->mode);
+	*v = (symbi_volume_t){0};
+}
+
+int symbi_volume_copy(symbi_volume_t *dst, const symbi_volume_t *src)
+{
+	*dst = *src;
+	dst->spec = strdup(src->spec);
+	dst->host = strdup(src->host);
+	dst->target = strdup(src->target);
+	dst->mode = src->mode ? strdup(src->mode) : NULL;
+	if (!dst->spec || !dst->host || !dst->target || (src->mode && !dst->mode)) {
+		symbi_volume_clear(dst);
+		return -1;
+	}
+	return 0;
 }

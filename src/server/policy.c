@@ -12,7 +12,6 @@
 
 /* The unprivileged user the native backend runs code as (its default). */
 #define SRV_NATIVE_UID 65534
-#define SRV_NATIVE_UID_GID "65534:65534"
 
 static char *xstrdup(const char *s)
 {
@@ -611,39 +610,36 @@ symbi_config_t *srv_spec_config(const srv_exec_spec_t *spec, const char *workspa
 		srv_fail(err, 500, "internal", "out of memory");
 		return NULL;
 	}
-	char num[64], vol[4200];
 	symbi_error_t lerr = {0};
 	const srv_limits_t *l = &spec->limits;
-#define SET(field, value)                                                 \
-	do {                                                              \
-		if (symbi_config_set(cfg, field, value, &lerr) < 0)       \
-			goto fail;                                        \
+#define SET(call)                     \
+	do {                          \
+		if ((call) < 0)       \
+			goto fail;    \
 	} while (0)
-	SET("backend", spec->backend);
-	SET("image", spec->image);
-	SET("shell", spec->shell);
-	SET("network_mode", spec->network);
-	snprintf(num, sizeof(num), "%.3f", l->timeout_s);
-	SET("max_execution_time", num);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)l->memory_bytes);
-	SET("memory_limit", num);
-	snprintf(num, sizeof(num), "%g", l->cpus);
-	SET("cpu_limit", num);
-	snprintf(num, sizeof(num), "%lld", (long long)l->pids);
-	SET("pids_limit", num);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)l->max_output_bytes);
-	SET("max_output_bytes", num);
+	SET(symbi_config_set(cfg, "backend", spec->backend, &lerr));
+	/* The image is the containers' (native runs the host's interpreters,
+	 * which the shell names); a backend that ignores it is not given it. */
+	if (symbi_config_field_honoured(cfg, "image"))
+		SET(symbi_config_set(cfg, "image", spec->image, &lerr));
+	SET(symbi_config_set(cfg, "shell", spec->shell, &lerr));
+	SET(symbi_config_set(cfg, "network_mode", spec->network, &lerr));
+	SET(symbi_config_set_double(cfg, "max_execution_time", l->timeout_s, &lerr));
+	SET(l->memory_bytes ? symbi_config_set_u64(cfg, "memory_limit", l->memory_bytes, &lerr)
+			    : symbi_config_unset(cfg, "memory_limit", &lerr));
+	SET(symbi_config_set_double(cfg, "cpu_limit", l->cpus, &lerr));
+	SET(symbi_config_set_u64(cfg, "pids_limit", (uint64_t)l->pids, &lerr));
+	SET(symbi_config_set_u64(cfg, "max_output_bytes", l->max_output_bytes, &lerr));
 	if (workspace) {
-		snprintf(vol, sizeof(vol), "%s:/workspace:rw", workspace);
-		SET("volumes", vol);
-		SET("working_dir", "/workspace");
+		SET(symbi_config_add_volume(cfg, workspace, "/workspace", false, &lerr));
+		SET(symbi_config_set(cfg, "working_dir", "/workspace", &lerr));
 		if (strcmp(spec->backend, "native") == 0) {
 			/* The native backend runs code as an unprivileged user: as
 			 * root we hand it the workspace (and what we put there, see
 			 * workspace.c); otherwise its user namespace maps our uid to
 			 * the sandbox's, and the workspace is already its own. */
 			if (geteuid() == 0) {
-				SET("user", SRV_NATIVE_UID_GID);
+				SET(symbi_config_set_user_ids(cfg, SRV_NATIVE_UID, SRV_NATIVE_UID, &lerr));
 				if (chown(workspace, SRV_NATIVE_UID, SRV_NATIVE_UID) < 0) {
 					srv_fail(err, 500, "internal", "workspace: chown: %s",
 						 strerror(errno));
@@ -653,8 +649,7 @@ symbi_config_t *srv_spec_config(const srv_exec_spec_t *spec, const char *workspa
 			}
 		} else if (getuid() != 0) {
 			/* Files the sandbox writes into the workspace must stay ours. */
-			snprintf(num, sizeof(num), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
-			SET("user", num);
+			SET(symbi_config_set_user_ids(cfg, getuid(), getgid(), &lerr));
 		}
 	}
 #undef SET

@@ -25,9 +25,9 @@ static inline char *config_dump(const symbi_config_t *c)
 	if (!f)
 		abort();
 #define S(x) ((x) ? (x) : "(null)")
-	fprintf(f, "backend=%d image=<%s> shell=<%s> memory=<%s> cpu=%a timeout=%llu\n",
-		(int)c->backend, S(c->image), S(c->shell), S(c->memory_limit), c->cpu_limit,
-		(unsigned long long)c->timeout_ms);
+	fprintf(f, "backend=%d image=<%s> shell=<%s> memory=<%s>%llu cpu=%a timeout=%llu\n",
+		(int)c->backend, S(c->image), S(c->shell), S(c->memory_limit),
+		(unsigned long long)c->memory_bytes, c->cpu_limit, (unsigned long long)c->timeout_ms);
 	fprintf(f, "network=<%s> workdir=<%s> auto_remove=%d docker=<%s> max_output=%zu\n",
 		S(c->network_mode), S(c->working_dir), c->auto_remove, S(c->docker_binary),
 		c->max_output_bytes);
@@ -37,10 +37,20 @@ static inline char *config_dump(const symbi_config_t *c)
 	fprintf(f, "exe=<%s> wdir=<%s> enforce=%d mem_mb=%llu cpu_s=%llu\n", S(c->executable),
 		S(c->working_directory), c->enforce_resource_limits,
 		(unsigned long long)c->max_memory_mb, (unsigned long long)c->max_cpu_seconds);
-#undef S
-	dump_list(f, "volumes", &c->volumes);
+	fprintf(f, "idle=%llu lifetime=%llu weak=%d ids=%u:%u writable=%d set=%llx\n",
+		(unsigned long long)c->idle_timeout_ms, (unsigned long long)c->max_lifetime_ms,
+		c->weak_limits, c->id_range_base, c->id_range_count, c->allow_writable_volume_paths,
+		(unsigned long long)c->set_fields);
+	fprintf(f, "volumes[%zu]", c->nvolumes);
+	for (size_t i = 0; i < c->nvolumes; i++)
+		fprintf(f, "<%s|%s|%s|%s|%d|%d>", c->volumes[i].spec, c->volumes[i].host,
+			c->volumes[i].target, S(c->volumes[i].mode), c->volumes[i].named,
+			c->volumes[i].read_only);
+	fputc('\n', f);
+	dump_list(f, "allowed_named_volumes", &c->allowed_named_volumes);
 	dump_list(f, "extra_flags", &c->extra_flags);
 	dump_list(f, "allowed_executables", &c->allowed_executables);
+#undef S
 	if (fclose(f) != 0)
 		abort();
 	return buf;

@@ -154,6 +154,19 @@ expect_eq "mount options of every tmpfs carry nr_inodes" \
 	"/ nr_inodes=1024 /tmp nr_inodes=25600 /workspace nr_inodes=25600 /dev nr_inodes=256 /dev/shm nr_inodes=25600" \
 	"$(nrun "grep -E '^symbi-' /proc/mounts | sed -E 's/^[^ ]+ ([^ ]+) .*(nr_inodes=[0-9]+).*/\1 \2/' | tr '\n' ' ' | sed 's/ \$//'")"
 
+# ---- fields of other backends are refused, not ignored
+for opts in "--image alpine" "--runsc-binary /x" "--keep" "--executable sh" \
+	"--allow-named-volume cache" "--extra-flag=--init"; do
+	out=$(nrun $opts 'echo ran' 2>&1); rc=$?
+	expect_eq "$opts is refused on the native backend (125), nothing runs" "125|" \
+		"$rc|$(grep -x ran <<<"$out")"
+	check "... saying it means nothing here" grep -q "means nothing on the native backend" <<<"$out"
+done
+out=$(nrun -c "$(cfg '{"image": "alpine"}')" true 2>&1); rc=$?
+expect_eq "a JSON config setting image on native is refused too" "125" "$rc"
+expect_eq "... unless it names the backend it is for" "ran" \
+	"$("$SB" run -c "$(cfg '{"backend": "native", "tmp_size": "10m", "lang": "sh"}')" 'echo ran')"
+
 # ---- nothing left behind
 for p in "${HOST_PATHS[@]}"; do
 	[ -e "$p" ] && not_ok "leftover on the host: $p"

@@ -51,6 +51,14 @@ expect_eq "refused in production (125)" "125" "$rc"
 check "... with a SECURITY message" grep -q "SECURITY" <<<"$out"
 out=$(SYMBIONT_ENV=prodction prun -c "$(base sh)" true 2>&1); rc=$?
 expect_eq "refused when SYMBIONT_ENV is unknown (fail closed)" "125" "$rc"
+# Fields this backend would ignore are refused, not silently dropped: the
+# host's files, memory and interpreter are not what they ask for here.
+for opts in "--lang python" "-v $WORK:/w" "--memory 64m" "--network none" "--image alpine"; do
+	field=$(prun $opts -c "$(base sh)" 'echo ran' 2>&1); rc=$?
+	expect_eq "$opts is refused on the process backend (125), nothing runs" "125|" \
+		"$rc|$(grep -x ran <<<"$field")"
+	check "... saying it means nothing here" grep -q "means nothing on the process backend" <<<"$field"
+done
 expect_eq "allowed in production with SYMBIONT_ALLOW_UNISOLATED=TRUE" "ok" \
 	"$(SYMBIONT_ENV=production SYMBIONT_ALLOW_UNISOLATED=TRUE prun -c "$(base sh)" 'echo ok')"
 

@@ -21,6 +21,15 @@ static symbi_config_t *cfg_new(void)
 	return cfg;
 }
 
+/* extra_flags and the named-volume fields mean something on docker only. */
+static symbi_config_t *docker_cfg(void)
+{
+	symbi_config_t *cfg = cfg_new();
+	symbi_error_t err = {0};
+	assert_int_equal(symbi_config_set(cfg, "backend", "docker", &err), 0);
+	return cfg;
+}
+
 static void test_defaults(void **state)
 {
 	(void)state;
@@ -185,7 +194,7 @@ static void test_validate_catches_json_volume(void **state)
 static void expect_flag(const char *flag, int expected, const char *needle)
 {
 	symbi_error_t err = {0};
-	symbi_config_t *cfg = cfg_new();
+	symbi_config_t *cfg = docker_cfg();
 	int rc = symbi_config_set(cfg, "extra_flags", flag, &err);
 	if (rc == 0)
 		rc = symbi_config_validate(cfg, &err);
@@ -229,7 +238,7 @@ static void test_extra_flag_pairs(void **state)
 {
 	(void)state;
 	symbi_error_t err = {0};
-	symbi_config_t *cfg = cfg_new();
+	symbi_config_t *cfg = docker_cfg();
 	/* A split value is fine after a flag that takes one... */
 	assert_int_equal(symbi_config_set(cfg, "extra_flags", "--label", &err), 0);
 	assert_int_equal(symbi_config_set(cfg, "extra_flags", "x=y", &err), 0);
@@ -240,7 +249,7 @@ static void test_extra_flag_pairs(void **state)
 	assert_non_null(strstr(err.message, "not a flag"));
 	symbi_config_free(cfg);
 	/* A split --ulimit value is checked like an inline one. */
-	cfg = cfg_new();
+	cfg = docker_cfg();
 	assert_int_equal(symbi_config_set(cfg, "extra_flags", "--ulimit", &err), 0);
 	assert_int_equal(symbi_config_set(cfg, "extra_flags", "rtprio=99", &err), 0);
 	assert_int_equal(symbi_config_validate(cfg, &err), -1);

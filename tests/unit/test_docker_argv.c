@@ -40,7 +40,7 @@ static const symbi_strlist_t no_list;
 static symbi_docker_run_plan_t plan_for(const char *name, const char *image)
 {
 	return (symbi_docker_run_plan_t){.name = name, .image = image, .image_volumes = &no_list,
-					 .volumes = &no_list, .deadline = 1234567890,
+					 .volumes = NULL, .deadline = 1234567890,
 					 .owner = "boot/1/2/3"};
 }
 
@@ -210,11 +210,12 @@ static void test_image_volumes_covered(void **state)
 	(void)state;
 	symbi_error_t err = {0};
 	symbi_config_t *cfg = symbi_config_new();
-	symbi_strlist_t image_volumes = {0}, volumes = {0}, argv = {0};
+	symbi_strlist_t image_volumes = {0}, argv = {0};
 	symbi_strlist_push(&image_volumes, "/data");
 	symbi_strlist_push(&image_volumes, "/tmp");
 	symbi_strlist_push(&image_volumes, "/mounted");
-	symbi_strlist_push(&volumes, "/run/symbi-sandbox/volumes/n/0:/mounted:ro");
+	symbi_docker_mount_t mount = {"/run/symbi-sandbox/volumes/n/0", "/mounted", "ro"};
+	symbi_docker_volumes_t volumes = {.mounts = &mount, .nmounts = 1};
 	symbi_docker_run_plan_t plan = plan_for("n", "sha256:abc");
 	plan.image_volumes = &image_volumes;
 	plan.volumes = &volumes;
@@ -227,7 +228,6 @@ static void test_image_volumes_covered(void **state)
 	assert_true(argv_index(&argv, "sha256:abc") > 0);
 	symbi_strlist_clear(&argv);
 	symbi_strlist_clear(&image_volumes);
-	symbi_strlist_clear(&volumes);
 	symbi_config_free(cfg);
 }
 
@@ -346,8 +346,9 @@ static void test_process_refuses_lang(void **state)
 	assert_int_equal(symbi_config_set(cfg, "lang", "python", &err), 0);
 	assert_int_equal(symbi_config_validate(cfg, &err), -1);
 	assert_int_equal(err.code, SYMBI_E_INVALID);
-	assert_string_equal(err.message, "lang is not supported on the process backend: it runs "
-					 "`executable` (one of allowed_executables) with -c CODE");
+	assert_string_equal(err.message, "lang means nothing on the process backend: it runs "
+					 "`executable` with the code as its argument; leave it unset "
+					 "there (it applies to: docker gvisor native)");
 	/* Its extra_flags are still held to the docker policy. */
 	assert_int_equal(symbi_config_set(cfg, "lang", "", &err), 0);
 	assert_int_equal(symbi_config_set(cfg, "extra_flags", "--label", &err), 0);

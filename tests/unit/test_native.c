@@ -197,7 +197,9 @@ static void test_native_config_errors(void **state)
 	assert_int_equal(symbi_config_set(cfg, "weak_limits", "maybe", &err), -1);
 	assert_non_null(strstr(err.message, "weak_limits must be true or false"));
 	assert_int_equal(symbi_config_load_json(cfg, "{\"weak_limits\": true}", &err), 0);
-	assert_int_equal(symbi_config_load_json(cfg, "{\"weak_limits\": \"no\"}", &err), -1);
+	assert_int_equal(symbi_config_load_json(cfg, "{\"weak_limits\": \"maybe\"}", &err), -1);
+	assert_int_equal(symbi_config_load_json(cfg, "{\"weak_limits\": 1}", &err), -1);
+	assert_string_equal(err.message, "configuration field \"weak_limits\" has the wrong type");
 	assert_int_equal(symbi_config_set(cfg, "user", "0", &err), 0);
 	assert_null(symbi_sandbox_new(cfg, &err));
 	assert_int_equal(err.code, SYMBI_E_SECURITY);

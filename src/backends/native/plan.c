@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,41 +136,36 @@ static int resolve_user(const char *user, native_plan_t *p, symbi_error_t *err)
 
 static int build_binds(native_plan_t *p, const symbi_config_t *cfg, symbi_error_t *err)
 {
-	if (cfg->volumes.len == 0)
+	if (cfg->nvolumes == 0)
 		return 0;
-	p->binds = calloc(cfg->volumes.len, sizeof(*p->binds));
+	p->binds = calloc(cfg->nvolumes, sizeof(*p->binds));
 	if (!p->binds)
 		return symbi_fail_nomem(err);
-	for (size_t i = 0; i < cfg->volumes.len; i++) {
-		char *resolved = NULL;
-		if (symbi_volume_check(cfg->volumes.items[i], &resolved, err) < 0)
-			return -1;
-		native_bind_t *b = &p->binds[p->nbinds++];
-		b->source = resolved;
-		char *c1 = strchr(resolved, ':');
-		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (resolved[0] != '/' || !c1) {
+	for (size_t i = 0; i < cfg->nvolumes; i++) {
+		const symbi_volume_t *vol = &cfg->volumes[i];
+		if (vol->named)
 			return symbi_fail(err, SYMBI_E_INVALID, 0,
 					  "volume \"%.200s\": the native backend binds host paths only "
-					  "(named volumes are a Docker feature)", cfg->volumes.items[i]);
-		}
-		*c1 = '\0';
-		if (c2)
-			*c2 = '\0';
-		b->read_only = c2 && strstr(c2 + 1, "ro") != NULL &&
-			       (strcmp(c2 + 1, "ro") == 0 || strncmp(c2 + 1, "ro,", 3) == 0 ||
-				strstr(c2 + 1, ",ro") != NULL);
+					  "(named volumes are a Docker feature)", vol->spec);
+		/* The host path is resolved and checked again: it may have
+		 * changed since it was set. */
+		char resolved[PATH_MAX];
+		if (symbi_volume_resolve(vol, resolved, sizeof(resolved), err) < 0)
+			return -1;
+		native_bind_t *b = &p->binds[p->nbinds++];
+		b->read_only = vol->read_only;
+		if (!(b->source = strdup(resolved)))
+			return symbi_fail_nomem(err);
 		/* The blocklist refuses /dev already; the mount code relies on
 		 * it (NATIVE_NEW_ROOT hides /dev while volumes are bound). */
 		if (under(resolved, NATIVE_NEW_ROOT))
 			return symbi_fail(err, SYMBI_E_SECURITY, 0,
 					  "volume \"%.200s\": host paths under %s cannot be bound",
-					  cfg->volumes.items[i], NATIVE_NEW_ROOT);
+					  vol->spec, NATIVE_NEW_ROOT);
 		if (access(resolved, F_OK) < 0)
 			return symbi_fail(err, SYMBI_E_INVALID, errno,
-					  "volume \"%.200s\": the host path does not exist",
-					  cfg->volumes.items[i]);
-		if (sandbox_path("volume target", c1 + 1, &b->target, err) < 0)
+					  "volume \"%.200s\": the host path does not exist", vol->spec);
+		if (sandbox_path("volume target", vol->target, &b->target, err) < 0)
 			return -1;
 	}
 	/* A target inside another would be created inside that volume, on
@@ -300,8 +296,7 @@ int native_plan_build(native_plan_t *p, const symbi_config_t *cfg, const native_
 	if (under(p->workdir, "/tmp"))
 		return symbi_fail(err, SYMBI_E_INVALID, 0,
 				  "working_dir must not be inside /tmp on the native backend");
-	if (cfg->memory_limit && symbi_parse_bytes(cfg->memory_limit, &p->limits.memory_bytes, err) < 0)
-		return -1;
+	p->limits.memory_bytes = cfg->memory_bytes;
 	p->limits.pids = cfg->pids_limit;
 	p->limits.cpus = cfg->cpu_limit;
 	p->tmp_size = cfg->tmp_size;
