@@ -23,11 +23,12 @@ struct cli_run_args {
 	const char *stdin_file;
 	bool json;
 };
-/* Parses run's options (shared by `shell`) into cfg and env: 0, 1 after
- * --help (printed), -2 after a getopt message, -1 with err. optind is left
- * at the first operand. */
-int cli_build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t *env,
-		     struct cli_run_args *a, symbi_error_t *err);
+/* Parses run's options (shared by `shell`) into cfg and env (either may be
+ * NULL: out of memory). Returns 0; 1 after --help (printed); -1 after an
+ * error, which it printed with the command's name. optind is left at the
+ * first operand. */
+int cli_build_config(const char *cmd, int argc, char **argv, symbi_config_t *cfg,
+		     symbi_env_t *env, struct cli_run_args *a);
 /* The exit status that reports a result (the program's; 124, 125, 128+N). */
 int cli_exit_status(const symbi_result_t *res);
 

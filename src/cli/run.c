@@ -194,7 +194,7 @@ static int add_env(symbi_env_t *env, const char *arg, symbi_error_t *err)
 /* Loads --config first (command-line options override it), then applies
  * the options in order. A list given on the command line replaces the
  * file's list. */
-int cli_build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t *env,
+static int build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t *env,
 			struct cli_run_args *a, symbi_error_t *err)
 {
 	int opt;
@@ -262,6 +262,22 @@ int cli_build_config(int argc, char **argv, symbi_config_t *cfg, symbi_env_t *en
 		}
 	}
 	return 0;
+}
+
+int cli_build_config(const char *cmd, int argc, char **argv, symbi_config_t *cfg,
+		     symbi_env_t *env, struct cli_run_args *a)
+{
+	symbi_error_t err = {0};
+	if (!cfg || !env) {
+		fprintf(stderr, "symbi-sandbox %s: out of memory\n", cmd);
+		return -1;
+	}
+	int rc = build_config(argc, argv, cfg, env, a, &err);
+	if (rc == -2)
+		fprintf(stderr, "Try 'symbi-sandbox %s --help'.\n", cmd);
+	else if (rc < 0)
+		fprintf(stderr, "symbi-sandbox %s: %s\n", cmd, err.message);
+	return rc < 0 ? -1 : rc;
 }
 
 /* Signals stop the run cleanly (the sandbox is torn down) through the
@@ -341,21 +357,9 @@ int cli_run(int argc, char **argv)
 	char *code = NULL, *input = NULL;
 	size_t code_len = 0, input_len = 0;
 	int status = CLI_EXIT_SANDBOX_FAILED;
-	if (!cfg || !env) {
-		fprintf(stderr, "symbi-sandbox run: out of memory\n");
-		goto done;
-	}
-	int rc = cli_build_config(argc, argv, cfg, env, &a, &err);
-	if (rc == 1) {
-		status = 0;
-		goto done;
-	}
-	if (rc == -2) {
-		fprintf(stderr, "Try 'symbi-sandbox run --help'.\n");
-		goto done;
-	}
-	if (rc < 0) {
-		fprintf(stderr, "symbi-sandbox run: %s\n", err.message);
+	int rc = cli_build_config("run", argc, argv, cfg, env, &a);
+	if (rc != 0) {
+		status = rc == 1 ? 0 : CLI_EXIT_SANDBOX_FAILED;
 		goto done;
 	}
 	if (optind < argc - 1) {

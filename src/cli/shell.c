@@ -190,19 +190,8 @@ int cli_shell(int argc, char **argv)
 	symbi_env_t *env = symbi_env_new();
 	symbi_live_t *lv = NULL;
 	int status = CLI_EXIT_SANDBOX_FAILED;
-	if (!cfg || !env) {
-		fprintf(stderr, "symbi-sandbox shell: out of memory\n");
+	if (cli_build_config("shell", argc, argv, cfg, env, &a) != 0)
 		goto done;
-	}
-	int rc = cli_build_config(argc, argv, cfg, env, &a, &err);
-	if (rc == -2) {
-		fprintf(stderr, "Try 'symbi-sandbox shell --help'.\n");
-		goto done;
-	}
-	if (rc < 0) {
-		fprintf(stderr, "symbi-sandbox shell: %s\n", err.message);
-		goto done;
-	}
 	if (optind < argc || a.code_file || a.stdin_file || a.json) {
 		fprintf(stderr, "symbi-sandbox shell: takes no code, --file, --stdin or --json "
 				"(the shell reads standard input)\nTry 'symbi-sandbox shell --help'.\n");
