@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 	double *code = calloc((size_t)runs, sizeof(double));
 	double *prog = calloc((size_t)runs, sizeof(double));
 	double *bare = calloc((size_t)runs, sizeof(double));
+	double *cycle = calloc((size_t)runs, sizeof(double));
 	extern char **environ;
 	char *true_argv[] = {"true", NULL};
 	symbi_exec_options_t by_code = {.code = "true", .code_len = 4, .cancel_fd = -1};
@@ -87,12 +88,20 @@ int main(int argc, char **argv)
 		    waitpid(pid, &status, 0) != pid)
 			return 1;
 		double t4 = now_ms();
+		/* A one-shot run made of a live sandbox: start, exec, stop. */
+		symbi_live_t *once = symbi_live_start(cfg, &err);
+		if (!once || symbi_live_exec(once, &by_code, &res, &err) < 0 ||
+		    check(res, "start+exec+stop") < 0)
+			return 1;
+		symbi_live_stop(once);
+		double t5 = now_ms();
 		if (i < 5)
 			continue; /* warm-up */
 		one[i - 5] = t1 - t0;
 		code[i - 5] = t2 - t1;
 		prog[i - 5] = t3 - t2;
 		bare[i - 5] = t4 - t3;
+		cycle[i - 5] = t5 - t4;
 	}
 	printf("| %-40s | %7s | %7s | %7s | %7s |\n", "native backend, ms", "median", "mean", "p90",
 	       "max");
@@ -101,6 +110,7 @@ int main(int argc, char **argv)
 	report("live sandbox: exec of sh -c true", code, runs);
 	report("live sandbox: exec of true (argv)", prog, runs);
 	report("no sandbox: posix_spawn of true", bare, runs);
+	report("live start + exec of sh -c true + stop", cycle, runs);
 	printf("\nlive exec / one-shot (medians): %.2f\n", code[runs / 2] / one[runs / 2]);
 	symbi_live_stop(lv);
 	symbi_sandbox_free(sb);
@@ -109,5 +119,6 @@ int main(int argc, char **argv)
 	free(code);
 	free(prog);
 	free(bare);
+	free(cycle);
 	return 0;
 }
