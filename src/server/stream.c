@@ -70,7 +70,7 @@ static size_t utf8_len(unsigned char b)
 }
 
 /* s[0..n) as a JSON string, every invalid sequence as U+FFFD. */
-static json_t *lossy_text(const unsigned char *s, size_t n)
+json_t *srv_utf8_lossy(const unsigned char *s, size_t n)
 {
 	json_t *t = json_stringn((const char *)s, n);
 	if (t)
@@ -100,7 +100,7 @@ static json_t *lossy_text(const unsigned char *s, size_t n)
 
 /* Where a chunk can end without cutting a sequence: before an incomplete
  * one at its very end. */
-static size_t complete_prefix(const unsigned char *s, size_t n)
+size_t srv_utf8_complete_prefix(const unsigned char *s, size_t n)
 {
 	for (size_t back = 1; back <= 3 && back <= n; back++) {
 		size_t m = utf8_len(s[n - back]);
@@ -128,12 +128,12 @@ static void push_output(srv_stream_t *st, int which, const char *data, size_t le
 	memcpy(buf, st->carry[i], st->carry_len[i]);
 	memcpy(buf + st->carry_len[i], data, len);
 	/* Past the cap nothing more comes: no carry then. */
-	size_t cut = len && st->sent[i] < st->cap ? complete_prefix(buf, total) : total;
+	size_t cut = len && st->sent[i] < st->cap ? srv_utf8_complete_prefix(buf, total) : total;
 	st->carry_len[i] = total - cut;
 	memcpy(st->carry[i], buf + cut, st->carry_len[i]);
 	if (cut)
 		push_json(st, json_pack("{s:s,s:o}", "type", which == 1 ? "stdout" : "stderr",
-					"data", lossy_text(buf, cut)));
+					"data", srv_utf8_lossy(buf, cut)));
 	free(buf);
 }
 
@@ -155,7 +155,7 @@ static void *wait_main(void *arg)
 	int rc = symbi_process_wait(st->proc, &res, &lerr);
 	srv_limiter_release(st->svc->limiter);
 	char *text = rc == 0 ? symbi_result_to_json(res, &lerr) : NULL;
-	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
 	if (!o)
 		o = json_pack("{s:s,s:s}", "status", "error", "error", lerr.message);
 	const char *status = res ? symbi_status_name(res->status) : "error";
@@ -232,13 +232,10 @@ fail:
 	return NULL;
 }
 
-/* Whether the client closed its end (lock held). MHD notices only when it
- * writes, and a quiet program gives it nothing to write. */
-static bool client_gone(srv_stream_t *st)
+bool srv_client_gone(int fd)
 {
-	struct pollfd p = {st->client_fd, POLLRDHUP, 0};
-	return st->client_fd >= 0 && poll(&p, 1, 0) == 1 &&
-	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+	struct pollfd p = {fd, POLLRDHUP, 0};
+	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 size_t srv_stream_read(srv_stream_t *st, char *buf, size_t max)
@@ -253,7 +250,7 @@ size_t srv_stream_read(srv_stream_t *st, char *buf, size_t max)
 			ts.tv_nsec -= 1000000000L;
 		}
 		if (pthread_cond_timedwait(&st->cond, &st->lock, &ts) == ETIMEDOUT &&
-		    !st->hung_up && client_gone(st)) {
+		    !st->hung_up && srv_client_gone(st->client_fd)) {
 			/* Killed now; its result line ends the answer, which
 			 * MHD then fails to send and frees the stream. */
 			st->hung_up = true;
