@@ -38,6 +38,10 @@ static const struct route {
 	{"POST", "/v1/sessions/{id}/processes/{pid}/stdin"},
 	{"POST", "/v1/sessions/{id}/processes/{pid}/signal"},
 	{"GET", "/v1/sessions/{id}/processes/{pid}/output"},
+	{"GET", "/v1/sessions/{id}/contexts"},
+	{"POST", "/v1/sessions/{id}/contexts"},
+	{"DELETE", "/v1/sessions/{id}/contexts/{cid}"},
+	{"POST", "/v1/sessions/{id}/contexts/{cid}/execute"},
 };
 
 void srv_http_print_routes(void)
@@ -446,7 +450,7 @@ static void route_processes(struct http_server *hs, struct MHD_Connection *c, co
 	srv_session_t *s = srv_session_acquire(svc, id, call->who, &err);
 	if (!s)
 		goto error;
-	srv_proc_session_t ps = srv_session_proc_view(s);
+	srv_session_view_t ps = srv_session_view(s);
 	if (!*pid) {
 		out = post ? srv_proc_start(svc, &ps, req, call, &err) : srv_proc_list(ps.procs);
 		srv_session_release(svc, s);
@@ -590,6 +594,59 @@ static void route(struct http_server *hs, struct MHD_Connection *c, const char *
 			route_processes(hs, c, id, rest + 10, method, rq, &call, r);
 			return;
 		}
+		if (strcmp(rest, "/contexts") == 0) {
+			if (get) {
+				json_t *l = srv_ctx_list(svc, id, who, &err);
+				if (!l)
+					goto error;
+				reply_json(r, 200, l);
+				return;
+			}
+			if (!post)
+				goto method;
+			if (!(call.req = parse_body(rq, &err)))
+				goto error;
+			json_t *d = srv_ctx_create(svc, id, &call, &err);
+			json_decref(call.req);
+			if (!d)
+				goto error;
+			reply_json(r, 201, d);
+			return;
+		}
+		if (strncmp(rest, "/contexts/", 10) == 0) {
+			char cid[40];
+			const char *tail = rest + 10;
+			size_t n = strcspn(tail, "/");
+			if (n == 0 || n >= sizeof(cid) || (tail[n] && strcmp(tail + n, "/execute")))
+				goto not_found;
+			memcpy(cid, tail, n);
+			cid[n] = '\0';
+			json_object_set_new(audit, "context", srv_json_text(cid, n));
+			if (!tail[n]) {
+				if (!del)
+					goto method;
+				if (srv_ctx_delete(svc, id, who, cid, &err) < 0)
+					goto error;
+				reply_json(r, 200, json_pack("{s:s,s:b}", "id", cid, "deleted", 1));
+				return;
+			}
+			if (!post)
+				goto method;
+			if (!(call.req = parse_body(rq, &err)))
+				goto error;
+			if (json_is_true(json_object_get(call.req, "stream"))) {
+				r->stream = srv_ctx_stream(svc, id, cid, &call, &err);
+				json_decref(call.req);
+				if (!r->stream)
+					goto error;
+				r->status = 200;
+				r->content_type = "application/x-ndjson";
+				return;
+			}
+			handle_execute_result(r, srv_ctx_execute(svc, id, cid, &call, &err), &err);
+			json_decref(call.req);
+			return;
+		}
 		if (strcmp(rest, "/files") == 0) {
 			if (!get)
 				goto method;
@@ -625,6 +682,7 @@ static void route(struct http_server *hs, struct MHD_Connection *c, const char *
 			goto method;
 		}
 	}
+not_found:
 	srv_fail(&err, 404, "not_found", "no such endpoint: %s %.200s", method, url);
 	goto error;
 method:

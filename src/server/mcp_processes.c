@@ -81,7 +81,7 @@ json_t *srv_mcp_process_tool(srv_service_t *svc, const char *name, json_t *args,
 	srv_session_t *s = srv_session_acquire(svc, sid, call->who, err);
 	if (!s)
 		return NULL;
-	srv_proc_session_t ps = srv_session_proc_view(s);
+	srv_session_view_t ps = srv_session_view(s);
 	json_t *out = NULL, *body = body_of(args);
 	if (start || list) {
 		out = start ? srv_proc_start(svc, &ps, body, call, err) : srv_proc_list(ps.procs);

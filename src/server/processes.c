@@ -475,7 +475,7 @@ static srv_proc_t *insert(srv_procs_t *t, srv_proc_t *p)
 	return old;
 }
 
-json_t *srv_proc_start(srv_service_t *svc, const srv_proc_session_t *ps, json_t *req,
+json_t *srv_proc_start(srv_service_t *svc, const srv_session_view_t *ps, json_t *req,
 		       srv_exec_call_t *call, srv_err_t *err)
 {
 	if (!json_is_object(req))

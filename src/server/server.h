@@ -398,16 +398,19 @@ void srv_procs_kill_all(srv_procs_t *t);
  * that ends any wait). Readers of their output keep what they hold. */
 void srv_procs_free(srv_procs_t *t);
 
-/* What a process-API call needs of its session. */
-typedef struct srv_proc_session {
+typedef struct srv_ctxs srv_ctxs_t;
+
+/* What the process and context APIs need of a session. */
+typedef struct srv_session_view {
 	srv_procs_t *procs;
+	srv_ctxs_t *ctxs;
 	const srv_exec_spec_t *spec;
 	srv_live_source_t live; /* .get NULL: the session has no live sandbox */
 	const char *id;
-} srv_proc_session_t;
+} srv_session_view_t;
 
 /* POST .../processes: starts it, answers its description (201). */
-json_t *srv_proc_start(srv_service_t *svc, const srv_proc_session_t *ps, json_t *req,
+json_t *srv_proc_start(srv_service_t *svc, const srv_session_view_t *ps, json_t *req,
 		       srv_exec_call_t *call, srv_err_t *err);
 json_t *srv_proc_list(srv_procs_t *t);
 /* A reference to the process `pid` (404 if none); srv_proc_put drops it. */
@@ -439,7 +442,36 @@ void srv_proc_reader_free(srv_proc_reader_t *r);
 srv_session_t *srv_session_acquire(srv_service_t *svc, const char *id, const char *who,
 				   srv_err_t *err);
 void srv_session_release(srv_service_t *svc, srv_session_t *s);
-srv_proc_session_t srv_session_proc_view(srv_session_t *s);
+srv_session_view_t srv_session_view(srv_session_t *s);
+
+/* A streamed cell (stream.c): as srv_stream_start, but the lines come from
+ * a cell of the context cs gives (under the limiter; cs->put after the
+ * cell); a start line without pid, chunks, then the cell's result. */
+srv_stream_t *srv_stream_start_cell(srv_service_t *svc, const srv_context_source_t *cs,
+				    const char *code, size_t code_len, uint64_t timeout_ms,
+				    size_t max_output_bytes, srv_exec_call_t *call,
+				    void (*release)(void *ctx), void *release_ctx, srv_err_t *err);
+
+/* ---- named contexts of a session (contexts_api.c) ------------------------ */
+
+#define SRV_CONTEXTS_MAX 8
+
+srv_ctxs_t *srv_ctxs_new(void);
+/* Frees every context (the session's end, before its sandbox stops). */
+void srv_ctxs_free(srv_ctxs_t *t);
+/* POST .../contexts {"language": "python"|"sh"}: {"id","language","state"}. */
+json_t *srv_ctx_create(srv_service_t *svc, const char *sid, srv_exec_call_t *call,
+		       srv_err_t *err);
+json_t *srv_ctx_list(srv_service_t *svc, const char *sid, const char *who, srv_err_t *err);
+int srv_ctx_delete(srv_service_t *svc, const char *sid, const char *who, const char *cid,
+		   srv_err_t *err);
+/* POST .../contexts/{cid}/execute {"code"}: symbi_cell_to_json's object. */
+char *srv_ctx_execute(srv_service_t *svc, const char *sid, const char *cid,
+		      srv_exec_call_t *call, srv_err_t *err);
+/* The same with "stream": true: NDJSON lines (the session and the context
+ * are held until the stream is freed). */
+srv_stream_t *srv_ctx_stream(srv_service_t *svc, const char *sid, const char *cid,
+			     srv_exec_call_t *call, srv_err_t *err);
 
 /* ---- faces ---------------------------------------------------------------- */
 

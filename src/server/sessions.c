@@ -26,6 +26,7 @@ struct srv_session {
 	pthread_mutex_t ctx_lock;
 	symbi_context_t *ctx[2]; /* python, sh: made on first use */
 	srv_procs_t *procs;      /* background processes (processes.c) */
+	srv_ctxs_t *ctxs;        /* named contexts (contexts_api.c) */
 	int dirfd;
 	uint64_t created_ms, last_used_ms;
 	unsigned refs;
@@ -39,6 +40,7 @@ static void session_destroy(srv_service_t *svc, srv_session_t *s)
 	/* Background processes are killed, the sandbox stopped (which ends
 	 * any wait of theirs), then their threads joined. */
 	srv_procs_kill_all(s->procs);
+	srv_ctxs_free(s->ctxs);
 	for (size_t i = 0; i < 2; i++)
 		symbi_context_free(s->ctx[i]);
 	symbi_live_stop(s->lv);
@@ -210,7 +212,7 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 		goto fail;
 	}
 	s->dirfd = -1;
-	if (!(s->procs = srv_procs_new())) {
+	if (!(s->procs = srv_procs_new()) || !(s->ctxs = srv_ctxs_new())) {
 		srv_fail(err, 500, "internal", "out of memory");
 		goto fail;
 	}
@@ -247,6 +249,7 @@ fail:
 			session_destroy(svc, s);
 		} else {
 			srv_procs_free(s->procs);
+			srv_ctxs_free(s->ctxs);
 			free(s);
 		}
 	}
@@ -280,9 +283,9 @@ void srv_session_release(srv_service_t *svc, srv_session_t *s)
 
 static symbi_live_t *session_live(void *ctx, symbi_error_t *err);
 
-srv_proc_session_t srv_session_proc_view(srv_session_t *s)
+srv_session_view_t srv_session_view(srv_session_t *s)
 {
-	return (srv_proc_session_t){.procs = s->procs, .spec = &s->spec, .id = s->id,
+	return (srv_session_view_t){.procs = s->procs, .ctxs = s->ctxs, .spec = &s->spec, .id = s->id,
 				    .live = {s->live ? session_live : NULL, s}};
 }
 

@@ -34,6 +34,13 @@ struct srv_stream {
 	void (*release)(void *ctx);
 	void *release_ctx;
 	int client_fd; /* whose hang-up kills the process; -1: none */
+	/* A cell instead of a process (its hang-up kills nothing: the cell
+	 * ends at its timeout). */
+	srv_context_source_t cs;
+	symbi_context_t *cx;
+	char *code;
+	size_t code_len;
+	uint64_t timeout_ms;
 	bool hung_up;
 };
 
@@ -147,6 +154,19 @@ static void on_output(void *ctx, int which, const char *data, size_t len)
 
 /* ---- the waiting thread -------------------------------------------------- */
 
+/* The end: what is left of cut sequences, then the result line `o` (stolen). */
+static void finish(srv_stream_t *st, json_t *o)
+{
+	pthread_mutex_lock(&st->lock);
+	push_output(st, 1, "", 0);
+	push_output(st, 2, "", 0);
+	json_object_set_new(o, "type", json_string("result"));
+	push_json(st, o);
+	st->done = true;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
+
 static void *wait_main(void *arg)
 {
 	srv_stream_t *st = arg;
@@ -162,20 +182,36 @@ static void *wait_main(void *arg)
 	srv_metrics_execution("native", status, res ? res->execution_time_ms : 0);
 	free(text);
 	symbi_result_free(res);
-	pthread_mutex_lock(&st->lock);
-	push_output(st, 1, "", 0); /* what is left of a cut sequence */
-	push_output(st, 2, "", 0);
-	json_object_set_new(o, "type", json_string("result"));
-	push_json(st, o);
-	st->done = true;
-	pthread_cond_broadcast(&st->cond);
-	pthread_mutex_unlock(&st->lock);
+	finish(st, o);
+	return NULL;
+}
+
+/* A streamed cell: its thread runs it, then gives the context back. */
+static void *cell_main(void *arg)
+{
+	srv_stream_t *st = arg;
+	symbi_cell_t *cell = NULL;
+	symbi_error_t lerr = {0};
+	int rc = symbi_context_run(st->cx, st->code, st->code_len, st->timeout_ms, on_output, st,
+				   &cell, &lerr);
+	st->cs.put(st->cs.ctx);
+	srv_limiter_release(st->svc->limiter);
+	char *text = rc == 0 ? symbi_cell_to_json(cell, &lerr) : NULL;
+	json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
+	if (!o)
+		o = json_pack("{s:s,s:s}", "status", "error", "error", lerr.message);
+	srv_metrics_execution("native", cell ? symbi_status_name(cell->status) : "error",
+			      cell ? cell->execution_time_ms : 0);
+	free(text);
+	symbi_cell_free(cell);
+	finish(st, o);
 	return NULL;
 }
 
 /* Frees the queued lines and the stream itself. */
 static void stream_release(srv_stream_t *st)
 {
+	free(st->code);
 	while (st->head) {
 		struct line *l = st->head;
 		st->head = l->next;
@@ -186,9 +222,8 @@ static void stream_release(srv_stream_t *st)
 	free(st);
 }
 
-srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live,
-			       const symbi_exec_options_t *opts, srv_exec_call_t *call,
-			       void (*release)(void *ctx), void *release_ctx, srv_err_t *err)
+static srv_stream_t *stream_new(srv_service_t *svc, size_t cap, srv_exec_call_t *call,
+				void (*release)(void *ctx), void *release_ctx, srv_err_t *err)
 {
 	srv_stream_t *st = calloc(1, sizeof(*st));
 	if (!st) {
@@ -196,7 +231,7 @@ srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live
 		return NULL;
 	}
 	st->svc = svc;
-	st->cap = opts->max_output_bytes;
+	st->cap = cap;
 	st->release = release;
 	st->release_ctx = release_ctx;
 	st->client_fd = call->client_fd;
@@ -206,6 +241,53 @@ srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&st->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	return st;
+}
+
+srv_stream_t *srv_stream_start_cell(srv_service_t *svc, const srv_context_source_t *cs,
+				    const char *code, size_t code_len, uint64_t timeout_ms,
+				    size_t max_output_bytes, srv_exec_call_t *call,
+				    void (*release)(void *ctx), void *release_ctx, srv_err_t *err)
+{
+	srv_stream_t *st = stream_new(svc, max_output_bytes, call, release, release_ctx, err);
+	if (!st)
+		return NULL;
+	st->cs = *cs;
+	st->timeout_ms = timeout_ms;
+	st->code_len = code_len;
+	if (!(st->code = malloc(code_len + 1))) {
+		srv_fail(err, 500, "internal", "out of memory");
+		goto fail;
+	}
+	memcpy(st->code, code, code_len);
+	st->code[code_len] = '\0';
+	if (srv_limiter_acquire(svc->limiter, call->client_fd, err, svc->policy->retry_after_s) < 0)
+		goto fail;
+	if (!(st->cx = cs->get(cs->ctx, err))) {
+		srv_limiter_release(svc->limiter);
+		goto fail;
+	}
+	push_json(st, json_pack("{s:s}", "type", "start"));
+	if (pthread_create(&st->thread, NULL, cell_main, st) != 0) {
+		cs->put(cs->ctx);
+		srv_limiter_release(svc->limiter);
+		srv_fail(err, 500, "internal", "cannot start the stream's thread");
+		goto fail;
+	}
+	json_object_set_new(call->audit, "stream", json_true());
+	return st;
+fail:
+	stream_release(st);
+	return NULL;
+}
+
+srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live,
+			       const symbi_exec_options_t *opts, srv_exec_call_t *call,
+			       void (*release)(void *ctx), void *release_ctx, srv_err_t *err)
+{
+	srv_stream_t *st = stream_new(svc, opts->max_output_bytes, call, release, release_ctx, err);
+	if (!st)
+		return NULL;
 	if (srv_limiter_acquire(svc->limiter, call->client_fd, err, svc->policy->retry_after_s) < 0)
 		goto fail;
 	symbi_exec_options_t o = *opts;
@@ -254,7 +336,8 @@ size_t srv_stream_read(srv_stream_t *st, char *buf, size_t max)
 			/* Killed now; its result line ends the answer, which
 			 * MHD then fails to send and frees the stream. */
 			st->hung_up = true;
-			symbi_process_signal(st->proc, SIGKILL, NULL);
+			if (st->proc)
+				symbi_process_signal(st->proc, SIGKILL, NULL);
 		}
 	}
 	size_t n = 0;
@@ -283,7 +366,7 @@ void srv_stream_free(srv_stream_t *st)
 	pthread_mutex_lock(&st->lock);
 	bool running = !st->done;
 	pthread_mutex_unlock(&st->lock);
-	if (running)
+	if (running && st->proc)
 		symbi_process_signal(st->proc, SIGKILL, NULL);
 	pthread_join(st->thread, NULL);
 	symbi_process_free(st->proc);

@@ -197,6 +197,69 @@ expect_eq "the server's threads are back to what they were" yes "$gone"
 check "and its descriptors too" test "$(fds)" -le "$F0"
 expect_eq "nothing of ours runs" 0 "$(ours)"
 
+# ---- named contexts
+http POST /v1/sessions -d '{"timeout":20}'
+CS=$(jfield 'd["id"]')
+http POST "/v1/sessions/$CS/contexts" -d '{"language":"python"}'
+expect_status "POST contexts" 201
+C1=$(jfield 'd["id"]')
+http POST "/v1/sessions/$CS/contexts" -d '{"language":"python"}'
+C2=$(jfield 'd["id"]')
+http POST "/v1/sessions/$CS/contexts" -d '{"language":"sh"}'
+C3=$(jfield 'd["id"]')
+http POST "/v1/sessions/$CS/contexts/$C1/execute" -d '{"code":"x = 1"}'
+http POST "/v1/sessions/$CS/contexts/$C2/execute" -d '{"code":"x = 2"}'
+http POST "/v1/sessions/$CS/execute" -d '{"code":"x = 3","context":"python"}'
+http POST "/v1/sessions/$CS/contexts/$C1/execute" -d '{"code":"x"}'
+expect_eq "two python contexts and the implicit one keep their own state" "1" "$(jfield 'd["value"]')"
+http POST "/v1/sessions/$CS/contexts/$C2/execute" -d '{"code":"x"}'
+expect_eq "the second context" "2" "$(jfield 'd["value"]')"
+http POST "/v1/sessions/$CS/execute" -d '{"code":"x","context":"python"}'
+expect_eq "execute's \"context\" option still works" "3" "$(jfield 'd["value"]')"
+http POST "/v1/sessions/$CS/contexts/$C3/execute" -d '{"code":"cd /tmp; v=9"}'
+http POST "/v1/sessions/$CS/contexts/$C3/execute" -d '{"code":"echo $v $(pwd)"}'
+expect_eq "an sh context keeps variables and directory" "'9 /tmp\n'" "$(jfield 'repr(d["stdout"])')"
+http POST "/v1/sessions/$CS/contexts/$C1/execute" -d '{"code":"print(\"a\")\nx + 41","stream":true}'
+expect_eq "a streamed cell: start, output, result with the value" \
+	'start stdout:a result:42' \
+	"$(python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; print(" ".join(d["type"] + (":" + d["data"].strip() if d["type"] == "stdout" else ":" + str(d.get("value")) if d["type"] == "result" else "") for d in L))' "$WORK/body")"
+http GET "/v1/sessions/$CS/contexts"
+expect_eq "the listing" "$C1:python:running $C2:python:running $C3:sh:running" \
+	"$(jfield '" ".join(c["id"] + ":" + c["language"] + ":" + c["state"] for c in d["contexts"])')"
+http POST "/v1/sessions/$CS/contexts" -d '{"language":"ruby"}'
+expect_status "an unknown language" 400 invalid_request
+http POST "/v1/sessions/$CS/contexts/$C1/execute" -d '{"code":"1","env":{}}'
+expect_status "a cell takes no env" 400 invalid_request
+http POST "/v1/sessions/nope/contexts/$C1/execute" -d '{"code":"1"}'
+expect_status "an unknown session" 404 not_found
+for i in $(seq 5); do http POST "/v1/sessions/$CS/contexts" -d '{"language":"sh"}'; done
+expect_status "8 contexts in a session" 201
+http POST "/v1/sessions/$CS/contexts" -d '{"language":"sh"}'
+expect_status "the 9th is refused" 409 too_many_contexts
+http DELETE "/v1/sessions/$CS/contexts/$C2"
+expect_status "DELETE a context" 200
+http POST "/v1/sessions/$CS/contexts/$C2/execute" -d '{"code":"x"}'
+expect_status "a deleted context is gone" 404 not_found
+http DELETE "/v1/sessions/$CS/contexts/$C2"
+expect_status "and cannot be deleted twice" 404 not_found
+http POST "/v1/sessions/$CS/contexts" -d '{"language":"python"}'
+expect_status "its place is free again" 201
+C9=$(jfield 'd["id"]')
+http POST "/v1/sessions/$CS/contexts/$C9/execute" -d "{\"code\":\"import time; m = '$MARK'\"}"
+http POST /v1/sessions -d '{"timeout":20}'
+CS2=$(jfield 'd["id"]')
+http POST "/v1/sessions/$CS2/contexts/$C1/execute" -d '{"code":"x"}'
+expect_status "a context id of another session is unknown there" 404 not_found
+http DELETE "/v1/sessions/$CS2/contexts/$C1"
+expect_status "and cannot be deleted from there" 404 not_found
+http GET "/v1/sessions/$CS/contexts"
+expect_eq "so it is still there" 8 "$(jfield 'len(d["contexts"])')"
+http DELETE "/v1/sessions/$CS2"
+NPY=$(pgrep -cf '^python3 -c import ast, json')
+http DELETE "/v1/sessions/$CS"
+AFTER=$(pgrep -cf '^python3 -c import ast, json')
+expect_eq "deleting the session ends its 3 python interpreters (2 named, the implicit one)" 3 "$((NPY - AFTER))"
+
 # ---- audit: each state-changing call is there
 python3 - "$WORK/audit.log" >"$WORK/audit.out" <<'PY'
 import json, sys
