@@ -65,6 +65,24 @@ http POST "/v1/sessions/$SID/processes/$P3/stdin" -d '{"data":"AP8KgA==","encodi
 http GET "/v1/sessions/$SID/processes/$P3?wait=20"
 expect_eq "base64 stdin arrives as those bytes" "00ff0a80" "$(jfield 'd["result"]["stdout"]')"
 
+# ---- stdin is bounded: a process that does not read costs at most 1 MiB
+http POST "/v1/sessions/$SID/processes" -d "{\"code\":\"exec sleep 31347 # $MARK\",\"stdin_open\":true}"
+PS=$(jfield 'd["id"]')
+python3 -c 'import json; print(json.dumps({"data": "x" * (512 << 10)}))' >"$WORK/half.json"
+for i in $(seq 12); do
+	http POST "/v1/sessions/$SID/processes/$PS/stdin" --data-binary @"$WORK/half.json"
+	[ "$STATUS" = 200 ] || break
+done
+expect_status "stdin that waits is capped (the process does not read)" 429 stdin_full
+check "after a few MiB at most" test "$i" -le 6
+head -c $((2 << 20)) /dev/zero | tr '\0' x | sed 's/^/{"data":"/; s/$/"}/' >"$WORK/big.json"
+http POST "/v1/sessions/$SID/processes/$PS/stdin" --data-binary @"$WORK/big.json"
+expect_status "a body over the server's limit" 413 payload_too_large
+http POST "/v1/sessions/$SID/processes/$PS/signal" -d '{"signal":"KILL"}'
+http GET "/v1/sessions/$SID/processes/$PS?wait=20"
+expect_eq "a process blocked on full stdin is killed all the same" "signaled 9" \
+	"$(jfield 'd["result"]["status"] + " " + str(d["result"]["signal"])')"
+
 # ---- signals
 http POST "/v1/sessions/$SID/processes/$P2/signal" -d '{"signal":"SEGV"}'
 expect_status "a signal off the allowlist" 400 invalid_signal
@@ -82,7 +100,7 @@ http POST "/v1/sessions/$SID/processes" -d "{\"code\":\"exec sleep 31342 # $MARK
 P4=$(jfield 'd["id"]')
 http GET "/v1/sessions/$SID/processes"
 expect_eq "the listing shows every process and its state" \
-	"$P1:exited:0 $P2:exited:-1 $P3:exited:0 $P4:running:-" \
+	"$P1:exited:0 $P2:exited:-1 $P3:exited:0 $PS:exited:-1 $P4:running:-" \
 	"$(jfield '" ".join(p["id"] + ":" + p["state"] + ":" + (str(p["exit_code"]) if p["state"] == "exited" else "-") for p in d["processes"])')"
 http GET "/v1/sessions/$OTHER/processes/$P4"
 expect_status "a process id of another session is unknown there" 404 not_found
