@@ -164,16 +164,28 @@ c, r = req("GET", f"/v1/sessions/{sid}/processes/{pid}/output")
 again = [json.loads(x) for x in r.read().splitlines()]
 print("replay", repr("".join(d.get("data", "") for d in again if d["type"] == "stdout")), again[-1]["type"])
 # A reader that goes away while the process runs: the process runs on.
+import os, time
+tasks = lambda: len(os.listdir(f"/proc/{sys.argv[4]}/task"))
 c, r = req("POST", f"/v1/sessions/{sid}/processes", {"code": f"echo x; exec sleep 31343 # {mark}"})
 pid = json.loads(r.read())["id"]
+c.close()
+time.sleep(0.5)
+before = tasks()
 c, r = req("GET", f"/v1/sessions/{sid}/processes/{pid}/output")
 print("first", json.loads(r.readline())["type"])
 c.sock.shutdown(2)
 c.close()
+# Its connection's thread ends although the process runs on (it does not
+# wait for output that may never come).
+for _ in range(100):
+    if tasks() <= before:
+        break
+    time.sleep(0.1)
+print("reader-thread-gone", tasks() <= before)
 w, wr = req("GET", f"/v1/sessions/{sid}/processes/{pid}")
 print("after-reader", json.loads(wr.read())["state"])
 PY
-python3 "$WORK/follow.py" "$PORT" "$SID" "$MARK" >"$WORK/follow.out" 2>&1
+python3 "$WORK/follow.py" "$PORT" "$SID" "$MARK" "$SERVER_PID" >"$WORK/follow.out" 2>&1
 expect_eq "output: 200, NDJSON" "status 200 application/x-ndjson" "$(grep '^status' "$WORK/follow.out")"
 expect_eq "output: the marker came while the process ran, then the rest, the result last" \
 	"types stdout stdout result" "$(grep '^types' "$WORK/follow.out")"
@@ -181,7 +193,8 @@ expect_eq "output: byte for byte" "stdout 'marker-$MARK\\nafter:go\\n'" "$(grep 
 expect_eq "output: the result line" "result exited 4" "$(grep '^result' "$WORK/follow.out")"
 expect_eq "output: a later reader gets it all from the start" "replay 'marker-$MARK\\nafter:go\\n' result" "$(grep '^replay' "$WORK/follow.out")"
 expect_eq "output: a reader that leaves does not end the process" "after-reader running" "$(grep '^after-reader' "$WORK/follow.out")"
-[ "$(grep -c . "$WORK/follow.out")" -ge 7 ] || sed 's/^/# /' "$WORK/follow.out"
+expect_eq "output: but its thread ends (the server does not wait for output that may never come)" "reader-thread-gone True" "$(grep '^reader-thread-gone' "$WORK/follow.out")"
+[ "$(grep -c . "$WORK/follow.out")" -ge 8 ] || sed 's/^/# /' "$WORK/follow.out"
 
 # ---- the cap per session
 http POST /v1/sessions -d '{"timeout":20}'
