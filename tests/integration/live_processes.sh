@@ -134,8 +134,10 @@ expect_status "DELETE of a process is not a method here" 405 method_not_allowed
 cat >"$WORK/follow.py" <<'PY'
 import http.client, json, sys
 port, sid, mark = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+conns = []
 def req(method, path, body=None):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conns.append(c)
     c.request(method, path, json.dumps(body) if body is not None else None,
               {"Content-Type": "application/json"})
     return c, c.getresponse()
@@ -168,9 +170,21 @@ import os, time
 tasks = lambda: len(os.listdir(f"/proc/{sys.argv[4]}/task"))
 c, r = req("POST", f"/v1/sessions/{sid}/processes", {"code": f"echo x; exec sleep 31343 # {mark}"})
 pid = json.loads(r.read())["id"]
-c.close()
-time.sleep(0.5)
-before = tasks()
+for k in conns:
+    k.close()
+def settle():
+    # The threads of the connections just closed are gone once the count
+    # holds still for a second.
+    last, same = tasks(), 0
+    for _ in range(200):
+        time.sleep(0.1)
+        now = tasks()
+        same = same + 1 if now == last else 0
+        last = now
+        if same >= 10:
+            break
+    return last
+before = settle()
 c, r = req("GET", f"/v1/sessions/{sid}/processes/{pid}/output")
 print("first", json.loads(r.readline())["type"])
 c.sock.shutdown(2)
