@@ -24,6 +24,11 @@ expect_status "a native session" 201
 SID=$(jfield 'd["id"]')
 http POST /v1/sessions -d '{"timeout":20}'
 OTHER=$(jfield 'd["id"]')
+# A session that expires (idle 3 s) with a process running: checked at the end.
+http POST /v1/sessions -d '{"timeout":20,"idle_ttl":3}'
+EXP=$(jfield 'd["id"]')
+http POST "/v1/sessions/$EXP/processes" -d '{"code":"exec sleep 31350"}'
+expect_status "a process in a session that will expire" 201
 # One execution first: the live sandbox's own threads and descriptors are
 # then in the baseline.
 http POST "/v1/sessions/$SID/execute" -d '{"code":"true"}'
@@ -369,6 +374,9 @@ print("extra", call("tools/call", {"name": "process_list", "arguments": {"sessio
 print("foreign", tool("process_output", session_id="nope", process_id=pid)["isError"])
 tool("process_start", session_id=sid, code=f"exec sleep 31346 # {mark}")
 tool("session_close", session_id=sid)
+# A session left open with a process running when the client goes.
+sid = tool("session_create")["structuredContent"]["id"]
+tool("process_start", session_id=sid, code="exec sleep 31352")
 p.stdin.close()
 p.wait(timeout=30)
 PY
@@ -383,9 +391,21 @@ expect_eq "MCP: the listing" "list exited exited" "$(grep '^list' "$WORK/mcp.out
 expect_eq "MCP: an unknown argument is refused" "extra True" "$(grep '^extra' "$WORK/mcp.out")"
 expect_eq "MCP: an unknown session" "foreign True" "$(grep '^foreign' "$WORK/mcp.out")"
 check "MCP: session_close killed its process (host check)" bash -c '! pgrep -f "^sleep 31346"'
+check "MCP: the end of input killed the process of a session left open" bash -c '! pgrep -f "^sleep 31352"'
 [ -s "$WORK/mcp.err" ] && sed 's/^/# mcp: /' "$WORK/mcp.err" | head -5
 expect_eq "nothing of ours runs after MCP" 0 "$(ours)"
 
+gone=no
+for _ in $(seq 200); do pgrep -f '^sleep 31350$' >/dev/null || { gone=yes; break; }; sleep 0.1; done
+expect_eq "an idle session's expiry kills its processes (host check)" yes "$gone"
+http GET "/v1/sessions/$EXP"
+expect_status "and the session is gone" 404 not_found
+
+http POST /v1/sessions -d '{"timeout":20}'
+LAST=$(jfield 'd["id"]')
+http POST "/v1/sessions/$LAST/processes" -d '{"code":"exec sleep 31351"}'
+check "a process runs as the server stops" bash -c 'pgrep -f "^sleep 31351$" >/dev/null'
 stop_server
 expect_eq "the server exits 0" 0 "$SERVER_RC"
+check "the server's stop killed it (host check)" bash -c '! pgrep -f "^sleep 31351$"'
 finish
