@@ -40,6 +40,7 @@ struct srv_proc {
 	pthread_cond_t cond; /* output, end, stdin queue: every change */
 	unsigned refs;
 	srv_service_t *svc;
+	char backend[32]; /* for the metrics */
 	char id[24];
 	json_t *command; /* a summary for listings */
 	symbi_process_t *proc; /* NULL once retired */
@@ -257,7 +258,7 @@ static void *waiter_main(void *arg)
 	json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
 	if (!o)
 		o = json_pack("{s:s,s:s,s:b}", "status", "error", "error", lerr.message, "success", 0);
-	srv_metrics_execution("native", res ? symbi_status_name(res->status) : "error",
+	srv_metrics_execution(p->backend, res ? symbi_status_name(res->status) : "error",
 			      res ? res->execution_time_ms : 0);
 	free(text);
 	symbi_result_free(res);
@@ -521,6 +522,7 @@ json_t *srv_proc_start(srv_service_t *svc, const srv_session_view_t *ps, json_t 
 	cond_init_monotonic(&p->cond);
 	p->refs = 1; /* the table's */
 	p->svc = svc;
+	snprintf(p->backend, sizeof(p->backend), "%s", ps->spec->backend);
 	p->command = summary;
 	summary = NULL;
 	p->cap = o.max_output_bytes;

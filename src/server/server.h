@@ -380,8 +380,9 @@ bool srv_client_gone(int fd);
 /* ---- background processes of a session (processes.c) -------------------- */
 
 /* At most this many processes run in one session at once; ended ones are
- * kept (for listing, their result and output) up to SRV_PROCS_KEPT more,
- * the oldest dropped first. */
+ * kept (for listing, their result and output) while the session holds
+ * fewer than SRV_PROCS_RUNNING_MAX + SRV_PROCS_KEPT, the oldest ended
+ * dropped first. */
 #define SRV_PROCS_RUNNING_MAX 16
 #define SRV_PROCS_KEPT 16
 /* Stdin accepted for a process and not yet written to it. */

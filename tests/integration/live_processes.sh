@@ -236,6 +236,22 @@ gone=no
 for _ in $(seq 100); do pgrep -f '^sleep 31344' >/dev/null || { gone=yes; break; }; sleep 0.1; done
 expect_eq "deleting the session kills all its processes (host check)" yes "$gone"
 
+# ---- ended processes are kept up to a bound, the oldest dropped first
+http POST /v1/sessions -d '{"timeout":20}'
+KEEP=$(jfield 'd["id"]')
+for i in $(seq 40); do
+	http POST "/v1/sessions/$KEEP/processes" -d "{\"code\":\"echo $i\"}"
+	http GET "/v1/sessions/$KEEP/processes/$(jfield 'd["id"]')?wait=20"
+done
+http GET "/v1/sessions/$KEEP/processes"
+expect_eq "40 processes that ended: the last 32 are listed" "32 p9 p40" \
+	"$(jfield 'str(len(d["processes"])) + " " + d["processes"][0]["id"] + " " + d["processes"][-1]["id"]')"
+http GET "/v1/sessions/$KEEP/processes/p8"
+expect_status "a dropped one is gone" 404 not_found
+http GET "/v1/sessions/$KEEP/processes/p9"
+expect_eq "a kept one keeps its result" "'9\n'" "$(jfield 'repr(d["result"]["stdout"])')"
+http DELETE "/v1/sessions/$KEEP"
+
 # ---- a session's end ends its processes
 http DELETE "/v1/sessions/$SID"
 expect_status "DELETE the session" 200
