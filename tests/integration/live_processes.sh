@@ -341,9 +341,14 @@ for line in open(sys.argv[1]):
             seen.add("stdin")
         if kind == "signal" and e.get("signal") == "TERM":
             seen.add("signal")
+    if p.endswith("/contexts") and e.get("method") == "POST" and e.get("status") == 201 \
+            and e.get("context") and e.get("language"):
+        seen.add("context")
+    if p.endswith("/execute") and "/contexts/" in p and e.get("code_sha256") and e.get("result"):
+        seen.add("cell")
 print(" ".join(sorted(seen)))
 PY
-expect_eq "the audit log has starts, stdin writes and signals" "signal start stdin" "$(cat "$WORK/audit.out")"
+expect_eq "the audit log has starts, stdin writes, signals, contexts and their cells" "cell context signal start stdin" "$(cat "$WORK/audit.out")"
 
 # ---- MCP
 cat >"$WORK/mcp.py" <<'PY'
