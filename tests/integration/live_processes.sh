@@ -130,6 +130,14 @@ http POST "/v1/sessions/$SID/processes" -d '{"code":"head -c 100000 /dev/zero; e
 http GET "/v1/sessions/$SID/processes/$(jfield 'd["id"]')?wait=20"
 expect_eq "output over the cap: kept up to it, truncated said" "65536 True True exited" \
 	"$(jfield 'str(d["output_bytes"]["stdout"]) + " " + str(d["output_truncated"]) + " " + str(d["result"]["stdout_truncated"]) + " " + d["result"]["status"]')"
+http POST "/v1/sessions/$SID/processes" -d "{\"code\":\"exec sleep 31348 # $MARK\",\"timeout\":1}"
+http GET "/v1/sessions/$SID/processes/$(jfield 'd["id"]')?wait=20"
+expect_eq "a process's own timeout ends it" timeout "$(jfield 'd["result"]["status"]')"
+http POST "/v1/sessions/$SID/processes" -d '{"code":"pwd","cwd":"/nonexistent"}'
+http GET "/v1/sessions/$SID/processes/$(jfield 'd["id"]')?wait=20"
+check "a cwd that is not there: the process ends in error, saying why" grep -q 'cannot chdir to /nonexistent' <(jfield 'd["result"]["error"]')
+http POST "/v1/sessions/$SID/processes" -d '{"code":"pwd","env":{"1A":"x"}}'
+expect_status "a bad env name" 400 invalid_request
 http GET "/v1/sessions/$SID/processes/$P4?wait=abc"
 expect_status "a bad wait" 400 invalid_request
 http DELETE "/v1/sessions/$SID/processes/$P4"
