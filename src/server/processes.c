@@ -256,8 +256,11 @@ static void *waiter_main(void *arg)
 	int rc = symbi_process_wait(p->proc, &res, &lerr);
 	char *text = rc == 0 ? symbi_result_to_json(res, &lerr) : NULL;
 	json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
-	if (!o)
-		o = json_pack("{s:s,s:s,s:b}", "status", "error", "error", lerr.message, "success", 0);
+	if (!o) /* the result object's shape all the same */
+		o = json_pack("{s:i,s:s,s:s,s:i,s:b,s:b,s:b,s:s,s:n,s:o}", "exit_code", -1, "stdout", "",
+			      "stderr", "", "execution_time_ms", 0, "success", 0, "stdout_truncated", 0,
+			      "stderr_truncated", 0, "status", "error", "signal", "error",
+			      srv_json_text(lerr.message, strlen(lerr.message)));
 	srv_metrics_execution(p->backend, res ? symbi_status_name(res->status) : "error",
 			      res ? res->execution_time_ms : 0);
 	free(text);
