@@ -32,6 +32,16 @@ static const struct route {
 	{"GET", "/v1/sessions/{id}/files"},
 	{"GET", "/v1/sessions/{id}/files/{path}"},
 	{"PUT", "/v1/sessions/{id}/files/{path}"},
+	{"GET", "/v1/sessions/{id}/processes"},
+	{"POST", "/v1/sessions/{id}/processes"},
+	{"GET", "/v1/sessions/{id}/processes/{pid}"},
+	{"POST", "/v1/sessions/{id}/processes/{pid}/stdin"},
+	{"POST", "/v1/sessions/{id}/processes/{pid}/signal"},
+	{"GET", "/v1/sessions/{id}/processes/{pid}/output"},
+	{"GET", "/v1/sessions/{id}/contexts"},
+	{"POST", "/v1/sessions/{id}/contexts"},
+	{"DELETE", "/v1/sessions/{id}/contexts/{cid}"},
+	{"POST", "/v1/sessions/{id}/contexts/{cid}/execute"},
 };
 
 void srv_http_print_routes(void)
@@ -176,6 +186,7 @@ struct request {
 struct reply {
 	int status;
 	srv_stream_t *stream; /* instead of body: NDJSON as it comes (owned) */
+	srv_proc_reader_t *reader; /* or a background process's output (owned) */
 	char *body; /* owned */
 	size_t len;
 	const char *content_type;
@@ -229,6 +240,18 @@ static void stream_free(void *cls)
 	srv_stream_free(cls);
 }
 
+static ssize_t reader_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	size_t n = srv_proc_reader_read(cls, buf, max);
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void reader_free(void *cls)
+{
+	srv_proc_reader_free(cls);
+}
+
 static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection *c,
 				  struct reply *r)
 {
@@ -242,6 +265,12 @@ static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection 
 		if (!resp)
 			srv_stream_free(r->stream);
 		r->stream = NULL;
+	} else if (r->reader) {
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader_read,
+							 r->reader, reader_free);
+		if (!resp)
+			srv_proc_reader_free(r->reader);
+		r->reader = NULL;
 	} else {
 		resp = r->body ? MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)
 			       : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
@@ -365,6 +394,108 @@ static void handle_execute_result(struct reply *r, char *out, srv_err_t *err)
 		reply_error(r, err);
 }
 
+/* The wait of GET .../processes/{pid}?wait=SECONDS, in ms (0: none). */
+static int wait_param(struct http_server *hs, struct MHD_Connection *c, uint64_t *ms,
+		      srv_err_t *err)
+{
+	const char *w = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
+	double max = hs->svc->policy->maximums.timeout_s + 5;
+	char *end = NULL;
+	double v = w ? strtod(w, &end) : 0;
+	*ms = 0;
+	if (w && (end == w || *end || !(v >= 0) || v > max))
+		return srv_fail(err, 400, "invalid_request",
+				"wait is a number of seconds from 0 to %g", max);
+	*ms = (uint64_t)(v * 1000);
+	return 0;
+}
+
+/* /v1/sessions/{id}/processes[/{pid}[/stdin|/signal|/output]]; `sub` is
+ * what follows "/processes". */
+static void route_processes(struct http_server *hs, struct MHD_Connection *c, const char *id,
+			    const char *sub, const char *method, struct request *rq,
+			    srv_exec_call_t *call, struct reply *r)
+{
+	srv_service_t *svc = hs->svc;
+	srv_err_t err = {0};
+	bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+	json_t *req = NULL, *out = NULL;
+	srv_proc_t *p = NULL;
+	char pid[40] = "";
+	const char *what = "";
+	if (*sub) {
+		sub++;
+		size_t n = strcspn(sub, "/");
+		what = sub + n;
+		if (n == 0 || n >= sizeof(pid) ||
+		    (*what && strcmp(what, "/stdin") && strcmp(what, "/signal") && strcmp(what, "/output"))) {
+			srv_fail(&err, 404, "not_found", "no such endpoint: %s /v1/sessions/%s/processes/%.100s",
+				 method, id, sub);
+			goto error;
+		}
+		memcpy(pid, sub, n);
+		pid[n] = '\0';
+		json_object_set_new(call->audit, "process", srv_json_text(pid, n));
+	}
+	bool want_post = (!*pid && !get) || !strcmp(what, "/stdin") || !strcmp(what, "/signal");
+	if (want_post ? !post : !get) {
+		srv_fail(&err, 405, "method_not_allowed", "%s is not allowed here", method);
+		goto error;
+	}
+	if (post && !(req = parse_body(rq, &err)))
+		goto error;
+	uint64_t wait_ms = 0;
+	if (*pid && !*what && wait_param(hs, c, &wait_ms, &err) < 0)
+		goto error;
+	srv_session_t *s = srv_session_acquire(svc, id, call->who, &err);
+	if (!s)
+		goto error;
+	srv_session_view_t ps = srv_session_view(s);
+	if (!*pid) {
+		out = post ? srv_proc_start(svc, &ps, req, call, &err) : srv_proc_list(ps.procs);
+		srv_session_release(svc, s);
+		if (!out)
+			goto error;
+		reply_json(r, post ? 201 : 200, out);
+		json_decref(req);
+		return;
+	}
+	p = srv_proc_find(ps.procs, pid, &err);
+	/* Waits and readers hold the process alone: a session that ends
+	 * under them ends them. */
+	srv_session_release(svc, s);
+	if (!p)
+		goto error;
+	if (!*what) {
+		out = srv_proc_describe(svc, p, wait_ms, call->client_fd);
+	} else if (!strcmp(what, "/stdin")) {
+		out = srv_proc_stdin(p, req, call->audit, &err);
+	} else if (!strcmp(what, "/signal")) {
+		out = srv_proc_signal(p, req, call->audit, &err);
+	} else {
+		if (!(r->reader = srv_proc_reader_new(svc, p, call->client_fd))) {
+			srv_fail(&err, 500, "internal", "out of memory");
+			goto error;
+		}
+		r->status = 200;
+		r->content_type = "application/x-ndjson";
+		srv_proc_put(p);
+		return;
+	}
+	srv_proc_put(p);
+	json_decref(req);
+	if (!out) {
+		reply_error(r, &err);
+		return;
+	}
+	reply_json(r, 200, out);
+	return;
+error:
+	srv_proc_put(p);
+	json_decref(req);
+	reply_error(r, &err);
+}
+
 static void route(struct http_server *hs, struct MHD_Connection *c, const char *url,
 		  const char *method, struct request *rq, const char *who, json_t *audit,
 		  struct reply *r)
@@ -459,6 +590,63 @@ static void route(struct http_server *hs, struct MHD_Connection *c, const char *
 			json_decref(call.req);
 			return;
 		}
+		if (strncmp(rest, "/processes", 10) == 0 && (!rest[10] || rest[10] == '/')) {
+			route_processes(hs, c, id, rest + 10, method, rq, &call, r);
+			return;
+		}
+		if (strcmp(rest, "/contexts") == 0) {
+			if (get) {
+				json_t *l = srv_ctx_list(svc, id, who, &err);
+				if (!l)
+					goto error;
+				reply_json(r, 200, l);
+				return;
+			}
+			if (!post)
+				goto method;
+			if (!(call.req = parse_body(rq, &err)))
+				goto error;
+			json_t *d = srv_ctx_create(svc, id, &call, &err);
+			json_decref(call.req);
+			if (!d)
+				goto error;
+			reply_json(r, 201, d);
+			return;
+		}
+		if (strncmp(rest, "/contexts/", 10) == 0) {
+			char cid[40];
+			const char *tail = rest + 10;
+			size_t n = strcspn(tail, "/");
+			if (n == 0 || n >= sizeof(cid) || (tail[n] && strcmp(tail + n, "/execute")))
+				goto not_found;
+			memcpy(cid, tail, n);
+			cid[n] = '\0';
+			json_object_set_new(audit, "context", srv_json_text(cid, n));
+			if (!tail[n]) {
+				if (!del)
+					goto method;
+				if (srv_ctx_delete(svc, id, who, cid, &err) < 0)
+					goto error;
+				reply_json(r, 200, json_pack("{s:s,s:b}", "id", cid, "deleted", 1));
+				return;
+			}
+			if (!post)
+				goto method;
+			if (!(call.req = parse_body(rq, &err)))
+				goto error;
+			if (json_is_true(json_object_get(call.req, "stream"))) {
+				r->stream = srv_ctx_stream(svc, id, cid, &call, &err);
+				json_decref(call.req);
+				if (!r->stream)
+					goto error;
+				r->status = 200;
+				r->content_type = "application/x-ndjson";
+				return;
+			}
+			handle_execute_result(r, srv_ctx_execute(svc, id, cid, &call, &err), &err);
+			json_decref(call.req);
+			return;
+		}
 		if (strcmp(rest, "/files") == 0) {
 			if (!get)
 				goto method;
@@ -494,6 +682,7 @@ static void route(struct http_server *hs, struct MHD_Connection *c, const char *
 			goto method;
 		}
 	}
+not_found:
 	srv_fail(&err, 404, "not_found", "no such endpoint: %s %.200s", method, url);
 	goto error;
 method:
@@ -515,11 +704,8 @@ static bool is_json_route(const char *method, const char *url)
 {
 	if (strcmp(method, "POST") != 0)
 		return false;
-	if (strcmp(url, "/v1/execute") == 0 || strcmp(url, "/v1/sessions") == 0)
-		return true;
-	size_t n = strlen(url);
-	return strncmp(url, "/v1/sessions/", 13) == 0 && n > 8 &&
-	       strcmp(url + n - 8, "/execute") == 0;
+	/* Every POST of the API takes a JSON body. */
+	return strcmp(url, "/v1/execute") == 0 || strncmp(url, "/v1/sessions", 12) == 0;
 }
 
 /* "localhost", "127.x.y.z", "[::1]", each with an optional ":port". */
@@ -955,6 +1141,9 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 		srv_service_cancel_all(svc);
 		srv_limiter_wait_idle(svc->limiter, srv_now_ms() + 30000);
 	}
+	/* Background processes and the readers of their output end now (they
+	 * hold no limiter slot, so nothing above waited for them). */
+	srv_service_cancel_all(svc);
 	/* Answers still being written (a few seconds at most: the executions are over). */
 	inflight_wait(&hs, srv_now_ms() + 5000);
 	MHD_stop_daemon(d);

@@ -169,6 +169,15 @@ static json_t *call_tool(struct mcp *m, const char *name, json_t *args, json_t *
 		free(text);
 		return r;
 	}
+	if (srv_mcp_is_process_tool(name)) {
+		json_t *out = srv_mcp_process_tool(svc, name, args, &call, &err);
+		if (!out)
+			return tool_error(&err);
+		char *text = json_dumps(out, JSON_COMPACT);
+		json_t *r = tool_text(text ? text : "", out, false);
+		free(text);
+		return r;
+	}
 	static const char *const session_tools[] = {"session_execute", "session_write_file",
 						    "session_read_file", "session_list_files",
 						    "session_close", NULL};
@@ -425,7 +434,8 @@ static json_t *handle(struct mcp *m, json_t *msg)
 				      "version", SYMBI_VERSION, "instructions",
 				      "Run untrusted code in isolated sandboxes with hard limits. "
 				      "Use execute_code for one-off runs, or session_create then "
-				      "session_execute to keep files in /workspace between runs."));
+				      "session_execute to keep files in /workspace between runs; "
+				      "process_start runs a program in a session's background."));
 	}
 	if (strcmp(method, "ping") == 0)
 		return rpc_result(id, json_object());

@@ -132,6 +132,93 @@ static json_t *result_schema(void)
 		"signal", "error");
 }
 
+static json_t *ids(bool process)
+{
+	json_t *p = schema_props();
+	json_object_set_new(p, "session_id", prop("string", "The session's id."));
+	if (process)
+		json_object_set_new(p, "process_id",
+				    prop("string", "The process's id (from process_start)."));
+	return p;
+}
+
+/* The background processes of a session (mcp_processes.c). */
+static void add_process_tools(const srv_policy_t *pol, json_t *tools)
+{
+	static const char *const req_sid[] = {"session_id", NULL};
+	static const char *const req_pid[] = {"session_id", "process_id", NULL};
+	static const char *const req_signal[] = {"session_id", "process_id", "signal", NULL};
+	char d[300];
+	json_t *p = ids(false);
+	json_object_set_new(p, "code", prop("string", "The program text (give code or argv)."));
+	json_t *v = prop("array", "The program and its arguments, instead of code.");
+	json_object_set_new(v, "items", json_pack("{s:s}", "type", "string"));
+	json_object_set_new(v, "minItems", json_integer(1));
+	json_object_set_new(v, "maxItems", json_integer(256));
+	json_object_set_new(p, "argv", v);
+	json_object_set_new(p, "language",
+			    json_pack("{s:s,s:s,s:[s,s]}", "type", "string", "description",
+				      "Run code with python3 or sh (default: the session's "
+				      "interpreter).", "enum", "python", "sh"));
+	json_t *env = prop("object", "Environment variables for the program.");
+	json_object_set_new(env, "additionalProperties", json_pack("{s:s}", "type", "string"));
+	json_object_set_new(p, "env", env);
+	json_object_set_new(p, "cwd", prop("string", "Working directory (absolute, in the sandbox; "
+						     "default /workspace)."));
+	snprintf(d, sizeof(d), "Seconds after which the process is killed (default: the session's "
+		 "timeout; at most %g).", pol->maximums.timeout_s);
+	v = prop("number", d);
+	json_object_set_new(v, "exclusiveMinimum", json_integer(0));
+	json_object_set_new(v, "maximum", json_real(pol->maximums.timeout_s));
+	json_object_set_new(p, "timeout", v);
+	json_object_set_new(p, "stdin_open", prop("boolean", "Keep stdin open for "
+							     "process_write_stdin."));
+	snprintf(d, sizeof(d), "Starts a program in the session's sandbox (native backend) and "
+		 "returns its id at once; it runs on between calls until it ends, is signaled, or "
+		 "the session ends. At most %d run at once in a session.", SRV_PROCS_RUNNING_MAX);
+	json_array_append_new(tools, tool("process_start", "Start a background process", d, p,
+					  req_sid));
+
+	json_array_append_new(tools, tool("process_list", "List background processes",
+					  "Lists the session's processes: id, command, state "
+					  "(running or exited) and, once ended, status and exit code.",
+					  ids(false), req_sid));
+
+	p = ids(true);
+	snprintf(d, sizeof(d), "Wait at most this many seconds for the process to end first "
+		 "(default 0, at most %g).", pol->maximums.timeout_s + 5);
+	v = prop("number", d);
+	json_object_set_new(v, "minimum", json_integer(0));
+	json_object_set_new(v, "maximum", json_real(pol->maximums.timeout_s + 5));
+	json_object_set_new(p, "wait", v);
+	json_array_append_new(tools, tool("process_output", "Read a process's output",
+					  "Returns the process's stdout and stderr buffered so far "
+					  "(from its start, up to the session's max_output_bytes "
+					  "each; *_truncated says when more was dropped), its state "
+					  "and, once ended, its result.", p, req_pid));
+
+	p = ids(true);
+	json_object_set_new(p, "signal",
+			    json_pack("{s:s,s:s,s:[s,s,s,s,s,s,s,s,s]}", "type", "string",
+				      "description", "The signal's name.", "enum", "TERM", "KILL",
+				      "INT", "HUP", "QUIT", "USR1", "USR2", "STOP", "CONT"));
+	json_array_append_new(tools, tool("process_signal", "Signal a process",
+					  "Sends a signal to the process (and its process group).",
+					  p, req_signal));
+
+	p = ids(true);
+	snprintf(d, sizeof(d), "Bytes for the process's stdin: text, or base64 with encoding "
+		 "\"base64\" (at most %u bytes may wait to be read).", SRV_PROC_STDIN_PENDING_MAX);
+	json_object_set_new(p, "data", prop("string", d));
+	json_object_set_new(p, "encoding", json_pack("{s:s,s:s,s:[s,s],s:s}", "type", "string",
+						     "description", "How data is written.", "enum",
+						     "utf-8", "base64", "default", "utf-8"));
+	json_object_set_new(p, "eof", prop("boolean", "Close stdin once data is written."));
+	json_array_append_new(tools, tool("process_write_stdin", "Write to a process's stdin",
+					  "Queues data for the stdin of a process started with "
+					  "stdin_open, and closes it with eof.", p, req_pid));
+}
+
 json_t *srv_mcp_tools_list(const srv_policy_t *pol)
 {
 	json_t *tools = json_array();
@@ -212,6 +299,7 @@ json_t *srv_mcp_tools_list(const srv_policy_t *pol)
 	json_object_set_new(p, "session_id", prop("string", "The session's id."));
 	json_array_append_new(tools, tool("session_close", "Close a session",
 					  "Ends the session and deletes its workspace.", p, req_sid));
+	add_process_tools(pol, tools);
 	size_t i;
 	json_t *t;
 	json_array_foreach(tools, i, t) {

@@ -369,6 +369,111 @@ char *srv_run_cell(srv_service_t *svc, const srv_context_source_t *cs, const cha
 		   const char *code, size_t code_len, uint64_t timeout_ms, srv_exec_call_t *call,
 		   srv_err_t *err);
 
+/* Helpers of streamed output (stream.c): s[0..n) as a JSON string with every
+ * invalid UTF-8 sequence as U+FFFD; where a chunk can end without cutting a
+ * sequence; whether the client on fd closed its end (MHD notices only when
+ * it writes, and a quiet program gives it nothing to write). */
+json_t *srv_utf8_lossy(const unsigned char *s, size_t n);
+size_t srv_utf8_complete_prefix(const unsigned char *s, size_t n);
+bool srv_client_gone(int fd);
+
+/* ---- background processes of a session (processes.c) -------------------- */
+
+/* At most this many processes run in one session at once; ended ones are
+ * kept (for listing, their result and output) while the session holds
+ * fewer than SRV_PROCS_RUNNING_MAX + SRV_PROCS_KEPT, the oldest ended
+ * dropped first. */
+#define SRV_PROCS_RUNNING_MAX 16
+#define SRV_PROCS_KEPT 16
+/* Stdin accepted for a process and not yet written to it. */
+#define SRV_PROC_STDIN_PENDING_MAX (1u << 20)
+
+typedef struct srv_procs srv_procs_t;
+typedef struct srv_proc srv_proc_t;
+
+srv_procs_t *srv_procs_new(void);
+/* Kills every process (SIGKILL, stdin shut): the first half of a session's
+ * end, before its live sandbox stops. */
+void srv_procs_kill_all(srv_procs_t *t);
+/* Joins their threads and frees the table (after the live sandbox stopped:
+ * that ends any wait). Readers of their output keep what they hold. */
+void srv_procs_free(srv_procs_t *t);
+
+typedef struct srv_ctxs srv_ctxs_t;
+
+/* What the process and context APIs need of a session. */
+typedef struct srv_session_view {
+	srv_procs_t *procs;
+	srv_ctxs_t *ctxs;
+	const srv_exec_spec_t *spec;
+	srv_live_source_t live; /* .get NULL: the session has no live sandbox */
+	const char *id;
+} srv_session_view_t;
+
+/* POST .../processes: starts it, answers its description (201). */
+json_t *srv_proc_start(srv_service_t *svc, const srv_session_view_t *ps, json_t *req,
+		       srv_exec_call_t *call, srv_err_t *err);
+json_t *srv_proc_list(srv_procs_t *t);
+/* A reference to the process `pid` (404 if none); srv_proc_put drops it. */
+srv_proc_t *srv_proc_find(srv_procs_t *t, const char *pid, srv_err_t *err);
+void srv_proc_put(srv_proc_t *p);
+/* Its description; wait_ms > 0 waits (at most that long, less if the client
+ * on client_fd hangs up or the server shuts down) for it to end. */
+json_t *srv_proc_describe(srv_service_t *svc, srv_proc_t *p, uint64_t wait_ms, int client_fd);
+/* Waits as srv_proc_describe does, and no more. */
+void srv_proc_wait(srv_service_t *svc, srv_proc_t *p, uint64_t wait_ms, int client_fd);
+/* {"data": text, "encoding": "utf-8"|"base64", "eof": bool}: queued for the
+ * process's stdin (written by its own thread). */
+json_t *srv_proc_stdin(srv_proc_t *p, json_t *req, json_t *audit, srv_err_t *err);
+/* {"signal": "TERM"|...}: only the allowlisted names. */
+json_t *srv_proc_signal(srv_proc_t *p, json_t *req, json_t *audit, srv_err_t *err);
+/* What is buffered so far: {"stdout","stderr","stdout_truncated",...,
+ * "state", "result"}. */
+json_t *srv_proc_output(srv_proc_t *p);
+/* GET .../output: NDJSON lines of the buffered output from its start, then
+ * as it comes, then the result line; it ends early when the client on
+ * client_fd hangs up or the server shuts down. Takes its own reference. */
+typedef struct srv_proc_reader srv_proc_reader_t;
+srv_proc_reader_t *srv_proc_reader_new(srv_service_t *svc, srv_proc_t *p, int client_fd);
+size_t srv_proc_reader_read(srv_proc_reader_t *r, char *buf, size_t max);
+void srv_proc_reader_free(srv_proc_reader_t *r);
+
+/* A session by id for `who`, with a reference (sessions.c), and what the
+ * process API needs of it; srv_session_release drops the reference. */
+srv_session_t *srv_session_acquire(srv_service_t *svc, const char *id, const char *who,
+				   srv_err_t *err);
+void srv_session_release(srv_service_t *svc, srv_session_t *s);
+srv_session_view_t srv_session_view(srv_session_t *s);
+
+/* A streamed cell (stream.c): as srv_stream_start, but the lines come from
+ * a cell of the context cs gives (under the limiter; cs->put after the
+ * cell); a start line without pid, chunks, then the cell's result. */
+srv_stream_t *srv_stream_start_cell(srv_service_t *svc, const srv_context_source_t *cs,
+				    const char *code, size_t code_len, uint64_t timeout_ms,
+				    size_t max_output_bytes, srv_exec_call_t *call,
+				    void (*release)(void *ctx), void *release_ctx, srv_err_t *err);
+
+/* ---- named contexts of a session (contexts_api.c) ------------------------ */
+
+#define SRV_CONTEXTS_MAX 8
+
+srv_ctxs_t *srv_ctxs_new(void);
+/* Frees every context (the session's end, before its sandbox stops). */
+void srv_ctxs_free(srv_ctxs_t *t);
+/* POST .../contexts {"language": "python"|"sh"}: {"id","language","state"}. */
+json_t *srv_ctx_create(srv_service_t *svc, const char *sid, srv_exec_call_t *call,
+		       srv_err_t *err);
+json_t *srv_ctx_list(srv_service_t *svc, const char *sid, const char *who, srv_err_t *err);
+int srv_ctx_delete(srv_service_t *svc, const char *sid, const char *who, const char *cid,
+		   srv_err_t *err);
+/* POST .../contexts/{cid}/execute {"code"}: symbi_cell_to_json's object. */
+char *srv_ctx_execute(srv_service_t *svc, const char *sid, const char *cid,
+		      srv_exec_call_t *call, srv_err_t *err);
+/* The same with "stream": true: NDJSON lines (the session and the context
+ * are held until the stream is freed). */
+srv_stream_t *srv_ctx_stream(srv_service_t *svc, const char *sid, const char *cid,
+			     srv_exec_call_t *call, srv_err_t *err);
+
 /* ---- faces ---------------------------------------------------------------- */
 
 typedef struct srv_http_options {
@@ -389,6 +494,11 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts);
 /* Prints "METHOD PATH" of every route (for the OpenAPI test). */
 void srv_http_print_routes(void);
 
+/* The MCP process tools (mcp_processes.c): whether `name` is one, and its
+ * call: the structured answer, or NULL with err. */
+bool srv_mcp_is_process_tool(const char *name);
+json_t *srv_mcp_process_tool(srv_service_t *svc, const char *name, json_t *args,
+			     srv_exec_call_t *call, srv_err_t *err);
 /* The result of MCP tools/list for this policy (mcp_schema.c). */
 json_t *srv_mcp_tools_list(const srv_policy_t *p);
 /* Serves MCP on stdin/stdout until EOF; returns the exit status. */

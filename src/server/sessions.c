@@ -25,6 +25,8 @@ struct srv_session {
 	symbi_live_t *lv;     /* that sandbox, started by the first admitted run */
 	pthread_mutex_t ctx_lock;
 	symbi_context_t *ctx[2]; /* python, sh: made on first use */
+	srv_procs_t *procs;      /* background processes (processes.c) */
+	srv_ctxs_t *ctxs;        /* named contexts (contexts_api.c) */
 	int dirfd;
 	uint64_t created_ms, last_used_ms;
 	unsigned refs;
@@ -35,9 +37,14 @@ static const char *const context_names[] = {"python", "sh"};
 
 static void session_destroy(srv_service_t *svc, srv_session_t *s)
 {
+	/* Background processes are killed, the sandbox stopped (which ends
+	 * any wait of theirs), then their threads joined. */
+	srv_procs_kill_all(s->procs);
+	srv_ctxs_free(s->ctxs);
 	for (size_t i = 0; i < 2; i++)
 		symbi_context_free(s->ctx[i]);
 	symbi_live_stop(s->lv);
+	srv_procs_free(s->procs);
 	symbi_config_free(s->cfg);
 	pthread_mutex_destroy(&s->live_lock);
 	pthread_mutex_destroy(&s->ctx_lock);
@@ -205,6 +212,10 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 		goto fail;
 	}
 	s->dirfd = -1;
+	if (!(s->procs = srv_procs_new()) || !(s->ctxs = srv_ctxs_new())) {
+		srv_fail(err, 500, "internal", "out of memory");
+		goto fail;
+	}
 	pthread_mutex_init(&s->ctx_lock, NULL);
 	pthread_mutex_init(&s->live_lock, NULL);
 	s->spec = spec;
@@ -234,10 +245,13 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 fail:
 	symbi_config_free(cfg);
 	if (s) {
-		if (s->dirfd >= 0)
+		if (s->dirfd >= 0) {
 			session_destroy(svc, s);
-		else
+		} else {
+			srv_procs_free(s->procs);
+			srv_ctxs_free(s->ctxs);
 			free(s);
+		}
 	}
 	pthread_mutex_lock(&svc->lock);
 	unreserve(svc, &r);
@@ -254,6 +268,25 @@ json_t *srv_session_describe(srv_service_t *svc, const char *id, const char *who
 	json_t *d = describe(s);
 	session_put(svc, s);
 	return d;
+}
+
+srv_session_t *srv_session_acquire(srv_service_t *svc, const char *id, const char *who,
+				   srv_err_t *err)
+{
+	return session_get(svc, id, who, err);
+}
+
+void srv_session_release(srv_service_t *svc, srv_session_t *s)
+{
+	session_put(svc, s);
+}
+
+static symbi_live_t *session_live(void *ctx, symbi_error_t *err);
+
+srv_session_view_t srv_session_view(srv_session_t *s)
+{
+	return (srv_session_view_t){.procs = s->procs, .ctxs = s->ctxs, .spec = &s->spec, .id = s->id,
+				    .live = {s->live ? session_live : NULL, s}};
 }
 
 static const char *const session_exec_keys[] = {"code", "env", "stdin", "files", "context",

@@ -34,6 +34,13 @@ struct srv_stream {
 	void (*release)(void *ctx);
 	void *release_ctx;
 	int client_fd; /* whose hang-up kills the process; -1: none */
+	/* A cell instead of a process (its hang-up kills nothing: the cell
+	 * ends at its timeout). */
+	srv_context_source_t cs;
+	symbi_context_t *cx;
+	char *code;
+	size_t code_len;
+	uint64_t timeout_ms;
 	bool hung_up;
 };
 
@@ -70,7 +77,7 @@ static size_t utf8_len(unsigned char b)
 }
 
 /* s[0..n) as a JSON string, every invalid sequence as U+FFFD. */
-static json_t *lossy_text(const unsigned char *s, size_t n)
+json_t *srv_utf8_lossy(const unsigned char *s, size_t n)
 {
 	json_t *t = json_stringn((const char *)s, n);
 	if (t)
@@ -100,7 +107,7 @@ static json_t *lossy_text(const unsigned char *s, size_t n)
 
 /* Where a chunk can end without cutting a sequence: before an incomplete
  * one at its very end. */
-static size_t complete_prefix(const unsigned char *s, size_t n)
+size_t srv_utf8_complete_prefix(const unsigned char *s, size_t n)
 {
 	for (size_t back = 1; back <= 3 && back <= n; back++) {
 		size_t m = utf8_len(s[n - back]);
@@ -128,12 +135,12 @@ static void push_output(srv_stream_t *st, int which, const char *data, size_t le
 	memcpy(buf, st->carry[i], st->carry_len[i]);
 	memcpy(buf + st->carry_len[i], data, len);
 	/* Past the cap nothing more comes: no carry then. */
-	size_t cut = len && st->sent[i] < st->cap ? complete_prefix(buf, total) : total;
+	size_t cut = len && st->sent[i] < st->cap ? srv_utf8_complete_prefix(buf, total) : total;
 	st->carry_len[i] = total - cut;
 	memcpy(st->carry[i], buf + cut, st->carry_len[i]);
 	if (cut)
 		push_json(st, json_pack("{s:s,s:o}", "type", which == 1 ? "stdout" : "stderr",
-					"data", lossy_text(buf, cut)));
+					"data", srv_utf8_lossy(buf, cut)));
 	free(buf);
 }
 
@@ -147,6 +154,19 @@ static void on_output(void *ctx, int which, const char *data, size_t len)
 
 /* ---- the waiting thread -------------------------------------------------- */
 
+/* The end: what is left of cut sequences, then the result line `o` (stolen). */
+static void finish(srv_stream_t *st, json_t *o)
+{
+	pthread_mutex_lock(&st->lock);
+	push_output(st, 1, "", 0);
+	push_output(st, 2, "", 0);
+	json_object_set_new(o, "type", json_string("result"));
+	push_json(st, o);
+	st->done = true;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
+
 static void *wait_main(void *arg)
 {
 	srv_stream_t *st = arg;
@@ -155,27 +175,43 @@ static void *wait_main(void *arg)
 	int rc = symbi_process_wait(st->proc, &res, &lerr);
 	srv_limiter_release(st->svc->limiter);
 	char *text = rc == 0 ? symbi_result_to_json(res, &lerr) : NULL;
-	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
 	if (!o)
 		o = json_pack("{s:s,s:s}", "status", "error", "error", lerr.message);
 	const char *status = res ? symbi_status_name(res->status) : "error";
 	srv_metrics_execution("native", status, res ? res->execution_time_ms : 0);
 	free(text);
 	symbi_result_free(res);
-	pthread_mutex_lock(&st->lock);
-	push_output(st, 1, "", 0); /* what is left of a cut sequence */
-	push_output(st, 2, "", 0);
-	json_object_set_new(o, "type", json_string("result"));
-	push_json(st, o);
-	st->done = true;
-	pthread_cond_broadcast(&st->cond);
-	pthread_mutex_unlock(&st->lock);
+	finish(st, o);
+	return NULL;
+}
+
+/* A streamed cell: its thread runs it, then gives the context back. */
+static void *cell_main(void *arg)
+{
+	srv_stream_t *st = arg;
+	symbi_cell_t *cell = NULL;
+	symbi_error_t lerr = {0};
+	int rc = symbi_context_run(st->cx, st->code, st->code_len, st->timeout_ms, on_output, st,
+				   &cell, &lerr);
+	st->cs.put(st->cs.ctx);
+	srv_limiter_release(st->svc->limiter);
+	char *text = rc == 0 ? symbi_cell_to_json(cell, &lerr) : NULL;
+	json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
+	if (!o)
+		o = json_pack("{s:s,s:s}", "status", "error", "error", lerr.message);
+	srv_metrics_execution("native", cell ? symbi_status_name(cell->status) : "error",
+			      cell ? cell->execution_time_ms : 0);
+	free(text);
+	symbi_cell_free(cell);
+	finish(st, o);
 	return NULL;
 }
 
 /* Frees the queued lines and the stream itself. */
 static void stream_release(srv_stream_t *st)
 {
+	free(st->code);
 	while (st->head) {
 		struct line *l = st->head;
 		st->head = l->next;
@@ -186,9 +222,8 @@ static void stream_release(srv_stream_t *st)
 	free(st);
 }
 
-srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live,
-			       const symbi_exec_options_t *opts, srv_exec_call_t *call,
-			       void (*release)(void *ctx), void *release_ctx, srv_err_t *err)
+static srv_stream_t *stream_new(srv_service_t *svc, size_t cap, srv_exec_call_t *call,
+				void (*release)(void *ctx), void *release_ctx, srv_err_t *err)
 {
 	srv_stream_t *st = calloc(1, sizeof(*st));
 	if (!st) {
@@ -196,7 +231,7 @@ srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live
 		return NULL;
 	}
 	st->svc = svc;
-	st->cap = opts->max_output_bytes;
+	st->cap = cap;
 	st->release = release;
 	st->release_ctx = release_ctx;
 	st->client_fd = call->client_fd;
@@ -206,6 +241,53 @@ srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&st->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	return st;
+}
+
+srv_stream_t *srv_stream_start_cell(srv_service_t *svc, const srv_context_source_t *cs,
+				    const char *code, size_t code_len, uint64_t timeout_ms,
+				    size_t max_output_bytes, srv_exec_call_t *call,
+				    void (*release)(void *ctx), void *release_ctx, srv_err_t *err)
+{
+	srv_stream_t *st = stream_new(svc, max_output_bytes, call, release, release_ctx, err);
+	if (!st)
+		return NULL;
+	st->cs = *cs;
+	st->timeout_ms = timeout_ms;
+	st->code_len = code_len;
+	if (!(st->code = malloc(code_len + 1))) {
+		srv_fail(err, 500, "internal", "out of memory");
+		goto fail;
+	}
+	memcpy(st->code, code, code_len);
+	st->code[code_len] = '\0';
+	if (srv_limiter_acquire(svc->limiter, call->client_fd, err, svc->policy->retry_after_s) < 0)
+		goto fail;
+	if (!(st->cx = cs->get(cs->ctx, err))) {
+		srv_limiter_release(svc->limiter);
+		goto fail;
+	}
+	push_json(st, json_pack("{s:s}", "type", "start"));
+	if (pthread_create(&st->thread, NULL, cell_main, st) != 0) {
+		cs->put(cs->ctx);
+		srv_limiter_release(svc->limiter);
+		srv_fail(err, 500, "internal", "cannot start the stream's thread");
+		goto fail;
+	}
+	json_object_set_new(call->audit, "stream", json_true());
+	return st;
+fail:
+	stream_release(st);
+	return NULL;
+}
+
+srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live,
+			       const symbi_exec_options_t *opts, srv_exec_call_t *call,
+			       void (*release)(void *ctx), void *release_ctx, srv_err_t *err)
+{
+	srv_stream_t *st = stream_new(svc, opts->max_output_bytes, call, release, release_ctx, err);
+	if (!st)
+		return NULL;
 	if (srv_limiter_acquire(svc->limiter, call->client_fd, err, svc->policy->retry_after_s) < 0)
 		goto fail;
 	symbi_exec_options_t o = *opts;
@@ -236,13 +318,10 @@ fail:
 	return NULL;
 }
 
-/* Whether the client closed its end (lock held). MHD notices only when it
- * writes, and a quiet program gives it nothing to write. */
-static bool client_gone(srv_stream_t *st)
+bool srv_client_gone(int fd)
 {
-	struct pollfd p = {st->client_fd, POLLRDHUP, 0};
-	return st->client_fd >= 0 && poll(&p, 1, 0) == 1 &&
-	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+	struct pollfd p = {fd, POLLRDHUP, 0};
+	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 size_t srv_stream_read(srv_stream_t *st, char *buf, size_t max)
@@ -257,11 +336,12 @@ size_t srv_stream_read(srv_stream_t *st, char *buf, size_t max)
 			ts.tv_nsec -= 1000000000L;
 		}
 		if (pthread_cond_timedwait(&st->cond, &st->lock, &ts) == ETIMEDOUT &&
-		    !st->hung_up && client_gone(st)) {
+		    !st->hung_up && srv_client_gone(st->client_fd)) {
 			/* Killed now; its result line ends the answer, which
 			 * MHD then fails to send and frees the stream. */
 			st->hung_up = true;
-			symbi_process_signal(st->proc, SIGKILL, NULL);
+			if (st->proc)
+				symbi_process_signal(st->proc, SIGKILL, NULL);
 		}
 	}
 	size_t n = 0;
@@ -290,7 +370,7 @@ void srv_stream_free(srv_stream_t *st)
 	pthread_mutex_lock(&st->lock);
 	bool running = !st->done;
 	pthread_mutex_unlock(&st->lock);
-	if (running)
+	if (running && st->proc)
 		symbi_process_signal(st->proc, SIGKILL, NULL);
 	pthread_join(st->thread, NULL);
 	symbi_process_free(st->proc);

@@ -141,6 +141,24 @@ data = check("GET file 200", "/v1/sessions/{id}/files/{path}", "GET",
 report("GET file returns the bytes", data == b"abc", repr(data))
 check("GET file 404", "/v1/sessions/{id}/files/{path}", "GET",
       f"/v1/sessions/{sid}/files/none", want=404)
+check("GET processes 200", "/v1/sessions/{id}/processes", "GET", f"/v1/sessions/{sid}/processes",
+      want=200)
+# This server's backend is not live (tests/integration/live_processes.sh
+# checks the processes API on the native backend): a documented 400.
+check("POST processes 400", "/v1/sessions/{id}/processes", "POST", f"/v1/sessions/{sid}/processes",
+      {"code": "true"}, want=400)
+check("GET process 404", "/v1/sessions/{id}/processes/{pid}", "GET",
+      f"/v1/sessions/{sid}/processes/p1", want=404)
+check("POST signal 404", "/v1/sessions/{id}/processes/{pid}/signal", "POST",
+      f"/v1/sessions/{sid}/processes/p1/signal", {"signal": "TERM"}, want=404)
+check("GET contexts 200", "/v1/sessions/{id}/contexts", "GET", f"/v1/sessions/{sid}/contexts",
+      want=200)
+check("POST contexts 400", "/v1/sessions/{id}/contexts", "POST", f"/v1/sessions/{sid}/contexts",
+      {"language": "python"}, want=400)
+check("DELETE context 404", "/v1/sessions/{id}/contexts/{cid}", "DELETE",
+      f"/v1/sessions/{sid}/contexts/c1", want=404)
+check("POST context execute 404", "/v1/sessions/{id}/contexts/{cid}/execute", "POST",
+      f"/v1/sessions/{sid}/contexts/c1/execute", {"code": "1"}, want=404)
 check("DELETE /v1/sessions/{id} 200", "/v1/sessions/{id}", "DELETE", f"/v1/sessions/{sid}", want=200)
 check("DELETE /v1/sessions/{id} 404", "/v1/sessions/{id}", "DELETE", f"/v1/sessions/{sid}", want=404)
 check("unknown path 404", "/v1/sessions/{id}", "GET", "/v1/sessions/x/y/z", want=404)

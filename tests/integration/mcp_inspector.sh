@@ -23,8 +23,8 @@ j() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sy
 
 inspect --method tools/list
 expect_eq "tools/list answers" 0 "$?"
-expect_eq "with the seven tools" \
-	"execute_code session_close session_create session_execute session_list_files session_read_file session_write_file" \
+expect_eq "with the twelve tools" \
+	"execute_code process_list process_output process_signal process_start process_write_stdin session_close session_create session_execute session_list_files session_read_file session_write_file" \
 	"$(j '" ".join(sorted(t["name"] for t in d["tools"]))')"
 expect_eq "execute_code's schema carries the limits and the policy's maximums" "30 128 ['none']" \
 	"$(j '[p["timeout"]["maximum"], p["pids"]["maximum"], p["network"]["enum"]] if (p := d["tools"][0]["inputSchema"]["properties"]) else 0' | tr -d ',' | sed 's/\[\(.*\)\]$/\1/')"

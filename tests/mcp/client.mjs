@@ -24,7 +24,8 @@ try {
 
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name).sort();
-  const want = ["execute_code", "session_close", "session_create", "session_execute",
+  const want = ["execute_code", "process_list", "process_output", "process_signal",
+    "process_start", "process_write_stdin", "session_close", "session_create", "session_execute",
     "session_list_files", "session_read_file", "session_write_file"];
   check("tools/list names every tool", JSON.stringify(names) === JSON.stringify(want), show(names));
   const exec = tools.find((t) => t.name === "execute_code");
