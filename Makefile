@@ -7,7 +7,7 @@ BUILD ?= build
 CC ?= cc
 # The library needs only LIB_PKGS (also in symbi-sandbox.pc.in); the CLI's
 # servers add CLI_PKGS.
-LIB_PKGS := jansson libseccomp
+LIB_PKGS := jansson libseccomp libcurl
 CLI_PKGS := libmicrohttpd libcrypto
 PKGS := $(LIB_PKGS) $(CLI_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
