@@ -69,6 +69,12 @@ static size_t collect(char *data, size_t size, size_t n, void *ctx)
 long symbi_engine_request(const char *socket_path, const char *method, const char *path,
 			  json_t *body, json_t **reply, symbi_error_t *err)
 {
+	return symbi_engine_request_timed(socket_path, method, path, body, ENGINE_TIMEOUT_MS, reply, err);
+}
+
+long symbi_engine_request_timed(const char *socket_path, const char *method, const char *path,
+				json_t *body, long timeout_ms, json_t **reply, symbi_error_t *err)
+{
 	*reply = NULL;
 	char url[1024];
 	snprintf(url, sizeof(url), "http://docker%s", path);
@@ -86,7 +92,7 @@ long symbi_engine_request(const char *socket_path, const char *method, const cha
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ENGINE_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
@@ -216,6 +222,11 @@ int symbi_engine_hijack(const char *socket_path, const char *path, json_t *body,
 	}
 	/* Our own copy: the stream outlives the curl handle. */
 	fd = fcntl(sock, F_DUPFD_CLOEXEC, 3);
+	/* Blocking, as a caller expects (curl made it non-blocking). */
+	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0) {
 		symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot keep the Docker daemon's connection");
 		goto out;

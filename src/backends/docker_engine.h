@@ -21,12 +21,19 @@ int symbi_engine_socket(char *out, size_t size, symbi_error_t *err);
 long symbi_engine_request(const char *socket_path, const char *method, const char *path,
 			  json_t *body, json_t **reply, symbi_error_t *err);
 
+/* The same with its own time limit (0: none, for a request that waits,
+ * like ContainerWait). */
+long symbi_engine_request_timed(const char *socket_path, const char *method, const char *path,
+				json_t *body, long timeout_ms, json_t **reply, symbi_error_t *err);
+
 /* The daemon's message in a reply ("message"), or a fallback. */
 const char *symbi_engine_message(const json_t *reply);
 
 /* POST path with body, the connection then hijacked (ExecStart): the
  * returned descriptor is the raw stream, connected, close-on-exec; the
- * caller closes it. -1 with err on failure. */
+ * caller closes it. -1 with err on failure. Also for a request whose
+ * reply comes late (ContainerWait): it returns once the headers came, the
+ * descriptor then carries the body. */
 int symbi_engine_hijack(const char *socket_path, const char *path, json_t *body,
 			symbi_error_t *err);
 

@@ -55,7 +55,7 @@ typedef struct docker_live {
 	symbi_strlist_t control_env;
 	symbi_docker_volumes_t volumes;
 	symbi_docker_reaper_t reaper;
-	char memory_events[PATH_MAX]; /* the container's cgroup, "" if unknown */
+	char memory_events[PATH_MAX]; /* counts its OOM kills; "" if unknown */
 	bool created;    /* docker run -d may have made the container */
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t cond;
@@ -63,8 +63,10 @@ typedef struct docker_live {
 	int busy;        /* processes running that are not detached */
 	uint64_t started_ms, active_ms;
 	bool stopping;   /* the monitor is to end */
-	bool have_monitor;
+	bool have_monitor, have_waiter;
 	pthread_t monitor;
+	pthread_t waiter; /* notices the container's end, whatever ended it */
+	int waiter_fd;    /* its ContainerWait request */
 	char ended[256];
 } docker_live_t;
 
@@ -108,16 +110,35 @@ static void set_ended(docker_live_t *lv, const char *why)
 	pthread_mutex_unlock(&lv->lock);
 }
 
+/* Ends every process's stream (see kill_container). */
+static void end_streams(docker_live_t *lv)
+{
+	pthread_mutex_lock(&lv->lock);
+	for (docker_proc_t *p = lv->procs; p; p = p->next)
+		if (p->conn >= 0)
+			shutdown(p->conn, SHUT_RDWR);
+	pthread_mutex_unlock(&lv->lock);
+}
+
+/* Kills the container, waits until it has stopped, then ends every
+ * process's stream: under gVisor the daemon keeps an exec's stream open
+ * after its container died (under runc it has closed by then). */
 static void kill_container(docker_live_t *lv)
 {
 	if (!lv->id[0])
 		return;
 	char path[256];
-	snprintf(path, sizeof(path), "/containers/%s/kill?signal=KILL", lv->id);
 	json_t *reply;
 	symbi_error_t ignored;
-	symbi_engine_request(lv->sock, "POST", path, NULL, &reply, &ignored);
+	snprintf(path, sizeof(path), "/containers/%s/kill?signal=KILL", lv->id);
+	long status = symbi_engine_request(lv->sock, "POST", path, NULL, &reply, &ignored);
 	json_decref(reply);
+	if (status == 204) {
+		snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running", lv->id);
+		symbi_engine_request(lv->sock, "POST", path, NULL, &reply, &ignored);
+		json_decref(reply);
+	}
+	end_streams(lv);
 }
 
 static long oom_kills(const docker_live_t *lv)
@@ -136,23 +157,34 @@ static long oom_kills(const docker_live_t *lv)
 	return found;
 }
 
-/* The container's memory.events on the host (cgroup v2), from its main
- * process's /proc/PID/cgroup; under gVisor this is the sandbox's cgroup. */
+/* The file that counts the container's OOM kills on the host ("oom_kill
+ * N"): memory.oom_control of its cgroup v1 memory controller, or
+ * memory.events of its cgroup v2 group, from its main process's
+ * /proc/PID/cgroup. Under gVisor this is the sandbox's cgroup. */
 static void find_cgroup(docker_live_t *lv, long pid)
 {
-	char path[64], line[PATH_MAX];
+	char path[64], line[PATH_MAX], found[PATH_MAX];
 	snprintf(path, sizeof(path), "/proc/%ld/cgroup", pid);
 	FILE *f = pid > 0 ? fopen(path, "re") : NULL;
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "0::", 3) == 0) {
-			snprintf(lv->memory_events, sizeof(lv->memory_events),
-				 "/sys/fs/cgroup%.4000s/memory.events", line + 3);
-			if (access(lv->memory_events, R_OK) != 0)
-				lv->memory_events[0] = '\0';
-		}
+		char *controllers = strchr(line, ':');
+		char *group = controllers ? strchr(controllers + 1, ':') : NULL;
+		if (!group)
+			continue;
+		*group++ = '\0';
+		controllers++;
+		bool v1 = strcmp(controllers, "memory") == 0;
+		if (v1)
+			snprintf(found, sizeof(found), "/sys/fs/cgroup/memory%.4000s/memory.oom_control", group);
+		else if (!controllers[0] && !lv->memory_events[0])
+			snprintf(found, sizeof(found), "/sys/fs/cgroup%.4000s/memory.events", group);
+		else
+			continue;
+		if (access(found, R_OK) == 0)
+			snprintf(lv->memory_events, sizeof(lv->memory_events), "%s", found);
 	}
 	fclose(f);
 }
@@ -277,6 +309,50 @@ static void *monitor_main(void *arg)
 	return NULL;
 }
 
+/* Waits for the container to stop, for whatever reason (our kill, the
+ * OOM killer, runsc dying, someone's docker rm), and says so: the reason
+ * goes in `ended` unless one is there already. */
+static void *waiter_main(void *arg)
+{
+	docker_live_t *lv = arg;
+	/* The reply to ContainerWait (its headers were read at the start):
+	 * a body, chunked, with the status, once the container stopped. */
+	char body[4096];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(lv->waiter_fd, body + len, sizeof(body) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		body[len] = '\0';
+		if (strstr(body, "\r\n0\r\n\r\n"))
+			break; /* the last chunk: the connection itself stays open */
+		if (len == sizeof(body) - 1)
+			len = 0; /* not a reply of ours: keep reading to its end */
+	}
+	body[len] = '\0';
+	const char *code = strstr(body, "\"StatusCode\":");
+	char path[256], why[200];
+	json_t *reply;
+	symbi_error_t ignored;
+	bool oom = false;
+	snprintf(path, sizeof(path), "/containers/%s/json", lv->id);
+	if (symbi_engine_request(lv->sock, "GET", path, NULL, &reply, &ignored) == 200)
+		oom = json_is_true(json_object_get(json_object_get(reply, "State"), "OOMKilled"));
+	json_decref(reply);
+	if (oom)
+		snprintf(why, sizeof(why), "the sandbox's container was killed for exceeding the memory limit");
+	else if (code)
+		snprintf(why, sizeof(why), "the sandbox's container ended (status %ld)", strtol(code + 13, NULL, 10));
+	else
+		snprintf(why, sizeof(why), "the Docker daemon stopped answering for the sandbox's container");
+	set_ended(lv, why);
+	end_streams(lv);
+	return NULL;
+}
+
 static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_error_t *err)
 {
 	(void)state;
@@ -286,6 +362,7 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 		return symbi_fail_nomem(err);
 	lv->cfg = cfg;
 	lv->reaper = (symbi_docker_reaper_t){-1, -1};
+	lv->waiter_fd = -1;
 	pthread_mutex_init(&lv->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -328,6 +405,18 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 	if (rc < 0 || check_container(lv, err) < 0)
 		return -1;
 	lv->started_ms = lv->active_ms = symbi_monotonic_ms();
+	/* Sent here, so that the sandbox's descriptors are all open when
+	 * start returns. */
+	char path[256];
+	snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running", lv->id);
+	json_t *empty = json_object();
+	lv->waiter_fd = empty ? symbi_engine_hijack(lv->sock, path, empty, err) : symbi_fail_nomem(err);
+	json_decref(empty);
+	if (lv->waiter_fd < 0)
+		return -1;
+	if (pthread_create(&lv->waiter, NULL, waiter_main, lv) != 0)
+		return symbi_fail(err, SYMBI_E_SYSTEM, 0, "cannot start the live sandbox's waiter");
+	lv->have_waiter = true;
 	if ((cfg->max_lifetime_ms || cfg->idle_timeout_ms) &&
 	    pthread_create(&lv->monitor, NULL, monitor_main, lv) != 0)
 		return symbi_fail(err, SYMBI_E_SYSTEM, 0, "cannot start the live sandbox's monitor");
@@ -374,6 +463,10 @@ static void live_free(void *live)
 		if (status != 204 && status != 404)
 			symbi_docker_command(lv->cfg, NULL, &ignored, "rm", "-fv", lv->name, NULL);
 	}
+	if (lv->have_waiter)
+		pthread_join(lv->waiter, NULL); /* the container is gone: it returns */
+	if (lv->waiter_fd >= 0)
+		close(lv->waiter_fd);
 	/* Only orphans are left: every other handle was freed before. */
 	while (lv->procs) {
 		docker_proc_t *p = lv->procs;
@@ -437,15 +530,19 @@ static size_t live_list(void *live, int *pids, size_t max)
 /* The wrapper: its pid first, then the program. */
 static const char wrapper[] = "echo $$; exec \"$@\"";
 
-/* Signals a process (tree: and every descendant, stopped first so that none
- * escapes by forking or being reparented) by an exec of /bin/sh in the
- * container, as its user. */
+/* Signals a process (tree: and every descendant, each stopped as it is
+ * found, so that none escapes by forking or being reparented) by an exec
+ * of /bin/sh in the container, as its user. The tree is found from
+ * /proc/PID/stat's parent field, which gVisor has too (it has no
+ * /proc/PID/task/TID/children). */
 static const char signal_script[] =
-	"s=$1; t=$2; if [ \"$3\" = tree ]; then all=; "
-	"walk() { kill -STOP \"$1\" 2>/dev/null; all=\"$all $1\"; "
-	"for c in $(cat /proc/\"$1\"/task/*/children 2>/dev/null); do walk \"$c\"; done; }; "
-	"walk \"$t\"; kill -\"$s\" $all 2>/dev/null; kill -CONT $all 2>/dev/null; "
-	"else kill -\"$s\" \"$t\"; fi";
+	"s=$1; q=$2; all=; [ \"$3\" = tree ] || { kill -\"$s\" \"$q\"; exit; }; "
+	"while [ -n \"$q\" ]; do set -- $q; p=$1; shift; q=\"$*\"; "
+	"kill -STOP \"$p\" 2>/dev/null; all=\"$all $p\"; "
+	"for f in /proc/[0-9]*/stat; do read -r l < \"$f\" 2>/dev/null || continue; "
+	"r=${l##*) }; set -- $r; [ \"$2\" = \"$p\" ] || continue; "
+	"c=${f#/proc/}; q=\"$q ${c%/stat}\"; done; done; "
+	"kill -\"$s\" $all 2>/dev/null; kill -CONT $all 2>/dev/null; true";
 
 /* Creates an exec; its id in id. */
 static int exec_create(docker_live_t *lv, json_t *body, char *id, size_t size, symbi_error_t *err)
@@ -580,7 +677,8 @@ static void read_exit(docker_proc_t *p)
 			p->code_known = true;
 		}
 		json_decref(reply);
-		if (status != 200 || !running || symbi_monotonic_ms() >= give_up)
+		/* Under gVisor an exec of a dead container stays "running". */
+		if (status != 200 || !running || symbi_monotonic_ms() >= give_up || live_ended(lv))
 			return;
 		struct timespec ts = {0, pause_us * 1000};
 		nanosleep(&ts, NULL);
@@ -942,7 +1040,9 @@ static int classify(docker_proc_t *p, const symbi_supervise_outcome_t *oc, symbi
 	if (oc->cancelled)
 		return set_error(res, SYMBI_STATUS_ERROR, 0, err, "execution cancelled");
 	if (p->sandbox_gone)
-		return set_error(res, strstr(p->gone, "stopped") ? SYMBI_STATUS_ERROR : SYMBI_STATUS_TIMEOUT,
+		return set_error(res, strstr(p->gone, "max_lifetime") || strstr(p->gone, "idle_timeout")
+					      ? SYMBI_STATUS_TIMEOUT
+				      : strstr(p->gone, "memory limit") ? SYMBI_STATUS_OOM : SYMBI_STATUS_ERROR,
 				 SIGKILL, err, "the process was killed: %s", p->gone);
 	if (!p->code_known)
 		return set_error(res, SYMBI_STATUS_ERROR, 0, err,
