@@ -156,10 +156,15 @@ static long read_head(int fd, char *head, size_t size, long *content_length)
 	return status;
 }
 
-static int send_all(int fd, const char *data, size_t len)
+int symbi_engine_write_all(int fd, const char *data, size_t len)
 {
+	bool sock = true;
 	while (len) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+		ssize_t n = sock ? send(fd, data, len, MSG_NOSIGNAL) : write(fd, data, len);
+		if (n < 0 && errno == ENOTSOCK && sock) {
+			sock = false;
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -237,8 +242,8 @@ int symbi_engine_hijack(const char *socket_path, const char *path, json_t *body,
 			 "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: %zu\r\n\r\n",
 			 path, strlen(text));
 	long content_length;
-	if ((size_t)n >= sizeof(head) || send_all(fd, head, (size_t)n) < 0 ||
-	    send_all(fd, text, strlen(text)) < 0) {
+	if ((size_t)n >= sizeof(head) || symbi_engine_write_all(fd, head, (size_t)n) < 0 ||
+	    symbi_engine_write_all(fd, text, strlen(text)) < 0) {
 		symbi_fail(err, SYMBI_E_UNAVAILABLE, errno, "cannot send POST %.200s to the Docker daemon", path);
 		goto fail;
 	}

@@ -37,6 +37,10 @@ const char *symbi_engine_message(const json_t *reply);
 int symbi_engine_hijack(const char *socket_path, const char *path, json_t *body,
 			symbi_error_t *err);
 
+/* Writes all of data to fd: a socket without raising SIGPIPE, or else (a
+ * pipe) with write(). Returns 0, or -1 with errno. */
+int symbi_engine_write_all(int fd, const char *data, size_t len);
+
 /* Reading the multiplexed stream of a non-tty exec: frames of an 8-byte
  * header (stream 1 stdout, 2 stderr; 4-byte big-endian length) and the
  * payload. Fed bytes as they come, it calls out for each piece of payload. */

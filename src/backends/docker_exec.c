@@ -112,20 +112,6 @@ static int signal_exec(docker_live_t *lv, int pid, int sig, bool tree, symbi_err
 	return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -154,7 +140,7 @@ static void on_frame(void *ctx, int stream, const char *data, size_t len)
 		}
 	}
 	int *fd = stream == 2 ? &p->err_fd : stream == 1 ? &p->out_fd : NULL;
-	if (len && fd && *fd >= 0 && write_all(*fd, data, len) < 0)
+	if (len && fd && *fd >= 0 && symbi_engine_write_all(*fd, data, len) < 0)
 		close_fd(fd); /* nobody reads it any more */
 }
 
