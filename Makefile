@@ -5,9 +5,10 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 CC ?= cc
-# The library needs only LIB_PKGS (also in symbi-sandbox.pc.in); the CLI's
-# servers add CLI_PKGS.
-LIB_PKGS := jansson libseccomp
+# The library needs only LIB_PKGS (also in symbi-sandbox.pc.in, libcurl there
+# as Libs.private -lcurl: its own --static list names libraries that are not
+# installed for static linking); the CLI's servers add CLI_PKGS.
+LIB_PKGS := jansson libseccomp libcurl
 CLI_PKGS := libmicrohttpd libcrypto
 PKGS := $(LIB_PKGS) $(CLI_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))

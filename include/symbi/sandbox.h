@@ -355,7 +355,11 @@ SYMBI_API int symbi_sandbox_execute_opts(symbi_sandbox_t *sb, const symbi_exec_o
  * and cpu limits hold for the whole sandbox, as do its deadlines (idle_timeout
  * and max_lifetime: when one passes, everything in it is killed and every
  * later call reports it); max_execution_time and max_output_bytes hold for
- * each process. Native backend only so far (others: SYMBI_E_UNAVAILABLE).
+ * each process. Native, docker and gvisor backends (process:
+ * SYMBI_E_UNAVAILABLE). On docker and gvisor a live sandbox is one container
+ * and each process an exec: code, argv and environment values must be UTF-8
+ * and code at most 100 KiB (else SYMBI_E_INVALID); a death by signal N and
+ * an exit with status 128 + N cannot be told apart (both SIGNALED).
  *
  * Threads: any thread may exec into, and signal processes of, one live
  * sandbox concurrently. symbi_live_stop() must not race other calls on the

@@ -43,7 +43,7 @@ static int docker_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 	return symbi_docker_check_available(cfg, err);
 }
 
-static int random_hex(char *out, size_t bytes, symbi_error_t *err)
+int symbi_docker_random_hex(char *out, size_t bytes, symbi_error_t *err)
 {
 	unsigned char buf[32];
 	if (bytes > sizeof(buf) || getrandom(buf, bytes, 0) != (ssize_t)bytes)
@@ -53,10 +53,10 @@ static int random_hex(char *out, size_t bytes, symbi_error_t *err)
 	return 0;
 }
 
-static int container_name(char *out, size_t size, symbi_error_t *err)
+int symbi_docker_container_name(char *out, size_t size, symbi_error_t *err)
 {
 	char hex[17];
-	if (random_hex(hex, 8, err) < 0)
+	if (symbi_docker_random_hex(hex, 8, err) < 0)
 		return -1;
 	snprintf(out, size, "symbi-%s", hex);
 	return 0;
@@ -441,8 +441,10 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 	if (symbi_docker_env_check(req->env, err) < 0)
 		return -1;
 	char name[64], secret[33], exit_secret[33], owner[256], image_id[160], why[1024] = "";
-	if (container_name(name, sizeof(name), err) < 0 || random_hex(secret, 16, err) < 0 ||
-	    random_hex(exit_secret, 16, err) < 0 || symbi_docker_owner(owner, sizeof(owner), err) < 0)
+	if (symbi_docker_container_name(name, sizeof(name), err) < 0 ||
+	    symbi_docker_random_hex(secret, 16, err) < 0 ||
+	    symbi_docker_random_hex(exit_secret, 16, err) < 0 ||
+	    symbi_docker_owner(owner, sizeof(owner), err) < 0)
 		return -1;
 	struct run_ctx c = {.cfg = cfg, .name = name, .secret = secret, .reaper = {-1, -1},
 			    .exit_secret = cfg->backend == SYMBI_BACKEND_GVISOR ? exit_secret : NULL};
@@ -488,4 +490,5 @@ const symbi_backend_ops_t symbi_backend_docker = {
 	.destroy = NULL,
 	.check_config = symbi_extra_flags_check_config,
 	.check_field = symbi_extra_flags_check_field,
+	.live = &symbi_docker_live_ops,
 };

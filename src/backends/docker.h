@@ -82,6 +82,9 @@ typedef struct symbi_docker_run_plan {
 	const struct symbi_docker_volumes *volumes;
 	long long deadline;   /* unix seconds; SYMBI_DOCKER_LABEL_DEADLINE */
 	const char *owner;    /* SYMBI_DOCKER_LABEL_OWNER */
+	/* A live sandbox's container: detached, running only a waiting
+	 * process, never kept; deadline 0 means no deadline label. */
+	bool live;
 } symbi_docker_run_plan_t;
 
 /* Builds `docker run ...` for one execution; the secret line, the code
@@ -90,6 +93,10 @@ typedef struct symbi_docker_run_plan {
 int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_run_plan_t *plan,
 				const struct symbi_exec_request *req, symbi_strlist_t *argv,
 				symbi_error_t *err);
+/* Builds `docker run -d ...` for a live sandbox (docker_live.c): the
+ * same confinement as a one-shot run, its main process a sleep. */
+int symbi_docker_build_live_argv(const symbi_config_t *cfg, const symbi_docker_run_plan_t *plan,
+				 symbi_strlist_t *argv, symbi_error_t *err);
 /* Finds the gvisor bootstrap's exit line (with `secret`) at the very end
  * of the stderr stream and takes it out of the stream (count and kept
  * bytes). Returns the status it records (0-255), or -1 if there is none:
@@ -113,7 +120,7 @@ char *symbi_docker_seccomp_profile(symbi_error_t *err);
 int symbi_docker_seccomp_memfd(symbi_error_t *err);
 
 /* A watchdog process that removes container `name` (and kills the docker
- * client `client_pid`) if this process dies before calling
+ * client `client_pid`, if above 0) if this process dies before calling
  * symbi_docker_reaper_release(). `docker_path` must be the resolved
  * executable; envp the control environment. No shell is involved. */
 typedef struct symbi_docker_reaper {
@@ -169,6 +176,11 @@ bool symbi_docker_owner_gone(const char *owner);
  * passed or whose owner on this host is gone. Fails only if docker does
  * not answer: it doubles as the start-up check. */
 int symbi_docker_sweep(const symbi_config_t *cfg, symbi_error_t *err);
+
+/* `bytes` random bytes as hex into out (2 * bytes + 1 long); a container's
+ * unique name ("symbi-" and 16 hex digits). */
+int symbi_docker_random_hex(char *out, size_t bytes, symbi_error_t *err);
+int symbi_docker_container_name(char *out, size_t size, symbi_error_t *err);
 
 /* Shared by the docker and gvisor backends. */
 int symbi_docker_check_available(const symbi_config_t *cfg, symbi_error_t *err);

@@ -110,24 +110,27 @@ static bool mount_point_taken(const symbi_docker_run_plan_t *plan, const char *p
 	return false;
 }
 
-int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_run_plan_t *plan,
-				const symbi_exec_request_t *req, symbi_strlist_t *argv,
-				symbi_error_t *err)
+/* `docker run` and every flag of the container's confinement, up to and
+ * including the image: the same for a one-shot run (attached, -i) and a
+ * live sandbox's container (detached, -d; plan->live). */
+static int push_container(const symbi_config_t *cfg, const symbi_docker_run_plan_t *plan,
+			  const symbi_env_t *env, symbi_strlist_t *argv, symbi_error_t *err)
 {
-	const symbi_env_t *env = req->env;
 	bool gvisor = cfg->backend == SYMBI_BACKEND_GVISOR;
 	PUSH("%s", cfg->docker_binary);
 	PUSH("run");
-	PUSH("-i");
+	PUSH(plan->live ? "-d" : "-i");
 	PUSH("--name");
 	PUSH("%s", plan->name);
 	PUSH("--label");
 	PUSH("%s=1", SYMBI_DOCKER_LABEL);
-	PUSH("--label");
-	PUSH("%s=%lld", SYMBI_DOCKER_LABEL_DEADLINE, plan->deadline);
+	if (plan->deadline > 0) {
+		PUSH("--label");
+		PUSH("%s=%lld", SYMBI_DOCKER_LABEL_DEADLINE, plan->deadline);
+	}
 	PUSH("--label");
 	PUSH("%s=%s", SYMBI_DOCKER_LABEL_OWNER, plan->owner);
-	if (!cfg->auto_remove) {
+	if (!cfg->auto_remove && !plan->live) {
 		PUSH("--label");
 		PUSH("%s=1", SYMBI_DOCKER_LABEL_KEEP);
 	}
@@ -225,6 +228,34 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_ru
 			PUSH("%s", flag);
 	}
 	PUSH("%s", plan->image);
+	return 0;
+nomem:
+	return symbi_fail_nomem(err);
+}
+
+int symbi_docker_build_live_argv(const symbi_config_t *cfg, const symbi_docker_run_plan_t *plan,
+				 symbi_strlist_t *argv, symbi_error_t *err)
+{
+	if (push_container(cfg, plan, NULL, argv, err) < 0)
+		return -1;
+	/* The container's main process only waits (docker-init, from --init,
+	 * is PID 1 above it); processes come by exec. sleep takes no
+	 * "infinity" in busybox: 2^31-1 seconds is 68 years. */
+	PUSH("sleep");
+	PUSH("2147483647");
+	return 0;
+nomem:
+	return symbi_fail_nomem(err);
+}
+
+int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_run_plan_t *plan,
+				const symbi_exec_request_t *req, symbi_strlist_t *argv,
+				symbi_error_t *err)
+{
+	const symbi_env_t *env = req->env;
+	bool gvisor = cfg->backend == SYMBI_BACKEND_GVISOR;
+	if (push_container(cfg, plan, env, argv, err) < 0)
+		return -1;
 	PUSH("/bin/sh");
 	PUSH("-c");
 	const char *interp = symbi_config_interpreter(cfg);

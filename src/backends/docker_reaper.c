@@ -85,6 +85,8 @@ static _Noreturn void watchdog(int fd, const char *docker_path, char *const *rm_
 			break;
 	}
 	remove_container(docker_path, rm_argv, envp);
+	if (client_pid <= 0) /* a live sandbox's container: no client runs */
+		_exit(0);
 	kill(client_pid, SIGKILL);
 	for (int i = 0; i < 50 && kill(client_pid, 0) == 0; i++)
 		pause_ms(100);

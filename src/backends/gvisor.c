@@ -72,4 +72,5 @@ const symbi_backend_ops_t symbi_backend_gvisor = {
 	.destroy = NULL,
 	.check_config = symbi_extra_flags_check_config,
 	.check_field = symbi_extra_flags_check_field,
+	.live = &symbi_docker_live_ops,
 };

@@ -70,6 +70,8 @@ extern const symbi_backend_ops_t symbi_backend_gvisor;
 extern const symbi_backend_ops_t symbi_backend_native;
 extern const symbi_backend_ops_t symbi_backend_process;
 extern const symbi_live_ops_t symbi_native_live_ops;
+/* docker_live.c: the docker and gvisor backends' (cfg->backend tells). */
+extern const symbi_live_ops_t symbi_docker_live_ops;
 
 /* The backend of a kind (sandbox.c), for the core's dispatch: NULL for an
  * unknown kind. */

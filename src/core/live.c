@@ -48,7 +48,7 @@ symbi_live_t *symbi_live_start(const symbi_config_t *cfg, symbi_error_t *err)
 	const symbi_backend_ops_t *ops = symbi_backend_for(cfg->backend);
 	if (!ops || !ops->live) {
 		symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
-			   "the %s backend has no live sandboxes yet; use the native backend",
+			   "the %s backend has no live sandboxes yet; use the native, docker or gvisor backend",
 			   ops ? ops->name : "selected");
 		return NULL;
 	}

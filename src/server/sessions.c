@@ -1,6 +1,7 @@
 /* Sessions: a sandbox configuration plus a private host directory bound at
  * /workspace, kept between executions until closed or idle too long. On
- * the native backend a session is a live sandbox: its processes run in one
+ * every backend with live sandboxes (native, docker, gvisor: all but process) a
+ * session is a live sandbox: its processes run in one
  * sandbox that stays up (/tmp and background processes persist), and its
  * contexts (python, sh) keep interpreter state between executions.
  * A session is reference-counted: DELETE or expiry unlinks it from the table,
@@ -20,7 +21,7 @@ struct srv_session {
 	srv_exec_spec_t spec;
 	symbi_sandbox_t *sb;
 	symbi_config_t *cfg;  /* what sb was made of: the live sandbox's too */
-	bool live;            /* native: its executions share one running sandbox */
+	bool live;            /* its executions share one running sandbox */
 	pthread_mutex_t live_lock;
 	symbi_live_t *lv;     /* that sandbox, started by the first admitted run */
 	pthread_mutex_t ctx_lock;
@@ -230,7 +231,8 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 		srv_fail_lib(err, &lerr);
 		goto fail;
 	}
-	s->live = strcmp(spec.backend, "native") == 0;
+	/* The process backend is the one without live sandboxes. */
+	s->live = strcmp(spec.backend, "process") != 0;
 	s->cfg = cfg;
 	cfg = NULL;
 	s->created_ms = s->last_used_ms = srv_now_ms();
@@ -409,8 +411,8 @@ char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *c
 		}
 		if (!s->live) {
 			srv_fail(err, 400, "invalid_request",
-				 "contexts need a live sandbox: create the session on the native "
-				 "backend (this one is %s)", s->spec.backend);
+				 "contexts need a live sandbox: create the session on the native, "
+				 "docker or gvisor backend (this one is %s)", s->spec.backend);
 			goto done;
 		}
 	}
@@ -566,8 +568,8 @@ srv_stream_t *srv_session_stream(srv_service_t *svc, const char *id, srv_exec_ca
 	json_object_set_new(call->audit, "session", json_string(s->id));
 	if (!s->live) {
 		srv_fail(err, 400, "invalid_request",
-			 "streamed output needs a live sandbox: create the session on the native "
-			 "backend (this one is %s)", s->spec.backend);
+			 "streamed output needs a live sandbox: create the session on the native, "
+			 "docker or gvisor backend (this one is %s)", s->spec.backend);
 		goto out;
 	}
 	json_t *keys = json_array();

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Sessions on the native backend are live sandboxes, through HTTP and MCP:
-# /tmp and background processes persist between executions, contexts keep
-# python and sh state, report values and exceptions, and everything in a
-# session dies with it (nothing is left on the host).
+# Sessions are live sandboxes, through HTTP and MCP: /tmp and background
+# processes persist between executions, contexts keep python and sh state,
+# report values and exceptions, and everything in a session dies with it
+# (nothing is left on the host). On the native backend here;
+# live_sessions_docker.sh runs it again on docker (LIVE_BACKEND=docker, with
+# the python image: the contexts need python3 in it).
 source "$(dirname "$0")/../lib.sh"
-BACKEND=native
+BACKEND=${LIVE_BACKEND:-native}
 source "$ROOT/tests/http/common.sh"
+[ "$BACKEND" = native ] || IMAGE=symbi-test/python:latest
 http_prereqs
 
 write_policy "$WORK/policy.json"
@@ -15,7 +18,7 @@ start_server --policy "$WORK/policy.json" --state-dir "$WORK/state"
 jbody() { python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' "$@"; }
 
 http POST /v1/sessions -d '{"timeout":20}'
-expect_status "POST /v1/sessions (native)" 201
+expect_status "POST /v1/sessions ($BACKEND)" 201
 SID=$(jfield 'd["id"]')
 
 # ---- the sandbox itself persists

@@ -8,6 +8,7 @@
 #include "../../core/backend.h"
 #include "../../core/error.h"
 #include "../../core/classify.h"
+#include "../../core/live_proc.h"
 #include "../../core/result.h"
 #include "../../core/supervise.h"
 
@@ -468,8 +469,9 @@ static void proc_release(native_proc_t *p)
 	free(p);
 }
 
-static void unlink_proc(native_proc_t *p)
+static void unlink_proc(void *proc)
 {
+	native_proc_t *p = proc;
 	native_live_t *lv = p->lv;
 	pthread_mutex_lock(&lv->lock);
 	for (native_proc_t **pp = &lv->procs; *pp; pp = &(*pp)->next)
@@ -608,9 +610,10 @@ fail:
 
 /* What the init and the cgroup said of a process, for the core's
  * classification. */
-static int classify(native_proc_t *p, const symbi_supervise_outcome_t *oc, symbi_result_t *res,
+static int classify(void *proc, const symbi_supervise_outcome_t *oc, symbi_result_t *res,
 		    symbi_error_t *err)
 {
+	native_proc_t *p = proc;
 	int ws = p->wait_status;
 	char failure[1024] = "", gone[512] = "";
 	if (p->have_error)
@@ -636,28 +639,7 @@ static int classify(native_proc_t *p, const symbi_supervise_outcome_t *oc, symbi
 static int proc_wait(void *proc, symbi_result_t **out, symbi_error_t *err)
 {
 	native_proc_t *p = proc;
-	*out = NULL;
-	if (!p->sup)
-		return symbi_fail(err, SYMBI_E_INVALID, 0,
-				  p->detached ? "a detached process cannot be waited for"
-					      : "the process was already waited for");
-	symbi_supervise_outcome_t oc;
-	symbi_supervision_t *s = p->sup;
-	p->sup = NULL;
-	if (symbi_supervise_finish(s, &oc, err) < 0)
-		return -1;
-	unlink_proc(p);
-	symbi_result_t *res = symbi_result_from_outcome(&oc);
-	symbi_stream_free(&oc.out);
-	symbi_stream_free(&oc.err);
-	if (!res)
-		return symbi_fail_nomem(err);
-	if (classify(p, &oc, res, err) < 0) {
-		symbi_result_free(res);
-		return -1;
-	}
-	*out = res;
-	return 0;
+	return symbi_live_proc_wait(&p->sup, p->detached, p, unlink_proc, classify, out, err);
 }
 
 static int proc_signal(void *proc, int sig, symbi_error_t *err)
@@ -672,34 +654,12 @@ static int proc_signal(void *proc, int sig, symbi_error_t *err)
 
 static int proc_write_stdin(void *proc, const void *data, size_t len, symbi_error_t *err)
 {
-	native_proc_t *p = proc;
-	const char *d = data;
-	if (p->stdin_fd < 0)
-		return symbi_fail(err, SYMBI_E_INVALID, EBADF,
-				  "the process's stdin is not open (see stdin_open)");
-	while (len) {
-		ssize_t n = send(p->stdin_fd, d, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return symbi_fail(err, SYMBI_E_SYSTEM, errno,
-					  "cannot write to the process's stdin%s",
-					  errno == EPIPE ? " (it is closed, or the process ended)" : "");
-		d += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return symbi_live_stdin_write(((native_proc_t *)proc)->stdin_fd, data, len, err);
 }
 
 static int proc_close_stdin(void *proc, symbi_error_t *err)
 {
-	native_proc_t *p = proc;
-	/* shutdown, not close: a concurrent writer's descriptor stays valid
-	 * (it gets EPIPE); the handle's free closes it. */
-	if (p->stdin_fd < 0 || shutdown(p->stdin_fd, SHUT_WR) < 0)
-		return symbi_fail(err, SYMBI_E_INVALID, EBADF,
-				  "the process's stdin is not open (see stdin_open)");
-	return 0;
+	return symbi_live_stdin_close(((native_proc_t *)proc)->stdin_fd, err);
 }
 
 static int proc_id(const void *proc)

@@ -1,0 +1,297 @@
+/* The Docker Engine API over the daemon's unix socket, with libcurl: plain
+ * requests (create an exec, inspect it), and ExecStart, whose connection
+ * the daemon hijacks to carry the process's standard streams. libcurl has
+ * no API for a hijacked connection, so ExecStart connects with
+ * CURLOPT_CONNECT_ONLY and speaks HTTP/1.1 itself on the socket; the reply
+ * headers are read one byte at a time, so that none of the stream after
+ * them is swallowed. No API version is pinned: the paths are unversioned
+ * and the daemon answers in its own. */
+#include "docker_engine.h"
+#include "../core/error.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ENGINE_DEFAULT_SOCKET "/var/run/docker.sock"
+#define ENGINE_TIMEOUT_MS 30000L
+#define ENGINE_REPLY_MAX (4u << 20)
+#define ENGINE_HEADER_MAX 8192
+
+int symbi_engine_socket(char *out, size_t size, symbi_error_t *err)
+{
+	const char *host = getenv("DOCKER_HOST");
+	const char *path = ENGINE_DEFAULT_SOCKET;
+	if (host && host[0]) {
+		if (strncmp(host, "unix://", 7) != 0)
+			return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
+					  "DOCKER_HOST is %.200s: live docker sandboxes talk to the "
+					  "daemon's local unix socket only (unix://PATH)", host);
+		path = host + 7;
+	}
+	if (path[0] != '/' || strlen(path) >= size || strlen(path) >= 108)
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
+				  "the Docker daemon's socket path '%.200s' is not usable", path);
+	snprintf(out, size, "%s", path);
+	return 0;
+}
+
+typedef struct reply_buf {
+	char *data;
+	size_t len;
+	bool too_big;
+} reply_buf_t;
+
+static size_t collect(char *data, size_t size, size_t n, void *ctx)
+{
+	reply_buf_t *b = ctx;
+	size_t len = size * n;
+	if (b->len + len > ENGINE_REPLY_MAX) {
+		b->too_big = true;
+		return 0;
+	}
+	char *grown = realloc(b->data, b->len + len + 1);
+	if (!grown)
+		return 0;
+	memcpy(grown + b->len, data, len);
+	b->len += len;
+	grown[b->len] = '\0';
+	b->data = grown;
+	return len;
+}
+
+long symbi_engine_request(const char *socket_path, const char *method, const char *path,
+			  json_t *body, json_t **reply, symbi_error_t *err)
+{
+	return symbi_engine_request_timed(socket_path, method, path, body, ENGINE_TIMEOUT_MS, reply, err);
+}
+
+long symbi_engine_request_timed(const char *socket_path, const char *method, const char *path,
+				json_t *body, long timeout_ms, json_t **reply, symbi_error_t *err)
+{
+	*reply = NULL;
+	char url[1024];
+	snprintf(url, sizeof(url), "http://docker%s", path);
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	CURL *c = curl_easy_init();
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	reply_buf_t buf = {0};
+	long status = -1;
+	if (!c || !headers || (body && !text)) {
+		symbi_fail_nomem(err);
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
+	if (text)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+	else if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	CURLcode rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "the Docker daemon (%s) did not answer %s %.200s: %s%s",
+			   socket_path, method, path, curl_easy_strerror(rc),
+			   buf.too_big ? " (the reply was too big)" : "");
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (buf.data)
+		*reply = json_loadb(buf.data, buf.len, 0, NULL);
+out:
+	free(buf.data);
+	free(text);
+	curl_slist_free_all(headers);
+	if (c)
+		curl_easy_cleanup(c);
+	return status;
+}
+
+const char *symbi_engine_message(const json_t *reply)
+{
+	const char *m = json_string_value(json_object_get(reply, "message"));
+	return m ? m : "no message from the daemon";
+}
+
+/* Reads the reply's status line and headers; returns the status, or -1. */
+static long read_head(int fd, char *head, size_t size, long *content_length)
+{
+	size_t len = 0;
+	*content_length = 0;
+	while (len + 1 < size) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		int r = poll(&pf, 1, (int)ENGINE_TIMEOUT_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		ssize_t n = recv(fd, head + len, 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		len++;
+		if (len >= 4 && memcmp(head + len - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	head[len] = '\0';
+	long status;
+	if (sscanf(head, "HTTP/1.%*d %ld", &status) != 1)
+		return -1;
+	const char *cl = strcasestr(head, "\r\nContent-Length:");
+	if (cl)
+		*content_length = strtol(cl + 17, NULL, 10);
+	return status;
+}
+
+int symbi_engine_write_all(int fd, const char *data, size_t len)
+{
+	bool sock = true;
+	while (len) {
+		ssize_t n = sock ? send(fd, data, len, MSG_NOSIGNAL) : write(fd, data, len);
+		if (n < 0 && errno == ENOTSOCK && sock) {
+			sock = false;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* What the daemon said when it refused to hijack (a JSON body). */
+static void refusal(int fd, long content_length, long status, const char *path,
+		    symbi_error_t *err)
+{
+	char body[1024] = "";
+	size_t want = content_length > 0 && (size_t)content_length < sizeof(body)
+			      ? (size_t)content_length : sizeof(body) - 1;
+	size_t got = 0;
+	while (got < want) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		if (poll(&pf, 1, 5000) <= 0)
+			break;
+		ssize_t n = recv(fd, body + got, want - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	body[got] = '\0';
+	json_t *j = json_loads(body, 0, NULL);
+	symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "the Docker daemon refused POST %.200s (HTTP %ld): %.500s",
+		   path, status, j ? symbi_engine_message(j) : body);
+	json_decref(j);
+}
+
+int symbi_engine_hijack(const char *socket_path, const char *path, json_t *body,
+			symbi_error_t *err)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	if (!text)
+		return symbi_fail_nomem(err);
+	CURL *c = curl_easy_init();
+	int fd = -1;
+	if (!c) {
+		free(text);
+		return symbi_fail_nomem(err);
+	}
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+	curl_easy_setopt(c, CURLOPT_URL, "http://docker/");
+	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ENGINE_TIMEOUT_MS);
+	CURLcode rc = curl_easy_perform(c);
+	curl_socket_t sock = CURL_SOCKET_BAD;
+	if (rc == CURLE_OK)
+		rc = curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock);
+	if (rc != CURLE_OK || sock == CURL_SOCKET_BAD) {
+		symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "cannot connect to the Docker daemon (%s): %s",
+			   socket_path, curl_easy_strerror(rc));
+		goto out;
+	}
+	/* Our own copy: the stream outlives the curl handle. */
+	fd = fcntl(sock, F_DUPFD_CLOEXEC, 3);
+	/* Blocking, as a caller expects (curl made it non-blocking). */
+	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot keep the Docker daemon's connection");
+		goto out;
+	}
+	char head[ENGINE_HEADER_MAX];
+	int n = snprintf(head, sizeof(head),
+			 "POST %s HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+			 "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: %zu\r\n\r\n",
+			 path, strlen(text));
+	long content_length;
+	if ((size_t)n >= sizeof(head) || symbi_engine_write_all(fd, head, (size_t)n) < 0 ||
+	    symbi_engine_write_all(fd, text, strlen(text)) < 0) {
+		symbi_fail(err, SYMBI_E_UNAVAILABLE, errno, "cannot send POST %.200s to the Docker daemon", path);
+		goto fail;
+	}
+	long status = read_head(fd, head, sizeof(head), &content_length);
+	if (status == 101 || status == 200)
+		goto out;
+	if (status < 0)
+		symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
+			   "the Docker daemon gave no valid answer to POST %.200s", path);
+	else
+		refusal(fd, content_length, status, path, err);
+fail:
+	close(fd);
+	fd = -1;
+out:
+	curl_easy_cleanup(c);
+	free(text);
+	return fd;
+}
+
+int symbi_engine_demux_feed(symbi_engine_demux_t *d, const char *data, size_t len,
+			    void (*out)(void *ctx, int stream, const char *data, size_t len),
+			    void *ctx)
+{
+	while (len) {
+		if (d->remaining == 0) {
+			size_t take = sizeof(d->header) - d->have;
+			if (take > len)
+				take = len;
+			memcpy(d->header + d->have, data, take);
+			d->have += take;
+			data += take;
+			len -= take;
+			if (d->have < sizeof(d->header))
+				return 0;
+			d->have = 0;
+			d->stream = d->header[0];
+			if (d->stream < 0 || d->stream > 2)
+				return -1;
+			d->remaining = (size_t)d->header[4] << 24 | (size_t)d->header[5] << 16 |
+				       (size_t)d->header[6] << 8 | (size_t)d->header[7];
+			continue;
+		}
+		size_t take = d->remaining < len ? d->remaining : len;
+		out(ctx, d->stream, data, take);
+		d->remaining -= take;
+		data += take;
+		len -= take;
+	}
+	return 0;
+}

@@ -1,0 +1,59 @@
+/* A small client of the Docker Engine API over the daemon's unix socket
+ * (libcurl), for what the CLI is too slow for: the exec calls of live
+ * sandboxes (docker_live.c). */
+#ifndef SYMBI_BACKENDS_DOCKER_ENGINE_H
+#define SYMBI_BACKENDS_DOCKER_ENGINE_H
+
+#include <symbi/sandbox.h>
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* The daemon's socket: DOCKER_HOST's unix:// path, or
+ * /var/run/docker.sock. Any other DOCKER_HOST (tcp://, ssh://) is refused
+ * with a message: the Engine API client speaks only to a local socket. */
+int symbi_engine_socket(char *out, size_t size, symbi_error_t *err);
+
+/* One request: METHOD path with body (a JSON document, or NULL). Returns
+ * the HTTP status with the reply parsed in *reply (NULL when it is empty
+ * or not JSON; the caller frees it), or -1 with err when the daemon could
+ * not be reached. */
+long symbi_engine_request(const char *socket_path, const char *method, const char *path,
+			  json_t *body, json_t **reply, symbi_error_t *err);
+
+/* The same with its own time limit (0: none, for a request that waits,
+ * like ContainerWait). */
+long symbi_engine_request_timed(const char *socket_path, const char *method, const char *path,
+				json_t *body, long timeout_ms, json_t **reply, symbi_error_t *err);
+
+/* The daemon's message in a reply ("message"), or a fallback. */
+const char *symbi_engine_message(const json_t *reply);
+
+/* POST path with body, the connection then hijacked (ExecStart): the
+ * returned descriptor is the raw stream, connected, close-on-exec; the
+ * caller closes it. -1 with err on failure. Also for a request whose
+ * reply comes late (ContainerWait): it returns once the headers came, the
+ * descriptor then carries the body. */
+int symbi_engine_hijack(const char *socket_path, const char *path, json_t *body,
+			symbi_error_t *err);
+
+/* Writes all of data to fd: a socket without raising SIGPIPE, or else (a
+ * pipe) with write(). Returns 0, or -1 with errno. */
+int symbi_engine_write_all(int fd, const char *data, size_t len);
+
+/* Reading the multiplexed stream of a non-tty exec: frames of an 8-byte
+ * header (stream 1 stdout, 2 stderr; 4-byte big-endian length) and the
+ * payload. Fed bytes as they come, it calls out for each piece of payload. */
+typedef struct symbi_engine_demux {
+	unsigned char header[8];
+	size_t have;      /* bytes of the header read */
+	size_t remaining; /* payload bytes left in this frame */
+	int stream;
+} symbi_engine_demux_t;
+
+/* Returns 0, or -1 if the stream is malformed (an unknown stream type). */
+int symbi_engine_demux_feed(symbi_engine_demux_t *d, const char *data, size_t len,
+			    void (*out)(void *ctx, int stream, const char *data, size_t len),
+			    void *ctx);
+
+#endif

@@ -1,0 +1,68 @@
+/* See live_proc.h. */
+#include "live_proc.h"
+#include "error.h"
+#include "result.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int symbi_live_proc_wait(symbi_supervision_t **sup, bool detached, void *proc,
+			 void (*unlink)(void *proc),
+			 int (*classify)(void *proc, const symbi_supervise_outcome_t *oc,
+					 symbi_result_t *res, symbi_error_t *err),
+			 symbi_result_t **out, symbi_error_t *err)
+{
+	*out = NULL;
+	if (!*sup)
+		return symbi_fail(err, SYMBI_E_INVALID, 0,
+				  detached ? "a detached process cannot be waited for"
+					   : "the process was already waited for");
+	symbi_supervise_outcome_t oc;
+	symbi_supervision_t *s = *sup;
+	*sup = NULL;
+	if (symbi_supervise_finish(s, &oc, err) < 0)
+		return -1;
+	unlink(proc);
+	symbi_result_t *res = symbi_result_from_outcome(&oc);
+	symbi_stream_free(&oc.out);
+	symbi_stream_free(&oc.err);
+	if (!res)
+		return symbi_fail_nomem(err);
+	if (classify(proc, &oc, res, err) < 0) {
+		symbi_result_free(res);
+		return -1;
+	}
+	*out = res;
+	return 0;
+}
+
+int symbi_live_stdin_write(int fd, const void *data, size_t len, symbi_error_t *err)
+{
+	const char *d = data;
+	if (fd < 0)
+		return symbi_fail(err, SYMBI_E_INVALID, EBADF,
+				  "the process's stdin is not open (see stdin_open)");
+	while (len) {
+		ssize_t n = send(fd, d, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return symbi_fail(err, SYMBI_E_SYSTEM, errno,
+					  "cannot write to the process's stdin%s",
+					  errno == EPIPE ? " (it is closed, or the process ended)" : "");
+		d += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int symbi_live_stdin_close(int fd, symbi_error_t *err)
+{
+	if (fd < 0 || shutdown(fd, SHUT_WR) < 0)
+		return symbi_fail(err, SYMBI_E_INVALID, EBADF,
+				  "the process's stdin is not open (see stdin_open)");
+	return 0;
+}
