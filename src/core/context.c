@@ -103,6 +103,14 @@ static void take_result(struct cell_stream *s, const char *data, size_t len, siz
 static void feed(symbi_context_t *cx, int which, const char *data, size_t len)
 {
 	struct cell_stream *s = which == 1 ? &cx->out : &cx->err;
+	if (!cx->mark_len) {
+		/* Before the first cell (an interpreter that complains as it
+		 * starts, or cannot start): no marker to look for; the first
+		 * cell gets it. An empty marker would match everywhere and
+		 * consume nothing. */
+		emit(cx, which, data, len);
+		return;
+	}
 	while (len) {
 		if (s->in_result) {
 			size_t used;

@@ -456,6 +456,24 @@ static void test_context(void)
 	symbi_cell_free(c);
 	symbi_context_free(cx);
 	symbi_live_stop(lv);
+	/* An image without python3: the interpreter's complaint comes before
+	 * any cell (it once spun the context's reader for ever); the cell
+	 * says the context ended, and nothing hangs. */
+	lv = start_with(busybox, NULL);
+	alarm(120); /* a hang kills this program: the suite then fails */
+	cx = symbi_context_new(lv, "python", &err);
+	/* Its complaint and its end come before the first cell's marker. */
+	for (int i = 0; i < 300 && cx && !symbi_context_ended(cx); i++)
+		usleep(100 * 1000);
+	c = NULL;
+	int rc = cx ? symbi_context_run(cx, "1", 1, 20000, NULL, NULL, &c, &err) : -1;
+	alarm(0);
+	check(!cx || (rc == 0 && c && c->status == SYMBI_STATUS_ERROR && c->error),
+	      "a python context without python3 ends with an error, no hang (%s)",
+	      c && c->error ? c->error : cx ? "no error" : err.message);
+	symbi_cell_free(c);
+	symbi_context_free(cx);
+	symbi_live_stop(lv);
 }
 
 static void test_bad_input(void)
