@@ -13,9 +13,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void shell_usage(FILE *out)
@@ -49,6 +51,13 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+/* A no-op whose only effect is to interrupt a blocked write (installed
+ * without SA_RESTART): see stop_output. */
+static void on_wake(int sig)
+{
+	(void)sig;
+}
+
 static int install_signals(void)
 {
 	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -61,14 +70,49 @@ static int install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_wake;
+	sa.sa_flags = 0;
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
 
+/* The shell's output goes to ours, which may block for ever (a paused
+ * terminal, a reader that stopped): once the CLI stops (`stopping`), the
+ * output is dropped and a blocked write is interrupted, so that stopping
+ * does not wait for our reader. */
 static void write_output(void *ctx, int which, const char *data, size_t len)
 {
-	(void)ctx;
-	cli_write_all(which == 2 ? STDERR_FILENO : STDOUT_FILENO, data, len);
+	atomic_bool *stopping = ctx;
+	int fd = which == 2 ? STDERR_FILENO : STDOUT_FILENO;
+	while (len && !atomic_load(stopping)) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Joins the waiter, interrupting its writes until it returns (a wake-up
+ * could come just before a write starts: hence the repeats). */
+static void stop_output(pthread_t waiter, atomic_bool *stopping)
+{
+	atomic_store(stopping, true);
+	for (;;) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 100 * 1000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(waiter, NULL, &t) != ETIMEDOUT)
+			return;
+		pthread_kill(waiter, SIGUSR2);
+	}
 }
 
 struct waiter {
@@ -152,8 +196,10 @@ static int pump(symbi_process_t *p, int done_r)
 static int run_shell(symbi_live_t *lv, const symbi_env_t *env)
 {
 	char *argv[] = {"sh", "-i", NULL};
+	atomic_bool stopping = false;
 	symbi_exec_options_t o = {.argv = argv, .env = env, .cancel_fd = -1,
-				  .on_output = write_output, .stdin_open = true};
+				  .on_output = write_output, .output_ctx = &stopping,
+				  .stdin_open = true};
 	symbi_error_t err = {0};
 	struct waiter w = {.done_w = -1};
 	int done[2], stop[2];
@@ -194,7 +240,9 @@ static int run_shell(symbi_live_t *lv, const symbi_env_t *env)
 		symbi_process_close_stdin(w.p, &err); /* fails a blocked write */
 		pthread_join(feed, NULL);
 	}
-	if (waiting)
+	if (waiting && sig)
+		stop_output(t, &stopping);
+	else if (waiting)
 		pthread_join(t, NULL);
 	if (!feeding)
 		goto out;

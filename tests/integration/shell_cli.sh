@@ -118,7 +118,28 @@ expect_eq "SIGTERM stopped the sandbox behind a full stdin: exit 128+15" 143 "$r
 expect_eq "the shell's output" started "$(cat "$WORK/out")"
 expect_eq "nothing it started is left" "" "$(mine)"
 
-# 7. A CLI killed outright (SIGKILL, no clean-up of its own): the sandbox's
+# 7. Our own reader stops (a paused terminal, a pipe nobody reads) while
+# the shell floods its output: SIGTERM still stops the sandbox (it waited
+# for ever in a write to our stdout).
+mkfifo "$WORK/outfifo"
+"$SB" shell <"$WORK/in" >"$WORK/outfifo" 2>/dev/null &
+SHELL_PID=$!
+exec 3>"$WORK/in" 4<"$WORK/outfifo"
+echo 'yes 494949' >&3
+for _ in $(seq 100); do pgrep -f '^yes 494949$' >/dev/null && break; sleep 0.1; done
+check "the flood runs" pgrep -f '^yes 494949$'
+sleep 1
+kill -TERM "$SHELL_PID"
+for _ in $(seq 100); do kill -0 "$SHELL_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SHELL_PID" 2>/dev/null && kill -KILL "$SHELL_PID" # lost: do not wait for ever
+wait "$SHELL_PID" 2>/dev/null
+rc=$?
+SHELL_PID=
+exec 3>&- 4<&-
+expect_eq "SIGTERM stopped it while nobody read its output: exit 128+15" 143 "$rc"
+expect_eq "the flood is gone" "" "$(pgrep -f '^yes 494949$')"
+
+# 8. A CLI killed outright (SIGKILL, no clean-up of its own): the sandbox's
 # init sees its parent hang up and ends, and the kernel kills every process
 # in it; the run's cgroup is collected by the next run.
 "$SB" shell <"$WORK/in" >"$WORK/out" 2>/dev/null &
@@ -137,7 +158,7 @@ check "its cgroup is left behind (control)" test -n "$(dead_cgroups)"
 "$SB" run --backend native true
 expect_eq "and collected by the next run" "" "$(dead_cgroups)"
 
-# 8. Bad input: a clear error, nothing started.
+# 9. Bad input: a clear error, nothing started.
 err=$("$SB" shell 'echo hi' 2>&1 </dev/null); rc=$?
 expect_eq "code as an argument is refused (125)" 125 "$rc"
 check "with a message that says why" grep -q 'takes no code' <<<"$err"
