@@ -153,6 +153,10 @@ typedef struct native_bind {
 	char *source; /* host path, resolved */
 	char *target; /* path inside the sandbox */
 	bool read_only;
+	/* The object the plan checked at `source`: the mount must be it (a
+	 * path component swapped for a symlink meanwhile would bind another). */
+	dev_t dev;
+	ino_t ino;
 } native_bind_t;
 
 typedef struct native_plan {
