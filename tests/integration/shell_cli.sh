@@ -34,6 +34,18 @@ expect_eq "only loopback (control below)" "lo: " "$(sed -n 1p <<<"$out")"
 expect_eq "the sandbox user" 65534 "$(sed -n 2p <<<"$out")"
 check "control: this host has more than loopback" test "$(awk 'NR > 2' /proc/net/dev | wc -l)" -gt 1
 
+# 2b. Run from a terminal: the sandbox never reaches it (a tenant with our
+# terminal could push input into it, TIOCSTI). Control: the same command on
+# the host, under the same terminal, writes to it.
+require "script (bsdutils)" "apt-get install bsdutils" test -x /usr/bin/script
+TTYCMD='echo tenant > /dev/tty && echo reached || echo refused; tty'
+expect_eq "control: on the host the command reaches the terminal" $'tenant\nreached\n/dev/pts/' \
+	"$(script -qec "sh -c '$TTYCMD'" /dev/null </dev/null | tr -d '\r' | sed 's|/dev/pts/[0-9]*|/dev/pts/|')"
+# (the terminal echoes the command line back: dropped)
+out=$(printf '%s\n' "$TTYCMD" | script -qec "$SB shell 2>/dev/null" /dev/null | tr -d '\r' |
+	grep -vxF "$TTYCMD")
+expect_eq "in the shell, from a terminal: /dev/tty refused, stdin is not one" $'refused\nnot a tty' "$out"
+
 # 3. End of input ends the shell; what it left running dies with it.
 out=$(printf 'sleep 424242 > /dev/null 2>&1 &\necho started\n' | "$SB" shell 2>/dev/null)
 rc=$?
