@@ -166,6 +166,7 @@ SHELL_PID=
 exec 3>&-
 for _ in $(seq 100); do running || break; sleep 0.1; done
 expect_eq "SIGKILL of the CLI: nothing it started is left" "" "$(mine)"
+expect_eq "... and no mount of the sandbox's on the host" "" "$(grep -E '^symbi-' /proc/mounts)"
 check "its cgroup is left behind (control)" test -n "$(dead_cgroups)"
 "$SB" run --backend native true
 expect_eq "and collected by the next run" "" "$(dead_cgroups)"
