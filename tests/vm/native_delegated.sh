@@ -149,7 +149,7 @@ out=$(printf 'x=$(head -c 300m /dev/zero | tr "\\\\0" a); echo survived\n' |
 	as_user "$DEL/caller" "$SB" shell --memory 32m 2>/dev/null)
 rc=$?
 expect_eq "live, delegated: a memory hog is OOM-killed within the limit (137)" "137|" "$rc|$out"
-expect_eq "live, delegated: nothing but the caller's shell in the leaf afterwards" "" \
+expect_eq "live, delegated: the init went back to the leaf and is gone with the sandbox (the leaf is empty)" "" \
 	"$(cat "$DEL/caller/cgroup.procs")"
 
 # ---- timeout, and nothing left behind
