@@ -13,9 +13,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void shell_usage(FILE *out)
@@ -49,6 +51,13 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+/* A no-op whose only effect is to interrupt a blocked write (installed
+ * without SA_RESTART): see stop_output. */
+static void on_wake(int sig)
+{
+	(void)sig;
+}
+
 static int install_signals(void)
 {
 	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -61,14 +70,49 @@ static int install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_wake;
+	sa.sa_flags = 0;
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
 
+/* The shell's output goes to ours, which may block for ever (a paused
+ * terminal, a reader that stopped): once the CLI stops (`stopping`), the
+ * output is dropped and a blocked write is interrupted, so that stopping
+ * does not wait for our reader. */
 static void write_output(void *ctx, int which, const char *data, size_t len)
 {
-	(void)ctx;
-	cli_write_all(which == 2 ? STDERR_FILENO : STDOUT_FILENO, data, len);
+	atomic_bool *stopping = ctx;
+	int fd = which == 2 ? STDERR_FILENO : STDOUT_FILENO;
+	while (len && !atomic_load(stopping)) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Joins the waiter, interrupting its writes until it returns (a wake-up
+ * could come just before a write starts: hence the repeats). */
+static void stop_output(pthread_t waiter, atomic_bool *stopping)
+{
+	atomic_store(stopping, true);
+	for (;;) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 100 * 1000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(waiter, NULL, &t) != ETIMEDOUT)
+			return;
+		pthread_kill(waiter, SIGUSR2);
+	}
 }
 
 struct waiter {
@@ -87,16 +131,50 @@ static void *wait_main(void *arg)
 	return NULL;
 }
 
-/* Feeds stdin to the shell and passes signals on until the shell ends or
- * a stopping signal arrives (returned; 0 when the shell ended). */
-static int pump(symbi_process_t *p, int done_r)
+/* Feeds our stdin to the shell, on a thread of its own: a write blocks
+ * while the shell (or the command it runs) does not read, and the main
+ * loop must still pass Ctrl-C on and stop on SIGTERM meanwhile. Ends at end
+ * of input, when the shell stops reading for good (EPIPE), or when the main
+ * loop closes `stop` and shuts the shell's stdin (which fails a blocked
+ * write with EPIPE). The shell's stdin is closed on the way out: it ends
+ * as a shell does on end of input. */
+struct feeder {
+	symbi_process_t *p;
+	int stop_r;
+};
+
+static void *feed_main(void *arg)
 {
-	bool stdin_open = true;
+	struct feeder *f = arg;
 	char buf[65536];
 	for (;;) {
-		struct pollfd f[3] = {{done_r, POLLIN, 0}, {signal_pipe[0], POLLIN, 0},
-				      {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
-		if (poll(f, 3, -1) < 0) {
+		struct pollfd pf[2] = {{f->stop_r, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[0].revents)
+			break;
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		symbi_error_t err = {0};
+		if (n <= 0 || symbi_process_write_stdin(f->p, buf, (size_t)n, &err) < 0)
+			break;
+	}
+	symbi_error_t err = {0};
+	symbi_process_close_stdin(f->p, &err);
+	return NULL;
+}
+
+/* Passes signals on until the shell ends or a stopping signal arrives
+ * (returned; 0 when the shell ended). */
+static int pump(symbi_process_t *p, int done_r)
+{
+	for (;;) {
+		struct pollfd f[2] = {{done_r, POLLIN, 0}, {signal_pipe[0], POLLIN, 0}};
+		if (poll(f, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return SIGTERM;
@@ -112,55 +190,62 @@ static int pump(symbi_process_t *p, int done_r)
 				symbi_process_signal(p, SIGINT, &err); /* ended: nothing to do */
 			}
 		}
-		if (f[2].revents) {
-			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-			symbi_error_t err = {0};
-			if (n < 0 && errno == EINTR)
-				continue;
-			/* EOF, or a shell that stopped reading: its stdin is closed
-			 * and it ends as a shell does on end of input. */
-			if (n <= 0 || symbi_process_write_stdin(p, buf, (size_t)n, &err) < 0) {
-				symbi_process_close_stdin(p, &err);
-				stdin_open = false;
-			}
-		}
 	}
 }
 
 static int run_shell(symbi_live_t *lv, const symbi_env_t *env)
 {
 	char *argv[] = {"sh", "-i", NULL};
+	atomic_bool stopping = false;
 	symbi_exec_options_t o = {.argv = argv, .env = env, .cancel_fd = -1,
-				  .on_output = write_output, .stdin_open = true};
+				  .on_output = write_output, .output_ctx = &stopping,
+				  .stdin_open = true};
 	symbi_error_t err = {0};
 	struct waiter w = {.done_w = -1};
-	int done[2];
+	int done[2], stop[2];
 	if (pipe2(done, O_CLOEXEC) < 0) {
 		fprintf(stderr, "symbi-sandbox shell: pipe: %s\n", strerror(errno));
 		return CLI_EXIT_SANDBOX_FAILED;
 	}
+	if (pipe2(stop, O_CLOEXEC) < 0) {
+		fprintf(stderr, "symbi-sandbox shell: pipe: %s\n", strerror(errno));
+		close(done[0]);
+		close(done[1]);
+		return CLI_EXIT_SANDBOX_FAILED;
+	}
 	w.done_w = done[1];
+	struct feeder f = {.stop_r = stop[0]};
+	pthread_t t, feed;
+	bool waiting = false, feeding = false;
+	int status = CLI_EXIT_SANDBOX_FAILED;
 	if (symbi_live_spawn(lv, &o, &w.p, &err) < 0) {
 		fprintf(stderr, "symbi-sandbox shell: %s\n", err.message);
-		close(done[0]);
 		close(done[1]);
-		return CLI_EXIT_SANDBOX_FAILED;
+		goto out;
 	}
-	pthread_t t;
-	if (pthread_create(&t, NULL, wait_main, &w) != 0) {
+	f.p = w.p;
+	waiting = pthread_create(&t, NULL, wait_main, &w) == 0;
+	feeding = waiting && pthread_create(&feed, NULL, feed_main, &f) == 0;
+	if (!feeding) {
 		fprintf(stderr, "symbi-sandbox shell: cannot start a thread\n");
-		symbi_process_free(w.p);
-		close(done[0]);
-		close(done[1]);
-		return CLI_EXIT_SANDBOX_FAILED;
+		if (!waiting)
+			close(done[1]);
 	}
-	int sig = pump(w.p, done[0]);
+	int sig = feeding ? pump(w.p, done[0]) : SIGKILL;
 	if (sig)
 		symbi_process_signal(w.p, SIGKILL, &err); /* the waiter returns */
-	pthread_join(t, NULL);
-	close(done[0]);
-	symbi_process_free(w.p);
-	int status;
+	if (feeding) {
+		close(stop[1]);
+		stop[1] = -1;
+		symbi_process_close_stdin(w.p, &err); /* fails a blocked write */
+		pthread_join(feed, NULL);
+	}
+	if (waiting && sig)
+		stop_output(t, &stopping);
+	else if (waiting)
+		pthread_join(t, NULL);
+	if (!feeding)
+		goto out;
 	if (sig) {
 		status = 128 + sig;
 	} else if (w.rc < 0) {
@@ -173,7 +258,13 @@ static int run_shell(symbi_live_t *lv, const symbi_env_t *env)
 			fprintf(stderr, "symbi-sandbox: %s\n", w.res->error);
 		status = cli_exit_status(w.res);
 	}
+out:
 	symbi_result_free(w.res);
+	symbi_process_free(w.p);
+	close(done[0]);
+	close(stop[0]);
+	if (stop[1] >= 0)
+		close(stop[1]);
 	return status;
 }
 

@@ -16,7 +16,9 @@ WORK=$(mktemp -d /tmp/symbi-native-paths.XXXXXX)
 TAG=symbi-paths-$$-$RANDOM
 HOST_PATHS=("/tmp/$TAG" "/tmp/$TAG-vol" "/tmp/$TAG-json" "/usr/$TAG" "/usr/$TAG-2"
 	"/usr/$TAG-3" "/usr/$TAG-json" "$WORK/outer/$TAG")
+FLIPPER=
 cleanup() {
+	[ -n "$FLIPPER" ] && kill "$FLIPPER" 2>/dev/null
 	rm -rf "$WORK"
 	local p
 	for p in "${HOST_PATHS[@]}"; do rm -rf "$p"; done
@@ -84,6 +86,41 @@ attack "two volumes on one target" "is inside (or is) volume target /data" "/tmp
 	-v "$WORK/outer:/data" -v "$WORK/src:/data/"
 expect_eq "the outer volume and the symlink's target are untouched" "link" \
 	"$(ls -A "$WORK/outer"; ls -A "$WORK/hostdir")"
+
+# ---- a volume's host path swapped for a symlink to a blocked path while
+# the run starts (between the check and the mount: another tenant with a
+# writable parent directory, say). Without the mount-time check, about one
+# run in ten bound the host's /etc here. Both mount paths: idmapped by the
+# parent (root's own ids) and bound by the child (--user).
+mkdir -p "$WORK/race/sub"
+echo ok >"$WORK/race/sub/marker"
+ln -s /etc "$WORK/race/alt"
+/usr/bin/python3 -c '
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+d = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+while True:
+    libc.renameat2(d, b"sub", d, b"alt", 2)  # RENAME_EXCHANGE: sub is a dir, then a symlink
+' "$WORK/race" &
+FLIPPER=$!
+for user in "" "--user 1000"; do
+	leaked=0 bound=0 refused=0
+	for _ in $(seq 150); do
+		out=$(nrun $user -v "$WORK/race/sub:/data:ro" 			'test -e /data/passwd && echo LEAKED; test -e /data/marker && echo bound' 2>&1)
+		case $out in
+		*LEAKED*) leaked=$((leaked + 1)) ;;
+		bound) bound=$((bound + 1)) ;;
+		*refusing*) refused=$((refused + 1)) ;;
+		*) not_ok "swapped volume $user: unexpected output: $out" ;;
+		esac
+	done
+	expect_eq "a volume swapped for a symlink to /etc while it is mounted${user:+ ($user)}: never bound" \
+		0 "$leaked"
+	check "control: the swap raced the runs (some bound the directory: $bound, some refused: $refused)" \
+		test "$bound" -gt 0 -a "$refused" -gt 0
+done
+kill "$FLIPPER"
+wait "$FLIPPER" 2>/dev/null
 
 # ---- the old root is gone inside: no path reaches a host file
 MARK=$TAG-marker

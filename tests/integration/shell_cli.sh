@@ -8,15 +8,17 @@ require "root" "run the test suite as root (sudo make test)" test "$(id -u)" -eq
 require "symbi-sandbox binary" "run make first" test -x "$SB"
 WORK=$(mktemp -d /tmp/symbi-shell-test.XXXXXX)
 SHELL_PID=
+FILLER=
 cleanup() {
 	[ -n "$SHELL_PID" ] && kill -KILL "$SHELL_PID" 2>/dev/null
+	[ -n "$FILLER" ] && kill "$FILLER" 2>/dev/null
 	exec 3>&- 2>/dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 # This suite's own processes, told by the unique durations they sleep for
 # (other suites' sandboxes may run at the same time).
-mine() { pgrep -f "^sleep (424242|434343|454545)\$"; }
+mine() { pgrep -f "^sleep (424242|434343|454545|474747|484848)\$"; }
 running() { mine >/dev/null; }
 
 # 1. Commands share one shell: variables, the directory, files.
@@ -31,6 +33,18 @@ out=$(printf "awk 'NR > 2 { print \$1 }' /proc/net/dev | tr '\\n' ' '; echo\nid 
 expect_eq "only loopback (control below)" "lo: " "$(sed -n 1p <<<"$out")"
 expect_eq "the sandbox user" 65534 "$(sed -n 2p <<<"$out")"
 check "control: this host has more than loopback" test "$(awk 'NR > 2' /proc/net/dev | wc -l)" -gt 1
+
+# 2b. Run from a terminal: the sandbox never reaches it (a tenant with our
+# terminal could push input into it, TIOCSTI). Control: the same command on
+# the host, under the same terminal, writes to it.
+require "script (bsdutils)" "apt-get install bsdutils" test -x /usr/bin/script
+TTYCMD='echo tenant > /dev/tty && echo reached || echo refused; tty'
+expect_eq "control: on the host the command reaches the terminal" $'tenant\nreached\n/dev/pts/' \
+	"$(script -qec "sh -c '$TTYCMD'" /dev/null </dev/null | tr -d '\r' | sed 's|/dev/pts/[0-9]*|/dev/pts/|')"
+# (the terminal echoes the command line back: dropped)
+out=$(printf '%s\n' "$TTYCMD" | script -qec "$SB shell 2>/dev/null" /dev/null | tr -d '\r' |
+	grep -vxF "$TTYCMD")
+expect_eq "in the shell, from a terminal: /dev/tty refused, stdin is not one" $'refused\nnot a tty' "$out"
 
 # 3. End of input ends the shell; what it left running dies with it.
 out=$(printf 'sleep 424242 > /dev/null 2>&1 &\necho started\n' | "$SB" shell 2>/dev/null)
@@ -76,7 +90,88 @@ expect_eq "SIGTERM: exit 128+15" 143 "$rc"
 expect_eq "nothing it started is left" "" "$(mine)"
 expect_eq "no cgroup is left" "" "$(dead_cgroups)"
 
-# 6. Bad input: a clear error, nothing started.
+# 6. A command that never reads its stdin while more input comes than any
+# buffer holds: the CLI's write to the shell blocks, and still Ctrl-C must
+# reach the command and SIGTERM stop the sandbox (both were lost: the one
+# loop that passed signals on sat in that write).
+stuck_shell() { # $1: the command that does not read
+	"$SB" shell <"$WORK/in" >"$WORK/out" 2>/dev/null &
+	SHELL_PID=$!
+	exec 3>"$WORK/in"
+	echo "echo started; $1" >&3
+	for _ in $(seq 100); do mine >/dev/null && break; sleep 0.1; done
+	check "the command runs" running
+	head -c 4000000 /dev/zero >&3 &
+	FILLER=$!
+	sleep 1
+	check "control: its stdin is full (the writer is stuck)" kill -0 "$FILLER"
+}
+unstick() {
+	kill "$FILLER" 2>/dev/null
+	wait "$FILLER" 2>/dev/null
+	exec 3>&-
+}
+stuck_shell 'sleep 474747'
+for _ in $(seq 100); do running || break; kill -INT "$SHELL_PID"; sleep 0.1; done
+check "Ctrl-C reached the command behind a full stdin" test -z "$(mine)"
+running && kill -KILL "$SHELL_PID"
+unstick
+wait "$SHELL_PID"
+SHELL_PID=
+stuck_shell 'sleep 484848'
+kill -TERM "$SHELL_PID"
+for _ in $(seq 100); do kill -0 "$SHELL_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SHELL_PID" 2>/dev/null && kill -KILL "$SHELL_PID" # lost: do not wait for ever
+wait "$SHELL_PID"
+rc=$?
+SHELL_PID=
+unstick
+expect_eq "SIGTERM stopped the sandbox behind a full stdin: exit 128+15" 143 "$rc"
+expect_eq "the shell's output" started "$(cat "$WORK/out")"
+expect_eq "nothing it started is left" "" "$(mine)"
+
+# 7. Our own reader stops (a paused terminal, a pipe nobody reads) while
+# the shell floods its output: SIGTERM still stops the sandbox (it waited
+# for ever in a write to our stdout).
+mkfifo "$WORK/outfifo"
+"$SB" shell <"$WORK/in" >"$WORK/outfifo" 2>/dev/null &
+SHELL_PID=$!
+exec 3>"$WORK/in" 4<"$WORK/outfifo"
+echo 'yes 494949' >&3
+for _ in $(seq 100); do pgrep -f '^yes 494949$' >/dev/null && break; sleep 0.1; done
+check "the flood runs" pgrep -f '^yes 494949$'
+sleep 1
+kill -TERM "$SHELL_PID"
+for _ in $(seq 100); do kill -0 "$SHELL_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SHELL_PID" 2>/dev/null && kill -KILL "$SHELL_PID" # lost: do not wait for ever
+wait "$SHELL_PID" 2>/dev/null
+rc=$?
+SHELL_PID=
+exec 3>&- 4<&-
+expect_eq "SIGTERM stopped it while nobody read its output: exit 128+15" 143 "$rc"
+expect_eq "the flood is gone" "" "$(pgrep -f '^yes 494949$')"
+
+# 8. A CLI killed outright (SIGKILL, no clean-up of its own): the sandbox's
+# init sees its parent hang up and ends, and the kernel kills every process
+# in it; the run's cgroup is collected by the next run.
+"$SB" shell <"$WORK/in" >"$WORK/out" 2>/dev/null &
+SHELL_PID=$!
+exec 3>"$WORK/in"
+echo 'sleep 454545 > /dev/null 2>&1 & echo ready' >&3
+for _ in $(seq 100); do grep -q ready "$WORK/out" && break; sleep 0.1; done
+check "the background process runs" running
+kill -KILL "$SHELL_PID"
+wait "$SHELL_PID" 2>/dev/null
+SHELL_PID=
+exec 3>&-
+for _ in $(seq 100); do running || break; sleep 0.1; done
+expect_eq "SIGKILL of the CLI: nothing it started is left" "" "$(mine)"
+expect_eq "... and no mount of the sandbox's on the host" "" "$(grep -E '^symbi-' /proc/mounts)"
+check "its cgroup is left behind (control)" test -n "$(dead_cgroups)"
+"$SB" run --backend native true
+expect_eq "and collected by the next run" "" "$(dead_cgroups)"
+
+# 9. Bad input: a clear error, nothing started.
 err=$("$SB" shell 'echo hi' 2>&1 </dev/null); rc=$?
 expect_eq "code as an argument is refused (125)" 125 "$rc"
 check "with a message that says why" grep -q 'takes no code' <<<"$err"

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <symbi/sandbox.h>
@@ -132,6 +133,10 @@ static void test_live_exec_basics(void **state)
  * program (no capabilities, seccomp, no_new_privs, the sandbox user, the
  * run's cgroup), only its three streams open, and a shell's signal state
  * (the init blocks SIGCHLD and ignores SIGPIPE). */
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
 /* Writes the pid to a cgroup file; false if it cannot. */
 static bool cgroup_write(const char *path, int pid)
 {
@@ -163,6 +168,11 @@ static void test_live_cgroup_view(void **state)
 	}
 	symbi_live_t *lv = start(NULL);
 	symbi_result_t *res = sh(lv, "grep -E '^[0-9]+:memory:' /proc/self/cgroup || echo none");
+	/* cgroup v2, where the run's cgroup is not below the caller's: a
+	 * namespace rooted at the caller's showed the way up and across
+	 * ("0::/../../../symbi-sandbox/symbi-sandbox-..."). The process is at
+	 * the root of its namespace, as a one-shot program is. */
+	symbi_result_t *v2 = sh(lv, "grep -E '^0::' /proc/self/cgroup; grep -c '/\\.\\.' /proc/self/cgroup");
 	stop(lv);
 	if (moved) {
 		assert_true(cgroup_write("/sys/fs/cgroup/memory/cgroup.procs", (int)getpid()));
@@ -175,6 +185,13 @@ static void test_live_cgroup_view(void **state)
 		    strchr(strstr(res->stdout_data, want) + strlen(want), '/'))
 			fail_msg("the process sees [%s], not the run's cgroup at the root", res->stdout_data);
 	symbi_result_free(res);
+	struct statfs sf;
+	bool unified = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+	if (geteuid() == 0 && unified)
+		assert_string_equal(v2->stdout_data, "0::/\n0\n");
+	else
+		assert_string_equal(v2->stdout_data + strlen(v2->stdout_data) - 2, "0\n");
+	symbi_result_free(v2);
 }
 
 static void test_live_process_confinement(void **state)

@@ -139,6 +139,19 @@ rc=$?
 check "a fork bomb ends (exit $rc)" test "$rc" -ne 125
 check "the guest stays responsive" timeout 5 true
 
+# ---- a live sandbox (the shell): its processes see their cgroup at the
+# root of their namespace, not the way from the user's leaf to the run's
+# cgroup next to it ("0::/../symbi-sandbox-..."), and its init went back
+# to the leaf; the memory limit still holds for them
+out=$(printf 'cat /proc/self/cgroup\n' | as_user "$DEL/caller" "$SB" shell 2>/dev/null)
+expect_eq "live, delegated: a process sees its cgroup as the namespace's root" "0::/" "$out"
+out=$(printf 'x=$(head -c 300m /dev/zero | tr "\\\\0" a); echo survived\n' |
+	as_user "$DEL/caller" "$SB" shell --memory 32m 2>/dev/null)
+rc=$?
+expect_eq "live, delegated: a memory hog is OOM-killed within the limit (137)" "137|" "$rc|$out"
+expect_eq "live, delegated: the init went back to the leaf and is gone with the sandbox (the leaf is empty)" "" \
+	"$(cat "$DEL/caller/cgroup.procs")"
+
 # ---- timeout, and nothing left behind
 urun --timeout 1 'sleep 60' >/dev/null 2>&1
 expect_eq "a timeout kills the sandbox (124)" "124" "$?"

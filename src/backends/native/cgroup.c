@@ -192,6 +192,18 @@ int native_cgroup_open_join(const native_cgroup_t *cg, int *fds, symbi_error_t *
 	return cg->ndirs;
 }
 
+int native_cgroup_open_home(symbi_error_t *err)
+{
+	char own[PATH_MAX / 2], path[PATH_MAX];
+	if (native_own_cgroup("", own, sizeof(own)) < 0)
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno, "cannot find this process's cgroup");
+	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cgroup.procs", own);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot open %s", path);
+	return fd;
+}
+
 /* Kills the processes listed in dir/cgroup.procs; returns how many. */
 static int kill_listed(const char *dir)
 {

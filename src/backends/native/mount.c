@@ -321,6 +321,15 @@ static int make_dev(native_root_t *t, int sync_fd)
 	return 0;
 }
 
+/* Whether the volume mounted at its target is the object the plan checked
+ * (what a host path names can change between the check and the mount). */
+static bool is_checked_object(const native_root_t *t, const native_bind_t *b)
+{
+	struct stat st;
+	return fstatat(t->root, b->target + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_dev == b->dev && st.st_ino == b->ino;
+}
+
 /* The caller's paths, into the new root while it is still empty and the
  * host's root is not inside it: /tmp (volumes may go there), the working
  * directory, then the volumes (sources are host paths, as the plan
@@ -333,13 +342,18 @@ static void mount_callers_paths(native_root_t *t, const native_plan_t *p, int sy
 	if (mount_tmpfs(t, p->workdir, "symbi-work", p->workdir_size, "0755", MS_NOSUID | MS_NODEV,
 			p) < 0)
 		FAIL("mount the working directory", "cannot mount a tmpfs on %s", p->workdir);
-	for (size_t i = 0; i < p->nbinds; i++)
+	for (size_t i = 0; i < p->nbinds; i++) {
+		const native_bind_t *b = &p->binds[i];
 		if (native_volumes_from_parent(p)
-			    ? attach(t, NATIVE_VOLUME_FD0 + (int)i, p->binds[i].target) < 0
-			    : bind(t, p->binds[i].source, p->binds[i].target, p->binds[i].read_only,
-				   false) < 0)
-			FAIL("bind volumes", "cannot bind %s to %s", p->binds[i].source,
-			     p->binds[i].target);
+			    ? attach(t, NATIVE_VOLUME_FD0 + (int)i, b->target) < 0
+			    : bind(t, b->source, b->target, b->read_only, false) < 0)
+			FAIL("bind volumes", "cannot bind %s to %s", b->source, b->target);
+		if (!is_checked_object(t, b)) {
+			errno = EXDEV;
+			FAIL("bind volumes", "volume %s changed (a path component swapped for a "
+			     "symlink?) between its check and its mount; refusing", b->source);
+		}
+	}
 }
 
 int native_root_begin(native_root_t *t, native_etc_t *etc, const native_plan_t *p, int sync_fd)

@@ -111,6 +111,13 @@ int native_cgroup_set(const char *dir, const char *file, const char *value, symb
 /* The path of this process's cgroup in hierarchy `controller` ("" for v2),
  * read from /proc/self/cgroup. */
 int native_own_cgroup(const char *controller, char *out, size_t size);
+/* cgroup v2: opens this process's own cgroup's cgroup.procs for writing
+ * (close-on-exec): the way back for a live init that entered the run's
+ * cgroup to make its cgroup namespace there. */
+int native_cgroup_open_home(symbi_error_t *err);
+/* In a CGROUP message's err_no: its last descriptor is the way back (see
+ * native_cgroup_open_home), not one of the run's cgroup. */
+#define NATIVE_CGROUP_HOME 1
 
 /* ---- identity (identity.c): each run's own host uid/gid, parent side -- */
 
@@ -153,6 +160,10 @@ typedef struct native_bind {
 	char *source; /* host path, resolved */
 	char *target; /* path inside the sandbox */
 	bool read_only;
+	/* The object the plan checked at `source`: the mount must be it (a
+	 * path component swapped for a symlink meanwhile would bind another). */
+	dev_t dev;
+	ino_t ino;
 } native_bind_t;
 
 typedef struct native_plan {

@@ -5,12 +5,16 @@
 #include "../../core/error.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Sandbox paths that are read-only binds of the host or kernel file
@@ -134,6 +138,33 @@ static int resolve_user(const char *user, native_plan_t *p, symbi_error_t *err)
 	return 0;
 }
 
+/* Records the object at the resolved host path, reached through no
+ * symlink: the path has none once resolved, so one on the way now means
+ * the path changed since it was checked. The mount code then makes sure it
+ * binds this object (a swap between here and the mount is caught there). */
+static int note_checked_object(native_bind_t *b, const char *spec, symbi_error_t *err)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, b->source, &how, sizeof(how));
+	if (fd < 0 && errno == ELOOP)
+		return symbi_fail(err, SYMBI_E_SECURITY, ELOOP,
+				  "volume \"%.200s\": the host path changed into a symlink while it "
+				  "was checked; refusing", spec);
+	if (fd < 0)
+		return symbi_fail(err, SYMBI_E_INVALID, errno,
+				  "volume \"%.200s\": the host path does not exist", spec);
+	struct stat st;
+	int rc = fstat(fd, &st);
+	int e = errno;
+	close(fd);
+	if (rc < 0)
+		return symbi_fail(err, SYMBI_E_SYSTEM, e, "volume \"%.200s\": cannot stat the host path",
+				  spec);
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	return 0;
+}
+
 static int build_binds(native_plan_t *p, const symbi_config_t *cfg, symbi_error_t *err)
 {
 	if (cfg->nvolumes == 0)
@@ -162,9 +193,8 @@ static int build_binds(native_plan_t *p, const symbi_config_t *cfg, symbi_error_
 			return symbi_fail(err, SYMBI_E_SECURITY, 0,
 					  "volume \"%.200s\": host paths under %s cannot be bound",
 					  vol->spec, NATIVE_NEW_ROOT);
-		if (access(resolved, F_OK) < 0)
-			return symbi_fail(err, SYMBI_E_INVALID, errno,
-					  "volume \"%.200s\": the host path does not exist", vol->spec);
+		if (note_checked_object(b, vol->spec, err) < 0)
+			return -1;
 		if (sandbox_path("volume target", vol->target, &b->target, err) < 0)
 			return -1;
 	}

@@ -1,0 +1,135 @@
+/* A one-shot execution cancelled while its program runs, on the native and
+ * process backends: status CANCELLED with "execution cancelled", the
+ * output written before the cancel kept, and nothing the program started
+ * left running. The cancel comes once the program's child (a sleep with a
+ * duration unique to this test) exists, so the output before it was
+ * already written: no timing. The docker backend's cancel goes through the
+ * server in http_shutdown and http_concurrency. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <symbi/sandbox.h>
+
+/* The sleep the programs start, told by its argument. */
+#define MARK "525252"
+
+/* Whether a process runs `sleep MARK` (its cmdline, NUL-separated). */
+static bool sleeper_runs(void)
+{
+	static const char want[] = "sleep\0" MARK;
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	bool found = false;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		char path[300], buf[64];
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf));
+		close(fd);
+		found = n == (ssize_t)sizeof(want) && memcmp(buf, want, sizeof(want)) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+struct canceller {
+	int write_end;
+	bool saw_it;
+};
+
+/* Closes the cancel pipe once the program's sleep runs (or after 30 s,
+ * which fails the test: the sleep never started). */
+static void *cancel_when_sleeping(void *arg)
+{
+	struct canceller *c = arg;
+	for (int i = 0; i < 3000 && !(c->saw_it = sleeper_runs()); i++)
+		usleep(10000);
+	close(c->write_end);
+	return NULL;
+}
+
+static void cancel_midway(const char *const *fields)
+{
+	symbi_error_t err = {0};
+	symbi_config_t *cfg = symbi_config_new();
+	assert_non_null(cfg);
+	for (int i = 0; fields[i]; i += 2)
+		if (symbi_config_set(cfg, fields[i], fields[i + 1], &err) < 0)
+			fail_msg("%s=%s: %s", fields[i], fields[i + 1], err.message);
+	symbi_sandbox_t *sb = symbi_sandbox_new(cfg, &err);
+	symbi_config_free(cfg);
+	if (!sb)
+		fail_msg("symbi_sandbox_new: %s", err.message);
+	assert_false(sleeper_runs()); /* control: none before */
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	struct canceller c = {.write_end = p[1]};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, cancel_when_sleeping, &c), 0);
+	/* A background child too: the cancel must reach it, not only the
+	 * shell. */
+	static const char code[] = "echo before; echo err >&2; sleep " MARK " & wait; echo after";
+	symbi_exec_options_t o = {.code = code, .code_len = strlen(code), .cancel_fd = p[0]};
+	symbi_result_t *res = NULL;
+	int rc = symbi_sandbox_execute_opts(sb, &o, &res, &err);
+	pthread_join(t, NULL);
+	close(p[0]);
+	if (rc < 0)
+		fail_msg("execute: %s", err.message);
+	assert_true(c.saw_it);
+	assert_int_equal(res->status, SYMBI_STATUS_CANCELLED);
+	assert_string_equal(res->error, "execution cancelled");
+	assert_int_equal(res->exit_code, -1);
+	assert_false(res->success);
+	assert_string_equal(res->stdout_data, "before\n");
+	assert_string_equal(res->stderr_data, "err\n");
+	symbi_result_free(res);
+	symbi_sandbox_free(sb);
+	/* The sandbox is gone: nothing it started is left (the process
+	 * backend kills the program's group; the native one, its pid
+	 * namespace). */
+	for (int i = 0; i < 500 && sleeper_runs(); i++)
+		usleep(10000);
+	assert_false(sleeper_runs());
+}
+
+static void test_cancel_native(void **state)
+{
+	(void)state;
+	static const char *const fields[] = {"backend", "native", NULL, NULL, NULL};
+	static const char *const weak[] = {"backend", "native", "weak_limits", "true", NULL};
+	cancel_midway(geteuid() == 0 ? fields : weak);
+}
+
+static void test_cancel_process(void **state)
+{
+	(void)state;
+	static const char *const fields[] = {"backend", "process", "executable", "sh",
+					     "allowed_executables", "sh", NULL};
+	cancel_midway(fields);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cancel_native),
+		cmocka_unit_test(test_cancel_process),
+	};
+	return cmocka_run_group_tests_name("cancel", tests, NULL, NULL);
+}
