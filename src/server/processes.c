@@ -233,6 +233,14 @@ static void on_output(void *ctx, int which, const char *data, size_t len)
 	}
 	struct chunk *last = p->n_chunks ? &p->chunks[p->n_chunks - 1] : NULL;
 	bool extend = last && last->which == which;
+	/* A process that switches streams at every byte would make a chunk
+	 * per byte, 24 times the bytes kept: the chunks may take no more
+	 * memory than the cap, and what would need more is dropped as over
+	 * it. */
+	if (len && !extend && p->n_chunks >= p->cap / sizeof(*p->chunks) + 1) {
+		p->truncated[i] = true;
+		len = 0;
+	}
 	if (len && grow((void **)&p->buf, &p->alloc, p->len + len, 1) &&
 	    (extend || grow((void **)&p->chunks, &p->chunks_alloc, p->n_chunks + 1,
 			    sizeof(*p->chunks)))) {
