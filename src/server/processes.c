@@ -772,12 +772,17 @@ json_t *srv_proc_signal(srv_proc_t *p, json_t *req, json_t *audit, srv_err_t *er
 	const char *name = json_string_value(s);
 	if (strncmp(name, "SIG", 3) == 0)
 		name += 3;
+	/* "KILL\u0000..." is not KILL: the whole string must match. */
+	bool whole = strlen(json_string_value(s)) == json_string_length(s);
 	int sig = 0;
-	for (size_t i = 0; i < sizeof(allowed_signals) / sizeof(allowed_signals[0]); i++)
+	for (size_t i = 0; whole && i < sizeof(allowed_signals) / sizeof(allowed_signals[0]); i++)
 		if (strcmp(name, allowed_signals[i].name) == 0)
 			sig = allowed_signals[i].sig;
 	json_object_set_new(audit, "process", json_string(p->id));
-	json_object_set_new(audit, "signal", srv_json_text(json_string_value(s), json_string_length(s)));
+	/* The audit keeps what a name may be, not the client's megabyte, and
+	 * never a NUL (the log's lines are JSON without \u0000). */
+	json_object_set_new(audit, "signal",
+			    srv_json_text(json_string_value(s), strnlen(json_string_value(s), 40)));
 	if (!sig)
 		return srv_fail(err, 400, "invalid_signal",
 				"signal \"%.40s\" is not allowed: one of TERM KILL INT HUP QUIT USR1 USR2 "
@@ -812,8 +817,15 @@ json_t *srv_proc_output(srv_proc_t *p)
 			      srv_utf8_lossy(part[0] ? part[0] : (const unsigned char *)"", n[0]),
 			      "stderr", srv_utf8_lossy(part[1] ? part[1] : (const unsigned char *)"", n[1]),
 			      "stdout_truncated", p->truncated[0], "stderr_truncated", p->truncated[1]);
-	if (o && p->done)
-		json_object_set(o, "result", p->result);
+	if (o && p->done) {
+		/* Without its stdout and stderr, which are the ones above: a
+		 * second copy would double an answer that JSON's escapes
+		 * already make up to six times the bytes kept. */
+		json_t *res = json_copy(p->result);
+		json_object_del(res, "stdout");
+		json_object_del(res, "stderr");
+		json_object_set_new(o, "result", res);
+	}
 	pthread_mutex_unlock(&p->lock);
 	free(part[0]);
 	free(part[1]);
