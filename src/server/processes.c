@@ -29,6 +29,7 @@
 #define TABLE_SIZE (SRV_PROCS_RUNNING_MAX + SRV_PROCS_KEPT)
 #define MAX_ARGV 256
 #define COMMAND_SUMMARY 200
+#define LINE_DATA_MAX (64u << 10) /* bytes of output in one line of .../output */
 
 struct chunk {
 	int which; /* 1 stdout, 2 stderr */
@@ -882,8 +883,14 @@ static bool next_line(srv_proc_reader_t *r)
 		bool last = r->ci + 1 == p->n_chunks;
 		const unsigned char *s = p->buf + c->off + r->co;
 		size_t avail = c->len - r->co;
-		/* A growing chunk is cut before an incomplete character. */
-		size_t n = last && !p->done ? srv_utf8_complete_prefix(s, avail) : avail;
+		/* A line carries at most LINE_DATA_MAX bytes: a reader holds one
+		 * line, and a whole chunk (up to the cap) would cost each of
+		 * many readers up to six times the cap once escaped. A growing
+		 * chunk, or a cut one, is cut before an incomplete character. */
+		bool cut = avail > LINE_DATA_MAX;
+		if (cut)
+			avail = LINE_DATA_MAX;
+		size_t n = cut || (last && !p->done) ? srv_utf8_complete_prefix(s, avail) : avail;
 		if (n) {
 			set_line(r, json_pack("{s:s,s:o}", "type", c->which == 1 ? "stdout" : "stderr",
 					      "data", srv_utf8_lossy(s, n)));
@@ -897,7 +904,12 @@ static bool next_line(srv_proc_reader_t *r)
 	}
 	if (!p->done)
 		return false;
-	json_t *o = json_deep_copy(p->result);
+	/* The result's fields but stdout and stderr, which came as the lines
+	 * before: every reader builds this line, and with them it would be up
+	 * to twelve times the cap each. */
+	json_t *o = json_copy(p->result);
+	json_object_del(o, "stdout");
+	json_object_del(o, "stderr");
 	json_object_set_new(o, "type", json_string("result"));
 	set_line(r, o);
 	r->ended = true;

@@ -206,8 +206,8 @@ ZPID=$!
 http POST "/v1/sessions/$S/processes/$ZIG/signal" -d '{"signal":"KILL"}'
 wait "$ZPID"
 LINES=$(wc -l <"$WORK/zig.ndjson")
-check "a process switching streams at every byte makes a bounded number of lines ($LINES; at most 1 MiB / 24 + 2)" \
-	test "$LINES" -le $((1048576 / 24 + 2))
+check "a process switching streams at every byte makes a bounded number of lines ($LINES; at most 1 MiB / 24 + 40)" \
+	test "$LINES" -le $((1048576 / 24 + 40))
 expect_eq "the stream still ends with the result" result "$(tail -1 "$WORK/zig.ndjson" | python3 -c 'import json,sys; print(json.load(sys.stdin)["type"])')"
 check "stdout and stderr both came" bash -c "grep -q '\"stdout\"' '$WORK/zig.ndjson' && grep -q '\"stderr\"' '$WORK/zig.ndjson'"
 RSS2=$(rss_kb)
@@ -219,23 +219,37 @@ cat >"$WORK/readers.py" <<'PY'
 import http.client, json, socket, sys, threading
 port, sid, pid, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 results = [None] * n
+longest = [0] * n
 def read(i):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     c.request("GET", f"/v1/sessions/{sid}/processes/{pid}/output")
     r = c.getresponse()
-    lines = [json.loads(x) for x in r.read().splitlines()]
+    raw = r.read().splitlines()
+    longest[i] = max(len(x) for x in raw)
+    lines = [json.loads(x) for x in raw]
     results[i] = (r.status, len("".join(d.get("data", "") for d in lines if d["type"] == "stdout")), lines[-1]["type"] if lines else None)
 th = [threading.Thread(target=read, args=(i,)) for i in range(n)]
 for t in th: t.start()
 for t in th: t.join()
 print("readers", len(set(results)), results[0])
+print("longest", max(longest))
 PY
-http POST "/v1/sessions/$S/processes" -d '{"code":"head -c 1000000 /dev/zero | tr \"\\\\0\" x"}'
+# Bytes that JSON escapes six times over, in one stream (one chunk).
+http POST "/v1/sessions/$S/processes" -d '{"code":"head -c 1000000 /dev/zero | tr \"\\\\0\" \"\\\\1\""}'
 MANY=$(jfield 'd["id"]')
 http GET "/v1/sessions/$S/processes/$MANY?wait=20"
+echo 5 >"/proc/$SERVER_PID/clear_refs" # VmHWM from here
+HWM0=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
 python3 "$WORK/readers.py" "$PORT" "$S" "$MANY" 40 >"$WORK/readers.out" 2>&1
+HWM1=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
 expect_eq "40 readers at once all get the same 1000000 bytes and the result" \
-	"readers 1 (200, 1000000, 'result')" "$(cat "$WORK/readers.out")"
+	"readers 1 (200, 1000000, 'result')" "$(grep '^readers' "$WORK/readers.out")"
+LONGEST=$(awk '/^longest/ {print $2}' "$WORK/readers.out")
+check "a line carries at most 64 KiB of output (the longest: ${LONGEST:-?} bytes escaped)" \
+	test "${LONGEST:-999999999}" -le $((6 * 65536 + 200))
+echo "# VmHWM $HWM0 kB, then $HWM1 kB with 40 readers"
+check "40 readers of 1 MB of control bytes cost the server at most 64 MiB at the peak (grew $(( (HWM1 - HWM0) / 1024 )) MiB)" \
+	test $((HWM1 - HWM0)) -le $((64 << 10))
 # Slow readers: they ask for the output of a process that writes its cap
 # (the answer fills their socket buffers) and never read a byte.
 cat >"$WORK/slow.py" <<'PY'
