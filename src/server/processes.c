@@ -803,6 +803,16 @@ json_t *srv_proc_signal(srv_proc_t *p, json_t *req, json_t *audit, srv_err_t *er
 
 /* ---- output --------------------------------------------------------------------------- */
 
+/* A copy of the result (lock held, process ended) without stdout and
+ * stderr, for answers that give the output apart. */
+static json_t *result_without_output(srv_proc_t *p)
+{
+	json_t *o = json_copy(p->result);
+	json_object_del(o, "stdout");
+	json_object_del(o, "stderr");
+	return o;
+}
+
 json_t *srv_proc_output(srv_proc_t *p)
 {
 	pthread_mutex_lock(&p->lock);
@@ -822,10 +832,7 @@ json_t *srv_proc_output(srv_proc_t *p)
 		/* Without its stdout and stderr, which are the ones above: a
 		 * second copy would double an answer that JSON's escapes
 		 * already make up to six times the bytes kept. */
-		json_t *res = json_copy(p->result);
-		json_object_del(res, "stdout");
-		json_object_del(res, "stderr");
-		json_object_set_new(o, "result", res);
+		json_object_set_new(o, "result", result_without_output(p));
 	}
 	pthread_mutex_unlock(&p->lock);
 	free(part[0]);
@@ -907,9 +914,7 @@ static bool next_line(srv_proc_reader_t *r)
 	/* The result's fields but stdout and stderr, which came as the lines
 	 * before: every reader builds this line, and with them it would be up
 	 * to twelve times the cap each. */
-	json_t *o = json_copy(p->result);
-	json_object_del(o, "stdout");
-	json_object_del(o, "stderr");
+	json_t *o = result_without_output(p);
 	json_object_set_new(o, "type", json_string("result"));
 	set_line(r, o);
 	r->ended = true;
