@@ -60,7 +60,8 @@ json_t *srv_mcp_process_tool(srv_service_t *svc, const char *name, json_t *args,
 	const char *sid = need_string(args, "session_id", err);
 	if (!sid)
 		return NULL;
-	json_object_set_new(call->audit, "session", srv_json_text(sid, strlen(sid)));
+	/* An id is short: a client's megabyte is not copied into the audit log. */
+	json_object_set_new(call->audit, "session", srv_json_text(sid, strnlen(sid, 128)));
 	bool start = strcmp(name, "process_start") == 0, list = strcmp(name, "process_list") == 0;
 	bool output = strcmp(name, "process_output") == 0;
 	bool signal = strcmp(name, "process_signal") == 0;
@@ -89,7 +90,7 @@ json_t *srv_mcp_process_tool(srv_service_t *svc, const char *name, json_t *args,
 		json_decref(body);
 		return out;
 	}
-	json_object_set_new(call->audit, "process", srv_json_text(pid, strlen(pid)));
+	json_object_set_new(call->audit, "process", srv_json_text(pid, strnlen(pid, 128)));
 	srv_proc_t *p = srv_proc_find(ps.procs, pid, err);
 	srv_session_release(svc, s); /* a wait holds the process alone */
 	if (p && output) {

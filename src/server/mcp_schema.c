@@ -195,7 +195,8 @@ static void add_process_tools(const srv_policy_t *pol, json_t *tools)
 					  "Returns the process's stdout and stderr buffered so far "
 					  "(from its start, up to the session's max_output_bytes "
 					  "each; *_truncated says when more was dropped), its state "
-					  "and, once ended, its result.", p, req_pid));
+					  "and, once ended, its result (without stdout and stderr, "
+					  "which are those above).", p, req_pid));
 
 	p = ids(true);
 	json_object_set_new(p, "signal",

@@ -29,6 +29,7 @@
 #define TABLE_SIZE (SRV_PROCS_RUNNING_MAX + SRV_PROCS_KEPT)
 #define MAX_ARGV 256
 #define COMMAND_SUMMARY 200
+#define LINE_DATA_MAX (64u << 10) /* bytes of output in one line of .../output */
 
 struct chunk {
 	int which; /* 1 stdout, 2 stderr */
@@ -233,6 +234,14 @@ static void on_output(void *ctx, int which, const char *data, size_t len)
 	}
 	struct chunk *last = p->n_chunks ? &p->chunks[p->n_chunks - 1] : NULL;
 	bool extend = last && last->which == which;
+	/* A process that switches streams at every byte would make a chunk
+	 * per byte, 24 times the bytes kept: the chunks may take no more
+	 * memory than the cap, and what would need more is dropped as over
+	 * it. */
+	if (len && !extend && p->n_chunks >= p->cap / sizeof(*p->chunks) + 1) {
+		p->truncated[i] = true;
+		len = 0;
+	}
 	if (len && grow((void **)&p->buf, &p->alloc, p->len + len, 1) &&
 	    (extend || grow((void **)&p->chunks, &p->chunks_alloc, p->n_chunks + 1,
 			    sizeof(*p->chunks)))) {
@@ -764,12 +773,17 @@ json_t *srv_proc_signal(srv_proc_t *p, json_t *req, json_t *audit, srv_err_t *er
 	const char *name = json_string_value(s);
 	if (strncmp(name, "SIG", 3) == 0)
 		name += 3;
+	/* "KILL\u0000..." is not KILL: the whole string must match. */
+	bool whole = strlen(json_string_value(s)) == json_string_length(s);
 	int sig = 0;
-	for (size_t i = 0; i < sizeof(allowed_signals) / sizeof(allowed_signals[0]); i++)
+	for (size_t i = 0; whole && i < sizeof(allowed_signals) / sizeof(allowed_signals[0]); i++)
 		if (strcmp(name, allowed_signals[i].name) == 0)
 			sig = allowed_signals[i].sig;
 	json_object_set_new(audit, "process", json_string(p->id));
-	json_object_set_new(audit, "signal", srv_json_text(json_string_value(s), json_string_length(s)));
+	/* The audit keeps what a name may be, not the client's megabyte, and
+	 * never a NUL (the log's lines are JSON without \u0000). */
+	json_object_set_new(audit, "signal",
+			    srv_json_text(json_string_value(s), strnlen(json_string_value(s), 40)));
 	if (!sig)
 		return srv_fail(err, 400, "invalid_signal",
 				"signal \"%.40s\" is not allowed: one of TERM KILL INT HUP QUIT USR1 USR2 "
@@ -789,6 +803,16 @@ json_t *srv_proc_signal(srv_proc_t *p, json_t *req, json_t *audit, srv_err_t *er
 
 /* ---- output --------------------------------------------------------------------------- */
 
+/* A copy of the result (lock held, process ended) without stdout and
+ * stderr, for answers that give the output apart. */
+static json_t *result_without_output(srv_proc_t *p)
+{
+	json_t *o = json_copy(p->result);
+	json_object_del(o, "stdout");
+	json_object_del(o, "stderr");
+	return o;
+}
+
 json_t *srv_proc_output(srv_proc_t *p)
 {
 	pthread_mutex_lock(&p->lock);
@@ -804,8 +828,12 @@ json_t *srv_proc_output(srv_proc_t *p)
 			      srv_utf8_lossy(part[0] ? part[0] : (const unsigned char *)"", n[0]),
 			      "stderr", srv_utf8_lossy(part[1] ? part[1] : (const unsigned char *)"", n[1]),
 			      "stdout_truncated", p->truncated[0], "stderr_truncated", p->truncated[1]);
-	if (o && p->done)
-		json_object_set(o, "result", p->result);
+	if (o && p->done) {
+		/* Without its stdout and stderr, which are the ones above: a
+		 * second copy would double an answer that JSON's escapes
+		 * already make up to six times the bytes kept. */
+		json_object_set_new(o, "result", result_without_output(p));
+	}
 	pthread_mutex_unlock(&p->lock);
 	free(part[0]);
 	free(part[1]);
@@ -862,8 +890,14 @@ static bool next_line(srv_proc_reader_t *r)
 		bool last = r->ci + 1 == p->n_chunks;
 		const unsigned char *s = p->buf + c->off + r->co;
 		size_t avail = c->len - r->co;
-		/* A growing chunk is cut before an incomplete character. */
-		size_t n = last && !p->done ? srv_utf8_complete_prefix(s, avail) : avail;
+		/* A line carries at most LINE_DATA_MAX bytes: a reader holds one
+		 * line, and a whole chunk (up to the cap) would cost each of
+		 * many readers up to six times the cap once escaped. A growing
+		 * chunk, or a cut one, is cut before an incomplete character. */
+		bool cut = avail > LINE_DATA_MAX;
+		if (cut)
+			avail = LINE_DATA_MAX;
+		size_t n = cut || (last && !p->done) ? srv_utf8_complete_prefix(s, avail) : avail;
 		if (n) {
 			set_line(r, json_pack("{s:s,s:o}", "type", c->which == 1 ? "stdout" : "stderr",
 					      "data", srv_utf8_lossy(s, n)));
@@ -877,7 +911,10 @@ static bool next_line(srv_proc_reader_t *r)
 	}
 	if (!p->done)
 		return false;
-	json_t *o = json_deep_copy(p->result);
+	/* The result's fields but stdout and stderr, which came as the lines
+	 * before: every reader builds this line, and with them it would be up
+	 * to twelve times the cap each. */
+	json_t *o = result_without_output(p);
 	json_object_set_new(o, "type", json_string("result"));
 	set_line(r, o);
 	r->ended = true;

@@ -487,6 +487,10 @@ int srv_session_delete(srv_service_t *svc, const char *id, const char *who, srv_
 	pthread_mutex_lock(&svc->lock);
 	unlink_session(svc, s);
 	pthread_mutex_unlock(&svc->lock);
+	/* Its background processes end now, not when a cell or a wait that
+	 * still holds the session is over: they are no longer counted in any
+	 * quota. */
+	srv_procs_kill_all(s->procs);
 	session_put(svc, s); /* frees it unless an execution still holds it */
 	return 0;
 }
