@@ -104,8 +104,8 @@ static json_t *create(srv_service_t *svc, const srv_session_view_t *v, json_t *r
 				"the body is {\"language\": \"python\"} or {\"language\": \"sh\"}"), NULL;
 	if (!v->live.get)
 		return srv_fail(err, 400, "invalid_request",
-				"contexts need a live sandbox: create the session on the native backend "
-				"(this one is %s)", v->spec->backend), NULL;
+				"contexts need a live sandbox: create the session on the native, docker "
+				"or gvisor backend (this one is %s)", v->spec->backend), NULL;
 	srv_ctxs_t *t = v->ctxs;
 	pthread_mutex_lock(&t->lock);
 	bool full = t->n + t->starting >= SRV_CONTEXTS_MAX;

@@ -500,7 +500,7 @@ json_t *srv_proc_start(srv_service_t *svc, const srv_session_view_t *ps, json_t 
 	if (!ps->live.get)
 		return srv_fail(err, 400, "invalid_request",
 				"background processes need a live sandbox: create the session on the "
-				"native backend (this one is %s)", ps->spec->backend), NULL;
+				"native, docker or gvisor backend (this one is %s)", ps->spec->backend), NULL;
 	json_t *summary = NULL, *keys = json_array();
 	char **argv = NULL;
 	json_object_set(call->audit, "env_keys", keys);

@@ -143,18 +143,28 @@ check("GET file 404", "/v1/sessions/{id}/files/{path}", "GET",
       f"/v1/sessions/{sid}/files/none", want=404)
 check("GET processes 200", "/v1/sessions/{id}/processes", "GET", f"/v1/sessions/{sid}/processes",
       want=200)
-# This server's backend is not live (tests/integration/live_processes.sh
-# checks the processes API on the native backend): a documented 400.
+# Every backend but process makes sessions live (the processes and contexts
+# APIs in depth: tests/integration/live_processes*.sh).
+check("POST processes 201", "/v1/sessions/{id}/processes", "POST", f"/v1/sessions/{sid}/processes",
+      {"code": "sleep 30"}, want=201)
 check("POST processes 400", "/v1/sessions/{id}/processes", "POST", f"/v1/sessions/{sid}/processes",
-      {"code": "true"}, want=400)
+      {"code": 1}, want=400)
+check("GET process 200", "/v1/sessions/{id}/processes/{pid}", "GET",
+      f"/v1/sessions/{sid}/processes/p1", want=200)
 check("GET process 404", "/v1/sessions/{id}/processes/{pid}", "GET",
-      f"/v1/sessions/{sid}/processes/p1", want=404)
+      f"/v1/sessions/{sid}/processes/p99", want=404)
+check("POST signal 200", "/v1/sessions/{id}/processes/{pid}/signal", "POST",
+      f"/v1/sessions/{sid}/processes/p1/signal", {"signal": "TERM"}, want=200)
 check("POST signal 404", "/v1/sessions/{id}/processes/{pid}/signal", "POST",
-      f"/v1/sessions/{sid}/processes/p1/signal", {"signal": "TERM"}, want=404)
+      f"/v1/sessions/{sid}/processes/p99/signal", {"signal": "TERM"}, want=404)
 check("GET contexts 200", "/v1/sessions/{id}/contexts", "GET", f"/v1/sessions/{sid}/contexts",
       want=200)
+check("POST contexts 201", "/v1/sessions/{id}/contexts", "POST", f"/v1/sessions/{sid}/contexts",
+      {"language": "sh"}, want=201)
 check("POST contexts 400", "/v1/sessions/{id}/contexts", "POST", f"/v1/sessions/{sid}/contexts",
-      {"language": "python"}, want=400)
+      {"language": "cobol"}, want=400)
+check("DELETE context 200", "/v1/sessions/{id}/contexts/{cid}", "DELETE",
+      f"/v1/sessions/{sid}/contexts/c1", want=200)
 check("DELETE context 404", "/v1/sessions/{id}/contexts/{cid}", "DELETE",
       f"/v1/sessions/{sid}/contexts/c1", want=404)
 check("POST context execute 404", "/v1/sessions/{id}/contexts/{cid}/execute", "POST",
