@@ -240,23 +240,39 @@ static int cell_request(json_t *req, const char **code, size_t *len, srv_err_t *
 	return 0;
 }
 
-char *srv_ctx_execute(srv_service_t *svc, const char *sid, const char *cid,
-		      srv_exec_call_t *call, srv_err_t *err)
+/* A cell's request, its session (held: release it) and its context (held:
+ * entry_put it), or NULL with err. */
+static struct ctx_entry *acquire_cell(srv_service_t *svc, const char *sid, const char *cid,
+				      srv_exec_call_t *call, srv_session_t **sp,
+				      srv_session_view_t *view, const char **code, size_t *len,
+				      srv_err_t *err)
 {
-	const char *code;
-	size_t len;
-	if (cell_request(call->req, &code, &len, err) < 0)
+	if (cell_request(call->req, code, len, err) < 0)
 		return NULL;
 	srv_session_t *s = srv_session_acquire(svc, sid, call->who, err);
 	if (!s)
 		return NULL;
-	srv_session_view_t view = srv_session_view(s), *v = &view;
-	struct ctx_entry *e = find(v->ctxs, cid, err);
+	*view = srv_session_view(s);
+	struct ctx_entry *e = find(view->ctxs, cid, err);
 	if (!e) {
 		srv_session_release(svc, s);
 		return NULL;
 	}
 	json_object_set_new(call->audit, "context", json_string(e->id));
+	*sp = s;
+	return e;
+}
+
+char *srv_ctx_execute(srv_service_t *svc, const char *sid, const char *cid,
+		      srv_exec_call_t *call, srv_err_t *err)
+{
+	const char *code;
+	size_t len;
+	srv_session_t *s;
+	srv_session_view_t view, *v = &view;
+	struct ctx_entry *e = acquire_cell(svc, sid, cid, call, &s, v, &code, &len, err);
+	if (!e)
+		return NULL;
 	srv_context_source_t cs = {entry_context, entry_context_put, e};
 	char *out = srv_run_cell(svc, &cs, v->spec->backend, code, len,
 				 (uint64_t)(v->spec->limits.timeout_s * 1000), call, err);
@@ -285,18 +301,11 @@ srv_stream_t *srv_ctx_stream(srv_service_t *svc, const char *sid, const char *ci
 {
 	const char *code;
 	size_t len;
-	if (cell_request(call->req, &code, &len, err) < 0)
+	srv_session_t *s;
+	srv_session_view_t view, *v = &view;
+	struct ctx_entry *e = acquire_cell(svc, sid, cid, call, &s, v, &code, &len, err);
+	if (!e)
 		return NULL;
-	srv_session_t *s = srv_session_acquire(svc, sid, call->who, err);
-	if (!s)
-		return NULL;
-	srv_session_view_t view = srv_session_view(s), *v = &view;
-	struct ctx_entry *e = find(v->ctxs, cid, err);
-	if (!e) {
-		srv_session_release(svc, s);
-		return NULL;
-	}
-	json_object_set_new(call->audit, "context", json_string(e->id));
 	char sha[65];
 	srv_sha256_hex(code, len, sha);
 	json_object_set_new(call->audit, "code_sha256", json_string(sha));
