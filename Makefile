@@ -5,13 +5,15 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 CC ?= cc
-# The library needs only LIB_PKGS (also in symbi-sandbox.pc.in, libcurl there
-# as Libs.private -lcurl: its own --static list names libraries that are not
-# installed for static linking); the CLI's servers add CLI_PKGS.
-LIB_PKGS := jansson libseccomp libcurl
+# The library needs only LIB_PKGS (also in symbi-sandbox.pc.in); the CLI's
+# servers add CLI_PKGS. libcurl is compiled against but not linked: live
+# docker sandboxes load it when they start (docker_engine.c), so that its
+# dependencies do not slow the start of every program linking the library.
+LIB_PKGS := jansson libseccomp
 CLI_PKGS := libmicrohttpd libcrypto
+HEADER_PKGS := libcurl
 PKGS := $(LIB_PKGS) $(CLI_PKGS)
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(HEADER_PKGS))
 LIB_LIBS := $(shell pkg-config --libs $(LIB_PKGS)) -lm
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 

@@ -15,7 +15,7 @@ IMAGE=${3:-symbi-test/busybox}
 OUT=${BENCH_OUT:-build/bench}
 [ -f build/libsymbi-sandbox.a ] || { echo "missing build/libsymbi-sandbox.a: run make" >&2; exit 1; }
 mkdir -p "$OUT"
-cc -O2 -Iinclude bench/live_exec.c build/libsymbi-sandbox.a $(pkg-config --libs jansson libseccomp libcurl) -lm -lpthread \
+cc -O2 -Iinclude bench/live_exec.c build/libsymbi-sandbox.a $(pkg-config --libs jansson libseccomp) -lm -lpthread \
 	-o "$OUT/live_exec"
 echo "# $(uname -sr), $(nproc) CPUs, $(date -u +%FT%TZ); $RUNS runs each, interleaved"
 "$OUT/live_exec" "$RUNS" "$BACKEND" "$IMAGE" | tee "$OUT/live-exec-$BACKEND.md"

@@ -15,7 +15,7 @@ for tool in hyperfine unshare bwrap; do
 done
 [ -x "$SB" ] || { echo "missing $SB: run make" >&2; exit 1; }
 mkdir -p "$OUT"
-cc -O2 -Iinclude bench/native_one.c build/libsymbi-sandbox.a $(pkg-config --libs jansson libseccomp libcurl) -lm \
+cc -O2 -Iinclude bench/native_one.c build/libsymbi-sandbox.a $(pkg-config --libs jansson libseccomp) -lm \
 	-o "$OUT/native_one"
 PROG='sh -c true'
 # bwrap with a root comparable to the native backend's: read-only system

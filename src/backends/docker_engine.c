@@ -10,6 +10,7 @@
 #include "../core/error.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -42,6 +43,50 @@ int symbi_engine_socket(char *out, size_t size, symbi_error_t *err)
 	return 0;
 }
 
+/* The soname Debian's libcurl4 (and libcurl3-gnutls's libcurl-gnutls.so.4)
+ * install. */
+static const char *const curl_sonames[] = {"libcurl.so.4", "libcurl-gnutls.so.4", NULL};
+
+int symbi_engine_open(symbi_engine_t *e, symbi_error_t *err)
+{
+	memset(e, 0, sizeof(*e));
+	if (symbi_engine_socket(e->socket, sizeof(e->socket), err) < 0)
+		return -1;
+	for (size_t i = 0; !e->lib && curl_sonames[i]; i++)
+		e->lib = dlopen(curl_sonames[i], RTLD_NOW | RTLD_LOCAL);
+	if (!e->lib)
+		return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
+				  "live docker sandboxes need libcurl (libcurl.so.4), which is not "
+				  "installed: apt-get install libcurl4");
+	struct {
+		void **slot;
+		const char *name;
+	} fns[] = {
+		{(void **)&e->curl.easy_init, "curl_easy_init"},
+		{(void **)&e->curl.easy_setopt, "curl_easy_setopt"},
+		{(void **)&e->curl.easy_perform, "curl_easy_perform"},
+		{(void **)&e->curl.easy_getinfo, "curl_easy_getinfo"},
+		{(void **)&e->curl.easy_cleanup, "curl_easy_cleanup"},
+		{(void **)&e->curl.easy_strerror, "curl_easy_strerror"},
+		{(void **)&e->curl.slist_append, "curl_slist_append"},
+		{(void **)&e->curl.slist_free_all, "curl_slist_free_all"},
+	};
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+		if (!(*fns[i].slot = dlsym(e->lib, fns[i].name))) {
+			symbi_engine_close(e);
+			return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
+					  "the installed libcurl has no %s", fns[i].name);
+		}
+	return 0;
+}
+
+void symbi_engine_close(symbi_engine_t *e)
+{
+	if (e->lib)
+		dlclose(e->lib);
+	e->lib = NULL;
+}
+
 typedef struct reply_buf {
 	char *data;
 	size_t len;
@@ -66,56 +111,58 @@ static size_t collect(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-long symbi_engine_request(const char *socket_path, const char *method, const char *path,
+long symbi_engine_request(const symbi_engine_t *e, const char *method, const char *path,
 			  json_t *body, json_t **reply, symbi_error_t *err)
 {
-	return symbi_engine_request_timed(socket_path, method, path, body, ENGINE_TIMEOUT_MS, reply, err);
+	return symbi_engine_request_timed(e, method, path, body, ENGINE_TIMEOUT_MS, reply, err);
 }
 
-long symbi_engine_request_timed(const char *socket_path, const char *method, const char *path,
+long symbi_engine_request_timed(const symbi_engine_t *e, const char *method, const char *path,
 				json_t *body, long timeout_ms, json_t **reply, symbi_error_t *err)
 {
+	const symbi_curl_fns_t *f = &e->curl;
+	const char *socket_path = e->socket;
 	*reply = NULL;
 	char url[1024];
 	snprintf(url, sizeof(url), "http://docker%s", path);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	CURL *c = curl_easy_init();
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	void *c = f->easy_init();
+	struct curl_slist *headers = f->slist_append(NULL, "Content-Type: application/json");
 	reply_buf_t buf = {0};
 	long status = -1;
 	if (!c || !headers || (body && !text)) {
 		symbi_fail_nomem(err);
 		goto out;
 	}
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
+	f->easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+	f->easy_setopt(c, CURLOPT_URL, url);
+	f->easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	f->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	f->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	f->easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	f->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	f->easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	f->easy_setopt(c, CURLOPT_WRITEDATA, &buf);
 	if (text)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+		f->easy_setopt(c, CURLOPT_POSTFIELDS, text);
 	else if (strcmp(method, "POST") == 0)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-	CURLcode rc = curl_easy_perform(c);
+		f->easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	int rc = f->easy_perform(c);
 	if (rc != CURLE_OK) {
 		symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "the Docker daemon (%s) did not answer %s %.200s: %s%s",
-			   socket_path, method, path, curl_easy_strerror(rc),
+			   socket_path, method, path, f->easy_strerror(rc),
 			   buf.too_big ? " (the reply was too big)" : "");
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	f->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (buf.data)
 		*reply = json_loadb(buf.data, buf.len, 0, NULL);
 out:
 	free(buf.data);
 	free(text);
-	curl_slist_free_all(headers);
+	f->slist_free_all(headers);
 	if (c)
-		curl_easy_cleanup(c);
+		f->easy_cleanup(c);
 	return status;
 }
 
@@ -199,30 +246,32 @@ static void refusal(int fd, long content_length, long status, const char *path,
 	json_decref(j);
 }
 
-int symbi_engine_hijack(const char *socket_path, const char *path, json_t *body,
+int symbi_engine_hijack(const symbi_engine_t *e, const char *path, json_t *body,
 			symbi_error_t *err)
 {
+	const symbi_curl_fns_t *f = &e->curl;
+	const char *socket_path = e->socket;
 	char *text = json_dumps(body, JSON_COMPACT);
 	if (!text)
 		return symbi_fail_nomem(err);
-	CURL *c = curl_easy_init();
+	void *c = f->easy_init();
 	int fd = -1;
 	if (!c) {
 		free(text);
 		return symbi_fail_nomem(err);
 	}
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-	curl_easy_setopt(c, CURLOPT_URL, "http://docker/");
-	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ENGINE_TIMEOUT_MS);
-	CURLcode rc = curl_easy_perform(c);
+	f->easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+	f->easy_setopt(c, CURLOPT_URL, "http://docker/");
+	f->easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	f->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	f->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ENGINE_TIMEOUT_MS);
+	int rc = f->easy_perform(c);
 	curl_socket_t sock = CURL_SOCKET_BAD;
 	if (rc == CURLE_OK)
-		rc = curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock);
+		rc = f->easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock);
 	if (rc != CURLE_OK || sock == CURL_SOCKET_BAD) {
 		symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "cannot connect to the Docker daemon (%s): %s",
-			   socket_path, curl_easy_strerror(rc));
+			   socket_path, f->easy_strerror(rc));
 		goto out;
 	}
 	/* Our own copy: the stream outlives the curl handle. */
@@ -259,7 +308,7 @@ fail:
 	close(fd);
 	fd = -1;
 out:
-	curl_easy_cleanup(c);
+	f->easy_cleanup(c);
 	free(text);
 	return fd;
 }

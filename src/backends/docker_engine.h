@@ -1,6 +1,9 @@
 /* A small client of the Docker Engine API over the daemon's unix socket
  * (libcurl), for what the CLI is too slow for: the exec calls of live
- * sandboxes (docker_live.c). */
+ * sandboxes (docker_live.c). libcurl is loaded when a live docker sandbox
+ * starts, not linked: with its dependencies (TLS, LDAP, Kerberos...) it
+ * would more than double the start-up of every process that links the
+ * library, the native backend's included. */
 #ifndef SYMBI_BACKENDS_DOCKER_ENGINE_H
 #define SYMBI_BACKENDS_DOCKER_ENGINE_H
 
@@ -14,16 +17,41 @@
  * with a message: the Engine API client speaks only to a local socket. */
 int symbi_engine_socket(char *out, size_t size, symbi_error_t *err);
 
+/* The libcurl functions the client calls, loaded by symbi_engine_open. */
+typedef struct symbi_curl_fns {
+	void *(*easy_init)(void);
+	int (*easy_setopt)(void *c, int option, ...);
+	int (*easy_perform)(void *c);
+	int (*easy_getinfo)(void *c, int info, ...);
+	void (*easy_cleanup)(void *c);
+	const char *(*easy_strerror)(int code);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+	void (*slist_free_all)(struct curl_slist *list);
+} symbi_curl_fns_t;
+
+/* A connection to the daemon: its socket and libcurl. */
+typedef struct symbi_engine {
+	char socket[108];
+	void *lib; /* libcurl's handle; NULL when closed */
+	symbi_curl_fns_t curl;
+} symbi_engine_t;
+
+/* Finds the socket (symbi_engine_socket) and loads libcurl. Returns 0, or
+ * -1 with err (libcurl missing: how to install it). Close with
+ * symbi_engine_close (also after a failure; closing twice is a no-op). */
+int symbi_engine_open(symbi_engine_t *e, symbi_error_t *err);
+void symbi_engine_close(symbi_engine_t *e);
+
 /* One request: METHOD path with body (a JSON document, or NULL). Returns
  * the HTTP status with the reply parsed in *reply (NULL when it is empty
  * or not JSON; the caller frees it), or -1 with err when the daemon could
  * not be reached. */
-long symbi_engine_request(const char *socket_path, const char *method, const char *path,
+long symbi_engine_request(const symbi_engine_t *e, const char *method, const char *path,
 			  json_t *body, json_t **reply, symbi_error_t *err);
 
 /* The same with its own time limit (0: none, for a request that waits,
  * like ContainerWait). */
-long symbi_engine_request_timed(const char *socket_path, const char *method, const char *path,
+long symbi_engine_request_timed(const symbi_engine_t *e, const char *method, const char *path,
 				json_t *body, long timeout_ms, json_t **reply, symbi_error_t *err);
 
 /* The daemon's message in a reply ("message"), or a fallback. */
@@ -34,7 +62,7 @@ const char *symbi_engine_message(const json_t *reply);
  * caller closes it. -1 with err on failure. Also for a request whose
  * reply comes late (ContainerWait): it returns once the headers came, the
  * descriptor then carries the body. */
-int symbi_engine_hijack(const char *socket_path, const char *path, json_t *body,
+int symbi_engine_hijack(const symbi_engine_t *e, const char *path, json_t *body,
 			symbi_error_t *err);
 
 /* Writes all of data to fd: a socket without raising SIGPIPE, or else (a

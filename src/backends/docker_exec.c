@@ -50,7 +50,7 @@ static int exec_create(docker_live_t *lv, json_t *body, char *id, size_t size, s
 	char path[256];
 	snprintf(path, sizeof(path), "/containers/%s/exec", lv->id);
 	json_t *reply;
-	long status = symbi_engine_request(lv->sock, "POST", path, body, &reply, err);
+	long status = symbi_engine_request(&lv->engine, "POST", path, body, &reply, err);
 	json_decref(body);
 	if (status < 0) {
 		json_decref(reply);
@@ -78,7 +78,7 @@ static int start_stream(docker_live_t *lv, const char *exec_id, symbi_error_t *e
 	json_t *body = json_pack("{s:b, s:b}", "Detach", 0, "Tty", 0);
 	if (!body)
 		return symbi_fail_nomem(err);
-	int fd = symbi_engine_hijack(lv->sock, path, body, err);
+	int fd = symbi_engine_hijack(&lv->engine, path, body, err);
 	json_decref(body);
 	return fd;
 }
@@ -155,7 +155,7 @@ static void read_exit(docker_proc_t *p)
 	for (long pause_us = 500;; pause_us = pause_us < 20000 ? pause_us * 2 : pause_us) {
 		json_t *reply;
 		symbi_error_t ignored;
-		long status = symbi_engine_request(lv->sock, "GET", path, NULL, &reply, &ignored);
+		long status = symbi_engine_request(&lv->engine, "GET", path, NULL, &reply, &ignored);
 		bool running = json_is_true(json_object_get(reply, "Running"));
 		json_t *code = json_object_get(reply, "ExitCode");
 		if (status == 200 && !running && json_is_integer(code)) {

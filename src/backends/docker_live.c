@@ -59,11 +59,11 @@ static void kill_container(docker_live_t *lv)
 	json_t *reply;
 	symbi_error_t ignored;
 	snprintf(path, sizeof(path), "/containers/%s/kill?signal=KILL", lv->id);
-	long status = symbi_engine_request(lv->sock, "POST", path, NULL, &reply, &ignored);
+	long status = symbi_engine_request(&lv->engine, "POST", path, NULL, &reply, &ignored);
 	json_decref(reply);
 	if (status == 204) {
 		snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running", lv->id);
-		symbi_engine_request(lv->sock, "POST", path, NULL, &reply, &ignored);
+		symbi_engine_request(&lv->engine, "POST", path, NULL, &reply, &ignored);
 		json_decref(reply);
 	}
 	end_streams(lv);
@@ -124,7 +124,7 @@ static int check_container(docker_live_t *lv, symbi_error_t *err)
 	char path[256];
 	snprintf(path, sizeof(path), "/containers/%s/json", lv->id);
 	json_t *reply;
-	long status = symbi_engine_request(lv->sock, "GET", path, NULL, &reply, err);
+	long status = symbi_engine_request(&lv->engine, "GET", path, NULL, &reply, err);
 	if (status < 0)
 		return -1;
 	int rc = 0;
@@ -267,7 +267,7 @@ static void *waiter_main(void *arg)
 	symbi_error_t ignored;
 	bool oom = false;
 	snprintf(path, sizeof(path), "/containers/%s/json", lv->id);
-	if (symbi_engine_request(lv->sock, "GET", path, NULL, &reply, &ignored) == 200)
+	if (symbi_engine_request(&lv->engine, "GET", path, NULL, &reply, &ignored) == 200)
 		oom = json_is_true(json_object_get(json_object_get(reply, "State"), "OOMKilled"));
 	json_decref(reply);
 	if (oom)
@@ -300,7 +300,7 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 	*out = lv; /* from here on the caller kills and frees on failure */
 	char image_id[160], why[1024] = "";
 	symbi_strlist_t image_volumes = {0};
-	if (symbi_engine_socket(lv->sock, sizeof(lv->sock), err) < 0 ||
+	if (symbi_engine_open(&lv->engine, err) < 0 ||
 	    symbi_docker_container_name(lv->name, sizeof(lv->name), err) < 0 ||
 	    symbi_docker_owner(lv->owner, sizeof(lv->owner), err) < 0 ||
 	    symbi_docker_control_env(&lv->control_env, err) < 0)
@@ -338,7 +338,7 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 	char path[256];
 	snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running", lv->id);
 	json_t *empty = json_object();
-	lv->waiter_fd = empty ? symbi_engine_hijack(lv->sock, path, empty, err) : symbi_fail_nomem(err);
+	lv->waiter_fd = empty ? symbi_engine_hijack(&lv->engine, path, empty, err) : symbi_fail_nomem(err);
 	json_decref(empty);
 	if (lv->waiter_fd < 0)
 		return -1;
@@ -376,7 +376,7 @@ static void live_free(void *live)
 		snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", lv->name);
 		json_t *reply;
 		symbi_error_t ignored;
-		long status = symbi_engine_request(lv->sock, "DELETE", path, NULL, &reply, &ignored);
+		long status = symbi_engine_request(&lv->engine, "DELETE", path, NULL, &reply, &ignored);
 		json_decref(reply);
 		if (status != 204 && status != 404)
 			symbi_docker_command(lv->cfg, NULL, &ignored, "rm", "-fv", lv->name, NULL);
@@ -394,6 +394,7 @@ static void live_free(void *live)
 	symbi_docker_reaper_release(&lv->reaper);
 	symbi_docker_volumes_release(&lv->volumes);
 	symbi_strlist_clear(&lv->control_env);
+	symbi_engine_close(&lv->engine);
 	pthread_cond_destroy(&lv->cond);
 	pthread_mutex_destroy(&lv->lock);
 	free(lv);

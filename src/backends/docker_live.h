@@ -28,7 +28,7 @@ typedef struct docker_live {
 	const symbi_config_t *cfg;
 	char name[64];
 	char id[128];
-	char sock[108];
+	symbi_engine_t engine; /* the daemon, its socket and libcurl */
 	char owner[256];
 	char docker_path[PATH_MAX];
 	symbi_strlist_t control_env;

@@ -309,7 +309,7 @@ expect_eq "control: the registered runsc runtime runs gVisor" 1 "$out"
 # The allowlist refuses --runtime under --backend gvisor; the hook calls the
 # backend past it, so that a real container really runs on runc.
 if cc -std=gnu11 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" -o "$WORK/hook" "$ROOT/tests/integration/gvisor_runtime_hook.c" \
-	"$ROOT/build/libsymbi-sandbox.a" -ljansson -lseccomp -lcurl -lm 2>"$WORK/cc.log"; then
+	"$ROOT/build/libsymbi-sandbox.a" -ljansson -lseccomp -lm 2>"$WORK/cc.log"; then
 	j=$("$WORK/hook" symbi-test/busybox:latest "$TAG" --runtime=runc)
 	expect_eq "gvisor, container run on runc past the allowlist: status error" error "$(json_field status <<<"$j")"
 	expect_eq "... with the runtime named" \
