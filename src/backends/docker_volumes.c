@@ -17,12 +17,12 @@
  * swap it is untrusted. A path that needed allow_writable_volume_paths is
  * then refused. */
 #include "docker.h"
+#include "path_open.h"
 #include "../core/error.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,9 +137,7 @@ static int pin_one(const symbi_config_t *cfg, symbi_docker_volumes_t *v, const s
 					  "must be pinned before it is mounted, which needs root", spec);
 		return push_mount(v, vol, host, err);
 	}
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, host, &how, sizeof(how));
+	int fd = symbi_open_no_symlinks(host);
 	if (fd < 0)
 		return symbi_fail(err, errno == ELOOP ? SYMBI_E_SECURITY : SYMBI_E_INVALID, errno,
 				  "volume mount \"%s\": cannot open \"%s\" without following "

@@ -120,9 +120,14 @@ static void test_cancel_native(void **state)
 static void test_cancel_process(void **state)
 {
 	(void)state;
-	static const char *const fields[] = {"backend", "process", "executable", "sh",
-					     "allowed_executables", "sh", NULL};
+	/* Its own working directory, not the default one in /tmp, which it
+	 * would leave behind. */
+	char dir[] = "/tmp/symbi-unit-cancel.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	const char *const fields[] = {"backend", "process", "executable", "sh",
+				      "allowed_executables", "sh", "working_directory", dir, NULL};
 	cancel_midway(fields);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)

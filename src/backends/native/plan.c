@@ -2,11 +2,11 @@
  * for this backend and prepares everything the child needs (argv, envp,
  * binds, /etc files, limits), so that the child only makes system calls. */
 #include "native.h"
+#include "../path_open.h"
 #include "../../core/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -144,8 +144,7 @@ static int resolve_user(const char *user, native_plan_t *p, symbi_error_t *err)
  * binds this object (a swap between here and the mount is caught there). */
 static int note_checked_object(native_bind_t *b, const char *spec, symbi_error_t *err)
 {
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, b->source, &how, sizeof(how));
+	int fd = symbi_open_no_symlinks(b->source);
 	if (fd < 0 && errno == ELOOP)
 		return symbi_fail(err, SYMBI_E_SECURITY, ELOOP,
 				  "volume \"%.200s\": the host path changed into a symlink while it "
