@@ -103,6 +103,7 @@ static srv_policy_t *policy_builtin(void)
 	p->max_running = n > 0 ? (size_t)n : 2;
 	p->max_queued = 32;
 	p->retry_after_s = 1;
+	p->warm_pool = 2;
 	if (!p->default_backend || !p->default_image || !p->default_language ||
 	    !p->allowed_backends || p->n_languages != 3) {
 		srv_policy_free(p);
@@ -267,6 +268,14 @@ static int apply_policy(srv_policy_t *p, json_t *root, srv_err_t *err)
 			if (get_size(v, k, &u, err) < 0)
 				return -1;
 			*(k[0] == 'm' ? &p->max_workspace_bytes_per_token : &p->workspace_budget_bytes) = u;
+		} else if (strcmp(k, "warm_pool") == 0) {
+			if (get_number(v, k, &d, err) < 0)
+				return -1;
+			if (d > 8)
+				return srv_fail(err, 400, "invalid_request",
+						"policy: warm_pool is at most 8 (sandboxes kept ready per "
+						"configuration)");
+			p->warm_pool = (size_t)d;
 		} else if (strcmp(k, "max_sessions") == 0 || strcmp(k, "max_running") == 0 ||
 			   strcmp(k, "max_queued") == 0 || strcmp(k, "retry_after") == 0) {
 			if (get_number(v, k, &d, err) < 0)

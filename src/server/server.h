@@ -100,6 +100,7 @@ typedef struct srv_policy {
 	uint64_t max_workspace_bytes_per_token;
 	uint64_t workspace_budget_bytes;
 	size_t max_running;
+	size_t warm_pool; /* warm sandboxes per configuration (pool.c); 0: none */
 	size_t max_queued;
 	unsigned retry_after_s;
 } srv_policy_t;
@@ -258,6 +259,21 @@ struct srv_reservation {
 	struct srv_reservation *next;
 };
 
+/* Warm sandboxes for one-shot executions (pool.c). */
+typedef struct srv_pool srv_pool_t;
+/* Keeps up to `depth` warm sandboxes per configuration asked for (0: none;
+ * its thread starts and stops them). */
+srv_pool_t *srv_pool_new(size_t depth, srv_err_t *err);
+/* Stops every sandbox it holds; no take or retire may run any more. */
+void srv_pool_free(srv_pool_t *p);
+/* A warm live sandbox made for exactly `spec`, or NULL (none ready yet, or
+ * a backend without warm sandboxes): the caller runs one execution in it
+ * and gives it to srv_pool_retire(), never to anyone else. Either way the
+ * pool learns that `spec` is wanted. p may be NULL. */
+symbi_live_t *srv_pool_take(srv_pool_t *p, const srv_exec_spec_t *spec);
+/* Stops a sandbox srv_pool_take() gave, soon, on the pool's thread. */
+void srv_pool_retire(srv_pool_t *p, symbi_live_t *lv);
+
 typedef struct srv_service {
 	srv_policy_t *policy;
 	srv_audit_t *audit;
@@ -273,6 +289,7 @@ typedef struct srv_service {
 	pthread_t reaper;
 	bool reaper_started;
 	int reaper_stop[2];
+	srv_pool_t *pool;    /* NULL until the reaper starts (policy warm_pool) */
 } srv_service_t;
 
 srv_service_t *srv_service_new(srv_policy_t *policy, const char *state_dir,
@@ -326,6 +343,11 @@ size_t srv_session_expire(srv_service_t *svc, uint64_t now_ms);
 typedef struct srv_live_source {
 	symbi_live_t *(*get)(void *ctx, symbi_error_t *err);
 	void *ctx;
+	const char *backend; /* its backend's name, when srv_run has no sandbox */
+	/* This execution's timeout and output cap, where the sandbox's
+	 * configuration does not hold them (a warm one's); 0: its own. */
+	uint64_t timeout_ms;
+	size_t max_output_bytes;
 } srv_live_source_t;
 char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const srv_live_source_t *live,
 	      const char *code, size_t code_len, json_t *env_json, json_t *stdin_json,

@@ -72,6 +72,8 @@ static void *reaper_main(void *arg)
 
 int srv_service_start_reaper(srv_service_t *svc, srv_err_t *err)
 {
+	if (!(svc->pool = srv_pool_new(svc->policy->warm_pool, err)))
+		return -1;
 	if (pthread_create(&svc->reaper, NULL, reaper_main, svc) != 0)
 		return srv_fail(err, 500, "internal", "cannot start the session reaper");
 	svc->reaper_started = true;
@@ -107,6 +109,7 @@ void srv_service_free(srv_service_t *svc)
 	srv_service_cancel_all(svc);
 	/* Expire everything: a time far in the future ends every idle session. */
 	srv_session_expire(svc, UINT64_MAX);
+	srv_pool_free(svc->pool);
 	srv_state_close(&svc->state);
 	close_fd(&svc->host_ns_fd);
 	close_fd(&svc->own_ns_fd);
@@ -227,7 +230,7 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const srv_live_source_t *
 {
 	char sha[65];
 	srv_sha256_hex(code, code_len, sha);
-	const char *backend = symbi_sandbox_backend_name(sb);
+	const char *backend = sb ? symbi_sandbox_backend_name(sb) : live->backend;
 	json_t *keys = json_array();
 	json_object_set_new(call->audit, "backend", json_string(backend));
 	json_object_set_new(call->audit, "code_sha256", json_string(sha));
@@ -287,6 +290,8 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const srv_live_source_t *
 		.stdin_len = stdin_json && json_is_string(stdin_json) ? json_string_length(stdin_json)
 								     : 0,
 		.cancel_fd = cancel_fd,
+		.timeout_ms = live ? live->timeout_ms : 0,
+		.max_output_bytes = live ? live->max_output_bytes : 0,
 	};
 	symbi_result_t *res = NULL;
 	symbi_error_t lerr = {0};
@@ -361,6 +366,12 @@ static int get_code(json_t *req, const char **code, size_t *len, srv_err_t *err)
 	return 0;
 }
 
+static symbi_live_t *give_warm(void *ctx, symbi_error_t *err)
+{
+	(void)err;
+	return ctx;
+}
+
 char *srv_execute_once(srv_service_t *svc, srv_exec_call_t *call, srv_err_t *err)
 {
 	srv_exec_spec_t spec;
@@ -396,13 +407,26 @@ char *srv_execute_once(srv_service_t *svc, srv_exec_call_t *call, srv_err_t *err
 		goto out;
 	if (ws_fd >= 0 && srv_ws_put_files(ws_fd, files, svc->policy->max_file_bytes, err) < 0)
 		goto out;
+	/* Without files, a warm sandbox made for this configuration serves
+	 * it (pool.c); else one is made for it. */
+	symbi_live_t *warm = ws_fd < 0 ? srv_pool_take(svc->pool, &spec) : NULL;
 	symbi_error_t lerr = {0};
-	if (!(sb = symbi_sandbox_new(cfg, &lerr))) {
+	if (!warm && !(sb = symbi_sandbox_new(cfg, &lerr))) {
 		srv_fail_lib(err, &lerr);
 		goto out;
 	}
-	out = srv_run(svc, sb, NULL, code, code_len, json_object_get(call->req, "env"),
-		      json_object_get(call->req, "stdin"), call, NULL, err);
+	if (warm)
+		json_object_set_new(call->audit, "warm", json_true());
+	srv_live_source_t source = {
+		.get = give_warm, .ctx = warm, .backend = spec.backend,
+		.timeout_ms = symbi_config_get_timeout_ms(cfg),
+		.max_output_bytes = symbi_config_get_max_output_bytes(cfg),
+	};
+	out = srv_run(svc, sb, warm ? &source : NULL, code, code_len,
+		      json_object_get(call->req, "env"), json_object_get(call->req, "stdin"), call,
+		      NULL, err);
+	if (warm)
+		srv_pool_retire(svc->pool, warm);
 out:
 	symbi_sandbox_free(sb);
 	symbi_config_free(cfg);
