@@ -45,6 +45,7 @@ static const equiv_case_t corpus[] = {
 	 SYMBI_STATUS_EXITED},
 	{"identity and environment", "id -u; id -g; echo \"$HOME\" \"$PATH\"; pwd", NULL, 0, 0,
 	 SYMBI_STATUS_EXITED},
+	{"the cgroup seen from inside", "cat /proc/self/cgroup", NULL, 0, 0, SYMBI_STATUS_EXITED},
 	{"program not found", "exec /no/such/program", NULL, 0, 0, SYMBI_STATUS_EXITED},
 	/* the last: test_corpus_gives_the_same_results checks the limit bit */
 	{"fork bomb under the pids limit",

@@ -192,16 +192,27 @@ int native_cgroup_open_join(const native_cgroup_t *cg, int *fds, symbi_error_t *
 	return cg->ndirs;
 }
 
-int native_cgroup_open_home(symbi_error_t *err)
+int native_cgroup_open_home(const native_cgroup_t *cg, int *fds, symbi_error_t *err)
 {
-	char own[PATH_MAX / 2], path[PATH_MAX];
-	if (native_own_cgroup("", own, sizeof(own)) < 0)
+	char own[PATH_MAX / 2], path[PATH_MAX + 16];
+	if (cg->version == 2 && native_own_cgroup("", own, sizeof(own)) < 0)
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, errno, "cannot find this process's cgroup");
-	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cgroup.procs", own);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot open %s", path);
-	return fd;
+	for (int i = 0; i < cg->ndirs; i++) {
+		if (cg->version == 2) {
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cgroup.procs", own);
+		} else {
+			const char *slash = strrchr(cg->dirs[i], '/');
+			snprintf(path, sizeof(path), "%.*s/tasks", (int)(slash - cg->dirs[i]),
+				 cg->dirs[i]);
+		}
+		if ((fds[i] = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+			int e = errno;
+			while (i-- > 0)
+				close(fds[i]);
+			return symbi_fail(err, SYMBI_E_SYSTEM, e, "cannot open %s", path);
+		}
+	}
+	return cg->ndirs;
 }
 
 /* Kills the processes listed in dir/cgroup.procs; returns how many. */

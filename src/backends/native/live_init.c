@@ -307,27 +307,24 @@ __attribute__((noreturn)) static void end_sandbox(live_init_t *li, const char *w
 	_exit(0);
 }
 
-/* The cgroup namespace the processes inherit, rooted where they see their
- * cgroup at "/". On cgroup v1 the run's cgroups are below the caller's
- * (this init's) in each hierarchy, and the namespace is made here: the
- * processes see /symbi-sandbox-... just below its root. On v2 they are
- * not (a cgroup that holds processes cannot hand controllers down: the
- * run's goes next to ours, or under a cgroup of root's), and a namespace
- * made here would show them the way up and across ("/../../.."): the init
- * enters the run's cgroup, makes the namespace there and goes back home
- * (through the file the parent opened: the kernel checks the opener),
- * before any process runs. */
-static void enter_cgroup_namespace(const live_init_t *li, int home)
+/* The cgroup namespace the processes inherit, rooted at the run's cgroup,
+ * where each process sees its own at "/", as a one-shot program does. A
+ * namespace made where the init is (the caller's cgroup) would show them
+ * the run's name below it on v1 (/symbi-sandbox-PID-...), and on v2, where
+ * the run's cgroup is not below the caller's, the way up and across
+ * ("/../../.."). So the init enters the run's cgroup, makes the namespace
+ * there and goes back home (through the files the parent opened: the
+ * kernel checks the opener), before any process runs. */
+static void enter_cgroup_namespace(const live_init_t *li, int home0)
 {
-	if (home >= 0)
-		native_join_cgroup(CGROUP_FD0, li->ncg, false, SYNC_FD);
+	native_join_cgroup(CGROUP_FD0, li->ncg, false, SYNC_FD);
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		native_child_fail(SYNC_FD, "create the cgroup namespace", errno, "unshare failed");
-	if (home >= 0) {
-		if (write(home, "0", 1) != 1)
+	for (int i = 0; i < li->ncg; i++) {
+		if (write(home0 + i, "0", 1) != 1)
 			native_child_fail(SYNC_FD, "leave the run's cgroup", errno,
 					  "cannot go back to the caller's cgroup");
-		close(home);
+		close(home0 + i);
 	}
 }
 
@@ -344,14 +341,14 @@ void native_live_init(const native_plan_t *p)
 	if (li.ncg < 0 || m.kind != NATIVE_MSG_CGROUP)
 		_exit(NATIVE_SETUP_FAILED); /* the parent gave up on us */
 	li.use_cgroup = m.status != 0;
-	int home = -1;
-	if (m.err_no == NATIVE_CGROUP_HOME && li.ncg == 2)
-		home = CGROUP_FD0 + --li.ncg;
+	if (li.use_cgroup && (m.err_no != NATIVE_CGROUP_HOME || li.ncg % 2))
+		_exit(NATIVE_SETUP_FAILED); /* no way back: the parent is not ours */
+	li.ncg /= 2;
 	if (p->netns && native_loopback_up() < 0)
 		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
 	/* What every process would do first, done once here and inherited:
-	 * no capability to gain, a cgroup namespace (rooted at the caller's
-	 * cgroup: it hides the host's hierarchy above it), and, below, the
+	 * no capability to gain, a cgroup namespace (rooted at the run's
+	 * cgroup: it hides the host's hierarchy), and, below, the
 	 * seccomp filter, which the kernel would otherwise compile again for
 	 * each process (a fifth of an exec's time). The init itself stays out
 	 * of the run's cgroup: as a copy of the caller, its resident set is
@@ -361,7 +358,7 @@ void native_live_init(const native_plan_t *p)
 	if (native_drop_bounding_set(p, &step) < 0)
 		native_child_fail(SYNC_FD, step, errno, "cannot %s", step);
 	if (li.use_cgroup)
-		enter_cgroup_namespace(&li, home);
+		enter_cgroup_namespace(&li, CGROUP_FD0 + li.ncg);
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);

@@ -128,21 +128,23 @@ static int make_cgroup(native_run_t *r, symbi_error_t *err)
 			no_cgroup_message(text, sizeof(text), cg_err.message);
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "%s", text);
 	}
-	int join[NATIVE_CG_MAX_DIRS + 1];
+	int join[2 * NATIVE_CG_MAX_DIRS];
 	int njoin = r->use_cgroup ? native_cgroup_open_join(r->cg, join, err) : 0;
 	if (njoin < 0)
 		return -1;
 	native_msg_t m = {.kind = NATIVE_MSG_CGROUP, .status = r->use_cgroup};
-	/* A live init on cgroup v2 makes its cgroup namespace inside the
-	 * run's cgroup, which is not below ours there (cgroup_v2.c), and
-	 * comes back here, to stay out of it: the way back goes with the
-	 * message (see native_live_init). */
-	if (njoin == 1 && r->plan->live && r->cg->version == 2) {
-		if ((join[1] = native_cgroup_open_home(err)) < 0) {
-			close(join[0]);
+	/* A live init makes its cgroup namespace inside the run's cgroup, so
+	 * that its processes see theirs at "/" as a one-shot program does,
+	 * and comes back to ours to stay out of it: the ways back go with
+	 * the message (see native_live_init). */
+	if (njoin > 0 && r->plan->live) {
+		int nhome = native_cgroup_open_home(r->cg, join + njoin, err);
+		if (nhome < 0) {
+			while (njoin > 0)
+				close(join[--njoin]);
 			return -1;
 		}
-		njoin = 2;
+		njoin += nhome;
 		m.err_no = NATIVE_CGROUP_HOME;
 	}
 	/* A child that already failed has closed its end: its ERROR tells. */

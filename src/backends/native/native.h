@@ -111,12 +111,16 @@ int native_cgroup_set(const char *dir, const char *file, const char *value, symb
 /* The path of this process's cgroup in hierarchy `controller` ("" for v2),
  * read from /proc/self/cgroup. */
 int native_own_cgroup(const char *controller, char *out, size_t size);
-/* cgroup v2: opens this process's own cgroup's cgroup.procs for writing
- * (close-on-exec): the way back for a live init that entered the run's
- * cgroup to make its cgroup namespace there. */
-int native_cgroup_open_home(symbi_error_t *err);
-/* In a CGROUP message's err_no: its last descriptor is the way back (see
- * native_cgroup_open_home), not one of the run's cgroup. */
+/* Opens, for writing (close-on-exec), the ways back from the run's
+ * cgroup to this process's own, one per descriptor of
+ * native_cgroup_open_join(), in the same order, into fds; returns how many.
+ * A live init enters the run's cgroup to make its cgroup namespace there,
+ * and goes back through these (the kernel checks the opener). On v1 the
+ * run's cgroups are just below ours in each hierarchy; on v2 it is
+ * elsewhere (cgroup_v2.c). */
+int native_cgroup_open_home(const native_cgroup_t *cg, int *fds, symbi_error_t *err);
+/* In a CGROUP message's err_no: the second half of its descriptors are
+ * the ways back (native_cgroup_open_home), not the run's cgroup's. */
 #define NATIVE_CGROUP_HOME 1
 
 /* ---- identity (identity.c): each run's own host uid/gid, parent side -- */
