@@ -34,6 +34,10 @@ struct symbi_stream;
 /* DOCKER_CONFIG when neither DOCKER_CONFIG nor HOME is set: a directory
  * that does not exist, under a parent only root can write. */
 #define SYMBI_DOCKER_NO_CONFIG "/nonexistent/symbi-sandbox-docker-config"
+/* The most code that runs as an argument (`$0 -c CODE`) in a one-shot run
+ * and is accepted by an exec into a live sandbox: one argv string, which
+ * the kernel caps at 128 KiB. */
+#define SYMBI_DOCKER_CODE_ARG_MAX (100 * 1024)
 /* The container's /dev (device nodes only, so small) and /dev/shm, both
  * noexec. */
 #define SYMBI_DOCKER_DEV_TMPFS "/dev:rw,nosuid,dev,noexec,size=1m,mode=755"

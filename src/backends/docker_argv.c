@@ -39,6 +39,13 @@ static const char bootstrap_write_code[] =
 	"cat >/tmp/.symbi-code || " BOOTSTRAP_FAIL("cannot write the code to /tmp") "; ";
 static const char bootstrap_exec_code[] =
 	BOOTSTRAP_CHECK_SHELL "exec \"$0\" /tmp/.symbi-code </dev/null";
+/* Code that fits in an argument runs as `$0 -c CODE` (the reference's
+ * `SHELL -c CODE`, and what an exec into a live sandbox runs), so that the
+ * shell's messages name it the same way ("sh: line 1: ..."), and the one-shot
+ * run gives the results of start + exec + stop. %s is the interpreter's
+ * flag (symbi_config_code_flag). */
+static const char bootstrap_exec_code_arg[] =
+	BOOTSTRAP_CHECK_SHELL "exec \"$0\" %s \"$(cat /tmp/.symbi-code)\" </dev/null";
 /* With stdin data the stream is CODE then STDIN; $1 is the code's length.
  * head/tail on a regular file split it exactly (on a pipe they may read
  * ahead). */
@@ -49,6 +56,8 @@ static const char bootstrap_write_code_stdin[] =
 	BOOTSTRAP_FAIL("cannot write the code and its input to /tmp") "; ";
 static const char bootstrap_exec_code_stdin[] =
 	BOOTSTRAP_CHECK_SHELL "exec \"$0\" /tmp/.symbi-code </tmp/.symbi-stdin";
+static const char bootstrap_exec_code_arg_stdin[] =
+	BOOTSTRAP_CHECK_SHELL "exec \"$0\" %s \"$(cat /tmp/.symbi-code)\" </tmp/.symbi-stdin";
 
 /* Under gVisor the bootstrap above runs under an outer shell that waits for
  * the program and records its exit as the last line on stderr (see
@@ -167,6 +176,11 @@ static int push_container(const symbi_config_t *cfg, const symbi_docker_run_plan
 	}
 	PUSH("--network");
 	PUSH("%s", cfg->network_mode);
+	/* The container sees its cgroup at "/", not the host's hierarchy and
+	 * its own id (on cgroup v1 docker's default namespace is the host's);
+	 * the same in a one-shot run and a live sandbox. */
+	PUSH("--cgroupns");
+	PUSH("private");
 	PUSH("--workdir");
 	PUSH("%s", cfg->working_dir);
 	PUSH("--read-only");
@@ -278,7 +292,13 @@ int symbi_docker_build_run_argv(const symbi_config_t *cfg, const symbi_docker_ru
 		fprintf(f, "%s=$" RENAMED_PREFIX "%s; export %s; unset " RENAMED_PREFIX "%s; ",
 			key, key, key, key);
 	}
-	fputs(req->stdin_data ? bootstrap_exec_code_stdin : bootstrap_exec_code, f);
+	/* As an argument only what the kernel takes as one (128 KiB) and a
+	 * command substitution keeps (no NUL); the rest runs from the file. */
+	if (req->code_len <= SYMBI_DOCKER_CODE_ARG_MAX && !memchr(req->code, '\0', req->code_len))
+		fprintf(f, req->stdin_data ? bootstrap_exec_code_arg_stdin : bootstrap_exec_code_arg,
+			symbi_config_code_flag(cfg));
+	else
+		fputs(req->stdin_data ? bootstrap_exec_code_stdin : bootstrap_exec_code, f);
 	if (fclose(f) != 0 || symbi_strlist_push(argv, script) < 0) {
 		free(script);
 		goto nomem;

@@ -378,9 +378,8 @@ static json_t *exec_body(docker_live_t *lv, const symbi_exec_options_t *o, bool 
 				   cfg->backend == SYMBI_BACKEND_GVISOR ? "gvisor" : "docker", LIVE_CODE_MAX);
 			goto fail;
 		}
-		const char *flag = cfg->lang && strcmp(cfg->lang, "node") == 0 ? "-e" : "-c";
 		if (json_array_append_new(cmd, json_string(symbi_config_interpreter(cfg))) < 0 ||
-		    json_array_append_new(cmd, json_string(flag)) < 0 ||
+		    json_array_append_new(cmd, json_string(symbi_config_code_flag(cfg))) < 0 ||
 		    json_array_append_new(cmd, code) < 0)
 			goto nomem;
 	}

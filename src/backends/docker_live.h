@@ -14,9 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Code above this goes nowhere yet: it travels as one argv string, which
- * the kernel caps at 128 KiB. */
-#define LIVE_CODE_MAX (100 * 1024)
+/* Code above this goes nowhere yet (docker.h). */
+#define LIVE_CODE_MAX SYMBI_DOCKER_CODE_ARG_MAX
 /* How long the exit code may lag behind the end of the stream. */
 #define LIVE_EXIT_WAIT_MS 10000
 /* After its deadline, a container may still exist this long (removal). */

@@ -131,6 +131,9 @@ int symbi_host_network_allowed(symbi_error_t *err);
 /* The program that runs the code: lang's interpreter (python3 for python)
  * or, without lang, the shell. Every backend that honours lang asks this. */
 const char *symbi_config_interpreter(const symbi_config_t *cfg);
+/* The interpreter's option that takes code as an argument: -e for node,
+ * -c for the shells and python3. */
+const char *symbi_config_code_flag(const symbi_config_t *cfg);
 
 /* The checks of the backend cfg selects (its check_config and check_field,
  * src/core/backend.h), reached through the dispatch in sandbox.c so

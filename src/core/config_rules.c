@@ -134,3 +134,8 @@ const char *symbi_config_interpreter(const symbi_config_t *cfg)
 		return cfg->shell;
 	return strcmp(cfg->lang, "python") == 0 ? "python3" : cfg->lang; /* sh, bash, node */
 }
+
+const char *symbi_config_code_flag(const symbi_config_t *cfg)
+{
+	return cfg->lang && strcmp(cfg->lang, "node") == 0 ? "-e" : "-c";
+}

@@ -60,6 +60,7 @@ static void test_hardening_flags(void **state)
 	assert_true(argv_has(&argv, "--cpus", "1"));
 	assert_true(argv_has(&argv, "--pids-limit", "256"));
 	assert_true(argv_has(&argv, "--network", "none"));
+	assert_true(argv_has(&argv, "--cgroupns", "private"));
 	assert_true(argv_has(&argv, "--workdir", "/workspace"));
 	assert_true(argv_has(&argv, "--read-only", NULL));
 	assert_true(argv_has(&argv, "--tmpfs", "/tmp:rw,noexec,nosuid,size=100m"));

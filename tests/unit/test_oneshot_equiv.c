@@ -36,7 +36,9 @@ static const equiv_case_t corpus[] = {
 	{"stdin read to its end", "cat; echo done", "line one\nline two\n", 0, 0,
 	 SYMBI_STATUS_EXITED},
 	{"killed by a signal", "echo before; kill -TERM $$", NULL, 0, 0, SYMBI_STATUS_SIGNALED},
-	{"timeout", "echo started; exec sleep 30", NULL, 300, 0, SYMBI_STATUS_TIMEOUT},
+	/* long enough for a one-shot container to start (its timeout counts
+	 * from the run's start, a live exec's from the exec's) */
+	{"timeout", "echo started; exec sleep 30", NULL, 3000, 0, SYMBI_STATUS_TIMEOUT},
 	{"output over the cap", "i=0; while [ $i -lt 200 ]; do echo 0123456789; i=$((i+1)); done",
 	 NULL, 0, 100, SYMBI_STATUS_EXITED},
 	{"output over the configured cap", "head -c 5000 /dev/zero | tr '\\0' y", NULL, 0, 0,
