@@ -37,6 +37,19 @@ require() {
 	fi
 }
 finish() { echo "1..$TEST_N"; [ "$TEST_FAILED" -eq 0 ]; exit $?; }
+# require_engine [runsc]: a Docker engine with the test images, and with
+# `runsc`, gVisor's runsc registered with it as a runtime.
+require_engine() {
+	local image
+	require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
+	for image in symbi-test/busybox symbi-test/python; do
+		require "image $image" "run scripts/setup (it builds the local test images)" \
+			docker image inspect "$image:latest"
+	done
+	[ "${1:-}" = runsc ] || return 0
+	require "runsc registered with the engine" "run scripts/setup (it registers Debian's runsc as runtime 'runsc')" \
+		bash -c "docker info --format '{{json .Runtimes}}' | grep -q runsc"
+}
 # Cgroups of native runs whose supervising process is gone (a live one may
 # belong to another suite running at the same time).
 dead_cgroups() {

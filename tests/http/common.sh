@@ -77,6 +77,13 @@ write_policy() { # FILE [extra JSON members]
 JSON
 }
 
+# policy_and_state [extra JSON members]: the test policy in
+# $WORK/policy.json (see write_policy) and the state directory $WORK/state.
+policy_and_state() {
+	write_policy "$WORK/policy.json" "$@"
+	mkdir -p "$WORK/state"
+}
+
 # ws_path STATE_DIR SESSION_ID: where the server keeps that session's
 # workspace (STATE_DIR/symbi-sandbox/<server>/sessions/<id>, see statedir.c).
 ws_path() {

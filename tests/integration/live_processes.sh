@@ -10,8 +10,7 @@ BACKEND=native
 source "$ROOT/tests/http/common.sh"
 http_prereqs
 
-write_policy "$WORK/policy.json"
-mkdir -p "$WORK/state"
+policy_and_state
 start_server --policy "$WORK/policy.json" --state-dir "$WORK/state" --audit-log "$WORK/audit.log"
 
 # Host-side: our processes carry MARK in their command lines.
@@ -360,19 +359,11 @@ expect_eq "the audit log has starts, stdin writes, signals, contexts and their c
 
 # ---- MCP
 cat >"$WORK/mcp.py" <<'PY'
-import json, subprocess, sys, time
+import sys, time
+from stdio_client import McpClient
 mark = sys.argv[1]
-p = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-n = 0
-def call(method, params=None):
-    global n
-    n += 1
-    p.stdin.write((json.dumps({"jsonrpc": "2.0", "id": n, "method": method, "params": params or {}}) + "\n").encode())
-    return json.loads(p.stdout.readline())
-def tool(name, **a):
-    return call("tools/call", {"name": name, "arguments": a})["result"]
-call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}})
-p.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+client = McpClient(sys.argv[2:])
+call, tool = client.call, client.tool
 tools = {t["name"]: t for t in call("tools/list")["result"]["tools"]}
 names = ["process_start", "process_list", "process_output", "process_signal", "process_write_stdin"]
 print("tools", all(x in tools for x in names))
@@ -406,10 +397,9 @@ tool("session_close", session_id=sid)
 # A session left open with a process running when the client goes.
 sid = tool("session_create")["structuredContent"]["id"]
 tool("process_start", session_id=sid, code="exec sleep 31352")
-p.stdin.close()
-p.wait(timeout=30)
+client.close()
 PY
-python3 "$WORK/mcp.py" "$MARK" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
+PYTHONPATH="$ROOT/tests/mcp" python3 "$WORK/mcp.py" "$MARK" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
 	>"$WORK/mcp.out" 2>"$WORK/mcp.err"
 expect_eq "MCP: the process tools are listed" "tools True" "$(grep '^tools' "$WORK/mcp.out")"
 expect_eq "MCP: their input schemas are strict" "strict True" "$(grep '^strict' "$WORK/mcp.out")"

@@ -14,8 +14,7 @@ BACKEND=native
 source "$ROOT/tests/http/common.sh"
 http_prereqs
 
-write_policy "$WORK/policy.json"
-mkdir -p "$WORK/state"
+policy_and_state
 # Against the ASan build (SB=build-asan/symbi-sandbox), freed memory goes
 # straight back: the memory checks below measure what the server keeps.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
@@ -502,23 +501,14 @@ expect_eq "nothing of ours runs" 0 "$(ours)"
 
 # ---- MCP: wrong types, extra keys, foreign ids, a big buffer
 cat >"$WORK/mcp.py" <<'PY'
-import json, subprocess, sys, time
+import sys
+from stdio_client import McpClient
 mark = sys.argv[1]
-p = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-n = 0
-def call(method, params=None):
-    global n
-    n += 1
-    p.stdin.write((json.dumps({"jsonrpc": "2.0", "id": n, "method": method, "params": params or {}}) + "\n").encode())
-    line = p.stdout.readline()
-    return json.loads(line), len(line)
-def tool(name, **a):
-    return call("tools/call", {"name": name, "arguments": a})[0]["result"]
+client = McpClient(sys.argv[2:])
+call, tool = client.call_sized, client.tool
 def err(name, **a):
     r, _ = call("tools/call", {"name": name, "arguments": a})
     return "error" in r or r["result"].get("isError") is True
-call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}})
-p.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
 a = tool("session_create", max_output_bytes="1m")["structuredContent"]["id"]
 b = tool("session_create")["structuredContent"]["id"]
 pa = tool("process_start", session_id=a, code=f"exec sleep 31368 # {mark}", stdin_open=True)["structuredContent"]["id"]
@@ -562,10 +552,9 @@ print("big", o["state"], len(o["stdout"]), len(o["stderr"]), o["stdout_truncated
 print("big-size", size)
 tool("session_close", session_id=a)
 tool("session_close", session_id=b)
-p.stdin.close()
-p.wait(timeout=30)
+client.close()
 PY
-python3 "$WORK/mcp.py" "$MARK" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
+PYTHONPATH="$ROOT/tests/mcp" python3 "$WORK/mcp.py" "$MARK" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
 	--audit-log "$WORK/mcp-audit.log" >"$WORK/mcp.out" 2>"$WORK/mcp.err"
 for k in sid-int sid-null sid-list pid-int pid-obj foreign-pid foreign-stdin path-pid sig-int sig-lower \
 	sig-extra wait-str wait-neg wait-huge data-int eof-str start-stdin-str start-argv-str start-argv-ints \

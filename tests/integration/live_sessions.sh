@@ -11,8 +11,7 @@ source "$ROOT/tests/http/common.sh"
 [ "$BACKEND" = native ] || IMAGE=symbi-test/python:latest
 http_prereqs
 
-write_policy "$WORK/policy.json"
-mkdir -p "$WORK/state"
+policy_and_state
 start_server --policy "$WORK/policy.json" --state-dir "$WORK/state"
 
 jbody() { python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' "$@"; }
@@ -115,18 +114,10 @@ check "its interpreters are gone" bash -c '! pgrep -f "^[p]ython3 -c import ast,
 
 # ---- the same through MCP
 cat >"$WORK/mcp.py" <<'PY'
-import json, subprocess, sys
-p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-n = 0
-def call(method, params=None):
-    global n
-    n += 1
-    p.stdin.write((json.dumps({"jsonrpc": "2.0", "id": n, "method": method, "params": params or {}}) + "\n").encode())
-    return json.loads(p.stdout.readline())
-def tool(name, **a):
-    return call("tools/call", {"name": name, "arguments": a})["result"]
-call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}})
-p.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+import sys
+from stdio_client import McpClient
+client = McpClient(sys.argv[1:])
+call, tool = client.call, client.tool
 tools = {t["name"]: t for t in call("tools/list")["result"]["tools"]}
 print("schema", tools["session_execute"]["inputSchema"]["properties"]["context"]["enum"])
 sid = tool("session_create")["structuredContent"]["id"]
@@ -141,10 +132,9 @@ print("tmp", r["stdout"].strip())
 r = call("tools/call", {"name": "session_execute", "arguments": {"session_id": sid, "code": "true", "stream": True}})
 print("stream", r["result"].get("isError"))
 tool("session_close", session_id=sid)
-p.stdin.close()
-p.wait(timeout=30)
+client.close()
 PY
-python3 "$WORK/mcp.py" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
+PYTHONPATH="$ROOT/tests/mcp" python3 "$WORK/mcp.py" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
 	>"$WORK/mcp.out" 2>"$WORK/mcp.err"
 expect_eq "MCP: session_execute's schema offers the contexts" "schema ['python', 'sh']" "$(grep '^schema' "$WORK/mcp.out")"
 expect_eq "MCP: a context keeps imports and variables" "value 12.566" "$(grep '^value' "$WORK/mcp.out")"
