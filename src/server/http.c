@@ -1053,22 +1053,13 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	unsigned port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 						      : ((struct sockaddr_in6 *)&ss)->sin6_port);
 
-	/* Signals: SIGTERM and SIGINT are taken by sigwait() below; the library
-	 * resets the mask of everything it spawns. */
+	/* SIGTERM and SIGINT are taken by sigwait() below. */
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	srv_block_stop_signals(&set);
 
 	struct http_server hs = {.svc = svc, .opts = opts};
 	pthread_mutex_init(&hs.lock, NULL);
-	pthread_condattr_t cattr;
-	pthread_condattr_init(&cattr);
-	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-	pthread_cond_init(&hs.idle, &cattr);
-	pthread_condattr_destroy(&cattr);
+	srv_cond_init_monotonic(&hs.idle);
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)

@@ -26,11 +26,7 @@ srv_limiter_t *srv_limiter_new(size_t max_running, size_t max_queued)
 	if (!l)
 		return NULL;
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	srv_cond_init_monotonic(&l->cond);
 	l->max_running = max_running;
 	l->max_queued = max_queued;
 	l->tail = &l->head;

@@ -77,15 +77,6 @@ struct srv_procs {
 	unsigned next_id;
 };
 
-static void cond_init_monotonic(pthread_cond_t *c)
-{
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
 /* Waits on p->cond for at most ms (lock held). */
 static void timed_wait(srv_proc_t *p, uint64_t ms)
 {
@@ -531,7 +522,7 @@ json_t *srv_proc_start(srv_service_t *svc, const srv_session_view_t *ps, json_t 
 		goto fail;
 	}
 	pthread_mutex_init(&p->lock, NULL);
-	cond_init_monotonic(&p->cond);
+	srv_cond_init_monotonic(&p->cond);
 	p->refs = 1; /* the table's */
 	p->svc = svc;
 	snprintf(p->backend, sizeof(p->backend), "%s", ps->spec->backend);

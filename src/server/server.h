@@ -8,6 +8,7 @@
 #define SYMBI_SERVER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,13 @@ int srv_parse_size(const char *text, uint64_t *out);
 uint64_t srv_now_ms(void);
 /* RFC 3339 UTC timestamp with milliseconds into out[32]. */
 void srv_timestamp(char out[32]);
+/* A condition variable whose timed waits count on the monotonic clock. */
+void srv_cond_init_monotonic(pthread_cond_t *cond);
+/* The servers' signals: SIGTERM and SIGINT blocked in the calling thread
+ * (and the threads it starts), to be taken from `set` by sigwait or a
+ * signalfd; SIGPIPE ignored (a client gone is an error of the write). The
+ * library resets the mask of everything it spawns. */
+void srv_block_stop_signals(sigset_t *set);
 
 /* ---- policy (policy.c) ---------------------------------------------------- */
 
