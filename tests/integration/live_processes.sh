@@ -145,6 +145,7 @@ expect_status "DELETE of a process is not a method here" 405 method_not_allowed
 # ---- output as it comes: a marker before the end (order, not timing)
 cat >"$WORK/follow.py" <<'PY'
 import http.client, json, sys
+from ndjson import stream_lines
 port, sid, mark = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 conns = []
 def req(method, path, body=None):
@@ -160,16 +161,11 @@ c, r = req("POST", f"/v1/sessions/{sid}/processes",
 pid = json.loads(r.read())["id"]
 c, r = req("GET", f"/v1/sessions/{sid}/processes/{pid}/output")
 print("status", r.status, r.getheader("Content-Type"))
-lines = []
-while True:
-    raw = r.readline()
-    if not raw:
-        break
-    d = json.loads(raw)
-    lines.append(d)
+def answer_marker(d):
     if d.get("data", "").startswith("marker-"):
         w, wr = req("POST", f"/v1/sessions/{sid}/processes/{pid}/stdin", {"data": "go\n"})
         wr.read()
+lines = stream_lines(r, answer_marker)
 print("types", " ".join(d["type"] for d in lines))
 print("stdout", repr("".join(d.get("data", "") for d in lines if d["type"] == "stdout")))
 print("result", lines[-1]["status"], lines[-1]["exit_code"])
@@ -211,7 +207,7 @@ print("reader-thread-gone", tasks() <= before)
 w, wr = req("GET", f"/v1/sessions/{sid}/processes/{pid}")
 print("after-reader", json.loads(wr.read())["state"])
 PY
-python3 "$WORK/follow.py" "$PORT" "$SID" "$MARK" "$SERVER_PID" >"$WORK/follow.out" 2>&1
+PYTHONPATH="$ROOT/tests/http" python3 "$WORK/follow.py" "$PORT" "$SID" "$MARK" "$SERVER_PID" >"$WORK/follow.out" 2>&1
 expect_eq "output: 200, NDJSON" "status 200 application/x-ndjson" "$(grep '^status' "$WORK/follow.out")"
 expect_eq "output: the marker came while the process ran, then the rest, the result last" \
 	"types stdout stdout result" "$(grep '^types' "$WORK/follow.out")"

@@ -56,6 +56,7 @@ expect_status "context must be a string" 400 invalid_request
 # ---- streamed output: lines as they come, then the result
 cat >"$WORK/stream.py" <<'PY'
 import http.client, json, sys, time
+from ndjson import stream_lines
 port, sid = int(sys.argv[1]), sys.argv[2]
 def post(path, body, headers={"Content-Type": "application/json"}):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -66,17 +67,12 @@ def post(path, body, headers={"Content-Type": "application/json"}):
 code = "echo first; while [ ! -e go ]; do sleep 0.05; done; echo second >&2; printf '\\303'; printf '\\251'; exit 3"
 c, r = post(f"/v1/sessions/{sid}/execute", json.dumps({"code": code, "stream": True}))
 print("status", r.status, r.getheader("Content-Type"))
-lines = []
-while True:
-    raw = r.readline()
-    if not raw:
-        break
-    d = json.loads(raw)
-    lines.append(d)
+def release_on_first(d):
     if d.get("data") == "first\n":
         w = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         w.request("PUT", f"/v1/sessions/{sid}/files/go", b"x")
         w.getresponse().read()
+lines = stream_lines(r, release_on_first)
 print("types", " ".join(d["type"] for d in lines[:2]), lines[-1]["type"])
 print("first-before-go", lines[1] == {"type": "stdout", "data": "first\n"})
 out = "".join(d["data"] for d in lines if d["type"] == "stdout")
@@ -91,7 +87,7 @@ print("start", json.loads(r.readline())["type"])
 c.sock.shutdown(2)
 c.close()
 PY
-python3 "$WORK/stream.py" "$PORT" "$SID" >"$WORK/stream.out" 2>&1
+PYTHONPATH="$ROOT/tests/http" python3 "$WORK/stream.py" "$PORT" "$SID" >"$WORK/stream.out" 2>&1
 expect_eq "stream: 200, NDJSON" "status 200 application/x-ndjson" "$(grep '^status' "$WORK/stream.out")"
 expect_eq "stream: start, then output, result last" "types start stdout result" "$(grep '^types' "$WORK/stream.out")"
 expect_eq "stream: the first line arrived while the program ran" "first-before-go True" "$(grep '^first-before-go' "$WORK/stream.out")"
