@@ -7,7 +7,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -318,24 +317,11 @@ fail:
 	return NULL;
 }
 
-bool srv_client_gone(int fd)
-{
-	struct pollfd p = {fd, POLLRDHUP, 0};
-	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
 size_t srv_stream_read(srv_stream_t *st, char *buf, size_t max)
 {
 	pthread_mutex_lock(&st->lock);
 	while (!st->head && !st->done) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 250 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		if (pthread_cond_timedwait(&st->cond, &st->lock, &ts) == ETIMEDOUT &&
+		if (srv_cond_wait_ms(&st->cond, &st->lock, 250) == ETIMEDOUT &&
 		    !st->hung_up && srv_client_gone(st->client_fd)) {
 			/* Killed now; its result line ends the answer, which
 			 * MHD then fails to send and frees the stream. */

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +184,25 @@ void srv_cond_init_monotonic(pthread_cond_t *cond)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(cond, &ca);
 	pthread_condattr_destroy(&ca);
+}
+
+int srv_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *lock, uint64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_cond_timedwait(cond, lock, &ts);
+}
+
+bool srv_client_gone(int fd)
+{
+	struct pollfd p = {fd, POLLRDHUP, 0};
+	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 void srv_block_stop_signals(sigset_t *set)
