@@ -252,6 +252,19 @@ static void reader_free(void *cls)
 	srv_proc_reader_free(cls);
 }
 
+/* A chunked answer that read_fn gives as it comes, from obj, which free_fn
+ * frees when the answer ends or the client goes away (or here, if no
+ * response can be made). */
+static struct MHD_Response *callback_response(MHD_ContentReaderCallback read_fn,
+					      MHD_ContentReaderFreeCallback free_fn, void *obj)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, read_fn, obj, free_fn);
+	if (!resp)
+		free_fn(obj);
+	return resp;
+}
+
 static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection *c,
 				  struct reply *r)
 {
@@ -260,16 +273,10 @@ static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection 
 		/* The connection's thread blocks in the reader until a line
 		 * comes; the stream is freed (its process killed if it still
 		 * runs) when the answer ends or the client goes away. */
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader,
-							 r->stream, stream_free);
-		if (!resp)
-			srv_stream_free(r->stream);
+		resp = callback_response(stream_reader, stream_free, r->stream);
 		r->stream = NULL;
 	} else if (r->reader) {
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader_read,
-							 r->reader, reader_free);
-		if (!resp)
-			srv_proc_reader_free(r->reader);
+		resp = callback_response(reader_read, reader_free, r->reader);
 		r->reader = NULL;
 	} else {
 		resp = r->body ? MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)
