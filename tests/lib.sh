@@ -20,6 +20,9 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "f
 expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "actual:   $(printf %q "$3")"; fi
 }
+# expect_printed NAME WANT FILE: a checker script's report line in FILE, the
+# one that starts with WANT's first word, is WANT ("key value...").
+expect_printed() { expect_eq "$1" "$2" "$(grep -E "^${2%% *}( |$)" "$3")"; }
 # Processes running as a host id of the native backend's default
 # native_id_range (1879048192:65536): those of live native runs as root.
 # Zombies are left out: the init of a run whose supervisor was killed is

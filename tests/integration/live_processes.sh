@@ -208,14 +208,14 @@ w, wr = req("GET", f"/v1/sessions/{sid}/processes/{pid}")
 print("after-reader", json.loads(wr.read())["state"])
 PY
 PYTHONPATH="$ROOT/tests/http" python3 "$WORK/follow.py" "$PORT" "$SID" "$MARK" "$SERVER_PID" >"$WORK/follow.out" 2>&1
-expect_eq "output: 200, NDJSON" "status 200 application/x-ndjson" "$(grep '^status' "$WORK/follow.out")"
+expect_printed "output: 200, NDJSON" "status 200 application/x-ndjson" "$WORK/follow.out"
 expect_eq "output: the marker came while the process ran, then the rest, the result last" \
 	"types stdout stdout result" "$(grep '^types' "$WORK/follow.out")"
-expect_eq "output: byte for byte" "stdout 'marker-$MARK\\nafter:go\\n'" "$(grep '^stdout' "$WORK/follow.out")"
-expect_eq "output: the result line" "result exited 4" "$(grep '^result' "$WORK/follow.out")"
-expect_eq "output: a later reader gets it all from the start" "replay 'marker-$MARK\\nafter:go\\n' result" "$(grep '^replay' "$WORK/follow.out")"
-expect_eq "output: a reader that leaves does not end the process" "after-reader running" "$(grep '^after-reader' "$WORK/follow.out")"
-expect_eq "output: but its thread ends (the server does not wait for output that may never come)" "reader-thread-gone True" "$(grep '^reader-thread-gone' "$WORK/follow.out")"
+expect_printed "output: byte for byte" "stdout 'marker-$MARK\\nafter:go\\n'" "$WORK/follow.out"
+expect_printed "output: the result line" "result exited 4" "$WORK/follow.out"
+expect_printed "output: a later reader gets it all from the start" "replay 'marker-$MARK\\nafter:go\\n' result" "$WORK/follow.out"
+expect_printed "output: a reader that leaves does not end the process" "after-reader running" "$WORK/follow.out"
+expect_printed "output: but its thread ends (the server does not wait for output that may never come)" "reader-thread-gone True" "$WORK/follow.out"
 [ "$(grep -c . "$WORK/follow.out")" -ge 8 ] || sed 's/^/# /' "$WORK/follow.out"
 
 # ---- the cap per session
@@ -397,14 +397,14 @@ client.close()
 PY
 PYTHONPATH="$ROOT/tests/mcp" python3 "$WORK/mcp.py" "$MARK" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
 	>"$WORK/mcp.out" 2>"$WORK/mcp.err"
-expect_eq "MCP: the process tools are listed" "tools True" "$(grep '^tools' "$WORK/mcp.out")"
-expect_eq "MCP: their input schemas are strict" "strict True" "$(grep '^strict' "$WORK/mcp.out")"
-expect_eq "MCP: stdin in, output back byte for byte" "output 'got:hello\\n' 0" "$(grep '^output' "$WORK/mcp.out")"
-expect_eq "MCP: a signal off the allowlist is an error" "bad-signal True" "$(grep '^bad-signal' "$WORK/mcp.out")"
-expect_eq "MCP: TERM ends sleep" "term signaled 15" "$(grep '^term' "$WORK/mcp.out")"
-expect_eq "MCP: the listing" "list exited exited" "$(grep '^list' "$WORK/mcp.out")"
-expect_eq "MCP: an unknown argument is refused" "extra True" "$(grep '^extra' "$WORK/mcp.out")"
-expect_eq "MCP: an unknown session" "foreign True" "$(grep '^foreign' "$WORK/mcp.out")"
+expect_printed "MCP: the process tools are listed" "tools True" "$WORK/mcp.out"
+expect_printed "MCP: their input schemas are strict" "strict True" "$WORK/mcp.out"
+expect_printed "MCP: stdin in, output back byte for byte" "output 'got:hello\\n' 0" "$WORK/mcp.out"
+expect_printed "MCP: a signal off the allowlist is an error" "bad-signal True" "$WORK/mcp.out"
+expect_printed "MCP: TERM ends sleep" "term signaled 15" "$WORK/mcp.out"
+expect_printed "MCP: the listing" "list exited exited" "$WORK/mcp.out"
+expect_printed "MCP: an unknown argument is refused" "extra True" "$WORK/mcp.out"
+expect_printed "MCP: an unknown session" "foreign True" "$WORK/mcp.out"
 check "MCP: session_close killed its process (host check)" bash -c '! pgrep -f "^sleep 31346"'
 check "MCP: the end of input killed the process of a session left open" bash -c '! pgrep -f "^sleep 31352"'
 [ -s "$WORK/mcp.err" ] && sed 's/^/# mcp: /' "$WORK/mcp.err" | head -5

@@ -159,14 +159,14 @@ req("DELETE", f"/v1/sessions/{sid}")
 PY
 F0=$(fds); T0=$(threads)
 python3 "$WORK/churn.py" "$PORT" "$MARK" "$SERVER_PID" >"$WORK/churn.out" 2>&1
-expect_eq "40 starts at once: 16 run, 24 are refused" "cap 16 24" "$(grep '^cap' "$WORK/churn.out")"
-expect_eq "the listing shows the 16 running" "listed-running 16" "$(grep '^listed-running' "$WORK/churn.out")"
-expect_eq "1000 starts and ends, every output right" "churn-bad 0" "$(grep '^churn-bad' "$WORK/churn.out")"
+expect_printed "40 starts at once: 16 run, 24 are refused" "cap 16 24" "$WORK/churn.out"
+expect_printed "the listing shows the 16 running" "listed-running 16" "$WORK/churn.out"
+expect_printed "1000 starts and ends, every output right" "churn-bad 0" "$WORK/churn.out"
 read -r _ a b < <(grep '^churn-fds' "$WORK/churn.out")
 check "the server's descriptors stay flat over the churn ($a, then $b)" test "${b:-999}" -le "${a:-0}"
 read -r _ a b < <(grep '^churn-threads' "$WORK/churn.out")
 check "and its threads ($a, then $b)" test "${b:-999}" -le "${a:-0}"
-expect_eq "the table keeps the last 32" "churn-kept 32 p1080" "$(grep '^churn-kept' "$WORK/churn.out")"
+expect_printed "the table keeps the last 32" "churn-kept 32 p1080" "$WORK/churn.out"
 [ "$(grep -c . "$WORK/churn.out")" -ge 6 ] || sed 's/^/# /' "$WORK/churn.out"
 settle "$T0"
 check "after the session, the threads are back ($T0)" test "$(threads)" -le "$T0"
@@ -460,8 +460,8 @@ expect_eq "40 concurrent starts: at most 16 run, and the listing agrees" "True T
 	"$(awk '/^burst/ {print $2, $3}' "$WORK/storm.out")"
 check "the storm got only answers the API documents (no 5xx, no dropped connection)" \
 	python3 -c 'import sys, ast; l = [x for x in open(sys.argv[1]) if x.startswith("storm-statuses")][0]; sys.exit(not set(ast.literal_eval(l.split(" ", 1)[1])) <= {200, 404, 409, 429})' "$WORK/storm.out"
-expect_eq "the session was deleted in the middle of the storm" "deleted-after True 200" "$(grep '^deleted-after' "$WORK/storm.out")"
-expect_eq "the session is gone" "gone 404" "$(grep '^gone' "$WORK/storm.out")"
+expect_printed "the session was deleted in the middle of the storm" "deleted-after True 200" "$WORK/storm.out"
+expect_printed "the session is gone" "gone 404" "$WORK/storm.out"
 kill -0 "$SERVER_PID"
 expect_eq "the server lives" 0 "$?"
 settle "$T1"
@@ -561,8 +561,8 @@ for k in sid-int sid-null sid-list pid-int pid-obj foreign-pid foreign-stdin pat
 	start-extra start-env-int start-foreign huge-sid; do
 	expect_eq "MCP: $k is an error" "bad $k True" "$(grep "^bad $k " "$WORK/mcp.out")"
 done
-expect_eq "MCP: after them, the process still runs" "still-running running" "$(grep '^still-running' "$WORK/mcp.out")"
-expect_eq "MCP: process_output of the largest buffer" "big exited 1048576 1048576 True" "$(grep '^big ' "$WORK/mcp.out")"
+expect_printed "MCP: after them, the process still runs" "still-running running" "$WORK/mcp.out"
+expect_printed "MCP: process_output of the largest buffer" "big exited 1048576 1048576 True" "$WORK/mcp.out"
 SIZE=$(awk '/^big-size/ {print $2}' "$WORK/mcp.out")
 echo "# the answer to process_output of 2 MiB of control bytes: ${SIZE:-?} bytes"
 # 2 MiB kept, at most 6 times that escaped in structuredContent, 7 times in

@@ -88,13 +88,13 @@ c.sock.shutdown(2)
 c.close()
 PY
 PYTHONPATH="$ROOT/tests/http" python3 "$WORK/stream.py" "$PORT" "$SID" >"$WORK/stream.out" 2>&1
-expect_eq "stream: 200, NDJSON" "status 200 application/x-ndjson" "$(grep '^status' "$WORK/stream.out")"
-expect_eq "stream: start, then output, result last" "types start stdout result" "$(grep '^types' "$WORK/stream.out")"
-expect_eq "stream: the first line arrived while the program ran" "first-before-go True" "$(grep '^first-before-go' "$WORK/stream.out")"
-expect_eq "stream: stdout whole, a character split across writes kept whole" "stdout 'first\\né'" "$(grep '^stdout' "$WORK/stream.out")"
-expect_eq "stream: stderr" "stderr 'second\\n'" "$(grep '^stderr' "$WORK/stream.out")"
-expect_eq "stream: the result object" "result exited 3 'first\\né'" "$(grep '^result' "$WORK/stream.out")"
-expect_eq "stream: the start line gives the pid" "pid True" "$(grep '^pid' "$WORK/stream.out")"
+expect_printed "stream: 200, NDJSON" "status 200 application/x-ndjson" "$WORK/stream.out"
+expect_printed "stream: start, then output, result last" "types start stdout result" "$WORK/stream.out"
+expect_printed "stream: the first line arrived while the program ran" "first-before-go True" "$WORK/stream.out"
+expect_printed "stream: stdout whole, a character split across writes kept whole" "stdout 'first\\né'" "$WORK/stream.out"
+expect_printed "stream: stderr" "stderr 'second\\n'" "$WORK/stream.out"
+expect_printed "stream: the result object" "result exited 3 'first\\né'" "$WORK/stream.out"
+expect_printed "stream: the start line gives the pid" "pid True" "$WORK/stream.out"
 gone=no
 for _ in $(seq 100); do pgrep -f '^sleep 31340$' >/dev/null || { gone=yes; break; }; sleep 0.1; done
 expect_eq "stream: a client that goes away has its process killed" yes "$gone"
@@ -132,11 +132,11 @@ client.close()
 PY
 PYTHONPATH="$ROOT/tests/mcp" python3 "$WORK/mcp.py" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
 	>"$WORK/mcp.out" 2>"$WORK/mcp.err"
-expect_eq "MCP: session_execute's schema offers the contexts" "schema ['python', 'sh']" "$(grep '^schema' "$WORK/mcp.out")"
-expect_eq "MCP: a context keeps imports and variables" "value 12.566" "$(grep '^value' "$WORK/mcp.out")"
-expect_eq "MCP: an exception" "exception ZeroDivisionError" "$(grep '^exception' "$WORK/mcp.out")"
-expect_eq "MCP: /tmp persists in a session" "tmp x" "$(grep '^tmp' "$WORK/mcp.out")"
-expect_eq "MCP: stream is refused (an HTTP feature)" "stream True" "$(grep '^stream' "$WORK/mcp.out")"
+expect_printed "MCP: session_execute's schema offers the contexts" "schema ['python', 'sh']" "$WORK/mcp.out"
+expect_printed "MCP: a context keeps imports and variables" "value 12.566" "$WORK/mcp.out"
+expect_printed "MCP: an exception" "exception ZeroDivisionError" "$WORK/mcp.out"
+expect_printed "MCP: /tmp persists in a session" "tmp x" "$WORK/mcp.out"
+expect_printed "MCP: stream is refused (an HTTP feature)" "stream True" "$WORK/mcp.out"
 [ -s "$WORK/mcp.err" ] && sed 's/^/# mcp: /' "$WORK/mcp.err" | head -5
 
 stop_server
