@@ -147,6 +147,14 @@ expect_status() {
 	fi
 }
 
+# expect_execute BODY NAME CODE [ERROR-CODE]: POST /v1/execute with BODY gets
+# that answer (see expect_status).
+expect_execute() {
+	local body=$1; shift
+	http POST /v1/execute -d "$body"
+	expect_status "$@"
+}
+
 # relay_verdicts LABEL FILE: turns a checker's "PASS name" / "FAIL name: why" /
 # "# note" lines into TAP; anything else is a failure.
 relay_verdicts() {
