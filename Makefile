@@ -86,7 +86,9 @@ $(BUILD)/symbi-sandbox: $(CLI_OBJ) $(BUILD)/libsymbi-sandbox.a
 $(BUILD)/symbi-sandbox-server: $(SERVER_OBJ) $(BUILD)/libsymbi-sandbox.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(LDFLAGS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsymbi-sandbox.a
+# The shared test headers (tests/unit/*.h) are recorded by -MMD too; named
+# here for a tree built before the .d files.
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsymbi-sandbox.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Isrc -o $@ $< $(BUILD)/libsymbi-sandbox.a $(LDLIBS) \
 		$(shell pkg-config --libs cmocka) $(LDFLAGS)

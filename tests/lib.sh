@@ -20,6 +20,9 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "f
 expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "actual:   $(printf %q "$3")"; fi
 }
+# expect_printed NAME WANT FILE: a checker script's report line in FILE, the
+# one that starts with WANT's first word, is WANT ("key value...").
+expect_printed() { expect_eq "$1" "$2" "$(grep -E "^${2%% *}( |$)" "$3")"; }
 # Processes running as a host id of the native backend's default
 # native_id_range (1879048192:65536): those of live native runs as root.
 # Zombies are left out: the init of a run whose supervisor was killed is
@@ -37,6 +40,19 @@ require() {
 	fi
 }
 finish() { echo "1..$TEST_N"; [ "$TEST_FAILED" -eq 0 ]; exit $?; }
+# require_engine [runsc]: a Docker engine with the test images, and with
+# `runsc`, gVisor's runsc registered with it as a runtime.
+require_engine() {
+	local image
+	require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
+	for image in symbi-test/busybox symbi-test/python; do
+		require "image $image" "run scripts/setup (it builds the local test images)" \
+			docker image inspect "$image:latest"
+	done
+	[ "${1:-}" = runsc ] || return 0
+	require "runsc registered with the engine" "run scripts/setup (it registers Debian's runsc as runtime 'runsc')" \
+		bash -c "docker info --format '{{json .Runtimes}}' | grep -q runsc"
+}
 # Cgroups of native runs whose supervising process is gone (a live one may
 # belong to another suite running at the same time).
 dead_cgroups() {

@@ -80,6 +80,13 @@ done:
 	symbi_config_free(cfg);
 }
 
+/* What b limits, and the fix to print if it does not work. */
+static void describe(struct backend_report *b, const char *limits, const char *fix)
+{
+	snprintf(b->limits, sizeof(b->limits), "%s", limits);
+	b->fix = b->works ? NULL : fix;
+}
+
 static void probe_backends(struct report *r)
 {
 	const symbi_host_info_t *h = &r->host;
@@ -127,26 +134,21 @@ static void probe_backends(struct report *r)
 	} else {
 		snprintf(process->detail, sizeof(process->detail), "cannot create a temporary directory");
 	}
-	snprintf(process->limits, sizeof(process->limits),
-		 "wall clock; RLIMIT_AS, RLIMIT_CPU, RLIMIT_FSIZE; process-group kill; NO isolation");
-	process->fix = process->works ? NULL
-				      : "process: refused in production unless SYMBIONT_ALLOW_UNISOLATED=1 "
-					"(prefer the native backend)";
+	describe(process, "wall clock; RLIMIT_AS, RLIMIT_CPU, RLIMIT_FSIZE; process-group kill; NO isolation",
+		 "process: refused in production unless SYMBIONT_ALLOW_UNISOLATED=1 (prefer the native "
+		 "backend)");
 
 	docker->name = "docker";
 	try_backend(docker, NULL, false);
-	snprintf(docker->limits, sizeof(docker->limits),
+	describe(docker,
 		 "wall clock; memory (oom reported); cpus; pids; read-only root; no capabilities; "
-		 "the native backend's seccomp allow list");
-	docker->fix = docker->works ? NULL
-				    : "docker: install docker.io and start dockerd (scripts/setup starts "
-				      "a test daemon)";
+		 "the native backend's seccomp allow list",
+		 "docker: install docker.io and start dockerd (scripts/setup starts a test daemon)");
 	gvisor->name = "gvisor";
 	try_backend(gvisor, NULL, false);
-	snprintf(gvisor->limits, sizeof(gvisor->limits), "as docker, plus gVisor's user-space kernel");
-	gvisor->fix = gvisor->works ? NULL
-				    : "gvisor: install runsc and register it as a runtime in "
-				      "/etc/docker/daemon.json, then restart dockerd";
+	describe(gvisor, "as docker, plus gVisor's user-space kernel",
+		 "gvisor: install runsc and register it as a runtime in /etc/docker/daemon.json, then "
+		 "restart dockerd");
 
 	symbi_config_t *cfg = symbi_config_new();
 	symbi_backend_kind_t kind = cfg ? symbi_config_get_backend(cfg) : SYMBI_BACKEND_DOCKER;

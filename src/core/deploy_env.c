@@ -1,14 +1,12 @@
 /* SYMBIONT_ENV, parsed exactly as the reference does. */
+#include "deploy_env.h"
 #include "error.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-	const char *name;
-	symbi_deploy_env_t env;
-} deploy_env_names[] = {
+const symbi_deploy_env_name_t symbi_deploy_env_names[] = {
 	{"development", SYMBI_ENV_DEVELOPMENT}, {"dev", SYMBI_ENV_DEVELOPMENT},
 	{"local", SYMBI_ENV_DEVELOPMENT},       {"", SYMBI_ENV_DEVELOPMENT},
 	{"staging", SYMBI_ENV_STAGING},         {"stage", SYMBI_ENV_STAGING},
@@ -16,6 +14,7 @@ static const struct {
 	{"prod", SYMBI_ENV_PRODUCTION},         {"test", SYMBI_ENV_TEST},
 	{"ci", SYMBI_ENV_TEST},
 };
+const size_t symbi_deploy_env_n_names = sizeof(symbi_deploy_env_names) / sizeof(symbi_deploy_env_names[0]);
 
 int symbi_deploy_env_parse(const char *value, symbi_deploy_env_t *out,
 			   symbi_error_t *err)
@@ -37,9 +36,9 @@ int symbi_deploy_env_parse(const char *value, symbi_deploy_env_t *out,
 		for (size_t i = 0; i < len; i++)
 			lowered[i] = (char)tolower((unsigned char)start[i]);
 		lowered[len] = '\0';
-		for (size_t i = 0; i < sizeof(deploy_env_names) / sizeof(deploy_env_names[0]); i++) {
-			if (strcmp(lowered, deploy_env_names[i].name) == 0) {
-				*out = deploy_env_names[i].env;
+		for (size_t i = 0; i < symbi_deploy_env_n_names; i++) {
+			if (strcmp(lowered, symbi_deploy_env_names[i].name) == 0) {
+				*out = symbi_deploy_env_names[i].env;
 				return 0;
 			}
 		}

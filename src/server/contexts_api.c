@@ -240,91 +240,85 @@ static int cell_request(json_t *req, const char **code, size_t *len, srv_err_t *
 	return 0;
 }
 
-/* A cell's request, its session (held: release it) and its context (held:
- * entry_put it), or NULL with err. */
-static struct ctx_entry *acquire_cell(srv_service_t *svc, const char *sid, const char *cid,
-				      srv_exec_call_t *call, srv_session_t **sp,
-				      srv_session_view_t *view, const char **code, size_t *len,
-				      srv_err_t *err)
+/* A cell's request and what it holds until cell_put: its session and its
+ * context's entry. */
+struct cell_call {
+	srv_service_t *svc;
+	srv_session_t *s;
+	srv_session_view_t view;
+	struct ctx_entry *e;
+	srv_context_source_t cs; /* the entry's context */
+	const char *code;
+	size_t len;
+	uint64_t timeout_ms;
+};
+
+static int acquire_cell(srv_service_t *svc, const char *sid, const char *cid,
+			srv_exec_call_t *call, struct cell_call *cc, srv_err_t *err)
 {
-	if (cell_request(call->req, code, len, err) < 0)
-		return NULL;
+	if (cell_request(call->req, &cc->code, &cc->len, err) < 0)
+		return -1;
 	srv_session_t *s = srv_session_acquire(svc, sid, call->who, err);
 	if (!s)
-		return NULL;
-	*view = srv_session_view(s);
-	struct ctx_entry *e = find(view->ctxs, cid, err);
+		return -1;
+	cc->view = srv_session_view(s);
+	struct ctx_entry *e = find(cc->view.ctxs, cid, err);
 	if (!e) {
 		srv_session_release(svc, s);
-		return NULL;
+		return -1;
 	}
 	json_object_set_new(call->audit, "context", json_string(e->id));
-	*sp = s;
-	return e;
+	cc->svc = svc;
+	cc->s = s;
+	cc->e = e;
+	cc->cs = (srv_context_source_t){entry_context, entry_context_put, e};
+	cc->timeout_ms = (uint64_t)(cc->view.spec->limits.timeout_s * 1000);
+	return 0;
+}
+
+static void cell_put(struct cell_call *cc)
+{
+	entry_put(cc->e);
+	srv_session_release(cc->svc, cc->s);
 }
 
 char *srv_ctx_execute(srv_service_t *svc, const char *sid, const char *cid,
 		      srv_exec_call_t *call, srv_err_t *err)
 {
-	const char *code;
-	size_t len;
-	srv_session_t *s;
-	srv_session_view_t view, *v = &view;
-	struct ctx_entry *e = acquire_cell(svc, sid, cid, call, &s, v, &code, &len, err);
-	if (!e)
+	struct cell_call cc;
+	if (acquire_cell(svc, sid, cid, call, &cc, err) < 0)
 		return NULL;
-	srv_context_source_t cs = {entry_context, entry_context_put, e};
-	char *out = srv_run_cell(svc, &cs, v->spec->backend, code, len,
-				 (uint64_t)(v->spec->limits.timeout_s * 1000), call, err);
-	entry_put(e);
-	srv_session_release(svc, s);
+	char *out = srv_run_cell(svc, &cc.cs, cc.view.spec->backend, cc.code, cc.len, cc.timeout_ms,
+				 call, err);
+	cell_put(&cc);
 	return out;
 }
 
-/* What a streamed cell holds until its stream is freed. */
-struct cell_stream_ref {
-	struct ctx_entry *e;
-	srv_service_t *svc;
-	srv_session_t *s;
-};
-
+/* A streamed cell holds its cell_call (allocated) until its stream is
+ * freed. */
 static void cell_stream_release(void *ctx)
 {
-	struct cell_stream_ref *ref = ctx;
-	entry_put(ref->e);
-	srv_session_release(ref->svc, ref->s);
-	free(ref);
+	cell_put(ctx);
+	free(ctx);
 }
 
 srv_stream_t *srv_ctx_stream(srv_service_t *svc, const char *sid, const char *cid,
 			     srv_exec_call_t *call, srv_err_t *err)
 {
-	const char *code;
-	size_t len;
-	srv_session_t *s;
-	srv_session_view_t view, *v = &view;
-	struct ctx_entry *e = acquire_cell(svc, sid, cid, call, &s, v, &code, &len, err);
-	if (!e)
-		return NULL;
-	char sha[65];
-	srv_sha256_hex(code, len, sha);
-	json_object_set_new(call->audit, "code_sha256", json_string(sha));
-	struct cell_stream_ref *ref = malloc(sizeof(*ref));
-	if (!ref) {
-		entry_put(e);
-		srv_session_release(svc, s);
+	struct cell_call *cc = malloc(sizeof(*cc));
+	if (!cc)
 		return srv_fail(err, 500, "internal", "out of memory"), NULL;
+	if (acquire_cell(svc, sid, cid, call, cc, err) < 0) {
+		free(cc);
+		return NULL;
 	}
-	*ref = (struct cell_stream_ref){e, svc, s};
-	srv_context_source_t cs = {entry_context, entry_context_put, e};
-	srv_stream_t *st = srv_stream_start_cell(svc, &cs, code, len,
-						 (uint64_t)(v->spec->limits.timeout_s * 1000),
-						 v->spec->limits.max_output_bytes, call,
-						 cell_stream_release, ref, err);
-	if (!st) {
-		entry_put(e);
-		srv_session_release(svc, s);
-		free(ref);
-	}
+	char sha[65];
+	srv_sha256_hex(cc->code, cc->len, sha);
+	json_object_set_new(call->audit, "code_sha256", json_string(sha));
+	srv_stream_t *st = srv_stream_start_cell(svc, &cc->cs, cc->code, cc->len, cc->timeout_ms,
+						 cc->view.spec->limits.max_output_bytes, call,
+						 cell_stream_release, cc, err);
+	if (!st)
+		cell_stream_release(cc);
 	return st;
 }

@@ -252,6 +252,19 @@ static void reader_free(void *cls)
 	srv_proc_reader_free(cls);
 }
 
+/* A chunked answer that read_fn gives as it comes, from obj, which free_fn
+ * frees when the answer ends or the client goes away (or here, if no
+ * response can be made). */
+static struct MHD_Response *callback_response(MHD_ContentReaderCallback read_fn,
+					      MHD_ContentReaderFreeCallback free_fn, void *obj)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, read_fn, obj, free_fn);
+	if (!resp)
+		free_fn(obj);
+	return resp;
+}
+
 static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection *c,
 				  struct reply *r)
 {
@@ -260,16 +273,10 @@ static enum MHD_Result send_reply(struct http_server *hs, struct MHD_Connection 
 		/* The connection's thread blocks in the reader until a line
 		 * comes; the stream is freed (its process killed if it still
 		 * runs) when the answer ends or the client goes away. */
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader,
-							 r->stream, stream_free);
-		if (!resp)
-			srv_stream_free(r->stream);
+		resp = callback_response(stream_reader, stream_free, r->stream);
 		r->stream = NULL;
 	} else if (r->reader) {
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader_read,
-							 r->reader, reader_free);
-		if (!resp)
-			srv_proc_reader_free(r->reader);
+		resp = callback_response(reader_read, reader_free, r->reader);
 		r->reader = NULL;
 	} else {
 		resp = r->body ? MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)
@@ -1053,22 +1060,13 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	unsigned port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 						      : ((struct sockaddr_in6 *)&ss)->sin6_port);
 
-	/* Signals: SIGTERM and SIGINT are taken by sigwait() below; the library
-	 * resets the mask of everything it spawns. */
+	/* SIGTERM and SIGINT are taken by sigwait() below. */
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	srv_block_stop_signals(&set);
 
 	struct http_server hs = {.svc = svc, .opts = opts};
 	pthread_mutex_init(&hs.lock, NULL);
-	pthread_condattr_t cattr;
-	pthread_condattr_init(&cattr);
-	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-	pthread_cond_init(&hs.idle, &cattr);
-	pthread_condattr_destroy(&cattr);
+	srv_cond_init_monotonic(&hs.idle);
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)

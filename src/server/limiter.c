@@ -3,7 +3,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 
 /* A request waiting for a slot; the queue is a FIFO list of these. */
@@ -26,11 +25,7 @@ srv_limiter_t *srv_limiter_new(size_t max_running, size_t max_queued)
 	if (!l)
 		return NULL;
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	srv_cond_init_monotonic(&l->cond);
 	l->max_running = max_running;
 	l->max_queued = max_queued;
 	l->tail = &l->head;
@@ -56,12 +51,6 @@ static void leave_queue(srv_limiter_t *l, struct waiter *w)
 		l->tail = pp;
 	l->queued--;
 	pthread_cond_broadcast(&l->cond); /* the next one may now be first */
-}
-
-static bool client_gone(int fd)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
-	return fd >= 0 && poll(&pfd, 1, 0) > 0 && pfd.revents;
 }
 
 int srv_limiter_acquire(srv_limiter_t *l, int client_fd, srv_err_t *err, unsigned retry_after)
@@ -91,21 +80,14 @@ int srv_limiter_acquire(srv_limiter_t *l, int client_fd, srv_err_t *err, unsigne
 	/* Wakes up at least every 100 ms to see whether its client is still
 	 * there: one that went away leaves the queue (its place is not kept). */
 	while (!l->closed && (l->head != &w || l->running >= l->max_running)) {
-		if (client_gone(client_fd)) {
+		if (srv_client_gone(client_fd)) {
 			leave_queue(l, &w);
 			pthread_mutex_unlock(&l->lock);
 			srv_metrics_rejection("client_disconnected");
 			return srv_fail(err, 400, "client_disconnected",
 					"the client went away while its request waited");
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&l->cond, &l->lock, &ts);
+		srv_cond_wait_ms(&l->cond, &l->lock, 100);
 	}
 	leave_queue(l, &w);
 	if (l->closed) {

@@ -525,11 +525,7 @@ int srv_mcp_serve(srv_service_t *svc)
 	pthread_mutex_init(&m.calls_lock, NULL);
 	pthread_cond_init(&m.calls_done, NULL);
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	srv_block_stop_signals(&set);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	srv_err_t err = {0};
 	if (srv_service_start_reaper(svc, &err) < 0)

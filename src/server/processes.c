@@ -77,29 +77,6 @@ struct srv_procs {
 	unsigned next_id;
 };
 
-static void cond_init_monotonic(pthread_cond_t *c)
-{
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
-/* Waits on p->cond for at most ms (lock held). */
-static void timed_wait(srv_proc_t *p, uint64_t ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(&p->cond, &p->lock, &ts);
-}
-
 /* The server is shutting down: its cancel pipe was written (never read). */
 static bool server_stopping(srv_service_t *svc)
 {
@@ -531,7 +508,7 @@ json_t *srv_proc_start(srv_service_t *svc, const srv_session_view_t *ps, json_t 
 		goto fail;
 	}
 	pthread_mutex_init(&p->lock, NULL);
-	cond_init_monotonic(&p->cond);
+	srv_cond_init_monotonic(&p->cond);
 	p->refs = 1; /* the table's */
 	p->svc = svc;
 	snprintf(p->backend, sizeof(p->backend), "%s", ps->spec->backend);
@@ -639,7 +616,7 @@ static void wait_locked(srv_service_t *svc, srv_proc_t *p, uint64_t wait_ms, int
 		uint64_t now = srv_now_ms();
 		if (now >= deadline)
 			break;
-		timed_wait(p, deadline - now < 250 ? deadline - now : 250);
+		srv_cond_wait_ms(&p->cond, &p->lock, deadline - now < 250 ? deadline - now : 250);
 		if (!p->done && (srv_client_gone(client_fd) || server_stopping(svc)))
 			break;
 	}
@@ -937,7 +914,7 @@ size_t srv_proc_reader_read(srv_proc_reader_t *r, char *buf, size_t max)
 			break; /* what we have goes now */
 		pthread_mutex_lock(&p->lock);
 		while (!next_line(r)) {
-			timed_wait(p, 250);
+			srv_cond_wait_ms(&p->cond, &p->lock, 250);
 			/* A reader whose client left, or a server that stops, ends
 			 * here (the process runs on). */
 			if (srv_client_gone(r->client_fd) || server_stopping(r->svc)) {

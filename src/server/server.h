@@ -8,6 +8,7 @@
 #define SYMBI_SERVER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,20 @@ int srv_parse_size(const char *text, uint64_t *out);
 uint64_t srv_now_ms(void);
 /* RFC 3339 UTC timestamp with milliseconds into out[32]. */
 void srv_timestamp(char out[32]);
+/* A condition variable whose timed waits count on the monotonic clock. */
+void srv_cond_init_monotonic(pthread_cond_t *cond);
+/* Waits on such a cond (lock held) for at most ms; returns
+ * pthread_cond_timedwait's value (ETIMEDOUT: the time ran out). */
+int srv_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *lock, uint64_t ms);
+/* Whether the client on socket fd closed its end (-1: no client, never);
+ * MHD notices only when it writes, and a quiet program or a queued request
+ * gives it nothing to write. */
+bool srv_client_gone(int fd);
+/* The servers' signals: SIGTERM and SIGINT blocked in the calling thread
+ * (and the threads it starts), to be taken from `set` by sigwait or a
+ * signalfd; SIGPIPE ignored (a client gone is an error of the write). The
+ * library resets the mask of everything it spawns. */
+void srv_block_stop_signals(sigset_t *set);
 
 /* ---- policy (policy.c) ---------------------------------------------------- */
 
@@ -393,11 +408,9 @@ char *srv_run_cell(srv_service_t *svc, const srv_context_source_t *cs, const cha
 
 /* Helpers of streamed output (stream.c): s[0..n) as a JSON string with every
  * invalid UTF-8 sequence as U+FFFD; where a chunk can end without cutting a
- * sequence; whether the client on fd closed its end (MHD notices only when
- * it writes, and a quiet program gives it nothing to write). */
+ * sequence. */
 json_t *srv_utf8_lossy(const unsigned char *s, size_t n);
 size_t srv_utf8_complete_prefix(const unsigned char *s, size_t n);
-bool srv_client_gone(int fd);
 
 /* ---- background processes of a session (processes.c) -------------------- */
 

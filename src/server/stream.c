@@ -7,7 +7,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -154,9 +153,17 @@ static void on_output(void *ctx, int which, const char *data, size_t len)
 
 /* ---- the waiting thread -------------------------------------------------- */
 
-/* The end: what is left of cut sequences, then the result line `o` (stolen). */
-static void finish(srv_stream_t *st, json_t *o)
+/* The end: what is left of cut sequences, then the result line: the run's
+ * JSON text (freed here), or where there is none, an error with lerr's
+ * message. status and ms go to the metrics. */
+static void finish(srv_stream_t *st, char *text, const symbi_error_t *lerr, const char *status,
+		   uint64_t ms)
 {
+	json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
+	if (!o)
+		o = json_pack("{s:s,s:s}", "status", "error", "error", lerr->message);
+	free(text);
+	srv_metrics_execution("native", status, ms);
 	pthread_mutex_lock(&st->lock);
 	push_output(st, 1, "", 0);
 	push_output(st, 2, "", 0);
@@ -175,14 +182,9 @@ static void *wait_main(void *arg)
 	int rc = symbi_process_wait(st->proc, &res, &lerr);
 	srv_limiter_release(st->svc->limiter);
 	char *text = rc == 0 ? symbi_result_to_json(res, &lerr) : NULL;
-	json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
-	if (!o)
-		o = json_pack("{s:s,s:s}", "status", "error", "error", lerr.message);
-	const char *status = res ? symbi_status_name(res->status) : "error";
-	srv_metrics_execution("native", status, res ? res->execution_time_ms : 0);
-	free(text);
+	finish(st, text, &lerr, res ? symbi_status_name(res->status) : "error",
+	       res ? res->execution_time_ms : 0);
 	symbi_result_free(res);
-	finish(st, o);
 	return NULL;
 }
 
@@ -197,14 +199,9 @@ static void *cell_main(void *arg)
 	st->cs.put(st->cs.ctx);
 	srv_limiter_release(st->svc->limiter);
 	char *text = rc == 0 ? symbi_cell_to_json(cell, &lerr) : NULL;
-	json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
-	if (!o)
-		o = json_pack("{s:s,s:s}", "status", "error", "error", lerr.message);
-	srv_metrics_execution("native", cell ? symbi_status_name(cell->status) : "error",
-			      cell ? cell->execution_time_ms : 0);
-	free(text);
+	finish(st, text, &lerr, cell ? symbi_status_name(cell->status) : "error",
+	       cell ? cell->execution_time_ms : 0);
 	symbi_cell_free(cell);
-	finish(st, o);
 	return NULL;
 }
 
@@ -236,12 +233,29 @@ static srv_stream_t *stream_new(srv_service_t *svc, size_t cap, srv_exec_call_t 
 	st->release_ctx = release_ctx;
 	st->client_fd = call->client_fd;
 	pthread_mutex_init(&st->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&st->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	srv_cond_init_monotonic(&st->cond);
 	return st;
+}
+
+/* Queues the start line and starts the thread, which owns st from then on.
+ * If the thread cannot start, what st holds goes back (its process,
+ * killed; its context; its place in the limiter) and st is freed. */
+static srv_stream_t *stream_launch(srv_stream_t *st, json_t *start, void *(*thread_main)(void *),
+				   srv_exec_call_t *call, srv_err_t *err)
+{
+	push_json(st, start);
+	if (pthread_create(&st->thread, NULL, thread_main, st) == 0) {
+		json_object_set_new(call->audit, "stream", json_true());
+		return st;
+	}
+	if (st->proc)
+		symbi_process_free(st->proc);
+	if (st->cx)
+		st->cs.put(st->cs.ctx);
+	srv_limiter_release(st->svc->limiter);
+	srv_fail(err, 500, "internal", "cannot start the stream's thread");
+	stream_release(st);
+	return NULL;
 }
 
 srv_stream_t *srv_stream_start_cell(srv_service_t *svc, const srv_context_source_t *cs,
@@ -267,15 +281,7 @@ srv_stream_t *srv_stream_start_cell(srv_service_t *svc, const srv_context_source
 		srv_limiter_release(svc->limiter);
 		goto fail;
 	}
-	push_json(st, json_pack("{s:s}", "type", "start"));
-	if (pthread_create(&st->thread, NULL, cell_main, st) != 0) {
-		cs->put(cs->ctx);
-		srv_limiter_release(svc->limiter);
-		srv_fail(err, 500, "internal", "cannot start the stream's thread");
-		goto fail;
-	}
-	json_object_set_new(call->audit, "stream", json_true());
-	return st;
+	return stream_launch(st, json_pack("{s:s}", "type", "start"), cell_main, call, err);
 fail:
 	stream_release(st);
 	return NULL;
@@ -304,38 +310,18 @@ srv_stream_t *srv_stream_start(srv_service_t *svc, const srv_live_source_t *live
 		srv_fail_lib(err, &lerr);
 		goto fail;
 	}
-	push_json(st, json_pack("{s:s,s:i}", "type", "start", "pid", symbi_process_id(st->proc)));
-	if (pthread_create(&st->thread, NULL, wait_main, st) != 0) {
-		symbi_process_free(st->proc); /* kills it */
-		srv_limiter_release(svc->limiter);
-		srv_fail(err, 500, "internal", "cannot start the stream's thread");
-		goto fail;
-	}
-	json_object_set_new(call->audit, "stream", json_true());
-	return st;
+	return stream_launch(st, json_pack("{s:s,s:i}", "type", "start", "pid", symbi_process_id(st->proc)),
+			     wait_main, call, err);
 fail:
 	stream_release(st);
 	return NULL;
-}
-
-bool srv_client_gone(int fd)
-{
-	struct pollfd p = {fd, POLLRDHUP, 0};
-	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 size_t srv_stream_read(srv_stream_t *st, char *buf, size_t max)
 {
 	pthread_mutex_lock(&st->lock);
 	while (!st->head && !st->done) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 250 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		if (pthread_cond_timedwait(&st->cond, &st->lock, &ts) == ETIMEDOUT &&
+		if (srv_cond_wait_ms(&st->cond, &st->lock, 250) == ETIMEDOUT &&
 		    !st->hung_up && srv_client_gone(st->client_fd)) {
 			/* Killed now; its result line ends the answer, which
 			 * MHD then fails to send and frees the stream. */

@@ -1,7 +1,8 @@
 /* symbi_deploy_env_parse(): SYMBIONT_ENV values. The oracle is the
- * reference's rule written independently: trim ASCII white space, lower-case,
- * then one of the known names. Anything else is refused with a message
- * that quotes (at most 200 bytes of) the value. */
+ * reference's rule written independently: trim ASCII white space, then one
+ * of the known names (the library's own list, core/deploy_env.h) in any
+ * case. Anything else is refused with a message that quotes (at most 200
+ * bytes of) the value. */
 #include "fuzz.h"
 
 #include <symbi/sandbox.h>
@@ -9,17 +10,7 @@
 #include <stdbool.h>
 #include <strings.h>
 
-static const struct {
-	const char *name;
-	symbi_deploy_env_t env;
-} known[] = {
-	{"development", SYMBI_ENV_DEVELOPMENT}, {"dev", SYMBI_ENV_DEVELOPMENT},
-	{"local", SYMBI_ENV_DEVELOPMENT},       {"", SYMBI_ENV_DEVELOPMENT},
-	{"staging", SYMBI_ENV_STAGING},         {"stage", SYMBI_ENV_STAGING},
-	{"preview", SYMBI_ENV_STAGING},         {"production", SYMBI_ENV_PRODUCTION},
-	{"prod", SYMBI_ENV_PRODUCTION},         {"test", SYMBI_ENV_TEST},
-	{"ci", SYMBI_ENV_TEST},
-};
+#include "core/deploy_env.h"
 
 static bool oracle(const char *v, symbi_deploy_env_t *out)
 {
@@ -28,9 +19,10 @@ static bool oracle(const char *v, symbi_deploy_env_t *out)
 	size_t len = strlen(v);
 	while (len && isspace((unsigned char)v[len - 1]))
 		len--;
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (strlen(known[i].name) == len && strncasecmp(v, known[i].name, len) == 0) {
-			*out = known[i].env;
+	for (size_t i = 0; i < symbi_deploy_env_n_names; i++) {
+		const symbi_deploy_env_name_t *known = &symbi_deploy_env_names[i];
+		if (strlen(known->name) == len && strncasecmp(v, known->name, len) == 0) {
+			*out = known->env;
 			return true;
 		}
 	}

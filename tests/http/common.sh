@@ -77,6 +77,13 @@ write_policy() { # FILE [extra JSON members]
 JSON
 }
 
+# policy_and_state [extra JSON members]: the test policy in
+# $WORK/policy.json (see write_policy) and the state directory $WORK/state.
+policy_and_state() {
+	write_policy "$WORK/policy.json" "$@"
+	mkdir -p "$WORK/state"
+}
+
 # ws_path STATE_DIR SESSION_ID: where the server keeps that session's
 # workspace (STATE_DIR/symbi-sandbox/<server>/sessions/<id>, see statedir.c).
 ws_path() {
@@ -138,6 +145,14 @@ expect_status() {
 	else
 		ok "$name"
 	fi
+}
+
+# expect_execute BODY NAME CODE [ERROR-CODE]: POST /v1/execute with BODY gets
+# that answer (see expect_status).
+expect_execute() {
+	local body=$1; shift
+	http POST /v1/execute -d "$body"
+	expect_status "$@"
 }
 
 # relay_verdicts LABEL FILE: turns a checker's "PASS name" / "FAIL name: why" /

@@ -4,11 +4,7 @@
 # control showing that the same attempt works without the protection.
 source "$(dirname "$0")/../lib.sh"
 
-require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
-require "image symbi-test/busybox" "run scripts/setup" docker image inspect symbi-test/busybox:latest
-require "image symbi-test/python" "run scripts/setup" docker image inspect symbi-test/python:latest
-require "runsc registered with the daemon" "run scripts/setup (it registers Debian's runsc as runtime 'runsc')" \
-	bash -c "docker info --format '{{json .Runtimes}}' | grep -q runsc"
+require_engine runsc
 require "bash (the shell bound over /bin/sh)" "apt-get install bash" test -x /bin/bash
 require "unshare, setpriv and mount (util-linux)" "apt-get install util-linux mount" \
 	bash -c 'command -v unshare && command -v setpriv'

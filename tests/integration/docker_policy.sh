@@ -3,11 +3,7 @@
 # SYMBIONT_ENV guards, and the gVisor backend, against the real engine.
 source "$(dirname "$0")/../lib.sh"
 
-require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
-require "image symbi-test/busybox" "run scripts/setup" docker image inspect symbi-test/busybox:latest
-require "image symbi-test/python" "run scripts/setup" docker image inspect symbi-test/python:latest
-require "runsc registered with the daemon" "run scripts/setup (it registers Debian's runsc as runtime 'runsc')" \
-	bash -c "docker info --format '{{json .Runtimes}}' | grep -q runsc"
+require_engine runsc
 require "the CLI" "run make" test -x "$SB"
 
 # Every container of this suite carries its own label, so that other users

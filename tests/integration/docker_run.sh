@@ -3,9 +3,7 @@
 # scripts/setup starts, with the local images it builds.
 source "$(dirname "$0")/../lib.sh"
 
-require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
-require "image symbi-test/busybox" "run scripts/setup (it builds the local test images)" docker image inspect symbi-test/busybox:latest
-require "image symbi-test/python" "run scripts/setup (it builds the local test images)" docker image inspect symbi-test/python:latest
+require_engine
 require "the CLI" "run make" test -x "$SB"
 
 # Every container of this suite carries its own label, so that other users

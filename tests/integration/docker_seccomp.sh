@@ -7,9 +7,7 @@
 source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
-require "image symbi-test/busybox" "run scripts/setup (it builds the local test images)" docker image inspect symbi-test/busybox:latest
-require "image symbi-test/python" "run scripts/setup (it builds the local test images)" docker image inspect symbi-test/python:latest
+require_engine
 require "the CLI" "run make" test -x "$SB"
 require "a C compiler with static glibc" "apt-get install gcc libc6-dev" cc --version
 

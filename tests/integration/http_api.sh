@@ -46,37 +46,22 @@ http POST /v1/execute -d "{\"code\":\"sleep 10; echo $MARK\",\"timeout\":1}"
 expect_eq "timeout from the request is applied" timeout "$(jfield 'd["status"]')"
 
 # ---- errors
-http POST /v1/execute -d '{"code": "echo hi",'
-expect_status "malformed JSON -> 400" 400 invalid_json
-http POST /v1/execute -d '["echo hi"]'
-expect_status "non-object body -> 400" 400 invalid_request
-http POST /v1/execute -d '{"cmd":"echo hi"}'
-expect_status "unknown field -> 400" 400 invalid_request
-http POST /v1/execute -d '{"env":{}}'
-expect_status "missing code -> 400" 400 invalid_request
-http POST /v1/execute -d '{"code":"echo hi","timeout":31}'
-expect_status "timeout above the maximum -> 400" 400 limit_exceeded
+expect_execute '{"code": "echo hi",' "malformed JSON -> 400" 400 invalid_json
+expect_execute '["echo hi"]' "non-object body -> 400" 400 invalid_request
+expect_execute '{"cmd":"echo hi"}' "unknown field -> 400" 400 invalid_request
+expect_execute '{"env":{}}' "missing code -> 400" 400 invalid_request
+expect_execute '{"code":"echo hi","timeout":31}' "timeout above the maximum -> 400" 400 limit_exceeded
 check "the message names the maximum" grep -q 'maximum of 30s' "$WORK/body"
-http POST /v1/execute -d '{"code":"echo hi","memory":"1g"}'
-expect_status "memory above the maximum -> 400" 400 limit_exceeded
-http POST /v1/execute -d '{"code":"echo hi","pids":4096}'
-expect_status "pids above the maximum -> 400" 400 limit_exceeded
-http POST /v1/execute -d '{"code":"echo hi","cpus":8}'
-expect_status "cpus above the maximum -> 400" 400 limit_exceeded
-http POST /v1/execute -d '{"code":"echo hi","max_output_bytes":"100m"}'
-expect_status "max_output_bytes above the maximum -> 400" 400 limit_exceeded
-http POST /v1/execute -d '{"code":"echo hi","image":"alpine:latest"}'
-expect_status "image not in the policy -> 400" 400 policy_violation
-http POST /v1/execute -d "{\"code\":\"echo hi\",\"backend\":\"$([ "$BACKEND" = docker ] && echo native || echo docker)\"}"
-expect_status "backend not in the policy -> 400" 400 policy_violation
-http POST /v1/execute -d '{"code":"echo hi","network":"host"}'
-expect_status "host network refused by default -> 400" 400 policy_violation
-http POST /v1/execute -d '{"code":"echo hi","network":"bridge"}'
-expect_status "network refused by default -> 400" 400 policy_violation
-http POST /v1/execute -d '{"code":"echo hi","volumes":["/:/host"]}'
-expect_status "host volumes refused -> 400" 400 policy_violation
-http POST /v1/execute -d '{"code":"echo hi","files":{"../escape":"x"}}'
-expect_status "file path escaping the workspace -> 400" 400 invalid_path
+expect_execute '{"code":"echo hi","memory":"1g"}' "memory above the maximum -> 400" 400 limit_exceeded
+expect_execute '{"code":"echo hi","pids":4096}' "pids above the maximum -> 400" 400 limit_exceeded
+expect_execute '{"code":"echo hi","cpus":8}' "cpus above the maximum -> 400" 400 limit_exceeded
+expect_execute '{"code":"echo hi","max_output_bytes":"100m"}' "max_output_bytes above the maximum -> 400" 400 limit_exceeded
+expect_execute '{"code":"echo hi","image":"alpine:latest"}' "image not in the policy -> 400" 400 policy_violation
+expect_execute "{\"code\":\"echo hi\",\"backend\":\"$([ "$BACKEND" = docker ] && echo native || echo docker)\"}" "backend not in the policy -> 400" 400 policy_violation
+expect_execute '{"code":"echo hi","network":"host"}' "host network refused by default -> 400" 400 policy_violation
+expect_execute '{"code":"echo hi","network":"bridge"}' "network refused by default -> 400" 400 policy_violation
+expect_execute '{"code":"echo hi","volumes":["/:/host"]}' "host volumes refused -> 400" 400 policy_violation
+expect_execute '{"code":"echo hi","files":{"../escape":"x"}}' "file path escaping the workspace -> 400" 400 invalid_path
 http GET /v1/nowhere
 expect_status "unknown endpoint -> 404" 404 not_found
 http GET /v1/execute

@@ -7,7 +7,6 @@
  * Every check names what it asserts; nothing asserts time. */
 #include <symbi/sandbox.h>
 
-#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "../unit/test_helpers.h"
 
 static int test_n, failed;
 static const char *backend, *busybox, *python;
@@ -93,17 +94,6 @@ static bool out_is(symbi_live_t *lv, const char *code, const char *want)
 	return good;
 }
 
-static int count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* Containers of this process (by the owner label, which names our pid). */
 static int my_containers(void)
 {
@@ -116,33 +106,6 @@ static int my_containers(void)
 		n += strstr(line, mark) != NULL;
 	if (f)
 		pclose(f);
-	return n;
-}
-
-/* Host processes whose command line is exactly `cmd`. */
-static int host_procs(const char *cmd)
-{
-	int n = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		char path[300], buf[256];
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		while (len && buf[len - 1] == '\0')
-			len--;
-		for (size_t i = 0; i < len; i++)
-			if (buf[i] == '\0')
-				buf[i] = ' ';
-		buf[len] = '\0';
-		n += strcmp(buf, cmd) == 0;
-	}
-	if (d)
-		closedir(d);
 	return n;
 }
 
@@ -260,65 +223,24 @@ static void test_background(void)
 		check(host_procs("sleep 31340") == 0, "it dies at the stop");
 }
 
-struct seen {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	char out[256];
-	size_t len;
-	bool ended;
-	symbi_process_t *p;
-	symbi_result_t *res;
-};
-
-static void on_output(void *ctx, int which, const char *data, size_t len)
-{
-	struct seen *s = ctx;
-	pthread_mutex_lock(&s->lock);
-	if (which == 1 && s->len + len < sizeof(s->out)) {
-		memcpy(s->out + s->len, data, len);
-		s->len += len;
-		s->out[s->len] = '\0';
-	}
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-}
-
-static void *waiter(void *arg)
-{
-	struct seen *s = arg;
-	symbi_error_t err = {0};
-	if (symbi_process_wait(s->p, &s->res, &err) < 0)
-		s->res = NULL;
-	pthread_mutex_lock(&s->lock);
-	s->ended = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
 /* The process prints "first" and then waits for a line on stdin that is
  * written only once "first" has arrived: arrival before the end by
  * construction. */
 static void test_stream_and_stdin(void)
 {
 	symbi_live_t *lv = start_with(busybox, NULL);
-	struct seen s = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	struct stream_seen s = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 	const char *code = "echo first; read line; echo \"second $line\"";
 	symbi_exec_options_t o = {.code = code, .code_len = strlen(code), .cancel_fd = -1,
-				  .on_output = on_output, .output_ctx = &s, .stdin_open = true};
+				  .on_output = stream_output, .output_ctx = &s, .stdin_open = true};
 	symbi_error_t err = {0};
 	if (symbi_live_spawn(lv, &o, &s.p, &err) < 0) {
 		printf("Bail out! spawn: %s\n", err.message);
 		exit(1);
 	}
 	pthread_t t;
-	pthread_create(&t, NULL, waiter, &s);
-	pthread_mutex_lock(&s.lock);
-	while (!strstr(s.out, "first\n") && !s.ended)
-		pthread_cond_wait(&s.cond, &s.lock);
-	bool ended_before = s.ended;
-	pthread_mutex_unlock(&s.lock);
-	check(!ended_before, "streamed output arrives while the process runs");
+	pthread_create(&t, NULL, stream_wait, &s);
+	check(!stream_ended_before(&s, "first\n"), "streamed output arrives while the process runs");
 	check(symbi_process_write_stdin(s.p, "go\n", 3, &err) == 0 &&
 		      symbi_process_close_stdin(s.p, &err) == 0,
 	      "stdin is written and closed");

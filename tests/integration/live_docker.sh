@@ -9,11 +9,7 @@
 # the host state (scripts/run-tests) are compared before and after.
 source "$(dirname "$0")/../lib.sh"
 
-require "a Docker engine" "run scripts/setup (it installs docker.io and starts a test daemon)" docker info
-require "image symbi-test/busybox" "run scripts/setup (it builds the local test images)" docker image inspect symbi-test/busybox:latest
-require "image symbi-test/python" "run scripts/setup (it builds the local test images)" docker image inspect symbi-test/python:latest
-require "the gVisor runtime runsc registered with the engine" "run scripts/setup (it installs runsc)" \
-	bash -c 'docker info --format "{{json .Runtimes}}" | grep -q runsc'
+require_engine runsc
 require "the library" "run make" test -f "$ROOT/build/libsymbi-sandbox.a"
 require "libcurl" "apt-get install libcurl4 (or run scripts/setup)" bash -c 'ldconfig -p | grep -q "libcurl\(-gnutls\)\?\.so\.4 "' 
 

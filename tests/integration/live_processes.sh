@@ -10,8 +10,7 @@ BACKEND=native
 source "$ROOT/tests/http/common.sh"
 http_prereqs
 
-write_policy "$WORK/policy.json"
-mkdir -p "$WORK/state"
+policy_and_state
 start_server --policy "$WORK/policy.json" --state-dir "$WORK/state" --audit-log "$WORK/audit.log"
 
 # Host-side: our processes carry MARK in their command lines.
@@ -146,6 +145,7 @@ expect_status "DELETE of a process is not a method here" 405 method_not_allowed
 # ---- output as it comes: a marker before the end (order, not timing)
 cat >"$WORK/follow.py" <<'PY'
 import http.client, json, sys
+from ndjson import stream_lines
 port, sid, mark = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 conns = []
 def req(method, path, body=None):
@@ -161,16 +161,11 @@ c, r = req("POST", f"/v1/sessions/{sid}/processes",
 pid = json.loads(r.read())["id"]
 c, r = req("GET", f"/v1/sessions/{sid}/processes/{pid}/output")
 print("status", r.status, r.getheader("Content-Type"))
-lines = []
-while True:
-    raw = r.readline()
-    if not raw:
-        break
-    d = json.loads(raw)
-    lines.append(d)
+def answer_marker(d):
     if d.get("data", "").startswith("marker-"):
         w, wr = req("POST", f"/v1/sessions/{sid}/processes/{pid}/stdin", {"data": "go\n"})
         wr.read()
+lines = stream_lines(r, answer_marker)
 print("types", " ".join(d["type"] for d in lines))
 print("stdout", repr("".join(d.get("data", "") for d in lines if d["type"] == "stdout")))
 print("result", lines[-1]["status"], lines[-1]["exit_code"])
@@ -212,15 +207,15 @@ print("reader-thread-gone", tasks() <= before)
 w, wr = req("GET", f"/v1/sessions/{sid}/processes/{pid}")
 print("after-reader", json.loads(wr.read())["state"])
 PY
-python3 "$WORK/follow.py" "$PORT" "$SID" "$MARK" "$SERVER_PID" >"$WORK/follow.out" 2>&1
-expect_eq "output: 200, NDJSON" "status 200 application/x-ndjson" "$(grep '^status' "$WORK/follow.out")"
+PYTHONPATH="$ROOT/tests/http" python3 "$WORK/follow.py" "$PORT" "$SID" "$MARK" "$SERVER_PID" >"$WORK/follow.out" 2>&1
+expect_printed "output: 200, NDJSON" "status 200 application/x-ndjson" "$WORK/follow.out"
 expect_eq "output: the marker came while the process ran, then the rest, the result last" \
 	"types stdout stdout result" "$(grep '^types' "$WORK/follow.out")"
-expect_eq "output: byte for byte" "stdout 'marker-$MARK\\nafter:go\\n'" "$(grep '^stdout' "$WORK/follow.out")"
-expect_eq "output: the result line" "result exited 4" "$(grep '^result' "$WORK/follow.out")"
-expect_eq "output: a later reader gets it all from the start" "replay 'marker-$MARK\\nafter:go\\n' result" "$(grep '^replay' "$WORK/follow.out")"
-expect_eq "output: a reader that leaves does not end the process" "after-reader running" "$(grep '^after-reader' "$WORK/follow.out")"
-expect_eq "output: but its thread ends (the server does not wait for output that may never come)" "reader-thread-gone True" "$(grep '^reader-thread-gone' "$WORK/follow.out")"
+expect_printed "output: byte for byte" "stdout 'marker-$MARK\\nafter:go\\n'" "$WORK/follow.out"
+expect_printed "output: the result line" "result exited 4" "$WORK/follow.out"
+expect_printed "output: a later reader gets it all from the start" "replay 'marker-$MARK\\nafter:go\\n' result" "$WORK/follow.out"
+expect_printed "output: a reader that leaves does not end the process" "after-reader running" "$WORK/follow.out"
+expect_printed "output: but its thread ends (the server does not wait for output that may never come)" "reader-thread-gone True" "$WORK/follow.out"
 [ "$(grep -c . "$WORK/follow.out")" -ge 8 ] || sed 's/^/# /' "$WORK/follow.out"
 
 # ---- the cap per session
@@ -360,19 +355,11 @@ expect_eq "the audit log has starts, stdin writes, signals, contexts and their c
 
 # ---- MCP
 cat >"$WORK/mcp.py" <<'PY'
-import json, subprocess, sys, time
+import sys, time
+from stdio_client import McpClient
 mark = sys.argv[1]
-p = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-n = 0
-def call(method, params=None):
-    global n
-    n += 1
-    p.stdin.write((json.dumps({"jsonrpc": "2.0", "id": n, "method": method, "params": params or {}}) + "\n").encode())
-    return json.loads(p.stdout.readline())
-def tool(name, **a):
-    return call("tools/call", {"name": name, "arguments": a})["result"]
-call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}})
-p.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+client = McpClient(sys.argv[2:])
+call, tool = client.call, client.tool
 tools = {t["name"]: t for t in call("tools/list")["result"]["tools"]}
 names = ["process_start", "process_list", "process_output", "process_signal", "process_write_stdin"]
 print("tools", all(x in tools for x in names))
@@ -406,19 +393,18 @@ tool("session_close", session_id=sid)
 # A session left open with a process running when the client goes.
 sid = tool("session_create")["structuredContent"]["id"]
 tool("process_start", session_id=sid, code="exec sleep 31352")
-p.stdin.close()
-p.wait(timeout=30)
+client.close()
 PY
-python3 "$WORK/mcp.py" "$MARK" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
+PYTHONPATH="$ROOT/tests/mcp" python3 "$WORK/mcp.py" "$MARK" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
 	>"$WORK/mcp.out" 2>"$WORK/mcp.err"
-expect_eq "MCP: the process tools are listed" "tools True" "$(grep '^tools' "$WORK/mcp.out")"
-expect_eq "MCP: their input schemas are strict" "strict True" "$(grep '^strict' "$WORK/mcp.out")"
-expect_eq "MCP: stdin in, output back byte for byte" "output 'got:hello\\n' 0" "$(grep '^output' "$WORK/mcp.out")"
-expect_eq "MCP: a signal off the allowlist is an error" "bad-signal True" "$(grep '^bad-signal' "$WORK/mcp.out")"
-expect_eq "MCP: TERM ends sleep" "term signaled 15" "$(grep '^term' "$WORK/mcp.out")"
-expect_eq "MCP: the listing" "list exited exited" "$(grep '^list' "$WORK/mcp.out")"
-expect_eq "MCP: an unknown argument is refused" "extra True" "$(grep '^extra' "$WORK/mcp.out")"
-expect_eq "MCP: an unknown session" "foreign True" "$(grep '^foreign' "$WORK/mcp.out")"
+expect_printed "MCP: the process tools are listed" "tools True" "$WORK/mcp.out"
+expect_printed "MCP: their input schemas are strict" "strict True" "$WORK/mcp.out"
+expect_printed "MCP: stdin in, output back byte for byte" "output 'got:hello\\n' 0" "$WORK/mcp.out"
+expect_printed "MCP: a signal off the allowlist is an error" "bad-signal True" "$WORK/mcp.out"
+expect_printed "MCP: TERM ends sleep" "term signaled 15" "$WORK/mcp.out"
+expect_printed "MCP: the listing" "list exited exited" "$WORK/mcp.out"
+expect_printed "MCP: an unknown argument is refused" "extra True" "$WORK/mcp.out"
+expect_printed "MCP: an unknown session" "foreign True" "$WORK/mcp.out"
 check "MCP: session_close killed its process (host check)" bash -c '! pgrep -f "^sleep 31346"'
 check "MCP: the end of input killed the process of a session left open" bash -c '! pgrep -f "^sleep 31352"'
 [ -s "$WORK/mcp.err" ] && sed 's/^/# mcp: /' "$WORK/mcp.err" | head -5

@@ -14,8 +14,7 @@ BACKEND=native
 source "$ROOT/tests/http/common.sh"
 http_prereqs
 
-write_policy "$WORK/policy.json"
-mkdir -p "$WORK/state"
+policy_and_state
 # Against the ASan build (SB=build-asan/symbi-sandbox), freed memory goes
 # straight back: the memory checks below measure what the server keeps.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
@@ -160,14 +159,14 @@ req("DELETE", f"/v1/sessions/{sid}")
 PY
 F0=$(fds); T0=$(threads)
 python3 "$WORK/churn.py" "$PORT" "$MARK" "$SERVER_PID" >"$WORK/churn.out" 2>&1
-expect_eq "40 starts at once: 16 run, 24 are refused" "cap 16 24" "$(grep '^cap' "$WORK/churn.out")"
-expect_eq "the listing shows the 16 running" "listed-running 16" "$(grep '^listed-running' "$WORK/churn.out")"
-expect_eq "1000 starts and ends, every output right" "churn-bad 0" "$(grep '^churn-bad' "$WORK/churn.out")"
+expect_printed "40 starts at once: 16 run, 24 are refused" "cap 16 24" "$WORK/churn.out"
+expect_printed "the listing shows the 16 running" "listed-running 16" "$WORK/churn.out"
+expect_printed "1000 starts and ends, every output right" "churn-bad 0" "$WORK/churn.out"
 read -r _ a b < <(grep '^churn-fds' "$WORK/churn.out")
 check "the server's descriptors stay flat over the churn ($a, then $b)" test "${b:-999}" -le "${a:-0}"
 read -r _ a b < <(grep '^churn-threads' "$WORK/churn.out")
 check "and its threads ($a, then $b)" test "${b:-999}" -le "${a:-0}"
-expect_eq "the table keeps the last 32" "churn-kept 32 p1080" "$(grep '^churn-kept' "$WORK/churn.out")"
+expect_printed "the table keeps the last 32" "churn-kept 32 p1080" "$WORK/churn.out"
 [ "$(grep -c . "$WORK/churn.out")" -ge 6 ] || sed 's/^/# /' "$WORK/churn.out"
 settle "$T0"
 check "after the session, the threads are back ($T0)" test "$(threads)" -le "$T0"
@@ -461,8 +460,8 @@ expect_eq "40 concurrent starts: at most 16 run, and the listing agrees" "True T
 	"$(awk '/^burst/ {print $2, $3}' "$WORK/storm.out")"
 check "the storm got only answers the API documents (no 5xx, no dropped connection)" \
 	python3 -c 'import sys, ast; l = [x for x in open(sys.argv[1]) if x.startswith("storm-statuses")][0]; sys.exit(not set(ast.literal_eval(l.split(" ", 1)[1])) <= {200, 404, 409, 429})' "$WORK/storm.out"
-expect_eq "the session was deleted in the middle of the storm" "deleted-after True 200" "$(grep '^deleted-after' "$WORK/storm.out")"
-expect_eq "the session is gone" "gone 404" "$(grep '^gone' "$WORK/storm.out")"
+expect_printed "the session was deleted in the middle of the storm" "deleted-after True 200" "$WORK/storm.out"
+expect_printed "the session is gone" "gone 404" "$WORK/storm.out"
 kill -0 "$SERVER_PID"
 expect_eq "the server lives" 0 "$?"
 settle "$T1"
@@ -502,23 +501,14 @@ expect_eq "nothing of ours runs" 0 "$(ours)"
 
 # ---- MCP: wrong types, extra keys, foreign ids, a big buffer
 cat >"$WORK/mcp.py" <<'PY'
-import json, subprocess, sys, time
+import sys
+from stdio_client import McpClient
 mark = sys.argv[1]
-p = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-n = 0
-def call(method, params=None):
-    global n
-    n += 1
-    p.stdin.write((json.dumps({"jsonrpc": "2.0", "id": n, "method": method, "params": params or {}}) + "\n").encode())
-    line = p.stdout.readline()
-    return json.loads(line), len(line)
-def tool(name, **a):
-    return call("tools/call", {"name": name, "arguments": a})[0]["result"]
+client = McpClient(sys.argv[2:])
+call, tool = client.call_sized, client.tool
 def err(name, **a):
     r, _ = call("tools/call", {"name": name, "arguments": a})
     return "error" in r or r["result"].get("isError") is True
-call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}})
-p.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
 a = tool("session_create", max_output_bytes="1m")["structuredContent"]["id"]
 b = tool("session_create")["structuredContent"]["id"]
 pa = tool("process_start", session_id=a, code=f"exec sleep 31368 # {mark}", stdin_open=True)["structuredContent"]["id"]
@@ -562,18 +552,17 @@ print("big", o["state"], len(o["stdout"]), len(o["stderr"]), o["stdout_truncated
 print("big-size", size)
 tool("session_close", session_id=a)
 tool("session_close", session_id=b)
-p.stdin.close()
-p.wait(timeout=30)
+client.close()
 PY
-python3 "$WORK/mcp.py" "$MARK" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
+PYTHONPATH="$ROOT/tests/mcp" python3 "$WORK/mcp.py" "$MARK" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
 	--audit-log "$WORK/mcp-audit.log" >"$WORK/mcp.out" 2>"$WORK/mcp.err"
 for k in sid-int sid-null sid-list pid-int pid-obj foreign-pid foreign-stdin path-pid sig-int sig-lower \
 	sig-extra wait-str wait-neg wait-huge data-int eof-str start-stdin-str start-argv-str start-argv-ints \
 	start-extra start-env-int start-foreign huge-sid; do
 	expect_eq "MCP: $k is an error" "bad $k True" "$(grep "^bad $k " "$WORK/mcp.out")"
 done
-expect_eq "MCP: after them, the process still runs" "still-running running" "$(grep '^still-running' "$WORK/mcp.out")"
-expect_eq "MCP: process_output of the largest buffer" "big exited 1048576 1048576 True" "$(grep '^big ' "$WORK/mcp.out")"
+expect_printed "MCP: after them, the process still runs" "still-running running" "$WORK/mcp.out"
+expect_printed "MCP: process_output of the largest buffer" "big exited 1048576 1048576 True" "$WORK/mcp.out"
 SIZE=$(awk '/^big-size/ {print $2}' "$WORK/mcp.out")
 echo "# the answer to process_output of 2 MiB of control bytes: ${SIZE:-?} bytes"
 # 2 MiB kept, at most 6 times that escaped in structuredContent, 7 times in

@@ -11,8 +11,7 @@ source "$ROOT/tests/http/common.sh"
 [ "$BACKEND" = native ] || IMAGE=symbi-test/python:latest
 http_prereqs
 
-write_policy "$WORK/policy.json"
-mkdir -p "$WORK/state"
+policy_and_state
 start_server --policy "$WORK/policy.json" --state-dir "$WORK/state"
 
 jbody() { python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' "$@"; }
@@ -57,6 +56,7 @@ expect_status "context must be a string" 400 invalid_request
 # ---- streamed output: lines as they come, then the result
 cat >"$WORK/stream.py" <<'PY'
 import http.client, json, sys, time
+from ndjson import stream_lines
 port, sid = int(sys.argv[1]), sys.argv[2]
 def post(path, body, headers={"Content-Type": "application/json"}):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -67,17 +67,12 @@ def post(path, body, headers={"Content-Type": "application/json"}):
 code = "echo first; while [ ! -e go ]; do sleep 0.05; done; echo second >&2; printf '\\303'; printf '\\251'; exit 3"
 c, r = post(f"/v1/sessions/{sid}/execute", json.dumps({"code": code, "stream": True}))
 print("status", r.status, r.getheader("Content-Type"))
-lines = []
-while True:
-    raw = r.readline()
-    if not raw:
-        break
-    d = json.loads(raw)
-    lines.append(d)
+def release_on_first(d):
     if d.get("data") == "first\n":
         w = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         w.request("PUT", f"/v1/sessions/{sid}/files/go", b"x")
         w.getresponse().read()
+lines = stream_lines(r, release_on_first)
 print("types", " ".join(d["type"] for d in lines[:2]), lines[-1]["type"])
 print("first-before-go", lines[1] == {"type": "stdout", "data": "first\n"})
 out = "".join(d["data"] for d in lines if d["type"] == "stdout")
@@ -92,14 +87,14 @@ print("start", json.loads(r.readline())["type"])
 c.sock.shutdown(2)
 c.close()
 PY
-python3 "$WORK/stream.py" "$PORT" "$SID" >"$WORK/stream.out" 2>&1
-expect_eq "stream: 200, NDJSON" "status 200 application/x-ndjson" "$(grep '^status' "$WORK/stream.out")"
-expect_eq "stream: start, then output, result last" "types start stdout result" "$(grep '^types' "$WORK/stream.out")"
-expect_eq "stream: the first line arrived while the program ran" "first-before-go True" "$(grep '^first-before-go' "$WORK/stream.out")"
-expect_eq "stream: stdout whole, a character split across writes kept whole" "stdout 'first\\né'" "$(grep '^stdout' "$WORK/stream.out")"
-expect_eq "stream: stderr" "stderr 'second\\n'" "$(grep '^stderr' "$WORK/stream.out")"
-expect_eq "stream: the result object" "result exited 3 'first\\né'" "$(grep '^result' "$WORK/stream.out")"
-expect_eq "stream: the start line gives the pid" "pid True" "$(grep '^pid' "$WORK/stream.out")"
+PYTHONPATH="$ROOT/tests/http" python3 "$WORK/stream.py" "$PORT" "$SID" >"$WORK/stream.out" 2>&1
+expect_printed "stream: 200, NDJSON" "status 200 application/x-ndjson" "$WORK/stream.out"
+expect_printed "stream: start, then output, result last" "types start stdout result" "$WORK/stream.out"
+expect_printed "stream: the first line arrived while the program ran" "first-before-go True" "$WORK/stream.out"
+expect_printed "stream: stdout whole, a character split across writes kept whole" "stdout 'first\\né'" "$WORK/stream.out"
+expect_printed "stream: stderr" "stderr 'second\\n'" "$WORK/stream.out"
+expect_printed "stream: the result object" "result exited 3 'first\\né'" "$WORK/stream.out"
+expect_printed "stream: the start line gives the pid" "pid True" "$WORK/stream.out"
 gone=no
 for _ in $(seq 100); do pgrep -f '^sleep 31340$' >/dev/null || { gone=yes; break; }; sleep 0.1; done
 expect_eq "stream: a client that goes away has its process killed" yes "$gone"
@@ -115,18 +110,10 @@ check "its interpreters are gone" bash -c '! pgrep -f "^[p]ython3 -c import ast,
 
 # ---- the same through MCP
 cat >"$WORK/mcp.py" <<'PY'
-import json, subprocess, sys
-p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-n = 0
-def call(method, params=None):
-    global n
-    n += 1
-    p.stdin.write((json.dumps({"jsonrpc": "2.0", "id": n, "method": method, "params": params or {}}) + "\n").encode())
-    return json.loads(p.stdout.readline())
-def tool(name, **a):
-    return call("tools/call", {"name": name, "arguments": a})["result"]
-call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}})
-p.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+import sys
+from stdio_client import McpClient
+client = McpClient(sys.argv[1:])
+call, tool = client.call, client.tool
 tools = {t["name"]: t for t in call("tools/list")["result"]["tools"]}
 print("schema", tools["session_execute"]["inputSchema"]["properties"]["context"]["enum"])
 sid = tool("session_create")["structuredContent"]["id"]
@@ -141,16 +128,15 @@ print("tmp", r["stdout"].strip())
 r = call("tools/call", {"name": "session_execute", "arguments": {"session_id": sid, "code": "true", "stream": True}})
 print("stream", r["result"].get("isError"))
 tool("session_close", session_id=sid)
-p.stdin.close()
-p.wait(timeout=30)
+client.close()
 PY
-python3 "$WORK/mcp.py" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
+PYTHONPATH="$ROOT/tests/mcp" python3 "$WORK/mcp.py" "$SB" mcp --policy "$WORK/policy.json" --state-dir "$WORK/state" \
 	>"$WORK/mcp.out" 2>"$WORK/mcp.err"
-expect_eq "MCP: session_execute's schema offers the contexts" "schema ['python', 'sh']" "$(grep '^schema' "$WORK/mcp.out")"
-expect_eq "MCP: a context keeps imports and variables" "value 12.566" "$(grep '^value' "$WORK/mcp.out")"
-expect_eq "MCP: an exception" "exception ZeroDivisionError" "$(grep '^exception' "$WORK/mcp.out")"
-expect_eq "MCP: /tmp persists in a session" "tmp x" "$(grep '^tmp' "$WORK/mcp.out")"
-expect_eq "MCP: stream is refused (an HTTP feature)" "stream True" "$(grep '^stream' "$WORK/mcp.out")"
+expect_printed "MCP: session_execute's schema offers the contexts" "schema ['python', 'sh']" "$WORK/mcp.out"
+expect_printed "MCP: a context keeps imports and variables" "value 12.566" "$WORK/mcp.out"
+expect_printed "MCP: an exception" "exception ZeroDivisionError" "$WORK/mcp.out"
+expect_printed "MCP: /tmp persists in a session" "tmp x" "$WORK/mcp.out"
+expect_printed "MCP: stream is refused (an HTTP feature)" "stream True" "$WORK/mcp.out"
 [ -s "$WORK/mcp.err" ] && sed 's/^/# mcp: /' "$WORK/mcp.err" | head -5
 
 stop_server

@@ -8,8 +8,7 @@ BACKEND=native
 source "$ROOT/tests/http/common.sh"
 http_prereqs
 
-write_policy "$WORK/policy.json"
-mkdir -p "$WORK/state"
+policy_and_state
 python3 "$ROOT/tests/mcp/raw_checks.py" "$SB" --policy "$WORK/policy.json" --state-dir "$WORK/state" \
 	--audit-log "$WORK/audit.log" >"$WORK/raw.out" 2>"$WORK/raw.err"
 rc=$?

@@ -20,6 +20,31 @@ trap cleanup EXIT
 # (other suites' sandboxes may run at the same time).
 mine() { pgrep -f "^sleep (424242|434343|454545|474747|484848)\$"; }
 running() { mine >/dev/null; }
+# start_shell COMMAND: a shell reading the fifo $WORK/in (our fd 3), its
+# output in $WORK/out, given COMMAND.
+start_shell() {
+	"$SB" shell <"$WORK/in" >"$WORK/out" 2>/dev/null &
+	SHELL_PID=$!
+	exec 3>"$WORK/in"
+	echo "$1" >&3
+}
+# shell_with_background: a shell whose sandbox runs `sleep 454545` in the
+# background.
+shell_with_background() {
+	start_shell 'sleep 454545 > /dev/null 2>&1 & echo ready'
+	for _ in $(seq 100); do grep -q ready "$WORK/out" && break; sleep 0.1; done
+	check "the background process runs" running
+}
+# term_shell: SIGTERM to the shell and its status in rc; SIGKILL if it has
+# not ended within 10 s (a lost SIGTERM: do not wait for ever).
+term_shell() {
+	kill -TERM "$SHELL_PID"
+	for _ in $(seq 100); do kill -0 "$SHELL_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$SHELL_PID" 2>/dev/null && kill -KILL "$SHELL_PID"
+	wait "$SHELL_PID" 2>/dev/null
+	rc=$?
+	SHELL_PID=
+}
 
 # 1. Commands share one shell: variables, the directory, files.
 out=$(printf 'x=5\necho $x\ncd /tmp && touch f && ls\nexit 3\n' | "$SB" shell 2>"$WORK/err")
@@ -55,10 +80,7 @@ expect_eq "no cgroup is left" "" "$(dead_cgroups)"
 
 # 4. SIGINT reaches the running command, not the shell.
 mkfifo "$WORK/in"
-"$SB" shell <"$WORK/in" >"$WORK/out" 2>/dev/null &
-SHELL_PID=$!
-exec 3>"$WORK/in"
-echo 'echo started; sleep 434343' >&3
+start_shell 'echo started; sleep 434343'
 for _ in $(seq 100); do mine >/dev/null && break; sleep 0.1; done
 check "the command runs" running
 # The shell ignores SIGINT; the command dies of it (a shell that never
@@ -75,16 +97,8 @@ expect_eq "Ctrl-C stopped the command; the shell went on" $'started\nafter' "$(c
 expect_eq "and exited with its own status" 7 "$rc"
 
 # 5. SIGTERM stops the sandbox and everything in it.
-"$SB" shell <"$WORK/in" >"$WORK/out" 2>/dev/null &
-SHELL_PID=$!
-exec 3>"$WORK/in"
-echo 'sleep 454545 > /dev/null 2>&1 & echo ready' >&3
-for _ in $(seq 100); do grep -q ready "$WORK/out" && break; sleep 0.1; done
-check "the background process runs" running
-kill -TERM "$SHELL_PID"
-wait "$SHELL_PID"
-rc=$?
-SHELL_PID=
+shell_with_background
+term_shell
 exec 3>&-
 expect_eq "SIGTERM: exit 128+15" 143 "$rc"
 expect_eq "nothing it started is left" "" "$(mine)"
@@ -95,10 +109,7 @@ expect_eq "no cgroup is left" "" "$(dead_cgroups)"
 # reach the command and SIGTERM stop the sandbox (both were lost: the one
 # loop that passed signals on sat in that write).
 stuck_shell() { # $1: the command that does not read
-	"$SB" shell <"$WORK/in" >"$WORK/out" 2>/dev/null &
-	SHELL_PID=$!
-	exec 3>"$WORK/in"
-	echo "echo started; $1" >&3
+	start_shell "echo started; $1"
 	for _ in $(seq 100); do mine >/dev/null && break; sleep 0.1; done
 	check "the command runs" running
 	head -c 4000000 /dev/zero >&3 &
@@ -119,12 +130,7 @@ unstick
 wait "$SHELL_PID"
 SHELL_PID=
 stuck_shell 'sleep 484848'
-kill -TERM "$SHELL_PID"
-for _ in $(seq 100); do kill -0 "$SHELL_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$SHELL_PID" 2>/dev/null && kill -KILL "$SHELL_PID" # lost: do not wait for ever
-wait "$SHELL_PID"
-rc=$?
-SHELL_PID=
+term_shell
 unstick
 expect_eq "SIGTERM stopped the sandbox behind a full stdin: exit 128+15" 143 "$rc"
 expect_eq "the shell's output" started "$(cat "$WORK/out")"
@@ -141,12 +147,7 @@ echo 'yes 494949' >&3
 for _ in $(seq 100); do pgrep -f '^yes 494949$' >/dev/null && break; sleep 0.1; done
 check "the flood runs" pgrep -f '^yes 494949$'
 sleep 1
-kill -TERM "$SHELL_PID"
-for _ in $(seq 100); do kill -0 "$SHELL_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$SHELL_PID" 2>/dev/null && kill -KILL "$SHELL_PID" # lost: do not wait for ever
-wait "$SHELL_PID" 2>/dev/null
-rc=$?
-SHELL_PID=
+term_shell
 exec 3>&- 4<&-
 expect_eq "SIGTERM stopped it while nobody read its output: exit 128+15" 143 "$rc"
 expect_eq "the flood is gone" "" "$(pgrep -f '^yes 494949$')"
@@ -154,12 +155,7 @@ expect_eq "the flood is gone" "" "$(pgrep -f '^yes 494949$')"
 # 8. A CLI killed outright (SIGKILL, no clean-up of its own): the sandbox's
 # init sees its parent hang up and ends, and the kernel kills every process
 # in it; the run's cgroup is collected by the next run.
-"$SB" shell <"$WORK/in" >"$WORK/out" 2>/dev/null &
-SHELL_PID=$!
-exec 3>"$WORK/in"
-echo 'sleep 454545 > /dev/null 2>&1 & echo ready' >&3
-for _ in $(seq 100); do grep -q ready "$WORK/out" && break; sleep 0.1; done
-check "the background process runs" running
+shell_with_background
 kill -KILL "$SHELL_PID"
 wait "$SHELL_PID" 2>/dev/null
 SHELL_PID=

@@ -5,7 +5,7 @@
 #ifndef SYMBI_TESTS_LIVE_HELPERS_H
 #define SYMBI_TESTS_LIVE_HELPERS_H
 
-#include <unistd.h>
+#include "config_helpers.h"
 
 /* The sandboxes a test started and has not stopped: a failed assertion
  * leaves its test at once, and the teardown stops them, so that a failing
@@ -40,14 +40,7 @@ static int stop_all(void **state)
 static symbi_live_t *start(const char *const *fields)
 {
 	symbi_error_t err = {0};
-	symbi_config_t *cfg = symbi_config_new();
-	assert_non_null(cfg);
-	assert_int_equal(symbi_config_set(cfg, "backend", "native", &err), 0);
-	if (geteuid() != 0)
-		assert_int_equal(symbi_config_set(cfg, "weak_limits", "true", &err), 0);
-	for (int i = 0; fields && fields[i]; i += 2)
-		if (symbi_config_set(cfg, fields[i], fields[i + 1], &err) < 0)
-			fail_msg("%s=%s: %s", fields[i], fields[i + 1], err.message);
+	symbi_config_t *cfg = native_config(fields);
 	symbi_live_t *lv = symbi_live_start(cfg, &err);
 	symbi_config_free(cfg);
 	if (!lv)

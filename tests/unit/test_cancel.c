@@ -21,31 +21,16 @@
 
 #include <symbi/sandbox.h>
 
+#include "config_helpers.h"
+#include "test_helpers.h"
+
 /* The sleep the programs start, told by its argument. */
 #define MARK "525252"
 
-/* Whether a process runs `sleep MARK` (its cmdline, NUL-separated). */
+/* Whether a process runs `sleep MARK`. */
 static bool sleeper_runs(void)
 {
-	static const char want[] = "sleep\0" MARK;
-	DIR *d = opendir("/proc");
-	assert_non_null(d);
-	bool found = false;
-	struct dirent *e;
-	while (!found && (e = readdir(d))) {
-		char path[300], buf[64];
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t n = read(fd, buf, sizeof(buf));
-		close(fd);
-		found = n == (ssize_t)sizeof(want) && memcmp(buf, want, sizeof(want)) == 0;
-	}
-	closedir(d);
-	return found;
+	return host_procs("sleep " MARK) > 0;
 }
 
 struct canceller {
@@ -64,18 +49,11 @@ static void *cancel_when_sleeping(void *arg)
 	return NULL;
 }
 
-static void cancel_midway(const char *const *fields)
+/* Runs the program in a sandbox of cfg (which it frees) and cancels it. */
+static void cancel_midway(symbi_config_t *cfg)
 {
 	symbi_error_t err = {0};
-	symbi_config_t *cfg = symbi_config_new();
-	assert_non_null(cfg);
-	for (int i = 0; fields[i]; i += 2)
-		if (symbi_config_set(cfg, fields[i], fields[i + 1], &err) < 0)
-			fail_msg("%s=%s: %s", fields[i], fields[i + 1], err.message);
-	symbi_sandbox_t *sb = symbi_sandbox_new(cfg, &err);
-	symbi_config_free(cfg);
-	if (!sb)
-		fail_msg("symbi_sandbox_new: %s", err.message);
+	symbi_sandbox_t *sb = sandbox_of(cfg);
 	assert_false(sleeper_runs()); /* control: none before */
 	int p[2];
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
@@ -112,9 +90,7 @@ static void cancel_midway(const char *const *fields)
 static void test_cancel_native(void **state)
 {
 	(void)state;
-	static const char *const fields[] = {"backend", "native", NULL, NULL, NULL};
-	static const char *const weak[] = {"backend", "native", "weak_limits", "true", NULL};
-	cancel_midway(geteuid() == 0 ? fields : weak);
+	cancel_midway(native_config(NULL));
 }
 
 static void test_cancel_process(void **state)
@@ -126,7 +102,7 @@ static void test_cancel_process(void **state)
 	assert_non_null(mkdtemp(dir));
 	const char *const fields[] = {"backend", "process", "executable", "sh",
 				      "allowed_executables", "sh", "working_directory", dir, NULL};
-	cancel_midway(fields);
+	cancel_midway(config_with(fields));
 	assert_int_equal(rmdir(dir), 0);
 }
 

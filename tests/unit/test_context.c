@@ -16,6 +16,7 @@
 #include <symbi/sandbox.h>
 
 #include "live_helpers.h"
+#include "test_helpers.h"
 
 static symbi_context_t *context(symbi_live_t *lv, const char *language)
 {
@@ -109,10 +110,7 @@ static void on_output(void *ctx, int which, const char *data, size_t len)
 {
 	struct seen *s = ctx;
 	pthread_mutex_lock(&s->lock);
-	if (which == 1 && s->len + len < sizeof(s->out)) {
-		memcpy(s->out + s->len, data, len);
-		s->len += len;
-	}
+	append_stdout(s->out, sizeof(s->out), &s->len, which, data, len);
 	bool release = !s->first && memmem(s->out, s->len, "first\n", 6);
 	s->first = s->first || release;
 	pthread_mutex_unlock(&s->lock);

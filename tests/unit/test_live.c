@@ -21,6 +21,7 @@
 #include <symbi/sandbox.h>
 
 #include "live_helpers.h"
+#include "test_helpers.h"
 
 static symbi_result_t *exec_opts(symbi_live_t *lv, symbi_exec_options_t *o)
 {
@@ -47,45 +48,6 @@ static void expect_out(symbi_live_t *lv, const char *code, const char *want)
 			 symbi_status_name(res->status), res->exit_code, res->stdout_data,
 			 res->stderr_data, res->error ? res->error : "", want);
 	symbi_result_free(res);
-}
-
-static int count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-/* Host processes whose command line is exactly `cmd` (argv joined by ' '). */
-static int host_procs_running(const char *cmd)
-{
-	int n = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		char path[300], buf[256];
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		for (size_t i = 0; i + 1 < len; i++)
-			if (buf[i] == '\0')
-				buf[i] = ' ';
-		buf[len] = '\0';
-		if (len && buf[len - 1] == '\0')
-			len--;
-		if (strcmp(buf, cmd) == 0)
-			n++;
-	}
-	if (d)
-		closedir(d);
-	return n;
 }
 
 static void test_live_exec_basics(void **state)
@@ -269,51 +231,11 @@ static void test_live_background_process(void **state)
 		snprintf(want, sizeof(want), "%d", i);
 		(void)want;
 	}
-	assert_int_equal(host_procs_running("sleep 31337"), 1);
+	assert_int_equal(host_procs("sleep 31337"), 1);
 	/* A waited-for process cannot be waited for twice; a detached one
 	 * never. */
 	stop(lv);
-	assert_int_equal(host_procs_running("sleep 31337"), 0);
-}
-
-struct stream_seen {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	char out[256];
-	size_t len;
-	bool ended;
-};
-
-static void on_output(void *ctx, int which, const char *data, size_t len)
-{
-	struct stream_seen *s = ctx;
-	pthread_mutex_lock(&s->lock);
-	if (which == 1 && s->len + len < sizeof(s->out)) {
-		memcpy(s->out + s->len, data, len);
-		s->len += len;
-		s->out[s->len] = '\0';
-	}
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-}
-
-struct waiter {
-	symbi_process_t *p;
-	symbi_result_t *res;
-	struct stream_seen *seen;
-};
-
-static void *wait_thread(void *arg)
-{
-	struct waiter *w = arg;
-	symbi_error_t err = {0};
-	if (symbi_process_wait(w->p, &w->res, &err) < 0)
-		w->res = NULL;
-	pthread_mutex_lock(&w->seen->lock);
-	w->seen->ended = true;
-	pthread_cond_broadcast(&w->seen->cond);
-	pthread_mutex_unlock(&w->seen->lock);
-	return NULL;
+	assert_int_equal(host_procs("sleep 31337"), 0);
 }
 
 /* Output arrives while the process runs: it prints "first", then waits for
@@ -325,27 +247,21 @@ static void test_live_streamed_output_and_stdin(void **state)
 	struct stream_seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 	const char *code = "echo first; read line; echo \"second $line\"";
 	symbi_exec_options_t o = {.code = code, .code_len = strlen(code), .cancel_fd = -1,
-				  .on_output = on_output, .output_ctx = &seen, .stdin_open = true};
-	symbi_process_t *p;
+				  .on_output = stream_output, .output_ctx = &seen, .stdin_open = true};
 	symbi_error_t err = {0};
-	if (symbi_live_spawn(lv, &o, &p, &err) < 0)
+	if (symbi_live_spawn(lv, &o, &seen.p, &err) < 0)
 		fail_msg("spawn: %s", err.message);
-	struct waiter w = {.p = p, .seen = &seen};
+	symbi_process_t *p = seen.p;
 	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
-	pthread_mutex_lock(&seen.lock);
-	while (!strstr(seen.out, "first\n") && !seen.ended)
-		pthread_cond_wait(&seen.cond, &seen.lock);
-	bool ended_before = seen.ended;
-	pthread_mutex_unlock(&seen.lock);
-	assert_false(ended_before);
+	assert_int_equal(pthread_create(&t, NULL, stream_wait, &seen), 0);
+	assert_false(stream_ended_before(&seen, "first\n"));
 	assert_int_equal(symbi_process_write_stdin(p, "go\n", 3, &err), 0);
 	assert_int_equal(symbi_process_close_stdin(p, &err), 0);
 	pthread_join(t, NULL);
-	assert_non_null(w.res);
-	assert_string_equal(w.res->stdout_data, "first\nsecond go\n");
+	assert_non_null(seen.res);
+	assert_string_equal(seen.res->stdout_data, "first\nsecond go\n");
 	assert_string_equal(seen.out, "first\nsecond go\n");
-	symbi_result_free(w.res);
+	symbi_result_free(seen.res);
 	/* Waited for: neither a second wait nor stdin. */
 	symbi_result_t *res = NULL;
 	assert_int_equal(symbi_process_wait(p, &res, &err), -1);
@@ -408,9 +324,9 @@ static void test_live_timeout_kills_only_that_process(void **state)
 	assert_int_equal(symbi_live_spawn(lv, &so, &p, &err), 0);
 	int pids[4];
 	assert_int_equal(symbi_live_list(lv, pids, 4), 1);
-	for (int i = 0; i < 1000 && host_procs_running("sleep 31345") == 0; i++)
+	for (int i = 0; i < 1000 && host_procs("sleep 31345") == 0; i++)
 		usleep(10 * 1000);
-	assert_int_equal(host_procs_running("sleep 31345"), 1);
+	assert_int_equal(host_procs("sleep 31345"), 1);
 	assert_int_equal(symbi_process_signal(p, SIGTERM, &err), 0);
 	assert_int_equal(symbi_process_wait(p, &res, &err), 0);
 	assert_int_equal(res->status, SYMBI_STATUS_SIGNALED);
@@ -454,7 +370,7 @@ static void test_live_hostile_stopper_and_detached_churn(void **state)
 	}
 	alarm(0);
 	stop(lv);
-	assert_int_equal(host_procs_running("python3 -c import os, signal while True:     try: os.kill(-1, signal.SIGSTOP)     except OSError: pass "), 0);
+	assert_int_equal(host_procs("python3 -c import os, signal while True:     try: os.kill(-1, signal.SIGSTOP)     except OSError: pass "), 0);
 	lv = start(NULL);
 	symbi_exec_options_t d = {.argv = t, .detached = true, .cancel_fd = -1};
 	for (int i = 0; i < 200; i++) {
@@ -489,7 +405,7 @@ static void test_live_lifetime_ends_everything(void **state)
 	assert_non_null(strstr(res->error, "max_lifetime"));
 	symbi_result_free(res);
 	assert_non_null(symbi_live_ended(lv));
-	assert_int_equal(host_procs_running("sleep 31338"), 0);
+	assert_int_equal(host_procs("sleep 31338"), 0);
 	/* Later calls say so. */
 	symbi_process_t *p;
 	symbi_exec_options_t o = {.code = "true", .code_len = 4, .cancel_fd = -1};

@@ -18,23 +18,12 @@
 
 #include <symbi/sandbox.h>
 
+#include "config_helpers.h"
+
+/* A native sandbox (see native_config: without root, with weak_limits). */
 static symbi_sandbox_t *make(const char *const *fields)
 {
-	symbi_error_t err = {0};
-	symbi_config_t *cfg = symbi_config_new();
-	assert_non_null(cfg);
-	assert_int_equal(symbi_config_set(cfg, "backend", "native", &err), 0);
-	/* Without root there is no cgroup here: accept rlimits. */
-	if (geteuid() != 0)
-		assert_int_equal(symbi_config_set(cfg, "weak_limits", "true", &err), 0);
-	for (int i = 0; fields && fields[i]; i += 2)
-		if (symbi_config_set(cfg, fields[i], fields[i + 1], &err) < 0)
-			fail_msg("%s=%s: %s", fields[i], fields[i + 1], err.message);
-	symbi_sandbox_t *sb = symbi_sandbox_new(cfg, &err);
-	symbi_config_free(cfg);
-	if (!sb)
-		fail_msg("symbi_sandbox_new: %s", err.message);
-	return sb;
+	return sandbox_of(native_config(fields));
 }
 
 static symbi_result_t *run(symbi_sandbox_t *sb, const char *code, const symbi_env_t *env)

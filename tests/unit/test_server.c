@@ -20,6 +20,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <symbi/sandbox.h>
+
+#include "test_helpers.h"
+
 static char tmpdir[64];
 
 static int make_tmp(void **state)
@@ -102,17 +106,6 @@ static void test_path_check(void **state)
 	deep[strlen(deep) - 2] = '\0'; /* exactly SRV_MAX_PATH_DEPTH components */
 	assert_int_equal(srv_path_check(deep, &err), 0);
 	assert_int_equal(srv_path_check("caf\xc3\xa9/\xe2\x82\xac.txt", &err), 0);
-}
-
-static int count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
 }
 
 /* A tree far deeper than any recursion or descriptor budget, with

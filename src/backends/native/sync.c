@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -80,36 +81,11 @@ int native_msg_send_fds(int fd, const native_msg_t *m, const int *fds, int nfds)
 	return n == (ssize_t)sizeof(*m) ? 0 : -1;
 }
 
-int native_msg_recv_fds(int fd, native_msg_t *m, int first_fd)
-{
-	struct iovec iov = {m, sizeof(*m)};
-	char ctl[CMSG_SPACE(sizeof(int) * NATIVE_MAX_FDS)];
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-			    .msg_controllen = sizeof(ctl)};
-	ssize_t n;
-	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_CTRUNC))
-		return -1;
-	int count = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int got;
-			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			/* The lowest free numbers, in order: callers rely on it. */
-			if (got != first_fd + count)
-				return -1;
-			count++;
-		}
-	}
-	return count;
-}
-
-int native_msg_recv_any(int fd, native_msg_t *m, int *fds, int max, int *nfds)
+/* Receives one message and its descriptors (close-on-exec, in the order
+ * sent) into fds, their count into *nfds. Returns recvmsg's count (0: end
+ * of file); *cut if control data was lost (the kernel closed what did not
+ * fit). */
+static ssize_t recv_with_fds(int fd, native_msg_t *m, int fds[NATIVE_MAX_FDS], int *nfds, bool *cut)
 {
 	struct iovec iov = {m, sizeof(*m)};
 	char ctl[CMSG_SPACE(sizeof(int) * NATIVE_MAX_FDS)];
@@ -120,30 +96,45 @@ int native_msg_recv_any(int fd, native_msg_t *m, int *fds, int max, int *nfds)
 	do
 		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		return 0;
-	bool bad = n != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_CTRUNC);
+	*cut = n > 0 && (mh.msg_flags & MSG_CTRUNC);
 	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int got;
-			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (bad || *nfds >= max) {
-				close(got);
-				bad = true;
-			} else {
-				fds[(*nfds)++] = got;
-			}
-		}
+		for (size_t i = 0; i < k && *nfds < NATIVE_MAX_FDS; i++)
+			memcpy(&fds[(*nfds)++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
 	}
-	if (bad) {
-		for (int i = 0; i < *nfds; i++)
-			close(fds[i]);
-		*nfds = 0;
+	return n;
+}
+
+int native_msg_recv_fds(int fd, native_msg_t *m, int first_fd)
+{
+	int fds[NATIVE_MAX_FDS], count;
+	bool cut;
+	if (recv_with_fds(fd, m, fds, &count, &cut) != (ssize_t)sizeof(*m) || cut)
+		return -1;
+	/* The lowest free numbers, in order: callers rely on it. */
+	for (int i = 0; i < count; i++)
+		if (fds[i] != first_fd + i)
+			return -1;
+	return count;
+}
+
+int native_msg_recv_any(int fd, native_msg_t *m, int *fds, int max, int *nfds)
+{
+	int got[NATIVE_MAX_FDS], count;
+	bool cut;
+	*nfds = 0;
+	ssize_t n = recv_with_fds(fd, m, got, &count, &cut);
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof(*m) || cut || count > max) {
+		for (int i = 0; i < count; i++)
+			close(got[i]);
 		return -1;
 	}
+	memcpy(fds, got, sizeof(int) * (size_t)count);
+	*nfds = count;
 	m->step[sizeof(m->step) - 1] = '\0';
 	m->text[sizeof(m->text) - 1] = '\0';
 	return 1;
