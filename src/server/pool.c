@@ -10,9 +10,11 @@
  * pool's own thread, off the request path; a retired sandbox's processes
  * are killed within moments, and under its limits until then.
  *
- * Only the native backend has warm sandboxes for now: a container kept
- * warm would hold a daemon's resources, and its workspace mounts live in
- * the host's namespace (service.c). */
+ * Native, docker and gvisor sandboxes are kept warm (a warm container is
+ * one live container: an execution is an exec through the Engine API).
+ * Executions with files are not served warm: their workspace is a volume,
+ * which a sandbox takes when it starts. The process backend has no live
+ * sandboxes. */
 #include "server.h"
 
 #include <pthread.h>
@@ -208,7 +210,7 @@ static pool_template_t *template_for(srv_pool_t *p, const srv_exec_spec_t *spec)
 
 symbi_live_t *srv_pool_take(srv_pool_t *p, const srv_exec_spec_t *spec)
 {
-	if (!p || !p->depth || strcmp(spec->backend, "native") != 0)
+	if (!p || !p->depth || strcmp(spec->backend, "process") == 0)
 		return NULL;
 	symbi_live_t *lv = NULL;
 	pthread_mutex_lock(&p->lock);

@@ -3,17 +3,26 @@
 # for the configurations clients ask for, and a one-shot execution without
 # files runs in one of them. Each serves one execution only: what one
 # execution leaves (files, background processes) is never seen by the next,
-# and is killed soon after; nothing is left once the server stops.
-BACKEND=native
+# and is killed soon after; nothing is left once the server stops. On the
+# native backend; http_warm_pool_docker.sh runs it again with BACKEND=docker.
+BACKEND=${BACKEND:-native}
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/http/common.sh"
 http_prereqs
 
-# The warm sandboxes are the server's symbi-init children (the CLI execs the
-# server, so SERVER_PID is the server).
-inits() { pgrep -P "$SERVER_PID" -x symbi-init | wc -l; }
-wait_inits() { # N: until the server has exactly N sandboxes, at most 20 s
-	for _ in $(seq 200); do [ "$(inits)" = "$1" ] && return 0; sleep 0.1; done
+# The server's sandboxes: its symbi-init children (the CLI execs the
+# server, so SERVER_PID is the server), or its running containers (their
+# owner label names its pid).
+inits() {
+	if [ "$BACKEND" = native ]; then
+		pgrep -P "$SERVER_PID" -x symbi-init | wc -l
+	else
+		docker ps --filter "label=io.symbi.sandbox" --format '{{.Label "io.symbi.sandbox.owner"}}' |
+			grep -c "/$SERVER_PID/"
+	fi
+}
+wait_inits() { # N: until the server has exactly N sandboxes, at most 30 s
+	for _ in $(seq 300); do [ "$(inits)" = "$1" ] && return 0; sleep 0.1; done
 	return 1
 }
 # warm_flags: the audit's "warm" member of each execution, in order.
@@ -40,10 +49,10 @@ check "then two sandboxes are kept ready for its configuration" wait_inits 2
 execute "echo secret-$MARK >/tmp/left-$MARK; (setsid sleep 300 $MARK </dev/null >/dev/null 2>&1 &); echo a"
 expect_status "a warm execution" 200
 expect_eq "... gives its output" "a" "$(jfield 'd["stdout"]' | tr -d '\n')"
-execute "cat /tmp/left-$MARK 2>&1; ls /tmp | wc -l; ps -e -o comm= | grep -c sleep"
+execute "test -e /tmp/left-$MARK && echo seen || echo unseen; ls /tmp | wc -l; cat /proc/[0-9]*/cmdline | tr '\\0' ' ' | grep -c '[s]leep 300'"
 expect_status "the next warm execution" 200
 expect_eq "... sees none of the previous one's files or processes (a fresh sandbox)" \
-	"cat: /tmp/left-$MARK: No such file or directory|0|0" "$(jfield 'd["stdout"]' | paste -sd'|')"
+	"unseen|0|0" "$(jfield 'd["stdout"]' | paste -sd'|')"
 left_gone() { [ "$(marked_left)" = 0 ]; }
 wait_gone() { for _ in $(seq 100); do left_gone && return 0; sleep 0.1; done; return 1; }
 check "the used sandbox is stopped: its background process is killed" wait_gone
