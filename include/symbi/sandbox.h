@@ -470,6 +470,16 @@ SYMBI_API int symbi_context_run(symbi_context_t *cx, const char *code, size_t co
 				uint64_t timeout_ms,
 				void (*on_output)(void *ctx, int which, const char *data, size_t len),
 				void *output_ctx, symbi_cell_t **out, symbi_error_t *err);
+/* symbi_context_run() that also stops when cancel_fd (-1: none) becomes
+ * readable: the cell is then interrupted as its timeout would do it (the
+ * interpreter and its state are kept; one that ignores the interrupt is
+ * ended) and comes back with status CANCELLED and the output it wrote. */
+SYMBI_API int symbi_context_run_cancellable(symbi_context_t *cx, const char *code,
+					    size_t code_len, uint64_t timeout_ms, int cancel_fd,
+					    void (*on_output)(void *ctx, int which,
+							      const char *data, size_t len),
+					    void *output_ctx, symbi_cell_t **out,
+					    symbi_error_t *err);
 /* Why the context's interpreter has ended (it exited, was killed, or its
  * sandbox ended), or NULL while it runs; the text belongs to the context.
  * An ended context answers every cell with status ERROR: make a new one. */

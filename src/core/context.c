@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@
 
 #define SECRET_BYTES 16
 #define MARK_MAX (2 + 2 * SECRET_BYTES + 1 + 20)
+/* How often a cancellable cell's wait looks at its cancel_fd. */
+#define CANCEL_POLL_MS 50
 /* How long a cell that ignores its interrupt gets before the context goes. */
 #define INTERRUPT_GRACE_MS 2000
 #define RESULT_LINE_MAX (1 << 20)
@@ -324,12 +327,29 @@ static bool cell_done(const symbi_context_t *cx)
 
 /* Waits until the cell is done, the interpreter died, or `until`
  * (CLOCK_MONOTONIC ms). Under lock. */
-static void wait_cell(symbi_context_t *cx, uint64_t until)
+static bool readable(int fd)
 {
-	struct timespec ts = {.tv_sec = (time_t)(until / 1000), .tv_nsec = (long)(until % 1000) * 1000000};
-	while (!cell_done(cx) && !cx->dead)
-		if (pthread_cond_timedwait(&cx->cond, &cx->lock, &ts) == ETIMEDOUT)
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* Waits for the cell's end until `until`; with a cancel_fd, looks at it
+ * every CANCEL_POLL_MS and returns true once it is readable. */
+static bool wait_cell(symbi_context_t *cx, uint64_t until, int cancel_fd)
+{
+	while (!cell_done(cx) && !cx->dead) {
+		uint64_t now = symbi_monotonic_ms(), step = until;
+		if (now >= until)
 			break;
+		if (cancel_fd >= 0 && until - now > CANCEL_POLL_MS)
+			step = now + CANCEL_POLL_MS;
+		struct timespec ts = {.tv_sec = (time_t)(step / 1000),
+				      .tv_nsec = (long)(step % 1000) * 1000000};
+		pthread_cond_timedwait(&cx->cond, &cx->lock, &ts);
+		if (readable(cancel_fd))
+			return !cell_done(cx);
+	}
+	return false;
 }
 
 static char *dup_json_string(json_t *obj, const char *key)
@@ -369,9 +389,14 @@ static int send_cell(symbi_context_t *cx, const char *code, size_t len, symbi_er
 	return 0;
 }
 
-static int finish_cell(symbi_context_t *cx, symbi_cell_t *c, bool timed_out, uint64_t started,
-		       symbi_error_t *err)
+/* Why a cell was interrupted, if it was. */
+enum cell_stop { CELL_RAN, CELL_TIMED_OUT, CELL_CANCELLED };
+
+static int finish_cell(symbi_context_t *cx, symbi_cell_t *c, enum cell_stop stop,
+		       uint64_t started, symbi_error_t *err)
 {
+	bool timed_out = stop == CELL_TIMED_OUT, cancelled = stop == CELL_CANCELLED;
+	symbi_status_t interrupted = timed_out ? SYMBI_STATUS_TIMEOUT : SYMBI_STATUS_CANCELLED;
 	c->stdout_truncated = symbi_stream_truncated(&cx->out.cap);
 	c->stderr_truncated = symbi_stream_truncated(&cx->err.cap);
 	c->stdout_data = symbi_stream_finish(&cx->out.cap, &c->stdout_len);
@@ -381,16 +406,20 @@ static int finish_cell(symbi_context_t *cx, symbi_cell_t *c, bool timed_out, uin
 	c->execution_time_ms = symbi_monotonic_ms() - started;
 	if (cell_done(cx)) {
 		parse_result(c, cx->out.result, cx->python);
-		c->status = timed_out ? SYMBI_STATUS_TIMEOUT : SYMBI_STATUS_EXITED;
-		if (timed_out && !(c->error = strdup("the cell timed out and was interrupted")))
+		c->status = stop != CELL_RAN ? interrupted : SYMBI_STATUS_EXITED;
+		if (stop != CELL_RAN &&
+		    !(c->error = strdup(timed_out ? "the cell timed out and was interrupted"
+						  : "the cell was cancelled and interrupted")))
 			return symbi_fail_nomem(err);
 		return 0;
 	}
-	c->status = timed_out ? SYMBI_STATUS_TIMEOUT : SYMBI_STATUS_ERROR;
+	c->status = stop != CELL_RAN ? interrupted : SYMBI_STATUS_ERROR;
 	char text[1200];
 	snprintf(text, sizeof(text), "%s%s",
-		 timed_out ? "the cell timed out and ignored its interrupt: the context was ended; "
-			   : "the context has ended: ",
+		 timed_out   ? "the cell timed out and ignored its interrupt: the context was ended; "
+		 : cancelled ? "the cell was cancelled and ignored its interrupt: the context was "
+			       "ended; "
+			     : "the context has ended: ",
 		 cx->dead ? cx->why_dead : "the interpreter stopped answering");
 	c->exit_code = -1;
 	return (c->error = strdup(text)) ? 0 : symbi_fail_nomem(err);
@@ -398,6 +427,14 @@ static int finish_cell(symbi_context_t *cx, symbi_cell_t *c, bool timed_out, uin
 
 int symbi_context_run(symbi_context_t *cx, const char *code, size_t code_len, uint64_t timeout_ms,
 		      output_fn on_output, void *output_ctx, symbi_cell_t **out, symbi_error_t *err)
+{
+	return symbi_context_run_cancellable(cx, code, code_len, timeout_ms, -1, on_output,
+					     output_ctx, out, err);
+}
+
+int symbi_context_run_cancellable(symbi_context_t *cx, const char *code, size_t code_len,
+				  uint64_t timeout_ms, int cancel_fd, output_fn on_output,
+				  void *output_ctx, symbi_cell_t **out, symbi_error_t *err)
 {
 	if (!out)
 		return symbi_fail(err, SYMBI_E_INVALID, 0, "symbi_context_run: NULL argument");
@@ -424,20 +461,20 @@ int symbi_context_run(symbi_context_t *cx, const char *code, size_t code_len, ui
 	cx->output_ctx = output_ctx;
 	bool dead = cx->dead;
 	pthread_mutex_unlock(&cx->lock);
-	bool timed_out = false;
+	enum cell_stop stop = CELL_RAN;
 	symbi_error_t send_err = {0};
 	if (!dead && send_cell(cx, code ? code : "", code_len, &send_err) == 0) {
 		uint64_t limit = timeout_ms ? timeout_ms : cx->default_timeout_ms;
 		pthread_mutex_lock(&cx->lock);
-		wait_cell(cx, started + limit);
+		bool cancelled = wait_cell(cx, started + limit, cancel_fd);
 		if (!cell_done(cx) && !cx->dead) {
 			/* Interrupt the cell; an interpreter that does not come
 			 * back from it is ended. */
-			timed_out = true;
+			stop = cancelled ? CELL_CANCELLED : CELL_TIMED_OUT;
 			pthread_mutex_unlock(&cx->lock);
 			symbi_process_signal(cx->proc, SIGINT, NULL);
 			pthread_mutex_lock(&cx->lock);
-			wait_cell(cx, symbi_monotonic_ms() + INTERRUPT_GRACE_MS);
+			wait_cell(cx, symbi_monotonic_ms() + INTERRUPT_GRACE_MS, -1);
 			if (!cell_done(cx) && !cx->dead) {
 				pthread_mutex_unlock(&cx->lock);
 				symbi_process_signal(cx->proc, SIGKILL, NULL);
@@ -452,7 +489,7 @@ int symbi_context_run(symbi_context_t *cx, const char *code, size_t code_len, ui
 		while (!dead && !cx->dead)
 			pthread_cond_wait(&cx->cond, &cx->lock);
 	}
-	int rc = finish_cell(cx, c, timed_out, started, err);
+	int rc = finish_cell(cx, c, stop, started, err);
 	cx->on_output = NULL;
 	symbi_stream_init(&cx->out.cap, cx->max_output);
 	symbi_stream_init(&cx->err.cap, cx->max_output);

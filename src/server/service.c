@@ -167,6 +167,52 @@ struct watcher {
 	const char *hangup, *why;
 };
 
+/* An execution's watcher: its thread, pipes, and the descriptor the
+ * execution is given as cancel_fd (the shutdown pipe alone when the call
+ * has no client to watch, or the thread could not start). */
+typedef struct watch {
+	struct watcher w;
+	int cancel_pipe[2], stop_pipe[2];
+	pthread_t thread;
+	bool watching;
+	int cancel_fd;
+} watch_t;
+
+static void *watcher_main(void *arg);
+
+static void watch_start(watch_t *x, srv_service_t *svc, int client_fd, const char *hangup)
+{
+	*x = (watch_t){
+		.w = {.client_fd = client_fd, .shutdown_fd = svc->cancel_fd[0], .stop_fd = -1,
+		      .cancel_w = -1, .hangup = hangup},
+		.cancel_pipe = {-1, -1}, .stop_pipe = {-1, -1}, .cancel_fd = svc->cancel_fd[0],
+	};
+	if (client_fd >= 0 && pipe2(x->cancel_pipe, O_CLOEXEC) == 0 &&
+	    pipe2(x->stop_pipe, O_CLOEXEC) == 0) {
+		x->w.stop_fd = x->stop_pipe[0];
+		x->w.cancel_w = x->cancel_pipe[1];
+		if (pthread_create(&x->thread, NULL, watcher_main, &x->w) == 0) {
+			x->watching = true;
+			x->cancel_fd = x->cancel_pipe[0];
+		}
+	}
+}
+
+/* Stops the thread and closes the pipes; x->w.why then says what
+ * cancelled the execution, if anything did. */
+static void watch_stop(watch_t *x)
+{
+	if (x->watching) {
+		ssize_t wr = write(x->stop_pipe[1], "x", 1);
+		(void)wr;
+		pthread_join(x->thread, NULL);
+	}
+	for (int i = 0; i < 2; i++) {
+		close_fd(&x->cancel_pipe[i]);
+		close_fd(&x->stop_pipe[i]);
+	}
+}
+
 static void *watcher_main(void *arg)
 {
 	struct watcher *w = arg;
@@ -268,28 +314,15 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const srv_live_source_t *
 			return NULL;
 		}
 	}
-	struct watcher w = {.client_fd = call->client_fd, .shutdown_fd = svc->cancel_fd[0],
-			    .stop_fd = -1, .cancel_w = -1, .hangup = hangup};
-	int cancel_pipe[2] = {-1, -1}, stop_pipe[2] = {-1, -1};
-	pthread_t watcher_thread;
-	bool watching = false;
-	int cancel_fd = svc->cancel_fd[0];
-	if (call->client_fd >= 0 && pipe2(cancel_pipe, O_CLOEXEC) == 0 &&
-	    pipe2(stop_pipe, O_CLOEXEC) == 0) {
-		w.stop_fd = stop_pipe[0];
-		w.cancel_w = cancel_pipe[1];
-		if (pthread_create(&watcher_thread, NULL, watcher_main, &w) == 0) {
-			watching = true;
-			cancel_fd = cancel_pipe[0];
-		}
-	}
+	watch_t watch;
+	watch_start(&watch, svc, call->client_fd, hangup);
 	symbi_exec_options_t opts = {
 		.code = code, .code_len = code_len, .env = env,
 		.stdin_data = stdin_json && json_is_string(stdin_json) ? json_string_value(stdin_json)
 								      : NULL,
 		.stdin_len = stdin_json && json_is_string(stdin_json) ? json_string_length(stdin_json)
 								     : 0,
-		.cancel_fd = cancel_fd,
+		.cancel_fd = watch.cancel_fd,
 		.timeout_ms = live ? live->timeout_ms : 0,
 		.max_output_bytes = live ? live->max_output_bytes : 0,
 	};
@@ -316,17 +349,9 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const srv_live_source_t *
 			abort(); /* a worker left in the host's namespace would mount there */
 	}
 	uint64_t elapsed = srv_now_ms() - t0;
-	if (watching) {
-		ssize_t wr = write(stop_pipe[1], "x", 1);
-		(void)wr;
-		pthread_join(watcher_thread, NULL);
-	}
-	if (!watching && res && res->status == SYMBI_STATUS_CANCELLED)
-		w.why = "shutdown";
-	for (int i = 0; i < 2; i++) {
-		close_fd(&cancel_pipe[i]);
-		close_fd(&stop_pipe[i]);
-	}
+	watch_stop(&watch);
+	if (!watch.watching && res && res->status == SYMBI_STATUS_CANCELLED)
+		watch.w.why = "shutdown";
 	srv_limiter_release(svc->limiter);
 	symbi_env_free(env);
 	if (rc < 0) {
@@ -340,8 +365,8 @@ char *srv_run(srv_service_t *svc, symbi_sandbox_t *sb, const srv_live_source_t *
 	json_object_set_new(call->audit, "exit_code", json_integer(res->exit_code));
 	json_object_set_new(call->audit, "execution_time_ms",
 			    json_integer((json_int_t)res->execution_time_ms));
-	if (w.why)
-		json_object_set_new(call->audit, "cancelled_by", json_string(w.why));
+	if (watch.w.why)
+		json_object_set_new(call->audit, "cancelled_by", json_string(watch.w.why));
 	char *out = symbi_result_to_json(res, &lerr);
 	if (!out)
 		srv_fail_lib(err, &lerr);
@@ -457,7 +482,14 @@ char *srv_run_cell(srv_service_t *svc, const srv_context_source_t *cs, const cha
 	symbi_cell_t *cell = NULL;
 	symbi_error_t lerr = {0};
 	uint64_t t0 = srv_now_ms();
-	int rc = symbi_context_run(cx, code, code_len, timeout_ms, NULL, NULL, &cell, &lerr);
+	/* A client that goes away, or the shutdown deadline, interrupts the
+	 * cell (the context keeps its state). */
+	watch_t watch;
+	watch_start(&watch, svc, call->client_fd,
+		    call->hangup_reason ? call->hangup_reason : "client_disconnected");
+	int rc = symbi_context_run_cancellable(cx, code, code_len, timeout_ms, watch.cancel_fd, NULL,
+					       NULL, &cell, &lerr);
+	watch_stop(&watch);
 	cs->put(cs->ctx);
 	srv_limiter_release(svc->limiter);
 	if (rc < 0) {
@@ -471,6 +503,8 @@ char *srv_run_cell(srv_service_t *svc, const srv_context_source_t *cs, const cha
 	json_object_set_new(call->audit, "exit_code", json_integer(cell->exit_code));
 	json_object_set_new(call->audit, "execution_time_ms",
 			    json_integer((json_int_t)cell->execution_time_ms));
+	if (watch.w.why && cell->status == SYMBI_STATUS_CANCELLED)
+		json_object_set_new(call->audit, "cancelled_by", json_string(watch.w.why));
 	char *out = symbi_cell_to_json(cell, &lerr);
 	symbi_cell_free(cell);
 	if (!out)

@@ -7,11 +7,14 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct line {
 	struct line *next;
@@ -33,10 +36,11 @@ struct srv_stream {
 	void (*release)(void *ctx);
 	void *release_ctx;
 	int client_fd; /* whose hang-up kills the process; -1: none */
-	/* A cell instead of a process (its hang-up kills nothing: the cell
-	 * ends at its timeout). */
+	/* A cell instead of a process: a hang-up interrupts it through the
+	 * cancel pipe (the context and its state stay). */
 	srv_context_source_t cs;
 	symbi_context_t *cx;
+	int cancel[2];
 	char *code;
 	size_t code_len;
 	uint64_t timeout_ms;
@@ -194,8 +198,8 @@ static void *cell_main(void *arg)
 	srv_stream_t *st = arg;
 	symbi_cell_t *cell = NULL;
 	symbi_error_t lerr = {0};
-	int rc = symbi_context_run(st->cx, st->code, st->code_len, st->timeout_ms, on_output, st,
-				   &cell, &lerr);
+	int rc = symbi_context_run_cancellable(st->cx, st->code, st->code_len, st->timeout_ms,
+					       st->cancel[0], on_output, st, &cell, &lerr);
 	st->cs.put(st->cs.ctx);
 	srv_limiter_release(st->svc->limiter);
 	char *text = rc == 0 ? symbi_cell_to_json(cell, &lerr) : NULL;
@@ -209,6 +213,9 @@ static void *cell_main(void *arg)
 static void stream_release(srv_stream_t *st)
 {
 	free(st->code);
+	for (int i = 0; i < 2; i++)
+		if (st->cancel[i] >= 0)
+			close(st->cancel[i]);
 	while (st->head) {
 		struct line *l = st->head;
 		st->head = l->next;
@@ -232,6 +239,7 @@ static srv_stream_t *stream_new(srv_service_t *svc, size_t cap, srv_exec_call_t 
 	st->release = release;
 	st->release_ctx = release_ctx;
 	st->client_fd = call->client_fd;
+	st->cancel[0] = st->cancel[1] = -1;
 	pthread_mutex_init(&st->lock, NULL);
 	srv_cond_init_monotonic(&st->cond);
 	return st;
@@ -275,6 +283,11 @@ srv_stream_t *srv_stream_start_cell(srv_service_t *svc, const srv_context_source
 	}
 	memcpy(st->code, code, code_len);
 	st->code[code_len] = '\0';
+	if (pipe2(st->cancel, O_CLOEXEC) < 0) {
+		srv_fail(err, 500, "internal", "cannot make the cell's cancel pipe: %s",
+			 strerror(errno));
+		goto fail;
+	}
 	if (srv_limiter_acquire(svc->limiter, call->client_fd, err, svc->policy->retry_after_s) < 0)
 		goto fail;
 	if (!(st->cx = cs->get(cs->ctx, err))) {
@@ -317,17 +330,36 @@ fail:
 	return NULL;
 }
 
+/* The server's shutdown deadline passed: a process stream sees it through
+ * its cancel_fd, a cell's stream here. */
+static bool cell_shut_down(const srv_stream_t *st)
+{
+	struct pollfd p = {.fd = st->svc->cancel_fd[0], .events = POLLIN};
+	return st->cancel[1] >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* A client that went away: its process is killed, its cell interrupted
+ * (the context keeps its state, as after a timeout). */
+static void stop_running(srv_stream_t *st)
+{
+	if (st->proc)
+		symbi_process_signal(st->proc, SIGKILL, NULL);
+	if (st->cancel[1] >= 0) {
+		ssize_t w = write(st->cancel[1], "x", 1);
+		(void)w;
+	}
+}
+
 size_t srv_stream_read(srv_stream_t *st, char *buf, size_t max)
 {
 	pthread_mutex_lock(&st->lock);
 	while (!st->head && !st->done) {
-		if (srv_cond_wait_ms(&st->cond, &st->lock, 250) == ETIMEDOUT &&
-		    !st->hung_up && srv_client_gone(st->client_fd)) {
-			/* Killed now; its result line ends the answer, which
+		if (srv_cond_wait_ms(&st->cond, &st->lock, 250) == ETIMEDOUT && !st->hung_up &&
+		    (srv_client_gone(st->client_fd) || cell_shut_down(st))) {
+			/* Stopped now; its result line ends the answer, which
 			 * MHD then fails to send and frees the stream. */
 			st->hung_up = true;
-			if (st->proc)
-				symbi_process_signal(st->proc, SIGKILL, NULL);
+			stop_running(st);
 		}
 	}
 	size_t n = 0;
@@ -356,8 +388,8 @@ void srv_stream_free(srv_stream_t *st)
 	pthread_mutex_lock(&st->lock);
 	bool running = !st->done;
 	pthread_mutex_unlock(&st->lock);
-	if (running && st->proc)
-		symbi_process_signal(st->proc, SIGKILL, NULL);
+	if (running)
+		stop_running(st);
 	pthread_join(st->thread, NULL);
 	symbi_process_free(st->proc);
 	if (st->release)

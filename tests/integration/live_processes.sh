@@ -292,6 +292,18 @@ http POST "/v1/sessions/$CS/contexts/$C1/execute" -d '{"code":"print(\"a\")\nx +
 expect_eq "a streamed cell: start, output, result with the value" \
 	'start stdout:a result:42' \
 	"$(python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; print(" ".join(d["type"] + (":" + d["data"].strip() if d["type"] == "stdout" else ":" + str(d.get("value")) if d["type"] == "result" else "") for d in L))' "$WORK/body")"
+# A client that goes away interrupts its cell (streamed or not), and the
+# context keeps its state: the next cell runs at once, not after the sleep.
+for stream in true false; do
+	http POST "/v1/sessions/$CS/contexts/$C1/execute" -d '{"code":"x = 5"}'
+	curl -s -o /dev/null --max-time 1 -H 'Content-Type: application/json' -X POST \
+		-d "{\"code\":\"import time\\ntime.sleep(60)\\nx = 6\",\"stream\":$stream}" \
+		"$BASE/v1/sessions/$CS/contexts/$C1/execute"
+	STATUS=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 20 -H 'Content-Type: application/json' \
+		-X POST -d '{"code":"x"}' "$BASE/v1/sessions/$CS/contexts/$C1/execute")
+	expect_eq "a cell whose client went away (stream $stream) is interrupted; the state stays" \
+		"200 5" "$STATUS $(jfield 'd["value"]')"
+done
 http GET "/v1/sessions/$CS/contexts"
 expect_eq "the listing" "$C1:python:running $C2:python:running $C3:sh:running" \
 	"$(jfield '" ".join(c["id"] + ":" + c["language"] + ":" + c["state"] for c in d["contexts"])')"

@@ -223,6 +223,40 @@ static void test_sh_context(void **state)
 	stop(lv);
 }
 
+/* A cancelled cell is interrupted as a timed-out one is: status CANCELLED,
+ * its output so far, and the context with its state goes on. The pipe is
+ * readable from the start, so that the cancel cannot come too late. */
+static void test_cancelled_cell_keeps_the_state(void **state)
+{
+	(void)state;
+	symbi_live_t *lv = start(NULL);
+	symbi_context_t *cx = context(lv, "python");
+	expect_cell(cx, "x = 7", "", NULL);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	const char *code = "import time\nprint('before', flush=True)\nx = 8\ntime.sleep(60)\nx = 9";
+	symbi_error_t err = {0};
+	symbi_cell_t *c = NULL;
+	assert_int_equal(symbi_context_run_cancellable(cx, code, strlen(code), 10000, p[0], NULL,
+						       NULL, &c, &err), 0);
+	close(p[0]);
+	close(p[1]);
+	if (c->status != SYMBI_STATUS_CANCELLED || !c->error ||
+	    strcmp(c->error, "the cell was cancelled and interrupted") != 0)
+		fail_msg("status %s error [%s] stdout [%s]", symbi_status_name(c->status),
+			 c->error ? c->error : "", c->stdout_data);
+	symbi_cell_free(c);
+	/* The interrupt came during the sleep or before it: x is 7 or 8,
+	 * never 9, and the context still answers. */
+	symbi_cell_t *after = cell(cx, "x in (7, 8)", 0);
+	assert_int_equal(after->status, SYMBI_STATUS_EXITED);
+	assert_string_equal(after->value, "True");
+	symbi_cell_free(after);
+	symbi_context_free(cx);
+	stop(lv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +264,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_python_streams_and_times_out, stop_all),
 		cmocka_unit_test_teardown(test_python_context_death_and_output_cap, stop_all),
 		cmocka_unit_test_teardown(test_sh_context, stop_all),
+		cmocka_unit_test_teardown(test_cancelled_cell_keeps_the_state, stop_all),
 	};
 	return cmocka_run_group_tests_name("context", tests, NULL, NULL);
 }

@@ -169,6 +169,20 @@ static void wait_for_root(const native_plan_t *p)
 				  "cannot chdir to %s", p->workdir);
 }
 
+void native_default_signals(void)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	/* The C library refuses its own two (32, 33) and the kernel SIGKILL
+	 * and SIGSTOP: those keep their defaults anyway. */
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 void native_exec_in_path(char *const argv[], char *const envp[])
 {
 	const char *name = argv[0];
@@ -217,6 +231,7 @@ __attribute__((noreturn)) static void program_main(const native_plan_t *p, nativ
 		native_child_fail(SYNC_FD, "start the program", errno, "dup3 failed");
 	syscall(SYS_close_range, READY_FD + 1, ~0U, 0);
 	const char *step = "start the program";
+	native_default_signals();
 	if (setsid() < 0)
 		native_child_fail(SYNC_FD, "setsid", errno, "setsid failed");
 	if (p->netns && native_loopback_up() < 0)

@@ -157,12 +157,9 @@ static int start_process(void *arg)
 	int report = fcntl(fds[NATIVE_EXEC_STATUS], F_DUPFD_CLOEXEC, CHILD_STATUS_FD);
 	if (report < 0)
 		_exit(NATIVE_SETUP_FAILED);
-	/* The init blocks SIGCHLD and ignores SIGPIPE; a program starts with
-	 * neither, as it would from a shell. */
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
+	/* The init blocks SIGCHLD and ignores SIGPIPE, and its caller may
+	 * ignore more; a program starts with none of that. */
+	native_default_signals();
 	/* The init made the cgroup namespace and installed the filter: both
 	 * are inherited. */
 	native_join_cgroup(CGROUP_FD0, li->ncg, false, report);

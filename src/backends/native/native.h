@@ -294,6 +294,11 @@ __attribute__((noreturn)) void native_child_main(const native_plan_t *p, const i
 /* child.c: searches the sandbox's PATH (not the caller's) for argv[0] and
  * execs it; returns with errno on failure. */
 void native_exec_in_path(char *const argv[], char *const envp[]);
+/* Every signal at its default disposition and none blocked, as a program
+ * started from a shell expects: exec keeps what is ignored, and the caller
+ * (a server started in the background, say, with SIGINT and SIGQUIT
+ * ignored) must not decide that for the program. System calls only. */
+void native_default_signals(void);
 /* child.c: joins the run's cgroup through the n files from fd0 (see
  * native_cgroup_open_join), then, with a cgroup, a cgroup namespace;
  * failures go to report_fd. */
