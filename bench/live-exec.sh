@@ -4,18 +4,21 @@
 # 0.3x a one-shot run"; into a live docker sandbox 40 ms or less). Builds
 # bench/live_exec.c against the static library and runs it; run as root
 # for the cgroup the default configuration gets. BACKEND: native (the
-# default), docker or gvisor (with IMAGE, symbi-test/busybox by default).
+# default), docker or gvisor (with IMAGE, symbi-test/busybox by default);
+# RUNTIME (docker backend) the daemon's runtime for the containers, e.g.
+# crun (scripts/setup registers it; the daemon's default, runc, when empty).
 #
-#   bench/live-exec.sh [RUNS] [BACKEND] [IMAGE]
+#   bench/live-exec.sh [RUNS] [BACKEND] [IMAGE] [RUNTIME]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-200}
 BACKEND=${2:-native}
 IMAGE=${3:-symbi-test/busybox}
+RUNTIME=${4:-}
 OUT=${BENCH_OUT:-build/bench}
 [ -f build/libsymbi-sandbox.a ] || { echo "missing build/libsymbi-sandbox.a: run make" >&2; exit 1; }
 mkdir -p "$OUT"
 cc -O2 -Iinclude bench/live_exec.c build/libsymbi-sandbox.a $(pkg-config --libs jansson libseccomp) -lm -lpthread \
 	-o "$OUT/live_exec"
 echo "# $(uname -sr), $(nproc) CPUs, $(date -u +%FT%TZ); $RUNS runs each, interleaved"
-"$OUT/live_exec" "$RUNS" "$BACKEND" "$IMAGE" | tee "$OUT/live-exec-$BACKEND.md"
+"$OUT/live_exec" "$RUNS" "$BACKEND" "$IMAGE" "$RUNTIME" | tee "$OUT/live-exec-$BACKEND${RUNTIME:+-$RUNTIME}.md"

@@ -2,9 +2,11 @@
  * run of the same program, both through the C library in one process (no
  * CLI start-up): RUNS of each, interleaved so that a noisy machine slows
  * both alike. Prints medians and percentiles in ms. BACKEND is native by
- * default; docker and gvisor run IMAGE (symbi-test/busybox).
+ * default; docker and gvisor run IMAGE (symbi-test/busybox); RUNTIME, for
+ * the docker backend, is the daemon's runtime its containers run on
+ * (--runtime, e.g. crun; the daemon's default when absent).
  *
- *   bench/live-exec.sh [RUNS] [BACKEND] [IMAGE]   (builds and runs this) */
+ *   bench/live-exec.sh [RUNS] [BACKEND] [IMAGE] [RUNTIME]   (builds and runs this) */
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,12 +54,16 @@ int main(int argc, char **argv)
 	int runs = argc > 1 ? atoi(argv[1]) : 200;
 	const char *backend = argc > 2 ? argv[2] : "native";
 	const char *image = argc > 3 ? argv[3] : "symbi-test/busybox";
+	const char *runtime = argc > 4 && argv[4][0] ? argv[4] : NULL;
+	char runtime_flag[128];
+	snprintf(runtime_flag, sizeof(runtime_flag), "--runtime=%s", runtime ? runtime : "");
 	if (runs < 10)
 		runs = 10;
 	symbi_error_t err = {0};
 	symbi_config_t *cfg = symbi_config_new();
 	if (!cfg || symbi_config_set(cfg, "backend", backend, &err) < 0 ||
-	    (strcmp(backend, "native") != 0 && symbi_config_set(cfg, "image", image, &err) < 0)) {
+	    (strcmp(backend, "native") != 0 && symbi_config_set(cfg, "image", image, &err) < 0) ||
+	    (runtime && symbi_config_set(cfg, "extra_flags", runtime_flag, &err) < 0)) {
 		fprintf(stderr, "live_exec: %s\n", err.message);
 		return 125;
 	}
@@ -110,7 +116,8 @@ int main(int argc, char **argv)
 		cycle[i - 5] = t5 - t4;
 	}
 	char title[64];
-	snprintf(title, sizeof(title), "%s backend, ms", backend);
+	snprintf(title, sizeof(title), "%s backend%s%s, ms", backend, runtime ? " on " : "",
+		 runtime ? runtime : "");
 	printf("| %-40s | %7s | %7s | %7s | %7s |\n", title, "median", "mean", "p90", "max");
 	printf("|------------------------------------------|---------|---------|---------|---------|\n");
 	report("one-shot run of sh -c true", one, runs);
