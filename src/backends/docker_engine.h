@@ -10,7 +10,6 @@
 #include <symbi/sandbox.h>
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stddef.h>
 
 /* The daemon's socket: DOCKER_HOST's unix:// path, or
@@ -25,28 +24,16 @@ typedef struct symbi_curl_fns {
 	int (*easy_perform)(void *c);
 	int (*easy_getinfo)(void *c, int info, ...);
 	void (*easy_cleanup)(void *c);
-	void (*easy_reset)(void *c);
 	const char *(*easy_strerror)(int code);
 	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
 	void (*slist_free_all)(struct curl_slist *list);
 } symbi_curl_fns_t;
 
-/* Idle request handles kept: each keeps its connection to the daemon open
- * for the next request (a live sandbox's pumps, spawns and waiter may ask
- * at once; more than this are closed after their request). */
-#define SYMBI_ENGINE_IDLE_MAX 4
-
-/* A connection to the daemon: its socket, libcurl, and the request
- * handles between requests, each with its kept-alive connection: a new
- * connection per request cost each exec's create and inspect a connect
- * and the daemon's accept. */
+/* A connection to the daemon: its socket and libcurl. */
 typedef struct symbi_engine {
 	char socket[108];
 	void *lib; /* libcurl's handle; NULL when closed */
 	symbi_curl_fns_t curl;
-	pthread_mutex_t lock; /* guards idle (initialized while lib is set) */
-	void *idle[SYMBI_ENGINE_IDLE_MAX];
-	size_t n_idle;
 } symbi_engine_t;
 
 /* Finds the socket (symbi_engine_socket) and loads libcurl. Returns 0, or
@@ -58,13 +45,14 @@ void symbi_engine_close(symbi_engine_t *e);
 /* One request: METHOD path with body (a JSON document, or NULL). Returns
  * the HTTP status with the reply parsed in *reply (NULL when it is empty
  * or not JSON; the caller frees it), or -1 with err when the daemon could
- * not be reached. Thread-safe: requests may run at once. */
-long symbi_engine_request(symbi_engine_t *e, const char *method, const char *path,
+ * not be reached. Each request has a connection of its own,
+ * close-on-exec. */
+long symbi_engine_request(const symbi_engine_t *e, const char *method, const char *path,
 			  json_t *body, json_t **reply, symbi_error_t *err);
 
 /* The same with its own time limit (0: none, for a request that waits,
  * like ContainerWait). */
-long symbi_engine_request_timed(symbi_engine_t *e, const char *method, const char *path,
+long symbi_engine_request_timed(const symbi_engine_t *e, const char *method, const char *path,
 				json_t *body, long timeout_ms, json_t **reply, symbi_error_t *err);
 
 /* The daemon's message in a reply ("message"), or a fallback. */

@@ -10,6 +10,7 @@
 #include <symbi/sandbox.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int test_n, failed;
@@ -108,6 +110,25 @@ static int count_fds(void)
 	if (d)
 		closedir(d);
 	return n;
+}
+
+/* Sockets this process has open: all of them, and those a program it runs
+ * would inherit (not close-on-exec). */
+static void count_sockets(int *all, int *inheritable)
+{
+	*all = *inheritable = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		struct stat st;
+		if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+			continue;
+		(*all)++;
+		*inheritable += !(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	}
+	if (d)
+		closedir(d);
 }
 
 /* Containers of this process (by the owner label, which names our pid). */
@@ -254,6 +275,12 @@ static void test_state_and_leaks(void)
 	}
 	check(all, "120 execs in a row, each with its own output");
 	check(count_fds() == fds, "120 execs leave no descriptor open (%d, %d before)", count_fds(), fds);
+	/* The sandbox's connections to the daemon (its waiter's at least). */
+	int socks, inheritable;
+	count_sockets(&socks, &inheritable);
+	check(socks > 0 && inheritable == 0,
+	      "the connections to the daemon are close-on-exec (%d sockets, %d not)", socks,
+	      inheritable);
 	check(out_is(lv, "wc -l < /tmp/count", "120\n"), "all 120 ran in the same container");
 	int pids[4];
 	check(symbi_live_list(lv, pids, 4) == 0, "no process listed once all were waited for");
