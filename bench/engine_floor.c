@@ -16,20 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_time.h"
+
 static const char *sock_path;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static int dial(void)
 {
@@ -150,7 +139,7 @@ int main(int argc, char **argv)
 	}
 	double *all[] = {create, head, stream, inspect, total};
 	for (size_t j = 0; j < sizeof(all) / sizeof(all[0]); j++)
-		qsort(all[j], (size_t)runs, sizeof(double), cmp);
+		sort_times(all[j], runs);
 	printf("| %-52s | %7.2f | %7.2f |\n", "ExecCreate (kept-alive connection)", create[runs / 2],
 	       create[runs * 9 / 10]);
 	printf("| %-52s | %7.2f | %7.2f |\n", "ExecStart: until its headers", head[runs / 2], head[runs * 9 / 10]);

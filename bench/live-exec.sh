@@ -20,5 +20,5 @@ OUT=${BENCH_OUT:-build/bench}
 mkdir -p "$OUT"
 cc -O2 -Iinclude bench/live_exec.c build/libsymbi-sandbox.a $(pkg-config --libs jansson libseccomp) -lm -lpthread \
 	-o "$OUT/live_exec"
-echo "# $(uname -sr), $(nproc) CPUs, $(date -u +%FT%TZ); $RUNS runs each, interleaved"
+echo "# $(uname -sr), $(nproc) CPUs, $(date -u +%FT%TZ); $RUNS runs each, interleaved (see bench/live_exec.c)"
 "$OUT/live_exec" "$RUNS" "$BACKEND" "$IMAGE" "$RUNTIME" | tee "$OUT/live-exec-$BACKEND${RUNTIME:+-$RUNTIME}.md"
