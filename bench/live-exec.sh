@@ -6,7 +6,9 @@
 # for the cgroup the default configuration gets. BACKEND: native (the
 # default), docker or gvisor (with IMAGE, symbi-test/busybox by default);
 # RUNTIME (docker backend) the daemon's runtime for the containers, e.g.
-# crun (scripts/setup registers it; the daemon's default, runc, when empty).
+# crun (scripts/setup registers it); without one, the docker backend is
+# measured on the daemon's default (runc) and then on crun if the daemon
+# has it.
 #
 #   bench/live-exec.sh [RUNS] [BACKEND] [IMAGE] [RUNTIME]
 set -euo pipefail
@@ -20,5 +22,13 @@ OUT=${BENCH_OUT:-build/bench}
 mkdir -p "$OUT"
 cc -O2 -Iinclude bench/live_exec.c build/libsymbi-sandbox.a $(pkg-config --libs jansson libseccomp) -lm -lpthread \
 	-o "$OUT/live_exec"
-echo "# $(uname -sr), $(nproc) CPUs, $(date -u +%FT%TZ); $RUNS runs each, interleaved (see bench/live_exec.c)"
-"$OUT/live_exec" "$RUNS" "$BACKEND" "$IMAGE" "$RUNTIME" | tee "$OUT/live-exec-$BACKEND${RUNTIME:+-$RUNTIME}.md"
+echo "# $(uname -sr), $(nproc) CPUs, $(date -u +%FT%TZ); $RUNS runs each, interleaved"
+RUNTIMES=("$RUNTIME")
+if [ "$BACKEND" = docker ] && [ -z "$RUNTIME" ] &&
+	docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"crun"'; then
+	RUNTIMES+=(crun)
+fi
+for rt in "${RUNTIMES[@]}"; do
+	"$OUT/live_exec" "$RUNS" "$BACKEND" "$IMAGE" "$rt" | tee "$OUT/live-exec-$BACKEND${rt:+-$rt}.md"
+	echo
+done

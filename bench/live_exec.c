@@ -1,16 +1,13 @@
 /* Latency of one trivial process in a live sandbox, next to a one-shot
  * run of the same program, both through the C library in one process (no
  * CLI start-up): RUNS of each, interleaved so that a noisy machine slows
- * both alike (on docker and gvisor the execs in one pass, the runs that
- * remove a container in another: see main). Prints medians and
- * percentiles in ms. BACKEND is native by default; docker and gvisor run
- * IMAGE (symbi-test/busybox); RUNTIME, for the docker backend, is the
- * daemon's runtime its containers run on (--runtime, e.g. crun; the
- * daemon's default when absent).
+ * both alike. Prints medians and percentiles in ms. BACKEND is native by
+ * default; docker and gvisor run IMAGE (symbi-test/busybox); RUNTIME, for
+ * the docker backend, is the daemon's runtime its containers run on
+ * (--runtime, e.g. crun; the daemon's default when absent).
  *
  *   bench/live-exec.sh [RUNS] [BACKEND] [IMAGE] [RUNTIME]   (builds and runs this) */
 #include <spawn.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,56 +71,39 @@ int main(int argc, char **argv)
 	char *true_argv[] = {"true", NULL};
 	symbi_exec_options_t by_code = {.code = "true", .code_len = 4, .cancel_fd = -1};
 	symbi_exec_options_t by_argv = {.argv = true_argv, .cancel_fd = -1};
-	/* On docker and gvisor the daemon is still busy with a removed
-	 * container after the call returned: an exec right after a one-shot
-	 * run (or a stop) took 3-13 ms longer. There the execs are timed in a
-	 * first pass and the runs that remove a container in a second; the
-	 * native backend keeps them all interleaved. */
-	bool separate = strcmp(backend, "native") != 0;
-	for (int pass = 0; pass < (separate ? 2 : 1); pass++)
-		for (int i = 0; i < runs + 5; i++) {
-			bool execs = !separate || pass == 0, removals = !separate || pass == 1;
-			symbi_result_t *res = NULL;
-			double t0 = now_ms();
-			if (removals && (symbi_sandbox_execute(sb, "true", 4, NULL, &res, &err) < 0 ||
-					 check(res, "one-shot") < 0))
-				return 1;
-			double t1 = now_ms();
-			if (execs && (symbi_live_exec(lv, &by_code, &res, &err) < 0 ||
-				      check(res, "live sh -c true") < 0))
-				return 1;
-			double t2 = now_ms();
-			if (execs && (symbi_live_exec(lv, &by_argv, &res, &err) < 0 ||
-				      check(res, "live true") < 0))
-				return 1;
-			double t3 = now_ms();
-			pid_t pid;
-			int status;
-			if (execs && (posix_spawnp(&pid, "true", NULL, NULL, true_argv, environ) != 0 ||
-				      waitpid(pid, &status, 0) != pid))
-				return 1;
-			double t4 = now_ms();
-			/* A one-shot run made of a live sandbox: start, exec, stop. */
-			if (removals) {
-				symbi_live_t *once = symbi_live_start(cfg, &err);
-				if (!once || symbi_live_exec(once, &by_code, &res, &err) < 0 ||
-				    check(res, "start+exec+stop") < 0)
-					return 1;
-				symbi_live_stop(once);
-			}
-			double t5 = now_ms();
-			if (i < 5)
-				continue; /* warm-up */
-			if (execs) {
-				code[i - 5] = t2 - t1;
-				prog[i - 5] = t3 - t2;
-				bare[i - 5] = t4 - t3;
-			}
-			if (removals) {
-				one[i - 5] = t1 - t0;
-				cycle[i - 5] = t5 - t4;
-			}
-		}
+	for (int i = 0; i < runs + 5; i++) {
+		symbi_result_t *res = NULL;
+		double t0 = now_ms();
+		if (symbi_sandbox_execute(sb, "true", 4, NULL, &res, &err) < 0 || check(res, "one-shot") < 0)
+			return 1;
+		double t1 = now_ms();
+		if (symbi_live_exec(lv, &by_code, &res, &err) < 0 || check(res, "live sh -c true") < 0)
+			return 1;
+		double t2 = now_ms();
+		if (symbi_live_exec(lv, &by_argv, &res, &err) < 0 || check(res, "live true") < 0)
+			return 1;
+		double t3 = now_ms();
+		pid_t pid;
+		int status;
+		if (posix_spawnp(&pid, "true", NULL, NULL, true_argv, environ) != 0 ||
+		    waitpid(pid, &status, 0) != pid)
+			return 1;
+		double t4 = now_ms();
+		/* A one-shot run made of a live sandbox: start, exec, stop. */
+		symbi_live_t *once = symbi_live_start(cfg, &err);
+		if (!once || symbi_live_exec(once, &by_code, &res, &err) < 0 ||
+		    check(res, "start+exec+stop") < 0)
+			return 1;
+		symbi_live_stop(once);
+		double t5 = now_ms();
+		if (i < 5)
+			continue; /* warm-up */
+		one[i - 5] = t1 - t0;
+		code[i - 5] = t2 - t1;
+		prog[i - 5] = t3 - t2;
+		bare[i - 5] = t4 - t3;
+		cycle[i - 5] = t5 - t4;
+	}
 	char title[64];
 	snprintf(title, sizeof(title), "%s backend%s%s, ms", backend, runtime ? " on " : "",
 		 runtime ? runtime : "");
