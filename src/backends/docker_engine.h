@@ -45,7 +45,8 @@ void symbi_engine_close(symbi_engine_t *e);
 /* One request: METHOD path with body (a JSON document, or NULL). Returns
  * the HTTP status with the reply parsed in *reply (NULL when it is empty
  * or not JSON; the caller frees it), or -1 with err when the daemon could
- * not be reached. */
+ * not be reached. Each request has a connection of its own,
+ * close-on-exec. */
 long symbi_engine_request(const symbi_engine_t *e, const char *method, const char *path,
 			  json_t *body, json_t **reply, symbi_error_t *err);
 

@@ -335,14 +335,7 @@ static void proc_release(docker_proc_t *p)
 static void unlink_proc(void *proc)
 {
 	docker_proc_t *p = proc;
-	docker_live_t *lv = p->lv;
-	pthread_mutex_lock(&lv->lock);
-	for (docker_proc_t **pp = &lv->procs; *pp; pp = &(*pp)->next)
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	pthread_mutex_unlock(&lv->lock);
+	symbi_live_procs_unlink(&p->lv->procs, &p->node);
 }
 
 /* The exec's body: the wrapper around argv, or around lang's interpreter
@@ -435,7 +428,7 @@ int docker_live_spawn(void *live, const symbi_exec_options_t *o, void **out, sym
 	docker_live_t *lv = live;
 	*out = NULL;
 	pthread_mutex_lock(&lv->lock);
-	docker_live_prune_orphans_locked(lv);
+	symbi_live_procs_prune_locked(&lv->procs);
 	pthread_mutex_unlock(&lv->lock);
 	const char *why = docker_live_ended(lv);
 	if (why)
@@ -446,6 +439,7 @@ int docker_live_spawn(void *live, const symbi_exec_options_t *o, void **out, sym
 	if (!p)
 		return symbi_fail_nomem(err);
 	p->lv = lv;
+	p->node.proc = p;
 	p->conn = p->out_fd = p->err_fd = p->in_fd = p->stdin_fd = -1;
 	p->done[0] = p->done[1] = -1;
 	p->detached = o->detached;
@@ -486,10 +480,7 @@ int docker_live_spawn(void *live, const symbi_exec_options_t *o, void **out, sym
 		goto fail;
 	if (o->stdin_open)
 		p->stdin_fd = symbi_supervision_take_stdin(p->sup);
-	pthread_mutex_lock(&lv->lock);
-	p->next = lv->procs;
-	lv->procs = p;
-	pthread_mutex_unlock(&lv->lock);
+	symbi_live_procs_add(&lv->procs, &p->node);
 	*out = p;
 	return 0;
 fail:
@@ -572,9 +563,7 @@ void docker_proc_free(void *proc)
 	if (p->detached) {
 		/* It runs on: the sandbox keeps its record (for list) and
 		 * frees it when it has ended or at the stop. */
-		pthread_mutex_lock(&p->lv->lock);
-		p->orphan = true;
-		pthread_mutex_unlock(&p->lv->lock);
+		symbi_live_procs_orphan(&p->lv->procs, &p->node);
 		return;
 	}
 	unlink_proc(p);
@@ -583,10 +572,17 @@ void docker_proc_free(void *proc)
 	docker_proc_join_release(p);
 }
 
+/* Whether its pump is done; called with lv->lock held. */
+bool docker_proc_ended(void *proc)
+{
+	return ((docker_proc_t *)proc)->finished;
+}
+
 /* Waits for a process's pump to be done (its stream ends when the
  * container is gone) and frees it. */
-void docker_proc_join_release(docker_proc_t *p)
+void docker_proc_join_release(void *proc)
 {
+	docker_proc_t *p = proc;
 	if (p->have_pump)
 		pthread_join(p->pump, NULL);
 	p->have_pump = false;

@@ -42,9 +42,11 @@ static void set_ended(docker_live_t *lv, const char *why)
 static void end_streams(docker_live_t *lv)
 {
 	pthread_mutex_lock(&lv->lock);
-	for (docker_proc_t *p = lv->procs; p; p = p->next)
+	for (symbi_live_node_t *n = lv->procs.head; n; n = n->next) {
+		docker_proc_t *p = n->proc;
 		if (p->conn >= 0)
 			shutdown(p->conn, SHUT_RDWR);
+	}
 	pthread_mutex_unlock(&lv->lock);
 }
 
@@ -297,6 +299,8 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&lv->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	lv->procs = (symbi_live_procs_t){.lock = &lv->lock, .ended = docker_proc_ended,
+					 .release = docker_proc_join_release};
 	*out = lv; /* from here on the caller kills and frees on failure */
 	char image_id[160], why[1024] = "";
 	symbi_strlist_t image_volumes = {0};
@@ -385,12 +389,7 @@ static void live_free(void *live)
 		pthread_join(lv->waiter, NULL); /* the container is gone: it returns */
 	if (lv->waiter_fd >= 0)
 		close(lv->waiter_fd);
-	/* Only orphans are left: every other handle was freed before. */
-	while (lv->procs) {
-		docker_proc_t *p = lv->procs;
-		lv->procs = p->next;
-		docker_proc_join_release(p);
-	}
+	symbi_live_procs_release_all(&lv->procs);
 	symbi_docker_reaper_release(&lv->reaper);
 	symbi_docker_volumes_release(&lv->volumes);
 	symbi_strlist_clear(&lv->control_env);
@@ -409,39 +408,17 @@ const char *docker_live_ended(void *live)
 	return why;
 }
 
-/* Frees the records of detached processes whose handle is gone and which
- * ended. Called with lv->lock held; returns with it held. */
-void docker_live_prune_orphans_locked(docker_live_t *lv)
+/* A process's pid in the container while it runs, else 0; with lv->lock
+ * held. */
+static int running_pid(void *proc)
 {
-	for (docker_proc_t **pp = &lv->procs; *pp;) {
-		docker_proc_t *p = *pp;
-		if (p->orphan && p->finished) {
-			*pp = p->next;
-			pthread_mutex_unlock(&lv->lock);
-			docker_proc_join_release(p);
-			pthread_mutex_lock(&lv->lock);
-			pp = &lv->procs; /* the list may have changed meanwhile */
-			continue;
-		}
-		pp = &p->next;
-	}
+	const docker_proc_t *p = proc;
+	return p->finished ? 0 : p->pid;
 }
 
 static size_t live_list(void *live, int *pids, size_t max)
 {
-	docker_live_t *lv = live;
-	size_t n = 0;
-	pthread_mutex_lock(&lv->lock);
-	docker_live_prune_orphans_locked(lv);
-	for (docker_proc_t *p = lv->procs; p; p = p->next) {
-		if (p->finished || p->pid <= 0)
-			continue;
-		if (n < max)
-			pids[n] = p->pid;
-		n++;
-	}
-	pthread_mutex_unlock(&lv->lock);
-	return n;
+	return symbi_live_procs_list(&((docker_live_t *)live)->procs, running_pid, pids, max);
 }
 
 const symbi_live_ops_t symbi_docker_live_ops = {

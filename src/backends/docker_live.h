@@ -7,6 +7,7 @@
 #include "../core/backend.h"
 #include "docker.h"
 #include "docker_engine.h"
+#include "../core/live_proc.h"
 #include "../core/supervise.h"
 
 #include <limits.h>
@@ -37,7 +38,7 @@ typedef struct docker_live {
 	bool created;    /* docker run -d may have made the container */
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t cond;
-	docker_proc_t *procs;
+	symbi_live_procs_t procs; /* its processes (docker_proc_t) */
 	int busy;        /* processes running that are not detached */
 	uint64_t started_ms, active_ms;
 	bool stopping;   /* the monitor is to end */
@@ -50,14 +51,14 @@ typedef struct docker_live {
 
 struct docker_proc {
 	docker_live_t *lv;
-	docker_proc_t *next;
+	symbi_live_node_t node; /* in lv->procs */
 	char exec_id[128];
 	int conn;          /* the hijacked stream */
 	int out_fd, err_fd, in_fd; /* the supervision's ends; -1 when closed */
 	int done[2];       /* pipe: readable once the pump is done */
 	pthread_t pump;
 	bool have_pump;
-	bool detached, orphan;
+	bool detached;
 	/* Set by the pump under lv->lock. */
 	int pid;           /* in the container; 0 until read */
 	bool finished, code_known, sandbox_gone;
@@ -77,15 +78,13 @@ struct docker_proc {
 
 /* docker_live.c */
 const char *docker_live_ended(void *live);
-/* Frees the records of detached processes whose handle is gone and which
- * ended. Called with lv->lock held; returns with it held. */
-void docker_live_prune_orphans_locked(docker_live_t *lv);
 /* The container's OOM kills so far, or -1 if they cannot be read. */
 long docker_live_oom_kills(const docker_live_t *lv);
 
 /* docker_exec.c: the process operations of symbi_docker_live_ops, and
- * the freeing of a process record once its pump is done (which it waits
- * for: the stream ends at the latest when the container is gone). */
+ * for lv->procs whether a process has ended and the freeing of its record
+ * once its pump is done (which it waits for: the stream ends at the
+ * latest when the container is gone). */
 int docker_live_spawn(void *live, const symbi_exec_options_t *o, void **out, symbi_error_t *err);
 int docker_proc_wait(void *proc, symbi_result_t **out, symbi_error_t *err);
 int docker_proc_signal(void *proc, int sig, symbi_error_t *err);
@@ -93,6 +92,7 @@ int docker_proc_write_stdin(void *proc, const void *data, size_t len, symbi_erro
 int docker_proc_close_stdin(void *proc, symbi_error_t *err);
 int docker_proc_id(const void *proc);
 void docker_proc_free(void *proc);
-void docker_proc_join_release(docker_proc_t *p);
+bool docker_proc_ended(void *proc);
+void docker_proc_join_release(void *proc);
 
 #endif

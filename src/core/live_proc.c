@@ -9,6 +9,75 @@
 #include <string.h>
 #include <sys/socket.h>
 
+void symbi_live_procs_add(symbi_live_procs_t *l, symbi_live_node_t *node)
+{
+	pthread_mutex_lock(l->lock);
+	node->next = l->head;
+	l->head = node;
+	pthread_mutex_unlock(l->lock);
+}
+
+void symbi_live_procs_unlink(symbi_live_procs_t *l, symbi_live_node_t *node)
+{
+	pthread_mutex_lock(l->lock);
+	for (symbi_live_node_t **pp = &l->head; *pp; pp = &(*pp)->next)
+		if (*pp == node) {
+			*pp = node->next;
+			break;
+		}
+	pthread_mutex_unlock(l->lock);
+}
+
+void symbi_live_procs_orphan(symbi_live_procs_t *l, symbi_live_node_t *node)
+{
+	pthread_mutex_lock(l->lock);
+	node->orphan = true;
+	pthread_mutex_unlock(l->lock);
+}
+
+void symbi_live_procs_prune_locked(symbi_live_procs_t *l)
+{
+	for (symbi_live_node_t **pp = &l->head; *pp;) {
+		symbi_live_node_t *n = *pp;
+		if (n->orphan && l->ended(n->proc)) {
+			*pp = n->next;
+			pthread_mutex_unlock(l->lock);
+			l->release(n->proc);
+			pthread_mutex_lock(l->lock);
+			pp = &l->head; /* the list may have changed meanwhile */
+			continue;
+		}
+		pp = &n->next;
+	}
+}
+
+size_t symbi_live_procs_list(symbi_live_procs_t *l, int (*running_pid)(void *proc), int *pids,
+			     size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(l->lock);
+	symbi_live_procs_prune_locked(l);
+	for (symbi_live_node_t *node = l->head; node; node = node->next) {
+		int pid = running_pid(node->proc);
+		if (pid <= 0)
+			continue;
+		if (n < max)
+			pids[n] = pid;
+		n++;
+	}
+	pthread_mutex_unlock(l->lock);
+	return n;
+}
+
+void symbi_live_procs_release_all(symbi_live_procs_t *l)
+{
+	while (l->head) {
+		symbi_live_node_t *n = l->head;
+		l->head = n->next;
+		l->release(n->proc);
+	}
+}
+
 int symbi_live_proc_wait(symbi_supervision_t **sup, bool detached, void *proc,
 			 void (*unlink)(void *proc),
 			 int (*classify)(void *proc, const symbi_supervise_outcome_t *oc,

@@ -1,13 +1,64 @@
 /* What every backend's live processes do alike (native/live.c,
- * docker_exec.c): the end of a waited-for process as a result (classified
- * by the backend through src/core/classify.h), and the caller's side of an
- * open stdin. */
+ * docker_exec.c): the sandbox's list of its processes with the release of
+ * detached ones whose handle is gone, the end of a waited-for process as a
+ * result (classified by the backend through src/core/classify.h), and the
+ * caller's side of an open stdin. */
 #ifndef SYMBI_CORE_LIVE_PROC_H
 #define SYMBI_CORE_LIVE_PROC_H
 
 #include <symbi/sandbox.h>
 
 #include "supervise.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+/* A process's place in its sandbox's list (a member of the backend's
+ * process record). */
+typedef struct symbi_live_node {
+	struct symbi_live_node *next;
+	void *proc;  /* the record it is in */
+	bool orphan; /* detached, its handle freed: the sandbox's to free */
+} symbi_live_node_t;
+
+/* A live sandbox's processes: those whose handle the caller holds, and
+ * detached ones whose handle was freed while they ran on ("orphans"),
+ * kept for list until they end. Guarded by the backend's lock, which its
+ * other state shares. */
+typedef struct symbi_live_procs {
+	symbi_live_node_t *head;
+	pthread_mutex_t *lock;
+	/* Whether a process has ended; called with the lock held. */
+	bool (*ended)(void *proc);
+	/* Frees a process's record; called without the lock (it may wait for
+	 * a thread of the process's that takes it). */
+	void (*release)(void *proc);
+} symbi_live_procs_t;
+
+/* Adds a process (node->proc set) to the list, or takes it out (not in
+ * it: nothing happens). */
+void symbi_live_procs_add(symbi_live_procs_t *l, symbi_live_node_t *node);
+void symbi_live_procs_unlink(symbi_live_procs_t *l, symbi_live_node_t *node);
+
+/* A detached process's handle is freed: it stays listed while it runs and
+ * is released once it has ended (symbi_live_procs_prune_locked) or at the
+ * end of the sandbox (symbi_live_procs_release_all). */
+void symbi_live_procs_orphan(symbi_live_procs_t *l, symbi_live_node_t *node);
+
+/* Releases the orphans that have ended. Called with the lock held, which
+ * it drops around each release; returns with it held. */
+void symbi_live_procs_prune_locked(symbi_live_procs_t *l);
+
+/* The processes that run, for list, the ended orphans released first:
+ * their pids (in the sandbox), at most max of them in pids; returns how
+ * many run. running_pid(proc) is a process's pid, or 0 when it has ended
+ * or has none yet; called with the lock held. */
+size_t symbi_live_procs_list(symbi_live_procs_t *l, int (*running_pid)(void *proc), int *pids,
+			     size_t max);
+
+/* At the sandbox's end, when only orphans are left (every other handle
+ * was freed before): releases them all. No lock: nothing else runs. */
+void symbi_live_procs_release_all(symbi_live_procs_t *l);
 
 /* Waits for a process: takes *sup (NULL afterwards; a NULL *sup is the
  * error for a detached process or a second wait), supervises it to its

@@ -1,12 +1,16 @@
 /* Live sandboxes on the docker and gvisor backends, against the real
- * engine (run by live_docker.sh): prints TAP lines, numbered from
- * argv[4] on, and the count it ran as "# ran N" at the end.
+ * engine (run by live_docker.sh, and by live_docker_crun.sh with a
+ * RUNTIME: the docker backend's containers on that runtime of the daemon,
+ * through extra_flags --runtime): prints TAP lines, numbered from argv[4]
+ * on, and the count it ran as "# ran N" at the end.
  *
- *   live_docker BACKEND BUSYBOX_IMAGE PYTHON_IMAGE FIRST_NUMBER
+ *   live_docker BACKEND BUSYBOX_IMAGE PYTHON_IMAGE FIRST_NUMBER [RUNTIME]
  *
  * Every check names what it asserts; nothing asserts time. */
 #include <symbi/sandbox.h>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,12 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../unit/test_helpers.h"
 
 static int test_n, failed;
 static const char *backend, *busybox, *python;
+static const char *runtime;    /* the daemon's runtime asked for; NULL: its default */
+static char runtime_flag[128]; /* --runtime=RUNTIME */
 static bool gvisor;
 
 static void check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -27,7 +34,8 @@ static void check(bool cond, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	printf("%s %d - [%s] ", cond ? "ok" : "not ok", ++test_n, backend);
+	printf("%s %d - [%s%s%s] ", cond ? "ok" : "not ok", ++test_n, backend, runtime ? " on " : "",
+	       runtime ? runtime : "");
 	vprintf(fmt, ap);
 	printf("\n");
 	va_end(ap);
@@ -47,7 +55,8 @@ static symbi_live_t *start_with(const char *image, const char *const *fields)
 	symbi_error_t err = {0};
 	symbi_config_t *cfg = symbi_config_new();
 	if (symbi_config_set(cfg, "backend", backend, &err) < 0 ||
-	    symbi_config_set(cfg, "image", image, &err) < 0) {
+	    symbi_config_set(cfg, "image", image, &err) < 0 ||
+	    (runtime && symbi_config_set(cfg, "extra_flags", runtime_flag, &err) < 0)) {
 		printf("Bail out! config: %s\n", err.message);
 		exit(1);
 	}
@@ -94,6 +103,25 @@ static bool out_is(symbi_live_t *lv, const char *code, const char *want)
 	return good;
 }
 
+/* Sockets this process has open: all of them, and those a program it runs
+ * would inherit (not close-on-exec). */
+static void count_sockets(int *all, int *inheritable)
+{
+	*all = *inheritable = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		struct stat st;
+		if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+			continue;
+		(*all)++;
+		*inheritable += !(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* Containers of this process (by the owner label, which names our pid). */
 static int my_containers(void)
 {
@@ -109,9 +137,32 @@ static int my_containers(void)
 	return n;
 }
 
+/* The runtime the daemon runs this process's containers on, each
+ * container's on a line. */
+static void my_runtimes(char *out, size_t size)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "docker ps -q --filter label=io.symbi.sandbox.owner | xargs -r docker inspect --format "
+		 "'{{index .Config.Labels \"io.symbi.sandbox.owner\"}} {{.HostConfig.Runtime}}' | "
+		 "grep '/%d/' | sed 's/.* //'", (int)getpid());
+	FILE *f = popen(cmd, "r");
+	size_t len = f ? fread(out, 1, size - 1, f) : 0;
+	out[len] = '\0';
+	if (f)
+		pclose(f);
+}
+
 static void test_basics(void)
 {
 	symbi_live_t *lv = start_with(busybox, NULL);
+	if (runtime) {
+		char got[256], want[160];
+		my_runtimes(got, sizeof(got));
+		snprintf(want, sizeof(want), "%s\n", runtime);
+		check(strcmp(got, want) == 0, "the container runs on the runtime asked for, %s (got [%s])",
+		      runtime, got);
+	}
 	symbi_result_t *r = sh(lv, "echo out; echo err >&2; exit 3");
 	check(r->status == SYMBI_STATUS_EXITED && r->exit_code == 3 &&
 		      strcmp(r->stdout_data, "out\n") == 0 && strcmp(r->stderr_data, "err\n") == 0,
@@ -188,6 +239,12 @@ static void test_state_and_leaks(void)
 	}
 	check(all, "120 execs in a row, each with its own output");
 	check(count_fds() == fds, "120 execs leave no descriptor open (%d, %d before)", count_fds(), fds);
+	/* The sandbox's connections to the daemon (its waiter's at least). */
+	int socks, inheritable;
+	count_sockets(&socks, &inheritable);
+	check(socks > 0 && inheritable == 0,
+	      "the connections to the daemon are close-on-exec (%d sockets, %d not)", socks,
+	      inheritable);
 	check(out_is(lv, "wc -l < /tmp/count", "120\n"), "all 120 ran in the same container");
 	int pids[4];
 	check(symbi_live_list(lv, pids, 4) == 0, "no process listed once all were waited for");
@@ -423,10 +480,13 @@ static void test_bad_input(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s BACKEND BUSYBOX_IMAGE PYTHON_IMAGE FIRST_NUMBER\n", argv[0]);
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: %s BACKEND BUSYBOX_IMAGE PYTHON_IMAGE FIRST_NUMBER [RUNTIME]\n",
+			argv[0]);
 		return 2;
 	}
+	runtime = argc == 6 ? argv[5] : NULL;
+	snprintf(runtime_flag, sizeof(runtime_flag), "--runtime=%s", runtime ? runtime : "");
 	backend = argv[1];
 	busybox = argv[2];
 	python = argv[3];

@@ -7,9 +7,15 @@
 # control container without it. Nothing of the suite's is left: its
 # containers (counted by the owner label, which names the test's pid) and
 # the host state (scripts/run-tests) are compared before and after.
+# LIVE_DOCKER_RUNTIME (set by live_docker_crun.sh): the docker run only,
+# its containers on that runtime of the daemon.
 source "$(dirname "$0")/../lib.sh"
+RUNTIME=${LIVE_DOCKER_RUNTIME:-}
 
 require_engine runsc
+[ -z "$RUNTIME" ] || require "the $RUNTIME runtime registered with the engine" \
+	"run scripts/setup (it installs crun and registers scripts/crun-runtime as runtime crun; a daemon started before that needs it added to the runtimes of its daemon.json, then a reload: kill -HUP \$(cat /var/lib/symbi-sandbox-test/dockerd.pid))" \
+	bash -c 'docker info --format "{{json .Runtimes}}" | grep -q "\"$1\""' _ "$RUNTIME"
 require "the library" "run make" test -f "$ROOT/build/libsymbi-sandbox.a"
 require "libcurl" "apt-get install libcurl4 (or run scripts/setup)" bash -c 'ldconfig -p | grep -q "libcurl\(-gnutls\)\?\.so\.4 "' 
 
@@ -31,8 +37,10 @@ ctl=$(docker run --rm --network host --label symbi-it-control=1 symbi-test/busyb
 check "control: an unconfined container has more than lo" bash -c '[[ "$1" != "lo CapEff"* ]]' _ "$ctl"
 check "control: an unconfined container has capabilities" bash -c '[[ "$1" != *"CapEff: 0000000000000000"* ]]' _ "$ctl"
 
-for backend in docker gvisor; do
-	"$WORK/live_docker" "$backend" symbi-test/busybox symbi-test/python "$TEST_N" >"$WORK/$backend.tap" 2>&1
+backends=(docker gvisor)
+[ -z "$RUNTIME" ] || backends=(docker)
+for backend in "${backends[@]}"; do
+	"$WORK/live_docker" "$backend" symbi-test/busybox symbi-test/python "$TEST_N" ${RUNTIME:+"$RUNTIME"} >"$WORK/$backend.tap" 2>&1
 	rc=$?
 	grep -v '^# ran ' "$WORK/$backend.tap"
 	ran=$(sed -n 's/^# ran //p' "$WORK/$backend.tap")

@@ -40,17 +40,16 @@ typedef struct native_live {
 	int init_pidfd; /* readable once the init, and so every process, is gone */
 	uint64_t started_ms;
 	pthread_mutex_t lock; /* guards procs and ended */
-	native_proc_t *procs;  /* running, for list */
+	symbi_live_procs_t procs; /* its processes (native_proc_t), for list */
 	char ended[sizeof(((native_msg_t *)0)->text)];
 } native_live_t;
 
 struct native_proc {
 	native_live_t *lv;
-	native_proc_t *next;
+	symbi_live_node_t node; /* in lv->procs */
 	int status_fd; /* our end of the process's status socket */
 	pid_t pid;     /* inside the sandbox; 0 until STARTED */
 	bool detached, finished;
-	bool orphan; /* detached, its handle freed: the sandbox's to free */
 	int wait_status;
 	bool have_error, sandbox_gone;
 	native_msg_t error;      /* the first ERROR */
@@ -64,7 +63,8 @@ struct native_proc {
 	char *input;              /* the copy supervise writes to stdin */
 };
 
-static void proc_release(native_proc_t *p);
+static void proc_release(void *proc);
+static bool proc_ended(void *proc);
 
 /* ---- the sandbox -------------------------------------------------------- */
 
@@ -120,6 +120,8 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 	lv->cg.memory_dir = -1;
 	lv->run = (native_run_t){.plan = &lv->plan, .cg = &lv->cg, .sync_fd = -1, .init_pid = -1};
 	pthread_mutex_init(&lv->lock, NULL);
+	lv->procs = (symbi_live_procs_t){.lock = &lv->lock, .ended = proc_ended,
+					 .release = proc_release};
 	lv->init_pidfd = -1;
 	lv->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (lv->null_fd < 0) {
@@ -196,12 +198,7 @@ static void live_free(void *live)
 	}
 	if (lv->run.sync_fd >= 0)
 		close(lv->run.sync_fd);
-	/* Only orphans are left: every other handle was freed before. */
-	while (lv->procs) {
-		native_proc_t *p = lv->procs;
-		lv->procs = p->next;
-		proc_release(p);
-	}
+	symbi_live_procs_release_all(&lv->procs);
 	native_cgroup_destroy(&lv->cg);
 	native_identity_release(&lv->ident);
 	native_plan_free(&lv->plan);
@@ -223,30 +220,17 @@ static const char *live_ended(void *live)
 	return why;
 }
 
+/* A process's pid in the sandbox while it runs, else 0; with lv->lock
+ * held. */
+static int running_pid(void *proc)
+{
+	native_proc_t *p = proc;
+	return proc_ended(p) ? 0 : p->pid;
+}
+
 static size_t live_list(void *live, int *pids, size_t max)
 {
-	native_live_t *lv = live;
-	size_t n = 0;
-	pthread_mutex_lock(&lv->lock);
-	for (native_proc_t **pp = &lv->procs; *pp;) {
-		native_proc_t *p = *pp;
-		/* A detached process's end waits, unread, on its socket. */
-		struct pollfd pf = {p->status_fd, POLLIN, 0};
-		bool ended = p->finished || (p->detached && poll(&pf, 1, 0) == 1);
-		if (ended && p->orphan) {
-			*pp = p->next;
-			proc_release(p);
-			continue;
-		}
-		pp = &p->next;
-		if (ended || p->pid <= 0)
-			continue;
-		if (n < max)
-			pids[n] = p->pid;
-		n++;
-	}
-	pthread_mutex_unlock(&lv->lock);
-	return n;
+	return symbi_live_procs_list(&((native_live_t *)live)->procs, running_pid, pids, max);
 }
 
 /* ---- one process -------------------------------------------------------- */
@@ -455,8 +439,18 @@ static int proc_spawn_hook(void *ctx, const int stdio[3], pid_t *pid, symbi_erro
 	return request_start(ctx, stdio, err);
 }
 
-static void proc_release(native_proc_t *p)
+/* Whether a process has ended; called with lv->lock held. A detached
+ * process's end waits, unread, on its socket. */
+static bool proc_ended(void *proc)
 {
+	native_proc_t *p = proc;
+	struct pollfd pf = {p->status_fd, POLLIN, 0};
+	return p->finished || (p->detached && poll(&pf, 1, 0) == 1);
+}
+
+static void proc_release(void *proc)
+{
+	native_proc_t *p = proc;
 	if (p->status_fd >= 0)
 		close(p->status_fd);
 	if (p->stdin_fd >= 0)
@@ -472,14 +466,7 @@ static void proc_release(native_proc_t *p)
 static void unlink_proc(void *proc)
 {
 	native_proc_t *p = proc;
-	native_live_t *lv = p->lv;
-	pthread_mutex_lock(&lv->lock);
-	for (native_proc_t **pp = &lv->procs; *pp; pp = &(*pp)->next)
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	pthread_mutex_unlock(&lv->lock);
+	symbi_live_procs_unlink(&p->lv->procs, &p->node);
 }
 
 /* The program and its environment: opts->argv, or the code run by lang's
@@ -525,16 +512,7 @@ out:
 static void prune_orphans(native_live_t *lv)
 {
 	pthread_mutex_lock(&lv->lock);
-	for (native_proc_t **pp = &lv->procs; *pp;) {
-		native_proc_t *p = *pp;
-		struct pollfd pf = {p->status_fd, POLLIN, 0};
-		if (p->orphan && poll(&pf, 1, 0) == 1) {
-			*pp = p->next;
-			proc_release(p);
-			continue;
-		}
-		pp = &p->next;
-	}
+	symbi_live_procs_prune_locked(&lv->procs);
 	pthread_mutex_unlock(&lv->lock);
 }
 
@@ -557,6 +535,7 @@ static int live_spawn(void *live, const symbi_exec_options_t *o, void **out, sym
 	if (!p)
 		return symbi_fail_nomem(err);
 	p->lv = lv;
+	p->node.proc = p;
 	p->status_fd = p->spec_fd = p->code_fd = p->stdin_fd = -1;
 	p->detached = o->detached;
 	p->timeout_ms = o->timeout_ms;
@@ -597,10 +576,7 @@ static int live_spawn(void *live, const symbi_exec_options_t *o, void **out, sym
 		close(p->code_fd);
 		p->code_fd = -1;
 	}
-	pthread_mutex_lock(&lv->lock);
-	p->next = lv->procs;
-	lv->procs = p;
-	pthread_mutex_unlock(&lv->lock);
+	symbi_live_procs_add(&lv->procs, &p->node);
 	*out = p;
 	return 0;
 fail:
@@ -675,9 +651,7 @@ static void proc_free(void *proc)
 	if (p->detached) {
 		/* It runs on: the sandbox keeps its record (for list) and
 		 * frees it when it has ended or at the stop. */
-		pthread_mutex_lock(&p->lv->lock);
-		p->orphan = true;
-		pthread_mutex_unlock(&p->lv->lock);
+		symbi_live_procs_orphan(&p->lv->procs, &p->node);
 		return;
 	}
 	unlink_proc(p);
