@@ -332,12 +332,6 @@ static void proc_release(docker_proc_t *p)
 	free(p);
 }
 
-static void unlink_proc(void *proc)
-{
-	docker_proc_t *p = proc;
-	symbi_live_procs_unlink(&p->lv->procs, &p->node);
-}
-
 /* The exec's body: the wrapper around argv, or around lang's interpreter
  * given the code. */
 static json_t *exec_body(docker_live_t *lv, const symbi_exec_options_t *o, bool attach_stdin,
@@ -450,36 +444,17 @@ int docker_live_spawn(void *live, const symbi_exec_options_t *o, void **out, sym
 		return symbi_fail(err, SYMBI_E_SYSTEM, e, "cannot create the process's pipe");
 	}
 	bool with_stdin = !p->detached && (o->stdin_open || o->stdin_data);
-	int rc = -1;
 	if (!(p->body = exec_body(lv, o, with_stdin, !p->detached, err)))
 		goto fail;
-	if (o->stdin_data && o->stdin_len) {
-		if (!(p->input = malloc(o->stdin_len))) {
-			symbi_fail_nomem(err);
-			goto fail;
-		}
-		memcpy(p->input, o->stdin_data, o->stdin_len);
-	}
-	p->oom_before = docker_live_oom_kills(lv);
-	if (p->detached) {
-		int stdio[3] = {-1, -1, -1};
-		rc = proc_spawn_hook(p, stdio, &(pid_t){0}, err);
-	} else {
-		symbi_supervise_opts_t so = {
-			.input = p->input ? p->input : o->stdin_data ? "" : NULL,
-			.input_len = p->input ? o->stdin_len : 0,
-			.max_output_bytes = o->max_output_bytes, .timeout_ms = o->timeout_ms,
-			.on_timeout = proc_on_timeout, .ctx = p, .kill_grace_ms = 0,
-			.cancel_fd = o->cancel_fd, .spawn = proc_spawn_hook,
-			.on_output = o->on_output, .output_ctx = o->output_ctx,
-			.stdin_open = o->stdin_open, .wait_fd = proc_wait_fd, .reap = proc_reap,
-		};
-		rc = symbi_supervise_start(&so, &p->sup, err);
-	}
-	if (rc < 0)
+	if (symbi_live_copy_input(o, &p->input, err) < 0)
 		goto fail;
-	if (o->stdin_open)
-		p->stdin_fd = symbi_supervision_take_stdin(p->sup);
+	p->oom_before = docker_live_oom_kills(lv);
+	symbi_live_hooks_t hooks = {.spawn = proc_spawn_hook, .wait_fd = proc_wait_fd,
+				    .reap = proc_reap, .on_timeout = proc_on_timeout, .ctx = p};
+	/* A detached process's streams: none */
+	if (symbi_live_proc_start(o, p->input, &hooks, (int[3]){-1, -1, -1}, &p->sup,
+				  &p->stdin_fd, err) < 0)
+		goto fail;
 	symbi_live_procs_add(&lv->procs, &p->node);
 	*out = p;
 	return 0;
@@ -524,7 +499,7 @@ static int classify(void *proc, const symbi_supervise_outcome_t *oc, symbi_resul
 int docker_proc_wait(void *proc, symbi_result_t **out, symbi_error_t *err)
 {
 	docker_proc_t *p = proc;
-	return symbi_live_proc_wait(&p->sup, p->detached, p, unlink_proc, classify, out, err);
+	return symbi_live_proc_wait(&p->sup, p->detached, &p->lv->procs, &p->node, classify, out, err);
 }
 
 int docker_proc_signal(void *proc, int sig, symbi_error_t *err)
@@ -558,18 +533,10 @@ int docker_proc_id(const void *proc)
 void docker_proc_free(void *proc)
 {
 	docker_proc_t *p = proc;
-	if (!p)
-		return;
-	if (p->detached) {
-		/* It runs on: the sandbox keeps its record (for list) and
-		 * frees it when it has ended or at the stop. */
-		symbi_live_procs_orphan(&p->lv->procs, &p->node);
-		return;
-	}
-	unlink_proc(p);
-	if (p->sup)
-		symbi_supervise_abandon(p->sup); /* kills it (on_timeout) and awaits its end */
-	docker_proc_join_release(p);
+	/* A detached one runs on: the sandbox frees its record once it has
+	 * ended, or at the stop. */
+	if (p && !symbi_live_proc_let_go(&p->lv->procs, &p->node, p->detached, &p->sup))
+		docker_proc_join_release(p);
 }
 
 /* Whether its pump is done; called with lv->lock held. */

@@ -78,8 +78,55 @@ void symbi_live_procs_release_all(symbi_live_procs_t *l)
 	}
 }
 
-int symbi_live_proc_wait(symbi_supervision_t **sup, bool detached, void *proc,
-			 void (*unlink)(void *proc),
+int symbi_live_copy_input(const symbi_exec_options_t *o, char **input, symbi_error_t *err)
+{
+	*input = NULL;
+	if (!o->stdin_data || !o->stdin_len)
+		return 0;
+	if (!(*input = malloc(o->stdin_len)))
+		return symbi_fail_nomem(err);
+	memcpy(*input, o->stdin_data, o->stdin_len);
+	return 0;
+}
+
+int symbi_live_proc_start(const symbi_exec_options_t *o, const char *input,
+			  const symbi_live_hooks_t *h, const int detached_stdio[3],
+			  symbi_supervision_t **sup, int *stdin_fd, symbi_error_t *err)
+{
+	if (o->detached)
+		return h->spawn(h->ctx, detached_stdio, &(pid_t){0}, err);
+	symbi_supervise_opts_t so = {
+		.input = input ? input : o->stdin_data ? "" : NULL,
+		.input_len = input ? o->stdin_len : 0,
+		.max_output_bytes = o->max_output_bytes, .timeout_ms = o->timeout_ms,
+		.on_timeout = h->on_timeout, .ctx = h->ctx, .kill_grace_ms = 0,
+		.cancel_fd = o->cancel_fd, .spawn = h->spawn,
+		.on_output = o->on_output, .output_ctx = o->output_ctx,
+		.stdin_open = o->stdin_open, .wait_fd = h->wait_fd, .reap = h->reap,
+	};
+	if (symbi_supervise_start(&so, sup, err) < 0)
+		return -1;
+	if (o->stdin_open)
+		*stdin_fd = symbi_supervision_take_stdin(*sup);
+	return 0;
+}
+
+bool symbi_live_proc_let_go(symbi_live_procs_t *l, symbi_live_node_t *node, bool detached,
+			    symbi_supervision_t **sup)
+{
+	if (detached) {
+		symbi_live_procs_orphan(l, node);
+		return true;
+	}
+	symbi_live_procs_unlink(l, node);
+	if (*sup)
+		symbi_supervise_abandon(*sup); /* kills it (on_timeout) and awaits its end */
+	*sup = NULL;
+	return false;
+}
+
+int symbi_live_proc_wait(symbi_supervision_t **sup, bool detached, symbi_live_procs_t *l,
+			 symbi_live_node_t *node,
 			 int (*classify)(void *proc, const symbi_supervise_outcome_t *oc,
 					 symbi_result_t *res, symbi_error_t *err),
 			 symbi_result_t **out, symbi_error_t *err)
@@ -94,13 +141,13 @@ int symbi_live_proc_wait(symbi_supervision_t **sup, bool detached, void *proc,
 	*sup = NULL;
 	if (symbi_supervise_finish(s, &oc, err) < 0)
 		return -1;
-	unlink(proc);
+	symbi_live_procs_unlink(l, node);
 	symbi_result_t *res = symbi_result_from_outcome(&oc);
 	symbi_stream_free(&oc.out);
 	symbi_stream_free(&oc.err);
 	if (!res)
 		return symbi_fail_nomem(err);
-	if (classify(proc, &oc, res, err) < 0) {
+	if (classify(node->proc, &oc, res, err) < 0) {
 		symbi_result_free(res);
 		return -1;
 	}

@@ -60,11 +60,40 @@ size_t symbi_live_procs_list(symbi_live_procs_t *l, int (*running_pid)(void *pro
  * was freed before): releases them all. No lock: nothing else runs. */
 void symbi_live_procs_release_all(symbi_live_procs_t *l);
 
+/* What a backend gives the supervision of one of its live processes. */
+typedef struct symbi_live_hooks {
+	int (*spawn)(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t *err);
+	int (*wait_fd)(void *ctx);
+	int (*reap)(void *ctx, int *wait_status);
+	void (*on_timeout)(void *ctx);
+	void *ctx;
+} symbi_live_hooks_t;
+
+/* A copy of o's stdin data in *input (NULL when it has none; the caller
+ * frees it once the process is waited for, as supervision reads it). */
+int symbi_live_copy_input(const symbi_exec_options_t *o, char **input, symbi_error_t *err);
+/* Starts a process as o asks (input from symbi_live_copy_input): a
+ * detached one through h->spawn with detached_stdio and no supervision;
+ * any other under supervision (its output, timeout, cancel_fd, and open
+ * stdin, which goes to *stdin_fd, left alone unless o->stdin_open). */
+int symbi_live_proc_start(const symbi_exec_options_t *o, const char *input,
+			  const symbi_live_hooks_t *h, const int detached_stdio[3],
+			  symbi_supervision_t **sup, int *stdin_fd, symbi_error_t *err);
+
+/* The common part of freeing a process handle. A detached process runs on:
+ * the list keeps its record (symbi_live_procs_orphan) and true is returned,
+ * with nothing more to do. Otherwise it leaves the list, the
+ * supervision, if any, is abandoned (which kills the process and awaits
+ * its end) and false is returned: the backend then frees its record. */
+bool symbi_live_proc_let_go(symbi_live_procs_t *l, symbi_live_node_t *node, bool detached,
+			    symbi_supervision_t **sup);
+
 /* Waits for a process: takes *sup (NULL afterwards; a NULL *sup is the
  * error for a detached process or a second wait), supervises it to its
- * end, calls unlink(proc) and then classify(proc, ...) on the result. */
-int symbi_live_proc_wait(symbi_supervision_t **sup, bool detached, void *proc,
-			 void (*unlink)(void *proc),
+ * end, takes its node off the list and calls classify(node->proc, ...) on
+ * the result. */
+int symbi_live_proc_wait(symbi_supervision_t **sup, bool detached, symbi_live_procs_t *l,
+			 symbi_live_node_t *node,
 			 int (*classify)(void *proc, const symbi_supervise_outcome_t *oc,
 					 symbi_result_t *res, symbi_error_t *err),
 			 symbi_result_t **out, symbi_error_t *err);

@@ -463,12 +463,6 @@ static void proc_release(void *proc)
 	free(p);
 }
 
-static void unlink_proc(void *proc)
-{
-	native_proc_t *p = proc;
-	symbi_live_procs_unlink(&p->lv->procs, &p->node);
-}
-
 /* The program and its environment: opts->argv, or the code run by lang's
  * interpreter (from descriptor 3 when too big for argv). */
 static int build_request(native_proc_t *p, const symbi_exec_options_t *o, symbi_error_t *err)
@@ -541,34 +535,15 @@ static int live_spawn(void *live, const symbi_exec_options_t *o, void **out, sym
 	p->timeout_ms = o->timeout_ms;
 	if (build_request(p, o, err) < 0)
 		goto fail;
-	if (o->stdin_data && o->stdin_len) {
-		if (!(p->input = malloc(o->stdin_len))) {
-			symbi_fail_nomem(err);
-			goto fail;
-		}
-		memcpy(p->input, o->stdin_data, o->stdin_len);
-	}
-	p->oom_before = native_cgroup_oom_kills(&lv->cg);
-	int rc;
-	if (p->detached) {
-		int stdio[3] = {-1, lv->null_fd, lv->null_fd};
-		rc = request_start(p, stdio, err);
-	} else {
-		symbi_supervise_opts_t so = {
-			.input = p->input ? p->input : o->stdin_data ? "" : NULL,
-			.input_len = p->input ? o->stdin_len : 0,
-			.max_output_bytes = o->max_output_bytes, .timeout_ms = o->timeout_ms,
-			.on_timeout = proc_on_timeout, .ctx = p, .kill_grace_ms = 0,
-			.cancel_fd = o->cancel_fd, .spawn = proc_spawn_hook,
-			.on_output = o->on_output, .output_ctx = o->output_ctx,
-			.stdin_open = o->stdin_open, .wait_fd = proc_wait_fd, .reap = proc_reap,
-		};
-		rc = symbi_supervise_start(&so, &p->sup, err);
-	}
-	if (rc < 0)
+	if (symbi_live_copy_input(o, &p->input, err) < 0)
 		goto fail;
-	if (o->stdin_open)
-		p->stdin_fd = symbi_supervision_take_stdin(p->sup);
+	p->oom_before = native_cgroup_oom_kills(&lv->cg);
+	symbi_live_hooks_t hooks = {.spawn = proc_spawn_hook, .wait_fd = proc_wait_fd,
+				    .reap = proc_reap, .on_timeout = proc_on_timeout, .ctx = p};
+	/* A detached process's streams: /dev/null's */
+	if (symbi_live_proc_start(o, p->input, &hooks, (int[3]){-1, lv->null_fd, lv->null_fd}, &p->sup,
+				  &p->stdin_fd, err) < 0)
+		goto fail;
 	/* Sent: the init has its own copies. */
 	close(p->spec_fd);
 	p->spec_fd = -1;
@@ -615,7 +590,7 @@ static int classify(void *proc, const symbi_supervise_outcome_t *oc, symbi_resul
 static int proc_wait(void *proc, symbi_result_t **out, symbi_error_t *err)
 {
 	native_proc_t *p = proc;
-	return symbi_live_proc_wait(&p->sup, p->detached, p, unlink_proc, classify, out, err);
+	return symbi_live_proc_wait(&p->sup, p->detached, &p->lv->procs, &p->node, classify, out, err);
 }
 
 static int proc_signal(void *proc, int sig, symbi_error_t *err)
@@ -646,18 +621,10 @@ static int proc_id(const void *proc)
 static void proc_free(void *proc)
 {
 	native_proc_t *p = proc;
-	if (!p)
-		return;
-	if (p->detached) {
-		/* It runs on: the sandbox keeps its record (for list) and
-		 * frees it when it has ended or at the stop. */
-		symbi_live_procs_orphan(&p->lv->procs, &p->node);
-		return;
-	}
-	unlink_proc(p);
-	if (p->sup)
-		symbi_supervise_abandon(p->sup); /* kills it (on_timeout) and awaits its end */
-	proc_release(p);
+	/* A detached one runs on: the sandbox frees its record once it has
+	 * ended, or at the stop. */
+	if (p && !symbi_live_proc_let_go(&p->lv->procs, &p->node, p->detached, &p->sup))
+		proc_release(p);
 }
 
 const symbi_live_ops_t symbi_native_live_ops = {
