@@ -169,7 +169,17 @@ static void wait_for_root(const native_plan_t *p)
 				  "cannot chdir to %s", p->workdir);
 }
 
-void native_default_signals(void)
+void native_changed_signals(sigset_t *changed)
+{
+	sigemptyset(changed);
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+			sigaddset(changed, sig);
+	}
+}
+
+void native_default_signals(const sigset_t *changed)
 {
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
@@ -177,7 +187,8 @@ void native_default_signals(void)
 	/* The C library refuses its own two (32, 33) and the kernel SIGKILL
 	 * and SIGSTOP: those keep their defaults anyway. */
 	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
+		if (!changed || sigismember(changed, sig) == 1)
+			sigaction(sig, &dfl, NULL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -231,7 +242,7 @@ __attribute__((noreturn)) static void program_main(const native_plan_t *p, nativ
 		native_child_fail(SYNC_FD, "start the program", errno, "dup3 failed");
 	syscall(SYS_close_range, READY_FD + 1, ~0U, 0);
 	const char *step = "start the program";
-	native_default_signals();
+	native_default_signals(NULL);
 	if (setsid() < 0)
 		native_child_fail(SYNC_FD, "setsid", errno, "setsid failed");
 	if (p->netns && native_loopback_up() < 0)

@@ -44,6 +44,7 @@ typedef struct live_init {
 	live_proc_t procs[NATIVE_LIVE_MAX_PROCS];
 	int nprocs;
 	uint64_t born_ms, active_ms; /* start; the last request or attached end */
+	sigset_t changed_signals;    /* not at their default here: reset in each process */
 } live_init_t;
 
 static uint64_t now_ms(void)
@@ -159,7 +160,7 @@ static int start_process(void *arg)
 		_exit(NATIVE_SETUP_FAILED);
 	/* The init blocks SIGCHLD and ignores SIGPIPE, and its caller may
 	 * ignore more; a program starts with none of that. */
-	native_default_signals();
+	native_default_signals(&li->changed_signals);
 	/* The init made the cgroup namespace and installed the filter: both
 	 * are inherited. */
 	native_join_cgroup(CGROUP_FD0, li->ncg, false, report);
@@ -356,6 +357,7 @@ void native_live_init(const native_plan_t *p)
 		native_child_fail(SYNC_FD, step, errno, "cannot %s", step);
 	if (li.use_cgroup)
 		enter_cgroup_namespace(&li, CGROUP_FD0 + li.ncg);
+	native_changed_signals(&li.changed_signals);
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);

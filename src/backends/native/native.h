@@ -297,8 +297,12 @@ void native_exec_in_path(char *const argv[], char *const envp[]);
 /* Every signal at its default disposition and none blocked, as a program
  * started from a shell expects: exec keeps what is ignored, and the caller
  * (a server started in the background, say, with SIGINT and SIGQUIT
- * ignored) must not decide that for the program. System calls only. */
-void native_default_signals(void);
+ * ignored) must not decide that for the program. `changed` (from
+ * native_changed_signals, NULL: every signal) limits the work to the
+ * signals that need it. System calls only. */
+void native_default_signals(const sigset_t *changed);
+/* The signals whose disposition is not the default (ignored or caught). */
+void native_changed_signals(sigset_t *changed);
 /* child.c: joins the run's cgroup through the n files from fd0 (see
  * native_cgroup_open_join), then, with a cgroup, a cgroup namespace;
  * failures go to report_fd. */
