@@ -1,6 +1,7 @@
 /* The HTTP/JSON face: libmicrohttpd, one thread per connection; every route
  * calls the service, which calls the library. */
 #include "server.h"
+#include "e2b.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -942,7 +943,7 @@ static int hexval(char ch)
 /* Percent-decoding of the path and query (MHD's own turns %00 into an end
  * of string, so "x%00.txt" became "x"). A NUL becomes the two bytes C0 80,
  * which are not UTF-8: srv_path_check refuses them by name. */
-static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+size_t srv_http_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
 	(void)cls;
 	(void)c;
@@ -968,8 +969,8 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* ---- listening --------------------------------------------------------------- */
 
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl,
-			bool *loopback, srv_err_t *err)
+int srv_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl,
+		     bool *loopback, srv_err_t *err)
 {
 	char host[256];
 	const char *colon = strrchr(listen, ':');
@@ -1028,7 +1029,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	socklen_t sl;
 	bool loopback = false;
 	srv_err_t err = {0};
-	if (parse_listen(opts->listen, &ss, &sl, &loopback, &err) < 0) {
+	if (srv_parse_listen(opts->listen, &ss, &sl, &loopback, &err) < 0) {
 		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
 		return 2;
 	}
@@ -1087,7 +1088,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 		flags, 0, NULL, NULL, handler, &hs, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_NOTIFY_COMPLETED, request_completed, &hs,
 		MHD_OPTION_NOTIFY_CONNECTION, notify_connection, &hs,
-		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, srv_http_unescape, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_connections_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s, MHD_OPTION_END);
@@ -1103,6 +1104,16 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 		stop_watchdog(&hs, watchdog);
 		close(fd);
 		return 1;
+	}
+	e2b_listener_t *e2b = NULL;
+	if (opts->e2b_listen &&
+	    !(e2b = e2b_listen(svc, opts->e2b_listen, opts->tokens, opts->token_names,
+			       opts->e2b_ready_file, opts->max_connections, &err))) {
+		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
+		MHD_stop_daemon(d);
+		stop_watchdog(&hs, watchdog);
+		close(fd);
+		return 2;
 	}
 	char host[64] = "";
 	if (ss.ss_family == AF_INET)
@@ -1144,6 +1155,8 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	/* Background processes and the readers of their output end now (they
 	 * hold no limiter slot, so nothing above waited for them). */
 	srv_service_cancel_all(svc);
+	/* The E2B listener's streams have ended with them; its sandboxes go. */
+	e2b_listener_stop(e2b);
 	/* Answers still being written (a few seconds at most: the executions are over). */
 	inflight_wait(&hs, srv_now_ms() + 5000);
 	MHD_stop_daemon(d);

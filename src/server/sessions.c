@@ -96,7 +96,7 @@ static json_t *describe(const srv_session_t *s)
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:f,s:s}", "id", s->id, "backend",
 			      s->spec.backend, "image", s->spec.image, "shell", s->spec.shell,
 			      "limits", srv_limits_json(&s->spec), "idle_ttl", s->spec.idle_ttl_s,
-			      "workspace", "/workspace");
+			      "workspace", s->spec.workdir[0] ? s->spec.workdir : "/workspace");
 	return o;
 }
 
@@ -198,6 +198,13 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 			srv_metrics_rejection("policy");
 		return NULL;
 	}
+	return srv_session_create_spec(svc, &spec, who, err);
+}
+
+json_t *srv_session_create_spec(srv_service_t *svc, const srv_exec_spec_t *spec_in,
+				const char *who, srv_err_t *err)
+{
+	srv_exec_spec_t spec = *spec_in;
 	struct srv_reservation r = {.charge = svc->policy->max_workspace_bytes};
 	snprintf(r.who, sizeof(r.who), "%s", who);
 	pthread_mutex_lock(&svc->lock);
@@ -288,7 +295,7 @@ static symbi_live_t *session_live(void *ctx, symbi_error_t *err);
 srv_session_view_t srv_session_view(srv_session_t *s)
 {
 	return (srv_session_view_t){.procs = s->procs, .ctxs = s->ctxs, .spec = &s->spec, .id = s->id,
-				    .live = {s->live ? session_live : NULL, s}};
+				    .live = {s->live ? session_live : NULL, s}, .dirfd = s->dirfd};
 }
 
 static const char *const session_exec_keys[] = {"code", "env", "stdin", "files", "context",

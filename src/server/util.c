@@ -185,12 +185,23 @@ uint64_t srv_now_ms(void)
 
 void srv_timestamp(char out[32])
 {
+	srv_timestamp_at(srv_wall_ms(), out);
+}
+
+uint64_t srv_wall_ms(void)
+{
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void srv_timestamp_at(uint64_t wall_ms, char out[32])
+{
+	time_t secs = (time_t)(wall_ms / 1000);
 	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&secs, &tm);
 	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(wall_ms % 1000));
 }
 
 char *srv_base64_encode(const void *data, size_t len)

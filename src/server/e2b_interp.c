@@ -1,0 +1,280 @@
+/* The code interpreter on port 49999 (@e2b/code-interpreter): POST
+ * /execute answers NDJSON as the cell runs, over the session's named
+ * contexts (contexts_api.c; python, and bash as the sh context), and
+ * /contexts creates, lists and deletes them. The lines of a streamed cell
+ * (stream.c) are rewritten into the interpreter's: stdout/stderr with a
+ * timestamp, the last expression's repr as the main result, an exception
+ * as an error line, then end_of_execution. */
+#include "e2b.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* E2B's language names and ours. */
+static const char *our_language(const char *e2b)
+{
+	if (!e2b || strcmp(e2b, "python") == 0)
+		return "python";
+	if (strcmp(e2b, "bash") == 0 || strcmp(e2b, "sh") == 0)
+		return "sh";
+	return NULL;
+}
+
+static const char *e2b_language(const char *ours)
+{
+	return strcmp(ours, "sh") == 0 ? "bash" : ours;
+}
+
+struct exec_stream {
+	srv_stream_t *st;
+	char *in;    /* what the cell's stream gave, not yet a whole line */
+	size_t in_len;
+	char *out;   /* lines ready for the client */
+	size_t out_len, out_off;
+	bool ended;
+};
+
+static void emit(struct exec_stream *es, json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return;
+	size_t n = strlen(text);
+	char *b = realloc(es->out, es->out_len + n + 1);
+	if (b) {
+		es->out = b;
+		memcpy(b + es->out_len, text, n);
+		b[es->out_len + n] = '\n';
+		es->out_len += n + 1;
+	}
+	free(text);
+}
+
+/* The official server strips one pair of single quotes from a repr. */
+static json_t *result_text(const char *v)
+{
+	size_t n = strlen(v);
+	if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'')
+		return srv_json_text(v + 1, n - 2);
+	return srv_json_text(v, n);
+}
+
+static void translate(struct exec_stream *es, json_t *line)
+{
+	const char *type = json_string_value(json_object_get(line, "type"));
+	char ts[32];
+	if (!type)
+		return;
+	if (strcmp(type, "stdout") == 0 || strcmp(type, "stderr") == 0) {
+		srv_timestamp(ts);
+		emit(es, json_pack("{s:s,s:O,s:s}", "type", type, "text", json_object_get(line, "data"),
+				   "timestamp", ts));
+	} else if (strcmp(type, "result") == 0) {
+		json_t *value = json_object_get(line, "value");
+		json_t *exc = json_object_get(line, "exception");
+		const char *status = json_string_value(json_object_get(line, "status"));
+		if (json_is_string(value))
+			emit(es, json_pack("{s:s,s:o,s:b}", "type", "result", "text",
+					   result_text(json_string_value(value)), "is_main_result", 1));
+		if (json_is_object(exc))
+			emit(es, json_pack("{s:s,s:O,s:O,s:O}", "type", "error", "name",
+					   json_object_get(exc, "name"), "value",
+					   json_object_get(exc, "value"), "traceback",
+					   json_object_get(exc, "traceback")));
+		else if (status && strcmp(status, "timeout") == 0)
+			emit(es, json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "name", "TimeoutError",
+					   "value", "the cell ran past its timeout and was interrupted",
+					   "traceback", ""));
+		else if (status && strcmp(status, "error") == 0)
+			emit(es, json_pack("{s:s,s:s,s:O,s:s}", "type", "error", "name", "ContextError",
+					   "value", json_is_string(json_object_get(line, "error"))
+							    ? json_object_get(line, "error")
+							    : json_string("the context has ended"),
+					   "traceback", ""));
+		emit(es, json_pack("{s:s}", "type", "end_of_execution"));
+		es->ended = true;
+	}
+}
+
+static size_t exec_read(void *ctx, char *buf, size_t max)
+{
+	struct exec_stream *es = ctx;
+	char chunk[16384];
+	while (es->out_off == es->out_len && !es->ended) {
+		es->out_len = es->out_off = 0;
+		size_t n = srv_stream_read(es->st, chunk, sizeof(chunk));
+		if (!n) {
+			es->ended = true;
+			break;
+		}
+		char *b = realloc(es->in, es->in_len + n);
+		if (!b)
+			return 0;
+		es->in = b;
+		memcpy(b + es->in_len, chunk, n);
+		es->in_len += n;
+		char *start = es->in, *nl;
+		while ((nl = memchr(start, '\n', es->in_len - (size_t)(start - es->in)))) {
+			json_t *line = json_loadb(start, (size_t)(nl - start), JSON_ALLOW_NUL, NULL);
+			translate(es, line);
+			json_decref(line);
+			start = nl + 1;
+		}
+		es->in_len -= (size_t)(start - es->in);
+		memmove(es->in, start, es->in_len);
+	}
+	size_t n = es->out_len - es->out_off < max ? es->out_len - es->out_off : max;
+	memcpy(buf, es->out + es->out_off, n);
+	es->out_off += n;
+	return n;
+}
+
+static void exec_free(void *ctx)
+{
+	struct exec_stream *es = ctx;
+	srv_stream_free(es->st);
+	free(es->in);
+	free(es->out);
+	free(es);
+}
+
+/* A new context of `language` (ours) in the sandbox: its id into id[]. */
+static int new_context(e2b_state_t *st, e2b_sandbox_t *sb, const char *language,
+		       e2b_request_t *rq, char *id, size_t idlen, srv_err_t *err)
+{
+	json_t *req = json_pack("{s:s}", "language", language);
+	srv_exec_call_t call = {.req = req, .who = rq->who, .client_fd = rq->client_fd,
+				.audit = rq->audit};
+	json_t *d = srv_ctx_create(e2b_state_service(st), e2b_sandbox_session_id(sb), &call, err);
+	json_decref(req);
+	if (!d)
+		return -1;
+	snprintf(id, idlen, "%s", json_string_value(json_object_get(d, "id")));
+	json_decref(d);
+	return 0;
+}
+
+static void execute(e2b_state_t *st, e2b_sandbox_t *sb, e2b_request_t *rq, e2b_reply_t *r)
+{
+	json_t *body = json_loadb(rq->body, rq->len, 0, NULL);
+	json_t *code = json_object_get(body, "code"), *cid = json_object_get(body, "context_id");
+	json_t *lang = json_object_get(body, "language"), *env = json_object_get(body, "env_vars");
+	srv_err_t err = {0};
+	char id[24] = "";
+	if (!json_is_object(body) || !json_is_string(code) || (cid && !json_is_null(cid) &&
+							       !json_is_string(cid))) {
+		e2b_reply_error(r, 400, "the body is {\"code\": ..., \"context_id\" or \"language\"}");
+		goto out;
+	}
+	if (env && !json_is_null(env) && json_object_size(env)) {
+		e2b_reply_error(r, 400, "env_vars are not supported by this server: set variables in "
+				"the code, or at sandbox creation (envVars)");
+		goto out;
+	}
+	if (json_is_string(cid)) {
+		snprintf(id, sizeof(id), "%.23s", json_string_value(cid));
+	} else {
+		const char *ours = our_language(json_is_string(lang) ? json_string_value(lang) : NULL);
+		if (!ours) {
+			e2b_reply_error(r, 400, "language \"%.40s\" is not offered here: python or bash",
+					json_string_value(lang));
+			goto out;
+		}
+		e2b_sandbox_default_ctx(sb, ours, id, sizeof(id));
+		if (!*id) {
+			if (new_context(st, sb, ours, rq, id, sizeof(id), &err) < 0) {
+				e2b_reply_error(r, err.status, "%s", err.message);
+				goto out;
+			}
+			e2b_sandbox_set_default_ctx(sb, ours, id);
+		}
+	}
+	json_t *req = json_pack("{s:O}", "code", code);
+	srv_exec_call_t call = {.req = req, .who = rq->who, .client_fd = rq->client_fd,
+				.audit = rq->audit};
+	srv_stream_t *s = srv_ctx_stream(e2b_state_service(st), e2b_sandbox_session_id(sb), id,
+					 &call, &err);
+	json_decref(req);
+	struct exec_stream *es = s ? calloc(1, sizeof(*es)) : NULL;
+	if (!es) {
+		srv_stream_free(s);
+		if (!s && err.status == 404)
+			e2b_reply_error(r, 404, "context %.40s not found", id);
+		else
+			e2b_reply_error(r, err.status ? err.status : 500, "%s",
+					s ? "out of memory" : err.message);
+		goto out;
+	}
+	es->st = s;
+	r->status = 200;
+	r->content_type = "application/x-ndjson";
+	r->read = exec_read;
+	r->free = exec_free;
+	r->ctx = es;
+out:
+	json_decref(body);
+}
+
+static void contexts(e2b_state_t *st, e2b_sandbox_t *sb, e2b_request_t *rq, e2b_reply_t *r)
+{
+	srv_err_t err = {0};
+	srv_service_t *svc = e2b_state_service(st);
+	const char *sid = e2b_sandbox_session_id(sb);
+	if (strcmp(rq->method, "POST") == 0) {
+		json_t *body = rq->len ? json_loadb(rq->body, rq->len, 0, NULL) : json_object();
+		json_t *lang = json_object_get(body, "language"), *cwd = json_object_get(body, "cwd");
+		const char *ours = our_language(json_is_string(lang) ? json_string_value(lang) : NULL);
+		char id[24];
+		if (!json_is_object(body) || !ours ||
+		    (cwd && !json_is_null(cwd) && !(json_is_string(cwd) &&
+						    strcmp(json_string_value(cwd), E2B_HOME) == 0)))
+			e2b_reply_error(r, 400, "a context is {\"language\": \"python\"|\"bash\"} with cwd "
+					E2B_HOME " (the only one offered)");
+		else if (new_context(st, sb, ours, rq, id, sizeof(id), &err) < 0)
+			e2b_reply_error(r, err.status, "%s", err.message);
+		else
+			e2b_reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "id", id, "language",
+							 e2b_language(ours), "cwd", E2B_HOME));
+		json_decref(body);
+		return;
+	}
+	if (strcmp(rq->method, "GET") == 0) {
+		json_t *l = srv_ctx_list(svc, sid, rq->who, &err), *out = json_array(), *c;
+		size_t i;
+		json_array_foreach(json_object_get(l, "contexts"), i, c)
+			json_array_append_new(out, json_pack("{s:O,s:s,s:s}", "id", json_object_get(c, "id"),
+							     "language",
+							     e2b_language(json_string_value(
+								     json_object_get(c, "language"))),
+							     "cwd", E2B_HOME));
+		json_decref(l);
+		e2b_reply_json(r, 200, out);
+		return;
+	}
+	e2b_reply_error(r, 405, "/contexts takes GET and POST");
+}
+
+void e2b_interp(e2b_state_t *st, e2b_sandbox_t *sb, e2b_request_t *rq, e2b_reply_t *r)
+{
+	const char *url = rq->url;
+	srv_err_t err = {0};
+	if (strcmp(url, "/execute") == 0 && strcmp(rq->method, "POST") == 0) {
+		execute(st, sb, rq, r);
+	} else if (strcmp(url, "/contexts") == 0) {
+		contexts(st, sb, rq, r);
+	} else if (strncmp(url, "/contexts/", 10) == 0 && strcmp(rq->method, "DELETE") == 0 &&
+		   !strchr(url + 10, '/')) {
+		if (srv_ctx_delete(e2b_state_service(st), e2b_sandbox_session_id(sb), rq->who, url + 10,
+				   &err) < 0)
+			e2b_reply_error(r, err.status, "%s", err.message);
+		else
+			r->status = 200;
+	} else if (strcmp(url, "/health") == 0) {
+		e2b_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	} else {
+		e2b_reply_error(r, 404, "no route %.8s %.200s (restarting contexts is not supported)",
+				rq->method, url);
+	}
+}
