@@ -322,6 +322,11 @@ int srv_workspace_new(srv_service_t *svc, bool session, const char *backend, cha
 		      char *path, size_t pathlen, srv_err_t *err);
 int srv_workspace_end(srv_service_t *svc, bool session, const char *backend, const char *id);
 
+/* Starts a live sandbox of `backend` as sessions do: a daemon's from the
+ * host's mount namespace (this thread comes back to ours). */
+symbi_live_t *srv_live_start(srv_service_t *svc, const char *backend, const symbi_config_t *cfg,
+			     symbi_error_t *err);
+
 /* One execution request (one-shot or in a session). */
 typedef struct srv_exec_call {
 	json_t *req;          /* the request object */

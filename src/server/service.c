@@ -158,6 +158,27 @@ int srv_workspace_end(srv_service_t *svc, bool session, const char *backend, con
 	return srv_ws_remove_tree(session ? svc->state.sessions_fd : svc->state.tmp_fd, id);
 }
 
+symbi_live_t *srv_live_start(srv_service_t *svc, const char *backend, const symbi_config_t *cfg,
+			     symbi_error_t *err)
+{
+	/* A daemon makes the sandbox and binds its workspace from the host's
+	 * namespace, where the workspace's tmpfs is mounted (see mountns.c):
+	 * the checks of its volumes must see what the daemon will. */
+	bool in_host = backend_in_host_ns(backend) && svc->host_ns_fd >= 0;
+	if (in_host && srv_mountns_thread_join(svc->host_ns_fd) < 0) {
+		err->code = SYMBI_E_SYSTEM;
+		err->err_no = errno;
+		snprintf(err->message, sizeof(err->message),
+			 "cannot join the host's mount namespace for a %s sandbox: %s", backend,
+			 strerror(errno));
+		return NULL;
+	}
+	symbi_live_t *lv = symbi_live_start(cfg, err);
+	if (in_host && srv_mountns_thread_join(svc->own_ns_fd) < 0)
+		abort(); /* a worker left in the host's namespace would mount there */
+	return lv;
+}
+
 /* ---- one execution ---------------------------------------------------------- */
 
 /* Turns a client hang-up or the shutdown deadline into a write on the

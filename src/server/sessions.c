@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 struct srv_session {
+	srv_service_t *svc;
 	char id[33];
 	char who[128];
 	uint64_t charge; /* workspace bytes charged to its token and the server */
@@ -227,6 +228,7 @@ json_t *srv_session_create_spec(srv_service_t *svc, const srv_exec_spec_t *spec_
 	pthread_mutex_init(&s->ctx_lock, NULL);
 	pthread_mutex_init(&s->live_lock, NULL);
 	s->spec = spec;
+	s->svc = svc;
 	snprintf(s->who, sizeof(s->who), "%s", who);
 	if ((s->dirfd = srv_workspace_new(svc, true, spec.backend, s->id, path, sizeof(path),
 					  err)) < 0)
@@ -308,7 +310,7 @@ static symbi_live_t *session_live(void *ctx, symbi_error_t *err)
 	srv_session_t *s = ctx;
 	pthread_mutex_lock(&s->live_lock);
 	if (!s->lv)
-		s->lv = symbi_live_start(s->cfg, err);
+		s->lv = srv_live_start(s->svc, s->spec.backend, s->cfg, err);
 	symbi_live_t *lv = s->lv;
 	pthread_mutex_unlock(&s->live_lock);
 	return lv;

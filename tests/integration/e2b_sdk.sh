@@ -44,7 +44,7 @@ echo "host-only" >"$WORK/host-marker-$MARK"
 
 # ---- the SDKs ---------------------------------------------------------------------
 (cd "$ROOT/tests/e2b" && E2B_API_URL=$E2B E2B_SANDBOX_URL=$E2B E2B_API_KEY=$KEY_A MARK=$MARK \
-	HOST_MARKER="$WORK/host-marker-$MARK" timeout 300 node sdk_checks.mjs) \
+	HOST_MARKER="$WORK/host-marker-$MARK" HOST_SHADOW_SHA=$(sha256sum /etc/shadow | cut -c1-64) timeout 300 node sdk_checks.mjs) \
 	>"$WORK/sdk.out" 2>"$WORK/sdk.err"
 rc=$?
 relay_verdicts e2b "$WORK/sdk.out"
