@@ -24,9 +24,10 @@ typedef struct e2b_reply {
 	size_t len;
 	const char *content_type;
 	char next_token[24]; /* X-Next-Token, if not empty */
-	/* A streamed body instead: read(ctx, buf, max) returns the count, 0 at
-	 * the end; free(ctx) once the answer is over or abandoned. */
-	size_t (*read)(void *ctx, char *buf, size_t max);
+	/* A streamed body instead: next(ctx, &len) gives its next piece
+	 * (malloc'd; it may wait for it), NULL at the end; free(ctx) once the
+	 * answer is over or abandoned. */
+	char *(*next)(void *ctx, size_t *len);
 	void (*free)(void *ctx);
 	void *ctx;
 } e2b_reply_t;

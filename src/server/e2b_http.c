@@ -74,32 +74,45 @@ void e2b_reply_error(e2b_reply_t *r, int status, const char *fmt, ...)
 	e2b_reply_bytes(r, status, text, text ? strlen(text) : 0, "application/json");
 }
 
+/* A streamed answer being sent: its source and the piece in hand. */
+struct sending {
+	e2b_reply_t r;
+	char *piece;
+	size_t len, off;
+};
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
-	e2b_reply_t *r = cls;
-	size_t n = r->read(r->ctx, buf, max);
-	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+	struct sending *s = cls;
+	while (s->off == s->len) {
+		free(s->piece);
+		s->off = s->len = 0;
+		if (!(s->piece = s->r.next(s->r.ctx, &s->len)))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	return (ssize_t)srv_copy_out(s->piece, s->len, &s->off, buf, max);
 }
 
 static void stream_free(void *cls)
 {
-	e2b_reply_t *r = cls;
-	r->free(r->ctx);
-	free(r);
+	struct sending *s = cls;
+	s->r.free(s->r.ctx);
+	free(s->piece);
+	free(s);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, e2b_reply_t *r)
 {
 	struct MHD_Response *resp;
-	if (r->read) {
-		e2b_reply_t *copy = malloc(sizeof(*copy));
+	if (r->next) {
+		struct sending *copy = calloc(1, sizeof(*copy));
 		if (!copy) {
 			r->free(r->ctx);
 			return MHD_NO;
 		}
-		*copy = *r;
-		copy->body = NULL;
+		copy->r = *r;
+		copy->r.body = NULL;
 		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32768, stream_read, copy,
 							 stream_free);
 		if (!resp)
@@ -241,21 +254,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			q->body = NULL;
 			q->len = q->cap = 0;
 		}
-		if (!q->too_large) {
-			if (q->len + *upload_data_size + 1 > q->cap) {
-				size_t cap = q->cap ? q->cap : 4096;
-				while (cap < q->len + *upload_data_size + 1)
-					cap *= 2;
-				char *b = realloc(q->body, cap);
-				if (!b)
-					return MHD_NO;
-				q->body = b;
-				q->cap = cap;
-			}
-			memcpy(q->body + q->len, upload_data, *upload_data_size);
-			q->len += *upload_data_size;
-			q->body[q->len] = '\0';
-		}
+		if (!q->too_large &&
+		    srv_buf_append(&q->body, &q->len, &q->cap, upload_data, *upload_data_size) < 0)
+			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -387,16 +388,7 @@ e2b_listener_t *e2b_listen(srv_service_t *svc, const char *addr, char **tokens,
 	l->expiry_started = true;
 	fprintf(stderr, "symbi-sandbox serve: E2B API on port %u (E2B_API_URL and E2B_SANDBOX_URL: "
 		"http://HOST:%u; %zu API key%s)\n", port, port, n, n == 1 ? "" : "s");
-	if (ready_file) {
-		char tmp[4200];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", ready_file);
-		FILE *f = fopen(tmp, "we");
-		if (f) {
-			fprintf(f, "%u\n", port);
-			fclose(f);
-			rename(tmp, ready_file);
-		}
-	}
+	srv_write_ready_file(ready_file, port);
 	return l;
 fail:
 	e2b_listener_stop(l);
@@ -407,11 +399,8 @@ void e2b_listener_stop(e2b_listener_t *l)
 {
 	if (!l)
 		return;
-	if (l->expiry_started) {
-		ssize_t w = write(l->stop[1], "x", 1);
-		(void)w;
-		pthread_join(l->expiry, NULL);
-	}
+	if (l->expiry_started)
+		srv_thread_stop(l->stop[1], l->expiry);
 	if (l->stop[0] >= 0) {
 		close(l->stop[0]);
 		close(l->stop[1]);

@@ -29,9 +29,9 @@ static const char *e2b_language(const char *ours)
 struct exec_stream {
 	srv_stream_t *st;
 	char *in;    /* what the cell's stream gave, not yet a whole line */
-	size_t in_len;
+	size_t in_len, in_cap;
 	char *out;   /* lines ready for the client */
-	size_t out_len, out_off;
+	size_t out_len, out_cap;
 	bool ended;
 };
 
@@ -41,14 +41,9 @@ static void emit(struct exec_stream *es, json_t *o)
 	json_decref(o);
 	if (!text)
 		return;
-	size_t n = strlen(text);
-	char *b = realloc(es->out, es->out_len + n + 1);
-	if (b) {
-		es->out = b;
-		memcpy(b + es->out_len, text, n);
-		b[es->out_len + n] = '\n';
-		es->out_len += n + 1;
-	}
+	/* One JSON object a line, never a blank line (the SDK parses each). */
+	if (srv_buf_append(&es->out, &es->out_len, &es->out_cap, text, strlen(text)) == 0)
+		srv_buf_append(&es->out, &es->out_len, &es->out_cap, "\n", 1);
 	free(text);
 }
 
@@ -98,23 +93,19 @@ static void translate(struct exec_stream *es, json_t *line)
 	}
 }
 
-static size_t exec_read(void *ctx, char *buf, size_t max)
+/* The next lines for the client (the stream's next piece), NULL at the end. */
+static char *exec_next(void *ctx, size_t *len)
 {
 	struct exec_stream *es = ctx;
 	char chunk[16384];
-	while (es->out_off == es->out_len && !es->ended) {
-		es->out_len = es->out_off = 0;
+	while (!es->out_len && !es->ended) {
 		size_t n = srv_stream_read(es->st, chunk, sizeof(chunk));
 		if (!n) {
 			es->ended = true;
 			break;
 		}
-		char *b = realloc(es->in, es->in_len + n);
-		if (!b)
-			return 0;
-		es->in = b;
-		memcpy(b + es->in_len, chunk, n);
-		es->in_len += n;
+		if (srv_buf_append(&es->in, &es->in_len, &es->in_cap, chunk, n) < 0)
+			return NULL;
 		char *start = es->in, *nl;
 		while ((nl = memchr(start, '\n', es->in_len - (size_t)(start - es->in)))) {
 			json_t *line = json_loadb(start, (size_t)(nl - start), JSON_ALLOW_NUL, NULL);
@@ -125,10 +116,13 @@ static size_t exec_read(void *ctx, char *buf, size_t max)
 		es->in_len -= (size_t)(start - es->in);
 		memmove(es->in, start, es->in_len);
 	}
-	size_t n = es->out_len - es->out_off < max ? es->out_len - es->out_off : max;
-	memcpy(buf, es->out + es->out_off, n);
-	es->out_off += n;
-	return n;
+	char *piece = es->out_len ? es->out : NULL;
+	*len = es->out_len;
+	if (piece) { /* handed over: the next lines start a new buffer */
+		es->out = NULL;
+		es->out_len = es->out_cap = 0;
+	}
+	return piece;
 }
 
 static void exec_free(void *ctx)
@@ -210,7 +204,7 @@ static void execute(e2b_state_t *st, e2b_sandbox_t *sb, e2b_request_t *rq, e2b_r
 	es->st = s;
 	r->status = 200;
 	r->content_type = "application/x-ndjson";
-	r->read = exec_read;
+	r->next = exec_next;
 	r->free = exec_free;
 	r->ctx = es;
 out:

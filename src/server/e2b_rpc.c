@@ -195,8 +195,6 @@ struct proc_stream {
 	int phase; /* 0: start to send, 1: running, 2: EndStream to send, 3: over */
 	uint64_t keepalive_ms;
 	json_t *endstream; /* what the EndStream frame carries */
-	char *frame;
-	size_t len, off;
 };
 
 static json_t *end_event(json_t *res, json_t **endstream)
@@ -236,9 +234,10 @@ static json_t *end_event(json_t *res, json_t **endstream)
 			 text);
 }
 
-/* The next frame into ps->frame, or false at the end. */
-static bool next_frame(struct proc_stream *ps)
+/* The next frame (the stream's next piece), or NULL at the end. */
+static char *next_frame(void *ctx, size_t *len)
 {
+	struct proc_stream *ps = ctx;
 	json_t *msg = NULL;
 	unsigned char flags = 0;
 	while (!msg) {
@@ -248,12 +247,12 @@ static bool next_frame(struct proc_stream *ps)
 		} else if (ps->phase == 1) {
 			int which = 0;
 			char *data = NULL;
-			size_t len = 0;
+			size_t n = 0;
 			json_t *res = NULL;
 			int rc = srv_proc_reader_next(ps->rd, ps->keepalive_ms, DATA_FRAME_MAX, &which,
-						      &data, &len, &res);
+						      &data, &n, &res);
 			if (rc == 1) {
-				char *b64 = srv_base64_encode(data, len);
+				char *b64 = srv_base64_encode(data, n);
 				free(data);
 				msg = json_pack("{s:{s:{s:s}}}", "event", "data",
 						which == 1 ? "stdout" : "stderr", b64 ? b64 : "");
@@ -277,24 +276,10 @@ static bool next_frame(struct proc_stream *ps)
 			flags = 2;
 			ps->phase = 3;
 		} else {
-			return false;
+			return NULL;
 		}
 	}
-	free(ps->frame);
-	ps->frame = e2b_envelope(flags, msg, &ps->len);
-	ps->off = 0;
-	return ps->frame != NULL;
-}
-
-static size_t proc_stream_read(void *ctx, char *buf, size_t max)
-{
-	struct proc_stream *ps = ctx;
-	if (ps->off == ps->len && !next_frame(ps))
-		return 0;
-	size_t n = ps->len - ps->off < max ? ps->len - ps->off : max;
-	memcpy(buf, ps->frame + ps->off, n);
-	ps->off += n;
-	return n;
+	return e2b_envelope(flags, msg, len);
 }
 
 static void proc_stream_free(void *ctx)
@@ -302,7 +287,6 @@ static void proc_stream_free(void *ctx)
 	struct proc_stream *ps = ctx;
 	srv_proc_reader_free(ps->rd);
 	json_decref(ps->endstream);
-	free(ps->frame);
 	free(ps);
 }
 
@@ -328,7 +312,7 @@ static void reply_stream(e2b_state_t *st, srv_proc_t *p, bool from_now, e2b_requ
 									 : KEEPALIVE_DEFAULT_S) * 1000;
 	r->status = 200;
 	r->content_type = "application/connect+json";
-	r->read = proc_stream_read;
+	r->next = next_frame;
 	r->free = proc_stream_free;
 	r->ctx = ps;
 }
@@ -442,15 +426,20 @@ static void process_start(e2b_state_t *st, e2b_sandbox_t *sb, e2b_request_t *rq,
 	json_decref(req);
 }
 
+/* The running process a request selects, in the sandbox. */
+static srv_proc_t *selected_in(e2b_sandbox_t *sb, json_t *req, srv_err_t *err)
+{
+	return selected(srv_session_view(e2b_sandbox_session(sb)).procs, req, true, err);
+}
+
 static void process_connect(e2b_state_t *st, e2b_sandbox_t *sb, e2b_request_t *rq,
 			    e2b_reply_t *r)
 {
 	json_t *req = stream_request(rq, r);
+	srv_err_t err = {0};
+	srv_proc_t *p = req ? selected_in(sb, req, &err) : NULL;
 	if (!req)
 		return;
-	srv_err_t err = {0};
-	srv_session_view_t v = srv_session_view(e2b_sandbox_session(sb));
-	srv_proc_t *p = selected(v.procs, req, true, &err);
 	if (p)
 		reply_stream(st, p, true, rq, r);
 	else
@@ -478,13 +467,11 @@ static void process_list(e2b_sandbox_t *sb, e2b_reply_t *r)
 static void process_unary(e2b_sandbox_t *sb, const char *method, e2b_request_t *rq,
 			  e2b_reply_t *r)
 {
-	json_t *req = unary_request(rq, r);
+	json_t *req = unary_request(rq, r), *body = NULL, *out = NULL;
+	srv_err_t err = {0};
+	srv_proc_t *p = req ? selected_in(sb, req, &err) : NULL;
 	if (!req)
 		return;
-	srv_err_t err = {0};
-	srv_session_view_t v = srv_session_view(e2b_sandbox_session(sb));
-	srv_proc_t *p = selected(v.procs, req, true, &err);
-	json_t *body = NULL, *out = NULL;
 	if (!p)
 		goto done;
 	if (strcmp(method, "SendInput") == 0) {

@@ -155,29 +155,24 @@ static bool unlink_locked(e2b_state_t *st, e2b_sandbox_t *sb)
 
 size_t e2b_expire(e2b_state_t *st, uint64_t now_ms)
 {
-	(void)now_ms;
-	uint64_t wall = srv_wall_ms();
-	e2b_sandbox_t *dead = NULL;
-	pthread_mutex_lock(&st->lock);
-	for (e2b_sandbox_t **pp = &st->list; *pp;) {
-		e2b_sandbox_t *sb = *pp;
-		if (sb->end_wall_ms <= wall) {
-			*pp = sb->next;
-			sb->next = dead;
-			dead = sb;
-		} else {
-			pp = &sb->next;
-		}
-	}
-	pthread_mutex_unlock(&st->lock);
+	(void)now_ms; /* end times are wall-clock times, as E2B's endAt */
 	size_t n = 0;
-	while (dead) {
-		e2b_sandbox_t *next = dead->next;
-		kill_sandbox(st, dead);
-		dead = next;
+	for (;;) {
+		/* One at a time: killing one takes its session down, outside the
+		 * lock. */
+		uint64_t wall = srv_wall_ms();
+		pthread_mutex_lock(&st->lock);
+		e2b_sandbox_t *sb = st->list;
+		while (sb && sb->end_wall_ms > wall)
+			sb = sb->next;
+		if (sb)
+			unlink_locked(st, sb);
+		pthread_mutex_unlock(&st->lock);
+		if (!sb)
+			return n;
+		kill_sandbox(st, sb);
 		n++;
 	}
-	return n;
 }
 
 void e2b_state_free(e2b_state_t *st)
@@ -465,17 +460,7 @@ static void list(e2b_state_t *st, e2b_request_t *rq, e2b_reply_t *r, bool paged)
 static bool split_id(const char *url, char id[32], const char **rest)
 {
 	const char *p = strncmp(url, "/v2/", 4) == 0 ? url + 3 : url;
-	if (strncmp(p, "/sandboxes/", 11) != 0)
-		return false;
-	p += 11;
-	const char *slash = strchr(p, '/');
-	size_t n = slash ? (size_t)(slash - p) : strlen(p);
-	if (n == 0 || n >= 32)
-		return false;
-	memcpy(id, p, n);
-	id[n] = '\0';
-	*rest = slash ? slash : "";
-	return true;
+	return strncmp(p, "/sandboxes/", 11) == 0 && srv_path_id(p + 11, id, 32, rest);
 }
 
 static void set_end(e2b_state_t *st, e2b_sandbox_t *sb, double secs, bool extend_only)

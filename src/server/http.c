@@ -333,15 +333,7 @@ static bool authenticate(struct http_server *hs, struct MHD_Connection *c, char 
 /* Splits "/v1/sessions/ID/REST": returns ID's length, *rest points after it. */
 static bool session_path(const char *url, char id[40], const char **rest)
 {
-	const char *p = url + strlen("/v1/sessions/");
-	const char *slash = strchr(p, '/');
-	size_t n = slash ? (size_t)(slash - p) : strlen(p);
-	if (n == 0 || n >= 40)
-		return false;
-	memcpy(id, p, n);
-	id[n] = '\0';
-	*rest = slash ? slash : "";
-	return true;
+	return srv_path_id(url + strlen("/v1/sessions/"), id, 40, rest);
 }
 
 static json_t *parse_body(struct request *rq, srv_err_t *err)
@@ -876,19 +868,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			*upload_data_size = 0;
 			return MHD_YES;
 		} else {
-			if (rq->len + *upload_data_size + 1 > rq->cap) {
-				size_t cap = rq->cap ? rq->cap : 4096;
-				while (cap < rq->len + *upload_data_size + 1)
-					cap *= 2;
-				char *b = realloc(rq->body, cap);
-				if (!b)
-					return MHD_NO;
-				rq->body = b;
-				rq->cap = cap;
-			}
-			memcpy(rq->body + rq->len, upload_data, *upload_data_size);
-			rq->len += *upload_data_size;
-			rq->body[rq->len] = '\0';
+			if (srv_buf_append(&rq->body, &rq->len, &rq->cap, upload_data,
+					   *upload_data_size) < 0)
+				return MHD_NO;
 		}
 	}
 	if (*upload_data_size && !rq->too_large) {
@@ -1125,16 +1107,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 		ss.ss_family == AF_INET6 ? "]" : "", port, svc->policy->default_backend,
 		svc->policy->max_running, svc->policy->max_queued, opts->tokens ? "on" : "off",
 		svc->state.dir);
-	if (opts->ready_file) {
-		char tmp[4200];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", opts->ready_file);
-		FILE *f = fopen(tmp, "we");
-		if (f) {
-			fprintf(f, "%u\n", port);
-			fclose(f);
-			rename(tmp, opts->ready_file);
-		}
-	}
+	srv_write_ready_file(opts->ready_file, port);
 
 	int sig = 0;
 	while (sigwait(&set, &sig) != 0)

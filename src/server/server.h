@@ -54,6 +54,18 @@ bool srv_secret_equal(const char *a, const char *b);
 int srv_random_hex(char *out, size_t nbytes);
 /* Docker-style size ("512m", "1g", "1048576") to bytes; -1 if invalid. */
 int srv_parse_size(const char *text, uint64_t *out);
+/* Appends n bytes to a growing buffer, kept NUL-terminated; -1: no memory. */
+int srv_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n);
+/* Copies what is left of src[*off..len) into buf (at most max), moving
+ * *off on; returns the count (a streamed answer's reader). */
+size_t srv_copy_out(const char *src, size_t len, size_t *off, char *buf, size_t max);
+/* "ID/REST" or "ID": the id (shorter than idlen, not empty) into id,
+ * *rest at "/REST" or "". */
+bool srv_path_id(const char *p, char *id, size_t idlen, const char **rest);
+/* Writes "PORT\n" to path (NULL: nothing), atomically. */
+void srv_write_ready_file(const char *path, unsigned port);
+/* Wakes a thread that polls stop_fd (writes a byte) and joins it. */
+void srv_thread_stop(int stop_fd, pthread_t t);
 /* Monotonic and wall clocks in milliseconds. */
 uint64_t srv_now_ms(void);
 /* RFC 3339 UTC timestamp with milliseconds into out[32]. */

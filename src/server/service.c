@@ -99,11 +99,8 @@ void srv_service_free(srv_service_t *svc)
 {
 	if (!svc)
 		return;
-	if (svc->reaper_started) {
-		ssize_t w = write(svc->reaper_stop[1], "x", 1);
-		(void)w;
-		pthread_join(svc->reaper, NULL);
-	}
+	if (svc->reaper_started)
+		srv_thread_stop(svc->reaper_stop[1], svc->reaper);
 	if (svc->limiter)
 		srv_limiter_close(svc->limiter);
 	srv_service_cancel_all(svc);
