@@ -143,6 +143,50 @@ while b:
     d=m.get("event",{}).get("data",{})
     if "stdout" in d: out+=base64.b64decode(d["stdout"])
 sys.exit(not (out==b"fine\n" and last==(2,{})))' "$WORK/body"
+
+# Keepalive frames while a command is silent (here every second), then
+# the end and the EndStream frame.
+envd POST /process.Process/Start -H "X-Access-Token: $TOK" -H 'Content-Type: application/connect+json' \
+	-H 'Keepalive-Ping-Interval: 1' --data-binary @<(frame 0 '{"process":{"cmd":"/bin/bash","args":["-c","sleep 2.5; echo done"]},"stdin":false}')
+expect_eq "a silent command's stream: start, keepalives, data, end, EndStream" "start keepalive+ data end | 2 {}" "$(python3 -c '
+import json,struct,sys
+b=open(sys.argv[1],"rb").read(); kinds=[]
+while b:
+    f=b[0]; n=struct.unpack(">I",b[1:5])[0]; m=json.loads(b[5:5+n]); b=b[5+n:]
+    if f==2: kinds.append("| %d %s" % (f, json.dumps(m))); continue
+    k=list(m["event"])[0]
+    if not (k=="keepalive" and kinds and kinds[-1]=="keepalive+"): kinds.append("keepalive+" if k=="keepalive" else k)
+print(" ".join(kinds))' "$WORK/body")"
+
+# A client that goes away does not take the command with it: its timeout
+# (10 s here) is the process's own.
+envd POST /process.Process/Start -H "X-Access-Token: $TOK" -H 'Content-Type: application/connect+json' \
+	-H 'Connect-Timeout-Ms: 10000' --max-time 1 \
+	--data-binary @<(frame 0 '{"process":{"cmd":"/bin/bash","args":["-c","sleep 2; echo survived > after-disconnect.txt"]},"stdin":false}') 2>/dev/null
+for _ in $(seq 100); do
+	envd GET "/files?path=after-disconnect.txt" -H "X-Access-Token: $TOK"
+	[ "$STATUS" = 200 ] && break
+	sleep 0.1
+done
+expect_eq "a command outlives its client's disconnect" "200 survived" "$STATUS $(cat "$WORK/body")"
+envd POST /process.Process/Connect -H "X-Access-Token: $TOK" -H 'Content-Type: application/connect+json' \
+	--data-binary @<(frame 0 '{"process":{"pid":424242}}')
+expect_eq "Connect to an unknown pid: one EndStream not_found" "2 not_found" "$(python3 -c '
+import json,struct,sys
+b=open(sys.argv[1],"rb").read(); n=struct.unpack(">I",b[1:5])[0]
+print(b[0], json.loads(b[5:5+n])["error"]["code"])' "$WORK/body")"
+req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+	-d '{"templateID":"code-interpreter-v1","timeout":30}'
+expect_eq "a chunked create body, the code interpreter's template: 201" 201 "$STATUS"
+SID2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sandboxID"])' "$WORK/body")
+req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' -d '{"templateID":"no-such-template"}'
+expect_eq "an unknown template: 400" 400 "$STATUS"
+req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' -d '{"templateID":"base","timeout":99999}'
+expect_eq "a timeout over the policy's maximum: 400" 400 "$STATUS"
+req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' -d '[1'
+expect_eq "a create body that is not JSON: 400" 400 "$STATUS"
+req DELETE "/sandboxes/$SID2" -H "X-API-KEY: $KEY_A"
+expect_eq "  (the code interpreter's sandbox is killed: 204)" 204 "$STATUS"
 req DELETE "/sandboxes/$SID" -H "X-API-KEY: $KEY_A"
 expect_eq "the owner kills it: 204" 204 "$STATUS"
 envd GET /health
