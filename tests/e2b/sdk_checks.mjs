@@ -12,6 +12,7 @@ const HOST_MARKER = process.env.HOST_MARKER;
 const RUN = `r${Date.now()}`;
 
 function check(name, cond, why = '') {
+  name = name.replace(/: /g, ' - '); // relay_verdicts cuts a failure's name at ': '
   console.log(`${cond ? 'PASS' : 'FAIL'} ${name}${cond ? '' : ': ' + String(why).replace(/\n/g, ' | ')}`);
 }
 const eq = (name, want, got) =>
