@@ -25,7 +25,6 @@ struct e2b_listener {
 	struct MHD_Daemon *daemon;
 	int fd;
 	char **keys, **names; /* the e2b_ keys of the token file (borrowed) */
-	size_t max_body;
 	pthread_t expiry;
 	bool expiry_started;
 	int stop[2];
@@ -33,7 +32,7 @@ struct e2b_listener {
 
 struct e2b_conn_req {
 	char *body;
-	size_t len, cap;
+	size_t len, cap, limit;
 	bool too_large, answered;
 	uint64_t t0;
 };
@@ -165,17 +164,30 @@ static const char *api_key_owner(struct e2b_listener *l, const char *key)
 	return match < 0 ? NULL : l->names[match];
 }
 
-static void data_plane(struct e2b_listener *l, const char *id, e2b_request_t *rq, e2b_reply_t *r)
+/* Who may make this request, from its head alone: the sandbox it is for
+ * (data plane; a reference the caller puts) with rq->who its owner, or the
+ * API key's owner (control plane; *sbp NULL). false with the refusal in r. */
+static bool admit(struct e2b_listener *l, e2b_request_t *rq, e2b_reply_t *r, e2b_sandbox_t **sbp)
 {
-	e2b_sandbox_t *sb = e2b_sandbox_get(l->state, id);
+	const char *id = get_header(rq->conn, "E2b-Sandbox-Id");
+	*sbp = NULL;
+	if (!id) {
+		if (!(rq->who = api_key_owner(l, get_header(rq->conn, "X-API-KEY")))) {
+			srv_metrics_rejection("unauthorized");
+			e2b_reply_error(r, 401, "Invalid API key");
+			return false;
+		}
+		return true;
+	}
 	json_object_set_new(rq->audit, "sandbox", srv_json_text(id, strnlen(id, 64)));
+	e2b_sandbox_t *sb = e2b_sandbox_get(l->state, id);
 	if (!sb) {
 		/* E2B's edge answers a dead sandbox so: the SDK reads 502 as
 		 * "not running any more" (a 404 would break isRunning). */
 		json_t *o = json_pack("{s:o,s:s,s:i}", "sandboxId", srv_json_text(id, strnlen(id, 64)),
 				      "message", "The sandbox was not found", "code", 502);
 		e2b_reply_json(r, 502, o);
-		return;
+		return false;
 	}
 	const char *port = get_header(rq->conn, "E2b-Sandbox-Port");
 	const char *token = get_header(rq->conn, "X-Access-Token");
@@ -194,29 +206,31 @@ static void data_plane(struct e2b_listener *l, const char *id, e2b_request_t *rq
 		e2b_reply_error(r, 401, "unauthorized access, please provide a valid access token");
 	} else {
 		rq->who = e2b_sandbox_owner(sb);
-		if (envd)
-			e2b_envd(l->state, sb, rq, r);
-		else
-			e2b_interp(l->state, sb, rq, r);
+		*sbp = sb;
+		return true;
 	}
+	srv_metrics_rejection("unauthorized");
 	e2b_sandbox_put(l->state, sb);
+	return false;
 }
 
+/* Admits the whole request again (the sandbox may have ended while its
+ * body came) and hands it to its plane. */
 static void route(struct e2b_listener *l, e2b_request_t *rq, e2b_reply_t *r)
 {
-	const char *id = get_header(rq->conn, "E2b-Sandbox-Id");
-	if (id) {
-		data_plane(l, id, rq, r);
+	e2b_sandbox_t *sb;
+	if (!admit(l, rq, r, &sb))
+		return;
+	if (!sb) {
+		e2b_control(l->state, rq, r);
 		return;
 	}
-	const char *who = api_key_owner(l, get_header(rq->conn, "X-API-KEY"));
-	if (!who) {
-		srv_metrics_rejection("unauthorized");
-		e2b_reply_error(r, 401, "Invalid API key");
-		return;
-	}
-	rq->who = who;
-	e2b_control(l->state, rq, r);
+	const char *port = get_header(rq->conn, "E2b-Sandbox-Port");
+	if (strcmp(port, "49983") == 0)
+		e2b_envd(l->state, sb, rq, r);
+	else
+		e2b_interp(l->state, sb, rq, r);
+	e2b_sandbox_put(l->state, sb);
 }
 
 static void audit(struct e2b_listener *l, struct MHD_Connection *c, e2b_request_t *rq,
@@ -245,23 +259,44 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			return MHD_NO;
 		q->t0 = srv_now_ms();
 		*con_cls = q;
+		const srv_policy_t *p = l->svc->policy;
+		/* /files carries a whole file, multipart-wrapped. */
+		q->limit = strcmp(url, "/files") == 0 ? p->max_file_bytes + 65536 : p->max_body_bytes;
+		/* Refused from its head alone: MHD answers and closes the
+		 * connection without reading the body, so that nobody makes us
+		 * hold a body without credentials. */
+		e2b_reply_t r = {0};
+		e2b_sandbox_t *sb = NULL;
+		e2b_request_t rq = {.method = method, .url = url, .body = "", .audit = json_object(),
+				    .header = get_header, .query = get_query, .conn = c};
+		const char *cl = get_header(c, "Content-Length");
+		if (admit(l, &rq, &r, &sb) && cl && strtoull(cl, NULL, 10) > q->limit)
+			e2b_reply_error(&r, 413, "the request body is larger than this server's limit of "
+					"%zu bytes", q->limit);
+		e2b_sandbox_put(l->state, sb);
+		if (!r.status) {
+			json_decref(rq.audit);
+			return MHD_YES;
+		}
+		q->answered = true;
+		audit(l, c, &rq, &r, q->t0);
+		json_decref(rq.audit);
+		return send_reply(c, &r);
+	}
+	if (q->answered) {
+		*upload_data_size = 0; /* the rest of a refused body */
 		return MHD_YES;
 	}
-	if (*upload_data_size) {
-		if (!q->too_large && q->len + *upload_data_size > l->max_body) {
-			q->too_large = true;
-			free(q->body);
-			q->body = NULL;
-			q->len = q->cap = 0;
-		}
-		if (!q->too_large &&
-		    srv_buf_append(&q->body, &q->len, &q->cap, upload_data, *upload_data_size) < 0)
+	if (*upload_data_size && q->len + *upload_data_size <= q->limit) {
+		if (srv_buf_append(&q->body, &q->len, &q->cap, upload_data, *upload_data_size) < 0)
 			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (q->answered)
-		return MHD_YES;
+	/* The whole body, or a chunked one past the limit: answered now
+	 * (the rest of such a body is not read; the connection closes). */
+	q->too_large = *upload_data_size != 0;
+	*upload_data_size = 0;
 	q->answered = true;
 	e2b_reply_t r = {0};
 	e2b_request_t rq = {.method = method, .url = url, .body = q->body ? q->body : "",
@@ -269,7 +304,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			    .header = get_header, .query = get_query, .conn = c};
 	if (q->too_large)
 		e2b_reply_error(&r, 413, "the request body is larger than this server's limit of %zu "
-				"bytes", l->max_body);
+				"bytes", q->limit);
 	else
 		route(l, &rq, &r);
 	if (!r.status)
@@ -340,10 +375,6 @@ e2b_listener_t *e2b_listen(srv_service_t *svc, const char *addr, char **tokens,
 	l->stop[0] = l->stop[1] = -1;
 	l->keys = calloc(n + 1, sizeof(char *));
 	l->names = calloc(n + 1, sizeof(char *));
-	const srv_policy_t *p = svc->policy;
-	/* /files carries a whole file, multipart-wrapped. */
-	l->max_body = (p->max_file_bytes > p->max_body_bytes ? p->max_file_bytes
-							      : p->max_body_bytes) + 65536;
 	if (!l->keys || !l->names) {
 		srv_fail(err, 500, "internal", "out of memory");
 		goto fail;

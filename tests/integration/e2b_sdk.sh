@@ -67,6 +67,14 @@ PLAIN=$(awk '$1=="plain"{print $2}' "$WORK/tokens")
 req GET /v2/sandboxes -H "X-API-KEY: $PLAIN"
 expect_eq "a bearer token of the HTTP API is no E2B key: 401" 401 "$STATUS"
 
+head -c 5000000 /dev/zero >"$WORK/big"
+req POST /v2/sandboxes -H "X-API-KEY: e2b_0000" -H 'Content-Type: application/json' --data-binary @"$WORK/big"
+expect_eq "a 5 MB body with a wrong key: 401 from its head" 401 "$STATUS"
+req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' --data-binary @"$WORK/big"
+expect_eq "a 5 MB create body (over max_body_bytes): 413 from its head" 413 "$STATUS"
+req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' -H 'Expect:' \
+	--data-binary @"$WORK/big" 2>/dev/null
+check "  chunked, it is cut off (413 or a closed connection)" test "$STATUS" = 413 -o "$STATUS" = 000
 req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' -d '{"templateID":"base"}'
 expect_eq "create with curl: 201" 201 "$STATUS"
 SID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sandboxID"])' "$WORK/body")
@@ -175,7 +183,7 @@ expect_eq "Connect to an unknown pid: one EndStream not_found" "2 not_found" "$(
 import json,struct,sys
 b=open(sys.argv[1],"rb").read(); n=struct.unpack(">I",b[1:5])[0]
 print(b[0], json.loads(b[5:5+n])["error"]["code"])' "$WORK/body")"
-req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' -H 'Expect:' \
 	-d '{"templateID":"code-interpreter-v1","timeout":30}'
 expect_eq "a chunked create body, the code interpreter's template: 201" 201 "$STATUS"
 SID2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sandboxID"])' "$WORK/body")
