@@ -134,7 +134,55 @@ static void exec_free(void *ctx)
 	free(es);
 }
 
-/* A new context of `language` (ours) in the sandbox: its id into id[]. */
+/* The sandbox's create-time envVars, set in a new context by a first cell
+ * (E2B gives them to code executions too): python takes them as a JSON
+ * string literal, which is a valid Python one; sh as single-quoted
+ * exports. */
+static int set_context_env(e2b_state_t *st, e2b_sandbox_t *sb, const char *id,
+			   const char *language, e2b_request_t *rq, srv_err_t *err)
+{
+	json_t *env = e2b_sandbox_env(sb);
+	if (!json_object_size(env))
+		return 0;
+	char *code = NULL, *text = json_dumps(env, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_t *lit = text ? json_string(text) : NULL;
+	char *quoted = lit ? json_dumps(lit, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+	size_t len = 0, cap = 0;
+	if (quoted && strcmp(language, "python") == 0) {
+		const char *pre = "import os as _os, json as _json\n_os.environ.update(_json.loads(";
+		srv_buf_append(&code, &len, &cap, pre, strlen(pre));
+		srv_buf_append(&code, &len, &cap, quoted, strlen(quoted));
+		srv_buf_append(&code, &len, &cap, "))\ndel _os, _json\n", 19);
+	} else if (quoted) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(env, k, v) {
+			srv_buf_append(&code, &len, &cap, "export ", 7);
+			srv_buf_append(&code, &len, &cap, k, strlen(k));
+			srv_buf_append(&code, &len, &cap, "='", 2);
+			for (const char *c = json_string_value(v); *c; c++)
+				*c == '\'' ? srv_buf_append(&code, &len, &cap, "'\\''", 4)
+					   : srv_buf_append(&code, &len, &cap, c, 1);
+			srv_buf_append(&code, &len, &cap, "'\n", 2);
+		}
+	}
+	free(text);
+	free(quoted);
+	json_decref(lit);
+	if (!code)
+		return srv_fail(err, 500, "internal", "out of memory");
+	json_t *req = json_pack("{s:s}", "code", code);
+	free(code);
+	srv_exec_call_t call = {.req = req, .who = rq->who, .client_fd = rq->client_fd,
+				.audit = rq->audit};
+	char *out = srv_ctx_execute(e2b_state_service(st), e2b_sandbox_session_id(sb), id, &call, err);
+	json_decref(req);
+	free(out);
+	return out ? 0 : -1;
+}
+
+/* A new context of `language` (ours) in the sandbox, with the sandbox's
+ * envVars: its id into id[]. */
 static int new_context(e2b_state_t *st, e2b_sandbox_t *sb, const char *language,
 		       e2b_request_t *rq, char *id, size_t idlen, srv_err_t *err)
 {
@@ -147,7 +195,7 @@ static int new_context(e2b_state_t *st, e2b_sandbox_t *sb, const char *language,
 		return -1;
 	snprintf(id, idlen, "%s", json_string_value(json_object_get(d, "id")));
 	json_decref(d);
-	return 0;
+	return set_context_env(st, sb, id, language, rq, err);
 }
 
 static void execute(e2b_state_t *st, e2b_sandbox_t *sb, e2b_request_t *rq, e2b_reply_t *r)

@@ -225,8 +225,21 @@ static json_t *detail_json(e2b_state_t *st, const e2b_sandbox_t *sb, bool detail
 
 /* ---- create ------------------------------------------------------------------------ */
 
-/* A {string: string} member (absent: {}); NULL if it is something else. */
-static json_t *string_map(json_t *v)
+/* An environment variable's name: [A-Za-z_][A-Za-z0-9_]*. */
+static bool env_name(const char *k)
+{
+	if (!*k || (*k >= '0' && *k <= '9'))
+		return false;
+	for (; *k; k++)
+		if (!(*k == '_' || (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
+		      (*k >= '0' && *k <= '9')))
+			return false;
+	return true;
+}
+
+/* A {string: string} member (absent: {}); NULL if it is something else, or
+ * (names) has a key that is no variable name. */
+static json_t *string_map(json_t *v, bool names)
 {
 	if (!v || json_is_null(v))
 		return json_object();
@@ -236,7 +249,7 @@ static json_t *string_map(json_t *v)
 	json_t *x;
 	json_object_foreach(v, k, x) {
 		if (!json_is_string(x) || memchr(json_string_value(x), '\0', json_string_length(x)) ||
-		    strlen(k) > 256)
+		    strlen(k) > 256 || (names && !env_name(k)))
 			return NULL;
 	}
 	return json_copy(v);
@@ -293,9 +306,10 @@ static void create(e2b_state_t *st, e2b_request_t *rq, e2b_reply_t *r)
 		goto out;
 	}
 	const char *tpl_name = tpl ? json_string_value(tpl) : "base";
-	if (!(meta = string_map(json_object_get(body, "metadata"))) ||
-	    !(env = string_map(json_object_get(body, "envVars")))) {
-		e2b_reply_error(r, 400, "metadata and envVars must be objects of strings");
+	if (!(meta = string_map(json_object_get(body, "metadata"), false)) ||
+	    !(env = string_map(json_object_get(body, "envVars"), true))) {
+		e2b_reply_error(r, 400, "metadata and envVars must be objects of strings, envVars' "
+				"keys variable names");
 		goto out;
 	}
 	if (json_is_true(json_object_get(body, "allow_internet_access")) ||

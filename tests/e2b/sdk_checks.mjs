@@ -192,7 +192,7 @@ const other = await Sandbox.create({ metadata: { run: RUN, role: 'b' } });
 
 // ---- the code interpreter -------------------------------------------------------------
 {
-  const ci = await CodeSandbox.create({ metadata: { run: RUN, role: 'ci' } });
+  const ci = await CodeSandbox.create({ metadata: { run: RUN, role: 'ci' }, envs: { CI_VAR: "it's here" } });
   const t1 = Date.now();
   let ex = await ci.runCode('print(1)');
   console.log(`# first runCode (starts the interpreter): ${Date.now() - t1} ms`);
@@ -216,6 +216,8 @@ const other = await Sandbox.create({ metadata: { run: RUN, role: 'b' } });
   await ci.runCode('y_ctx = 7', { context: ctx });
   eq('a code context keeps its own state', ['7', 'NameError'], [(await ci.runCode('y_ctx', { context: ctx })).text, (await ci.runCode('y_ctx')).error?.name]);
   eq('runCode in bash', 'hi\n', (await ci.runCode('echo hi', { language: 'bash' })).logs.stdout.join(''));
+  eq('create envs reach python code', ["it's here\n"], (await ci.runCode('import os\nprint(os.environ["CI_VAR"])')).logs.stdout);
+  eq('  and bash code', "it's here\n", (await ci.runCode('echo "$CI_VAR"', { language: 'bash' })).logs.stdout.join(''));
   eq('files written by a cell are files of the sandbox', 'cell', (await (async () => { await ci.runCode('open("c.txt","w").write("cell")'); return ci.files.read('c.txt'); })()));
   await ci.kill();
 }

@@ -193,6 +193,8 @@ req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json
 expect_eq "a timeout over the policy's maximum: 400" 400 "$STATUS"
 req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' -d '[1'
 expect_eq "a create body that is not JSON: 400" 400 "$STATUS"
+req POST /v2/sandboxes -H "X-API-KEY: $KEY_A" -H 'Content-Type: application/json' -d '{"templateID":"base","envVars":{"A;id":"x"}}'
+expect_eq "envVars with a key that is no variable name: 400" 400 "$STATUS"
 req DELETE "/sandboxes/$SID2" -H "X-API-KEY: $KEY_A"
 expect_eq "  (the code interpreter's sandbox is killed: 204)" 204 "$STATUS"
 req DELETE "/sandboxes/$SID" -H "X-API-KEY: $KEY_A"
