@@ -353,7 +353,7 @@ static bool is_api_key(const char *t)
 
 e2b_listener_t *e2b_listen(srv_service_t *svc, const char *addr, char **tokens,
 			   char **names, const char *ready_file, unsigned max_connections,
-			   srv_err_t *err)
+			   unsigned max_connections_per_ip, srv_err_t *err)
 {
 	size_t n = 0;
 	for (size_t i = 0; tokens && tokens[i]; i++)
@@ -407,6 +407,7 @@ e2b_listener_t *e2b_listen(srv_service_t *svc, const char *addr, char **tokens,
 				     l->fd, MHD_OPTION_NOTIFY_COMPLETED, request_completed, l,
 				     MHD_OPTION_UNESCAPE_CALLBACK, srv_http_unescape, NULL,
 				     MHD_OPTION_CONNECTION_LIMIT, max_connections,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, max_connections_per_ip,
 				     MHD_OPTION_CONNECTION_TIMEOUT, 310u, MHD_OPTION_END);
 	if (!l->daemon) {
 		srv_fail(err, 500, "internal", "cannot start the E2B listener on %s", addr);

@@ -1090,7 +1090,8 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	e2b_listener_t *e2b = NULL;
 	if (opts->e2b_listen &&
 	    !(e2b = e2b_listen(svc, opts->e2b_listen, opts->tokens, opts->token_names,
-			       opts->e2b_ready_file, opts->max_connections, &err))) {
+			       opts->e2b_ready_file, opts->max_connections,
+			       opts->max_connections_per_ip, &err))) {
 		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
 		MHD_stop_daemon(d);
 		stop_watchdog(&hs, watchdog);
