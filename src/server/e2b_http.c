@@ -247,42 +247,48 @@ static void audit(struct e2b_listener *l, struct MHD_Connection *c, e2b_request_
 	srv_audit_append(l->svc->audit, json_incref(a));
 }
 
+/* A request's head: its state, and its admission (refused from the head
+ * alone, MHD answers and closes the connection without reading the body,
+ * so that nobody makes us hold a body without credentials). */
+static enum MHD_Result begin(struct e2b_listener *l, struct MHD_Connection *c, const char *url,
+			     const char *method, void **con_cls)
+{
+	struct e2b_conn_req *q = calloc(1, sizeof(*q));
+	if (!q)
+		return MHD_NO;
+	q->t0 = srv_now_ms();
+	*con_cls = q;
+	const srv_policy_t *p = l->svc->policy;
+	/* /files carries a whole file, multipart-wrapped. */
+	q->limit = strcmp(url, "/files") == 0 ? p->max_file_bytes + 65536 : p->max_body_bytes;
+	e2b_reply_t r = {0};
+	e2b_sandbox_t *sb = NULL;
+	e2b_request_t rq = {.method = method, .url = url, .body = "", .audit = json_object(),
+			    .header = get_header, .query = get_query, .conn = c};
+	const char *cl = get_header(c, "Content-Length");
+	if (admit(l, &rq, &r, &sb) && cl && strtoull(cl, NULL, 10) > q->limit)
+		e2b_reply_error(&r, 413, "the request body is larger than this server's limit of "
+				"%zu bytes", q->limit);
+	e2b_sandbox_put(l->state, sb);
+	enum MHD_Result ret = MHD_YES;
+	if (r.status) {
+		q->answered = true;
+		audit(l, c, &rq, &r, q->t0);
+		ret = send_reply(c, &r);
+	}
+	json_decref(rq.audit);
+	return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload_data,
 			       size_t *upload_data_size, void **con_cls)
 {
-	(void)version;
-	struct e2b_listener *l = cls;
 	struct e2b_conn_req *q = *con_cls;
-	if (!q) {
-		if (!(q = calloc(1, sizeof(*q))))
-			return MHD_NO;
-		q->t0 = srv_now_ms();
-		*con_cls = q;
-		const srv_policy_t *p = l->svc->policy;
-		/* /files carries a whole file, multipart-wrapped. */
-		q->limit = strcmp(url, "/files") == 0 ? p->max_file_bytes + 65536 : p->max_body_bytes;
-		/* Refused from its head alone: MHD answers and closes the
-		 * connection without reading the body, so that nobody makes us
-		 * hold a body without credentials. */
-		e2b_reply_t r = {0};
-		e2b_sandbox_t *sb = NULL;
-		e2b_request_t rq = {.method = method, .url = url, .body = "", .audit = json_object(),
-				    .header = get_header, .query = get_query, .conn = c};
-		const char *cl = get_header(c, "Content-Length");
-		if (admit(l, &rq, &r, &sb) && cl && strtoull(cl, NULL, 10) > q->limit)
-			e2b_reply_error(&r, 413, "the request body is larger than this server's limit of "
-					"%zu bytes", q->limit);
-		e2b_sandbox_put(l->state, sb);
-		if (!r.status) {
-			json_decref(rq.audit);
-			return MHD_YES;
-		}
-		q->answered = true;
-		audit(l, c, &rq, &r, q->t0);
-		json_decref(rq.audit);
-		return send_reply(c, &r);
-	}
+	struct e2b_listener *l = cls;
+	(void)version;
+	if (!q)
+		return begin(l, c, url, method, con_cls);
 	if (q->answered) {
 		*upload_data_size = 0; /* the rest of a refused body */
 		return MHD_YES;
@@ -349,6 +355,30 @@ static bool is_api_key(const char *t)
 		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
 			return false;
 	return true;
+}
+
+void e2b_listener_stop(e2b_listener_t *l)
+{
+	if (!l)
+		return;
+	if (l->expiry_started)
+		srv_thread_stop(l->stop[1], l->expiry);
+	if (l->stop[0] >= 0) {
+		close(l->stop[0]);
+		close(l->stop[1]);
+	}
+	if (l->daemon) {
+		int fd = MHD_quiesce_daemon(l->daemon);
+		MHD_stop_daemon(l->daemon);
+		if (fd >= 0)
+			close(fd);
+	} else if (l->fd >= 0) {
+		close(l->fd);
+	}
+	e2b_state_free(l->state);
+	free(l->keys);
+	free(l->names);
+	free(l);
 }
 
 e2b_listener_t *e2b_listen(srv_service_t *svc, const char *addr, char **tokens,
@@ -425,28 +455,4 @@ e2b_listener_t *e2b_listen(srv_service_t *svc, const char *addr, char **tokens,
 fail:
 	e2b_listener_stop(l);
 	return NULL;
-}
-
-void e2b_listener_stop(e2b_listener_t *l)
-{
-	if (!l)
-		return;
-	if (l->expiry_started)
-		srv_thread_stop(l->stop[1], l->expiry);
-	if (l->stop[0] >= 0) {
-		close(l->stop[0]);
-		close(l->stop[1]);
-	}
-	if (l->daemon) {
-		int fd = MHD_quiesce_daemon(l->daemon);
-		MHD_stop_daemon(l->daemon);
-		if (fd >= 0)
-			close(fd);
-	} else if (l->fd >= 0) {
-		close(l->fd);
-	}
-	e2b_state_free(l->state);
-	free(l->keys);
-	free(l->names);
-	free(l);
 }
