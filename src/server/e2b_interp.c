@@ -73,15 +73,18 @@ static void translate(struct exec_stream *es, json_t *line)
 		if (json_is_string(value))
 			emit(es, json_pack("{s:s,s:o,s:b}", "type", "result", "text",
 					   result_text(json_string_value(value)), "is_main_result", 1));
-		if (json_is_object(exc))
+		json_t *tb = json_object_get(exc, "traceback");
+		/* A cell past its timeout is interrupted (python: KeyboardInterrupt
+		 * inside); the client hears why. */
+		if (status && strcmp(status, "timeout") == 0)
+			emit(es, json_pack("{s:s,s:s,s:s,s:o}", "type", "error", "name", "TimeoutError",
+					   "value", "the cell ran past its timeout (the server policy's "
+					   "default) and was interrupted; the context keeps its state",
+					   "traceback", json_is_string(tb) ? json_incref(tb) : json_string("")));
+		else if (json_is_object(exc))
 			emit(es, json_pack("{s:s,s:O,s:O,s:O}", "type", "error", "name",
 					   json_object_get(exc, "name"), "value",
-					   json_object_get(exc, "value"), "traceback",
-					   json_object_get(exc, "traceback")));
-		else if (status && strcmp(status, "timeout") == 0)
-			emit(es, json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "name", "TimeoutError",
-					   "value", "the cell ran past its timeout and was interrupted",
-					   "traceback", ""));
+					   json_object_get(exc, "value"), "traceback", tb));
 		else if (status && strcmp(status, "error") == 0)
 			emit(es, json_pack("{s:s,s:s,s:O,s:s}", "type", "error", "name", "ContextError",
 					   "value", json_is_string(json_object_get(line, "error"))
@@ -198,6 +201,21 @@ static int new_context(e2b_state_t *st, e2b_sandbox_t *sb, const char *language,
 	return set_context_env(st, sb, id, language, rq, err);
 }
 
+/* Whether context id of the sandbox is there and its interpreter runs. */
+static bool context_running(e2b_state_t *st, e2b_sandbox_t *sb, const char *id, e2b_request_t *rq)
+{
+	srv_err_t err = {0};
+	json_t *l = srv_ctx_list(e2b_state_service(st), e2b_sandbox_session_id(sb), rq->who, &err);
+	json_t *c;
+	size_t i;
+	bool running = false;
+	json_array_foreach(json_object_get(l, "contexts"), i, c)
+		running |= strcmp(json_string_value(json_object_get(c, "id")), id) == 0 &&
+			   strcmp(json_string_value(json_object_get(c, "state")), "running") == 0;
+	json_decref(l);
+	return running;
+}
+
 static void execute(e2b_state_t *st, e2b_sandbox_t *sb, e2b_request_t *rq, e2b_reply_t *r)
 {
 	json_t *body = json_loadb(rq->body, rq->len, 0, NULL);
@@ -225,6 +243,13 @@ static void execute(e2b_state_t *st, e2b_sandbox_t *sb, e2b_request_t *rq, e2b_r
 			goto out;
 		}
 		e2b_sandbox_default_ctx(sb, ours, id, sizeof(id));
+		if (*id && !context_running(st, sb, id, rq)) {
+			/* Its interpreter ended (a cell exited it, or ignored an
+			 * interrupt): its state is gone, a new one takes its place,
+			 * as a session's implicit contexts are replaced. */
+			srv_ctx_delete(e2b_state_service(st), e2b_sandbox_session_id(sb), rq->who, id, &err);
+			*id = '\0';
+		}
 		if (!*id) {
 			if (new_context(st, sb, ours, rq, id, sizeof(id), &err) < 0) {
 				e2b_reply_error(r, err.status, "%s", err.message);
