@@ -6,8 +6,9 @@
  * An E2B sandbox is an HTTP session (sessions.c) with its workspace at
  * /home/user, plus what E2B adds: its 20-character id, its two access
  * tokens, its metadata, create-time environment and end time. The wire
- * contract is /work/shared/reference/e2b-wire.md (e2b 2.51.0,
- * @e2b/code-interpreter 2.8.0). */
+ * format is what the official SDKs send and expect (e2b 2.51.0,
+ * @e2b/code-interpreter 2.8.0, checked by tests/integration/e2b_sdk.sh);
+ * README.md says what of it is served. */
 #ifndef SYMBI_E2B_H
 #define SYMBI_E2B_H
 
