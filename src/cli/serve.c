@@ -42,6 +42,13 @@ static void serve_usage(FILE *out)
 	      "      --allow-origin ORIGIN\n"
 	      "                           without tokens, accept requests carrying this Origin\n"
 	      "                           header (repeatable; by default any Origin is refused)\n"
+	      "      --e2b-listen HOST:PORT\n"
+	      "                           also serve E2B's API (control and data plane on one\n"
+	      "                           port: E2B_API_URL = E2B_SANDBOX_URL = http://HOST:PORT)\n"
+	      "                           for the official E2B SDKs; API keys are the token\n"
+	      "                           file's e2b_<hex> tokens\n"
+	      "      --e2b-ready-file FILE\n"
+	      "                           write the E2B port there once listening\n"
 	      "      --print-routes       print every route and exit\n"
 	      "  -h, --help               show this help\n",
 	      out);
@@ -131,7 +138,8 @@ static int load_tokens(const char *file, char ***tokens, char ***names)
 int cli_serve(int argc, char **argv)
 {
 	enum { O_TOKEN_FILE = 256, O_AUDIT, O_STATE, O_MAXRUN, O_MAXQ, O_GRACE, O_READY, O_ROUTES,
-	       O_MAXCONN, O_MAXCONN_IP, O_HEADER_TIMEOUT, O_ORIGIN, O_AUDIT_KEY };
+	       O_MAXCONN, O_MAXCONN_IP, O_HEADER_TIMEOUT, O_ORIGIN, O_AUDIT_KEY, O_E2B,
+	       O_E2B_READY };
 	static const struct option options[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"policy", required_argument, NULL, 'p'},
@@ -150,10 +158,13 @@ int cli_serve(int argc, char **argv)
 		{"max-connections-per-ip", required_argument, NULL, O_MAXCONN_IP},
 		{"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
 		{"allow-origin", required_argument, NULL, O_ORIGIN},
+		{"e2b-listen", required_argument, NULL, O_E2B},
+		{"e2b-ready-file", required_argument, NULL, O_E2B_READY},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *listen = "127.0.0.1:8080", *policy_file = NULL, *token_file = NULL;
+	const char *e2b = NULL, *e2b_ready = NULL;
 	const char *audit = NULL, *audit_key = NULL, *state = NULL, *backend = NULL, *image = NULL, *ready = NULL;
 	long max_running = -1, max_queued = -1, grace = 10;
 	long max_conn = 256, max_conn_ip = 64, header_timeout = 10;
@@ -173,6 +184,8 @@ int cli_serve(int argc, char **argv)
 		case 'b': backend = optarg; break;
 		case 'i': image = optarg; break;
 		case O_READY: ready = optarg; break;
+		case O_E2B: e2b = optarg; break;
+		case O_E2B_READY: e2b_ready = optarg; break;
 		case O_ORIGIN:
 			if (n_origins == sizeof(origins) / sizeof(origins[0]) - 1) {
 				fprintf(stderr, "symbi-sandbox serve: at most 32 --allow-origin\n");
@@ -245,6 +258,7 @@ int cli_serve(int argc, char **argv)
 		.max_connections = (unsigned)max_conn, .max_connections_per_ip = (unsigned)max_conn_ip,
 		.header_timeout_s = (unsigned)header_timeout, .idle_timeout_s = 60,
 		.allowed_origins = n_origins ? origins : NULL,
+		.e2b_listen = e2b, .e2b_ready_file = e2b_ready,
 	};
 	int rc = srv_http_serve(svc, &opts);
 	srv_service_free(svc);
@@ -257,5 +271,7 @@ int cli_serve(int argc, char **argv)
 	free(names);
 	if (ready)
 		unlink(ready);
+	if (e2b_ready)
+		unlink(e2b_ready);
 	return rc;
 }

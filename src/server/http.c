@@ -1,6 +1,7 @@
 /* The HTTP/JSON face: libmicrohttpd, one thread per connection; every route
  * calls the service, which calls the library. */
 #include "server.h"
+#include "e2b.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -339,15 +340,7 @@ static bool authenticate(struct http_server *hs, struct MHD_Connection *c, char 
 /* Splits "/v1/sessions/ID/REST": returns ID's length, *rest points after it. */
 static bool session_path(const char *url, char id[40], const char **rest)
 {
-	const char *p = url + strlen("/v1/sessions/");
-	const char *slash = strchr(p, '/');
-	size_t n = slash ? (size_t)(slash - p) : strlen(p);
-	if (n == 0 || n >= 40)
-		return false;
-	memcpy(id, p, n);
-	id[n] = '\0';
-	*rest = slash ? slash : "";
-	return true;
+	return srv_path_id(url + strlen("/v1/sessions/"), id, 40, rest);
 }
 
 static json_t *parse_body(struct request *rq, srv_err_t *err)
@@ -882,19 +875,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			*upload_data_size = 0;
 			return MHD_YES;
 		} else {
-			if (rq->len + *upload_data_size + 1 > rq->cap) {
-				size_t cap = rq->cap ? rq->cap : 4096;
-				while (cap < rq->len + *upload_data_size + 1)
-					cap *= 2;
-				char *b = realloc(rq->body, cap);
-				if (!b)
-					return MHD_NO;
-				rq->body = b;
-				rq->cap = cap;
-			}
-			memcpy(rq->body + rq->len, upload_data, *upload_data_size);
-			rq->len += *upload_data_size;
-			rq->body[rq->len] = '\0';
+			if (srv_buf_append(&rq->body, &rq->len, &rq->cap, upload_data,
+					   *upload_data_size) < 0)
+				return MHD_NO;
 		}
 	}
 	if (*upload_data_size && !rq->too_large) {
@@ -949,7 +932,7 @@ static int hexval(char ch)
 /* Percent-decoding of the path and query (MHD's own turns %00 into an end
  * of string, so "x%00.txt" became "x"). A NUL becomes the two bytes C0 80,
  * which are not UTF-8: srv_path_check refuses them by name. */
-static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+size_t srv_http_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
 	(void)cls;
 	(void)c;
@@ -975,8 +958,8 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* ---- listening --------------------------------------------------------------- */
 
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl,
-			bool *loopback, srv_err_t *err)
+int srv_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl,
+		     bool *loopback, srv_err_t *err)
 {
 	char host[256];
 	const char *colon = strrchr(listen, ':');
@@ -1035,7 +1018,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	socklen_t sl;
 	bool loopback = false;
 	srv_err_t err = {0};
-	if (parse_listen(opts->listen, &ss, &sl, &loopback, &err) < 0) {
+	if (srv_parse_listen(opts->listen, &ss, &sl, &loopback, &err) < 0) {
 		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
 		return 2;
 	}
@@ -1085,7 +1068,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 		flags, 0, NULL, NULL, handler, &hs, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_NOTIFY_COMPLETED, request_completed, &hs,
 		MHD_OPTION_NOTIFY_CONNECTION, notify_connection, &hs,
-		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, srv_http_unescape, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_connections_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s, MHD_OPTION_END);
@@ -1102,6 +1085,17 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 		close(fd);
 		return 1;
 	}
+	e2b_listener_t *e2b = NULL;
+	if (opts->e2b_listen &&
+	    !(e2b = e2b_listen(svc, opts->e2b_listen, opts->tokens, opts->token_names,
+			       opts->e2b_ready_file, opts->max_connections,
+			       opts->max_connections_per_ip, &err))) {
+		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
+		MHD_stop_daemon(d);
+		stop_watchdog(&hs, watchdog);
+		close(fd);
+		return 2;
+	}
 	char host[64] = "";
 	if (ss.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
@@ -1112,16 +1106,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 		ss.ss_family == AF_INET6 ? "]" : "", port, svc->policy->default_backend,
 		svc->policy->max_running, svc->policy->max_queued, opts->tokens ? "on" : "off",
 		svc->state.dir);
-	if (opts->ready_file) {
-		char tmp[4200];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", opts->ready_file);
-		FILE *f = fopen(tmp, "we");
-		if (f) {
-			fprintf(f, "%u\n", port);
-			fclose(f);
-			rename(tmp, opts->ready_file);
-		}
-	}
+	srv_write_ready_file(opts->ready_file, port);
 
 	int sig = 0;
 	while (sigwait(&set, &sig) != 0)
@@ -1142,6 +1127,8 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	/* Background processes and the readers of their output end now (they
 	 * hold no limiter slot, so nothing above waited for them). */
 	srv_service_cancel_all(svc);
+	/* The E2B listener's streams have ended with them; its sandboxes go. */
+	e2b_listener_stop(e2b);
 	/* Answers still being written (a few seconds at most: the executions are over). */
 	inflight_wait(&hs, srv_now_ms() + 5000);
 	MHD_stop_daemon(d);

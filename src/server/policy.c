@@ -640,8 +640,9 @@ symbi_config_t *srv_spec_config(const srv_exec_spec_t *spec, const char *workspa
 	SET(symbi_config_set_u64(cfg, "pids_limit", (uint64_t)l->pids, &lerr));
 	SET(symbi_config_set_u64(cfg, "max_output_bytes", l->max_output_bytes, &lerr));
 	if (workspace) {
-		SET(symbi_config_add_volume(cfg, workspace, "/workspace", false, &lerr));
-		SET(symbi_config_set(cfg, "working_dir", "/workspace", &lerr));
+		const char *target = spec->workdir[0] ? spec->workdir : "/workspace";
+		SET(symbi_config_add_volume(cfg, workspace, target, false, &lerr));
+		SET(symbi_config_set(cfg, "working_dir", target, &lerr));
 		if (strcmp(spec->backend, "native") == 0) {
 			/* The native backend runs code as an unprivileged user: as
 			 * root we hand it the workspace (and what we put there, see

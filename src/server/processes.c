@@ -44,6 +44,7 @@ struct srv_proc {
 	char backend[32]; /* for the metrics */
 	char id[24];
 	json_t *command; /* a summary for listings */
+	json_t *meta;    /* the caller's own description (srv_proc_set_meta), or NULL */
 	symbi_process_t *proc; /* NULL once retired */
 	int pid;
 	bool stdin_open;
@@ -104,6 +105,7 @@ void srv_proc_put(srv_proc_t *p)
 	if (!last)
 		return;
 	json_decref(p->command);
+	json_decref(p->meta);
 	json_decref(p->result);
 	free(p->buf);
 	free(p->chunks);
@@ -180,6 +182,40 @@ srv_proc_t *srv_proc_find(srv_procs_t *t, const char *pid, srv_err_t *err)
 	if (!p)
 		srv_fail(err, 404, "not_found", "no process \"%.64s\" in this session", pid);
 	return p;
+}
+
+srv_proc_t *srv_proc_find_pid(srv_procs_t *t, int pid, bool running_only, srv_err_t *err)
+{
+	srv_proc_t *p = NULL;
+	pthread_mutex_lock(&t->lock);
+	/* The newest first: an id inside the sandbox may have been reused. */
+	for (size_t i = t->n; i-- > 0 && !p;) {
+		srv_proc_t *q = t->items[i];
+		pthread_mutex_lock(&q->lock);
+		if (q->pid == pid && !(running_only && q->done)) {
+			p = q;
+			p->refs++;
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!p)
+		srv_fail(err, 404, "not_found", "no %sprocess with pid %d", running_only ? "running " : "",
+			 pid);
+	return p;
+}
+
+void srv_proc_set_meta(srv_proc_t *p, json_t *meta)
+{
+	pthread_mutex_lock(&p->lock);
+	json_decref(p->meta);
+	p->meta = meta;
+	pthread_mutex_unlock(&p->lock);
+}
+
+int srv_proc_pid(srv_proc_t *p)
+{
+	return p->pid;
 }
 
 /* ---- the two threads ----------------------------------------------------------- */
@@ -591,6 +627,8 @@ static json_t *summary_locked(srv_proc_t *p)
 		json_object_set(o, "exit_code", json_object_get(p->result, "exit_code"));
 		json_object_set(o, "signal", json_object_get(p->result, "signal"));
 	}
+	if (p->meta)
+		json_object_set(o, "meta", p->meta);
 	return o;
 }
 
@@ -829,11 +867,21 @@ struct srv_proc_reader {
 
 srv_proc_reader_t *srv_proc_reader_new(srv_service_t *svc, srv_proc_t *p, int client_fd)
 {
+	return srv_proc_reader_new_at(svc, p, client_fd, false);
+}
+
+srv_proc_reader_t *srv_proc_reader_new_at(srv_service_t *svc, srv_proc_t *p, int client_fd,
+					  bool from_now)
+{
 	srv_proc_reader_t *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
 	pthread_mutex_lock(&p->lock);
 	p->refs++;
+	if (from_now && p->n_chunks) { /* the last chunk may still grow */
+		r->ci = p->n_chunks - 1;
+		r->co = p->chunks[r->ci].len;
+	}
 	pthread_mutex_unlock(&p->lock);
 	r->svc = svc;
 	r->p = p;
@@ -858,33 +906,51 @@ static void set_line(srv_proc_reader_t *r, json_t *o)
 	r->off = 0;
 }
 
-/* Makes the next line (lock held): true if there is one, or the end. */
-static bool next_line(srv_proc_reader_t *r)
+/* The next output bytes after the cursor (lock held; the pointer is valid
+ * while it is), at most max, a growing or cut chunk never cut inside a
+ * UTF-8 sequence: returns their count (0: none yet, or none left once the
+ * process is done) with *which and *s, and moves the cursor past them. */
+static size_t take_locked(srv_proc_reader_t *r, size_t max, int *which,
+			  const unsigned char **s)
 {
 	srv_proc_t *p = r->p;
 	while (r->ci < p->n_chunks) {
 		struct chunk *c = &p->chunks[r->ci];
 		bool last = r->ci + 1 == p->n_chunks;
-		const unsigned char *s = p->buf + c->off + r->co;
+		const unsigned char *q = p->buf + c->off + r->co;
 		size_t avail = c->len - r->co;
-		/* A line carries at most LINE_DATA_MAX bytes: a reader holds one
-		 * line, and a whole chunk (up to the cap) would cost each of
-		 * many readers up to six times the cap once escaped. A growing
-		 * chunk, or a cut one, is cut before an incomplete character. */
-		bool cut = avail > LINE_DATA_MAX;
+		bool cut = avail > max;
 		if (cut)
-			avail = LINE_DATA_MAX;
-		size_t n = cut || (last && !p->done) ? srv_utf8_complete_prefix(s, avail) : avail;
+			avail = max;
+		size_t n = cut || (last && !p->done) ? srv_utf8_complete_prefix(q, avail) : avail;
 		if (n) {
-			set_line(r, json_pack("{s:s,s:o}", "type", c->which == 1 ? "stdout" : "stderr",
-					      "data", srv_utf8_lossy(s, n)));
+			*which = c->which;
+			*s = q;
 			r->co += n;
-			return true;
+			return n;
 		}
 		if (last && !p->done)
-			return false;
+			return 0;
 		r->ci++;
 		r->co = 0;
+	}
+	return 0;
+}
+
+/* Makes the next line (lock held): true if there is one, or the end. */
+static bool next_line(srv_proc_reader_t *r)
+{
+	srv_proc_t *p = r->p;
+	int which;
+	const unsigned char *s;
+	/* A line carries at most LINE_DATA_MAX bytes: a reader holds one
+	 * line, and a whole chunk (up to the cap) would cost each of many
+	 * readers up to six times the cap once escaped. */
+	size_t n = take_locked(r, LINE_DATA_MAX, &which, &s);
+	if (n) {
+		set_line(r, json_pack("{s:s,s:o}", "type", which == 1 ? "stdout" : "stderr", "data",
+				      srv_utf8_lossy(s, n)));
+		return true;
 	}
 	if (!p->done)
 		return false;
@@ -896,6 +962,46 @@ static bool next_line(srv_proc_reader_t *r)
 	set_line(r, o);
 	r->ended = true;
 	return true;
+}
+
+int srv_proc_reader_next(srv_proc_reader_t *r, uint64_t wait_ms, size_t max, int *which,
+			 char **data, size_t *len, json_t **result)
+{
+	srv_proc_t *p = r->p;
+	uint64_t deadline = srv_now_ms() + wait_ms;
+	int rc = 0;
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		const unsigned char *s;
+		size_t n = r->ended ? 0 : take_locked(r, max, which, &s);
+		if (n) {
+			*data = malloc(n);
+			if (*data) {
+				memcpy(*data, s, n);
+				*len = n;
+				rc = 1;
+			} else {
+				rc = -1;
+			}
+			break;
+		}
+		if (p->done && !r->ended) {
+			r->ended = true;
+			*result = result_without_output(p);
+			rc = 2;
+			break;
+		}
+		uint64_t now = srv_now_ms();
+		if (r->ended || srv_client_gone(r->client_fd) || server_stopping(r->svc)) {
+			rc = -1;
+			break;
+		}
+		if (now >= deadline)
+			break;
+		timed_wait(p, deadline - now < 250 ? deadline - now : 250);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
 }
 
 size_t srv_proc_reader_read(srv_proc_reader_t *r, char *buf, size_t max)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -54,6 +55,18 @@ bool srv_secret_equal(const char *a, const char *b);
 int srv_random_hex(char *out, size_t nbytes);
 /* Docker-style size ("512m", "1g", "1048576") to bytes; -1 if invalid. */
 int srv_parse_size(const char *text, uint64_t *out);
+/* Appends n bytes to a growing buffer, kept NUL-terminated; -1: no memory. */
+int srv_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n);
+/* Copies what is left of src[*off..len) into buf (at most max), moving
+ * *off on; returns the count (a streamed answer's reader). */
+size_t srv_copy_out(const char *src, size_t len, size_t *off, char *buf, size_t max);
+/* "ID/REST" or "ID": the id (shorter than idlen, not empty) into id,
+ * *rest at "/REST" or "". */
+bool srv_path_id(const char *p, char *id, size_t idlen, const char **rest);
+/* Writes "PORT\n" to path (NULL: nothing), atomically. */
+void srv_write_ready_file(const char *path, unsigned port);
+/* Wakes a thread that polls stop_fd (writes a byte) and joins it. */
+void srv_thread_stop(int stop_fd, pthread_t t);
 /* Monotonic and wall clocks in milliseconds. */
 uint64_t srv_now_ms(void);
 /* RFC 3339 UTC timestamp with milliseconds into out[32]. */
@@ -72,6 +85,9 @@ bool srv_client_gone(int fd);
  * signalfd; SIGPIPE ignored (a client gone is an error of the write). The
  * library resets the mask of everything it spawns. */
 void srv_block_stop_signals(sigset_t *set);
+/* The wall clock in ms since the epoch, and such a time as RFC 3339. */
+uint64_t srv_wall_ms(void);
+void srv_timestamp_at(uint64_t wall_ms, char out[32]);
 
 /* ---- policy (policy.c) ---------------------------------------------------- */
 
@@ -144,6 +160,9 @@ typedef struct srv_exec_spec {
 	char network[32];
 	srv_limits_t limits;
 	double idle_ttl_s; /* sessions only */
+	/* Where a session's workspace is mounted, and its processes' working
+	 * directory; "": /workspace (the E2B face uses /home/user). */
+	char workdir[64];
 } srv_exec_spec_t;
 
 /* Fills `spec` from the request fields in `req` (backend, image, language,
@@ -230,6 +249,14 @@ int srv_ws_remove_tree(int parentfd, const char *name);
  * there), else in ours. */
 int srv_ws_create(int parentfd, const char *parent_path, char id[33], uint64_t max_bytes,
 		  int host_ns_fd, srv_err_t *err);
+/* Single entries beneath dirfd, never through a symlink: lstat ("" is the
+ * top); mkdir -p (*existed: it was there already, a directory); rename
+ * (creating the destination's parents); remove, recursively (missing: 0). */
+struct stat;
+int srv_ws_stat(int dirfd, const char *path, struct stat *st, srv_err_t *err);
+int srv_ws_mkdirs(int dirfd, const char *path, bool *existed, srv_err_t *err);
+int srv_ws_rename(int dirfd, const char *from, const char *to, srv_err_t *err);
+int srv_ws_remove(int dirfd, const char *path, srv_err_t *err);
 /* Puts every "path": "content" pair of `files` into dirfd. */
 int srv_ws_put_files(int dirfd, json_t *files, size_t max_file, srv_err_t *err);
 
@@ -322,6 +349,11 @@ int srv_workspace_new(srv_service_t *svc, bool session, const char *backend, cha
 		      char *path, size_t pathlen, srv_err_t *err);
 int srv_workspace_end(srv_service_t *svc, bool session, const char *backend, const char *id);
 
+/* Starts a live sandbox of `backend` as sessions do: a daemon's from the
+ * host's mount namespace (this thread comes back to ours). */
+symbi_live_t *srv_live_start(srv_service_t *svc, const char *backend, const symbi_config_t *cfg,
+			     symbi_error_t *err);
+
 /* One execution request (one-shot or in a session). */
 typedef struct srv_exec_call {
 	json_t *req;          /* the request object */
@@ -336,6 +368,10 @@ char *srv_execute_once(srv_service_t *svc, srv_exec_call_t *call, srv_err_t *err
 
 /* Sessions (sessions.c). Returns the new session's description. */
 json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv_err_t *err);
+/* The same for a spec already resolved by srv_policy_resolve (and perhaps
+ * adjusted by the caller: its workdir). */
+json_t *srv_session_create_spec(srv_service_t *svc, const srv_exec_spec_t *spec,
+				const char *who, srv_err_t *err);
 json_t *srv_session_describe(srv_service_t *svc, const char *id, const char *who, srv_err_t *err);
 char *srv_session_execute(srv_service_t *svc, const char *id, srv_exec_call_t *call,
 			  srv_err_t *err);
@@ -443,6 +479,7 @@ typedef struct srv_session_view {
 	const srv_exec_spec_t *spec;
 	srv_live_source_t live; /* .get NULL: the session has no live sandbox */
 	const char *id;
+	int dirfd; /* its workspace (the session's: do not close) */
 } srv_session_view_t;
 
 /* POST .../processes: starts it, answers its description (201). */
@@ -451,6 +488,12 @@ json_t *srv_proc_start(srv_service_t *svc, const srv_session_view_t *ps, json_t 
 json_t *srv_proc_list(srv_procs_t *t);
 /* A reference to the process `pid` (404 if none); srv_proc_put drops it. */
 srv_proc_t *srv_proc_find(srv_procs_t *t, const char *pid, srv_err_t *err);
+/* The newest process whose id inside the sandbox is pid (running_only: not
+ * ended), with a reference; 404 if none. */
+srv_proc_t *srv_proc_find_pid(srv_procs_t *t, int pid, bool running_only, srv_err_t *err);
+int srv_proc_pid(srv_proc_t *p);
+/* Attaches the caller's description (stolen), listed as "meta". */
+void srv_proc_set_meta(srv_proc_t *p, json_t *meta);
 void srv_proc_put(srv_proc_t *p);
 /* Its description; wait_ms > 0 waits (at most that long, less if the client
  * on client_fd hangs up or the server shuts down) for it to end. */
@@ -470,6 +513,17 @@ json_t *srv_proc_output(srv_proc_t *p);
  * client_fd hangs up or the server shuts down. Takes its own reference. */
 typedef struct srv_proc_reader srv_proc_reader_t;
 srv_proc_reader_t *srv_proc_reader_new(srv_service_t *svc, srv_proc_t *p, int client_fd);
+/* The same, from the output to come when from_now (nothing written before
+ * is replayed). */
+srv_proc_reader_t *srv_proc_reader_new_at(srv_service_t *svc, srv_proc_t *p, int client_fd,
+					  bool from_now);
+/* Raw output for other encodings: waits at most wait_ms for what follows
+ * the cursor. Returns 1 with up to max bytes (*which 1 stdout or 2 stderr,
+ * *data malloc'd), 2 once at the end with *result (the result without its
+ * output; caller frees), 0 when nothing came in time, -1 when the client
+ * on client_fd left, the server stops, or after the end. */
+int srv_proc_reader_next(srv_proc_reader_t *r, uint64_t wait_ms, size_t max, int *which,
+			 char **data, size_t *len, json_t **result);
 size_t srv_proc_reader_read(srv_proc_reader_t *r, char *buf, size_t max);
 void srv_proc_reader_free(srv_proc_reader_t *r);
 
@@ -522,7 +576,18 @@ typedef struct srv_http_options {
 	unsigned header_timeout_s; /* to deliver a complete request head */
 	unsigned idle_timeout_s;   /* without a byte either way */
 	char **allowed_origins;    /* NULL-terminated; Origins a tokenless server accepts */
+	const char *e2b_listen;     /* the E2B-compatible listener (e2b_http.c), or NULL */
+	const char *e2b_ready_file; /* written with its port once listening */
 } srv_http_options_t;
+
+/* HOST:PORT ("127.0.0.1:8080", "[::1]:0", "localhost:9") as an address;
+ * *loopback tells whether it is one. */
+int srv_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl,
+		     bool *loopback, srv_err_t *err);
+/* libmicrohttpd's unescape callback for our listeners: %00 becomes C0 80
+ * (refused by srv_path_check) instead of an end of string. */
+struct MHD_Connection;
+size_t srv_http_unescape(void *cls, struct MHD_Connection *c, char *s);
 
 /* Serves until SIGTERM or SIGINT; returns the process exit status. */
 int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts);

@@ -99,11 +99,8 @@ void srv_service_free(srv_service_t *svc)
 {
 	if (!svc)
 		return;
-	if (svc->reaper_started) {
-		ssize_t w = write(svc->reaper_stop[1], "x", 1);
-		(void)w;
-		pthread_join(svc->reaper, NULL);
-	}
+	if (svc->reaper_started)
+		srv_thread_stop(svc->reaper_stop[1], svc->reaper);
 	if (svc->limiter)
 		srv_limiter_close(svc->limiter);
 	srv_service_cancel_all(svc);
@@ -156,6 +153,27 @@ int srv_workspace_end(srv_service_t *svc, bool session, const char *backend, con
 		srv_host_umount(svc->host_ns_fd, path);
 	}
 	return srv_ws_remove_tree(session ? svc->state.sessions_fd : svc->state.tmp_fd, id);
+}
+
+symbi_live_t *srv_live_start(srv_service_t *svc, const char *backend, const symbi_config_t *cfg,
+			     symbi_error_t *err)
+{
+	/* A daemon makes the sandbox and binds its workspace from the host's
+	 * namespace, where the workspace's tmpfs is mounted (see mountns.c):
+	 * the checks of its volumes must see what the daemon will. */
+	bool in_host = backend_in_host_ns(backend) && svc->host_ns_fd >= 0;
+	if (in_host && srv_mountns_thread_join(svc->host_ns_fd) < 0) {
+		err->code = SYMBI_E_SYSTEM;
+		err->err_no = errno;
+		snprintf(err->message, sizeof(err->message),
+			 "cannot join the host's mount namespace for a %s sandbox: %s", backend,
+			 strerror(errno));
+		return NULL;
+	}
+	symbi_live_t *lv = symbi_live_start(cfg, err);
+	if (in_host && srv_mountns_thread_join(svc->own_ns_fd) < 0)
+		abort(); /* a worker left in the host's namespace would mount there */
+	return lv;
 }
 
 /* ---- one execution ---------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 struct srv_session {
+	srv_service_t *svc;
 	char id[33];
 	char who[128];
 	uint64_t charge; /* workspace bytes charged to its token and the server */
@@ -96,7 +97,7 @@ static json_t *describe(const srv_session_t *s)
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:f,s:s}", "id", s->id, "backend",
 			      s->spec.backend, "image", s->spec.image, "shell", s->spec.shell,
 			      "limits", srv_limits_json(&s->spec), "idle_ttl", s->spec.idle_ttl_s,
-			      "workspace", "/workspace");
+			      "workspace", s->spec.workdir[0] ? s->spec.workdir : "/workspace");
 	return o;
 }
 
@@ -198,6 +199,13 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 			srv_metrics_rejection("policy");
 		return NULL;
 	}
+	return srv_session_create_spec(svc, &spec, who, err);
+}
+
+json_t *srv_session_create_spec(srv_service_t *svc, const srv_exec_spec_t *spec_in,
+				const char *who, srv_err_t *err)
+{
+	srv_exec_spec_t spec = *spec_in;
 	struct srv_reservation r = {.charge = svc->policy->max_workspace_bytes};
 	snprintf(r.who, sizeof(r.who), "%s", who);
 	pthread_mutex_lock(&svc->lock);
@@ -220,6 +228,7 @@ json_t *srv_session_create(srv_service_t *svc, json_t *req, const char *who, srv
 	pthread_mutex_init(&s->ctx_lock, NULL);
 	pthread_mutex_init(&s->live_lock, NULL);
 	s->spec = spec;
+	s->svc = svc;
 	snprintf(s->who, sizeof(s->who), "%s", who);
 	if ((s->dirfd = srv_workspace_new(svc, true, spec.backend, s->id, path, sizeof(path),
 					  err)) < 0)
@@ -288,7 +297,7 @@ static symbi_live_t *session_live(void *ctx, symbi_error_t *err);
 srv_session_view_t srv_session_view(srv_session_t *s)
 {
 	return (srv_session_view_t){.procs = s->procs, .ctxs = s->ctxs, .spec = &s->spec, .id = s->id,
-				    .live = {s->live ? session_live : NULL, s}};
+				    .live = {s->live ? session_live : NULL, s}, .dirfd = s->dirfd};
 }
 
 static const char *const session_exec_keys[] = {"code", "env", "stdin", "files", "context",
@@ -301,7 +310,7 @@ static symbi_live_t *session_live(void *ctx, symbi_error_t *err)
 	srv_session_t *s = ctx;
 	pthread_mutex_lock(&s->live_lock);
 	if (!s->lv)
-		s->lv = symbi_live_start(s->cfg, err);
+		s->lv = srv_live_start(s->svc, s->spec.backend, s->cfg, err);
 	symbi_live_t *lv = s->lv;
 	pthread_mutex_unlock(&s->live_lock);
 	return lv;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/random.h>
 
 #include <openssl/crypto.h>
@@ -223,12 +224,23 @@ uint64_t srv_now_ms(void)
 
 void srv_timestamp(char out[32])
 {
+	srv_timestamp_at(srv_wall_ms(), out);
+}
+
+uint64_t srv_wall_ms(void)
+{
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void srv_timestamp_at(uint64_t wall_ms, char out[32])
+{
+	time_t secs = (time_t)(wall_ms / 1000);
 	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&secs, &tm);
 	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(wall_ms % 1000));
 }
 
 char *srv_base64_encode(const void *data, size_t len)
@@ -269,4 +281,63 @@ int srv_base64_decode(const char *text, size_t len, char **out, size_t *outlen)
 	*out = (char *)b;
 	*outlen = (size_t)n;
 	return 0;
+}
+
+int srv_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		while (c < *len + n + 1)
+			c *= 2;
+		char *b = realloc(*buf, c);
+		if (!b)
+			return -1;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+size_t srv_copy_out(const char *src, size_t len, size_t *off, char *buf, size_t max)
+{
+	size_t n = len - *off < max ? len - *off : max;
+	memcpy(buf, src + *off, n);
+	*off += n;
+	return n;
+}
+
+bool srv_path_id(const char *p, char *id, size_t idlen, const char **rest)
+{
+	const char *slash = strchr(p, '/');
+	size_t n = slash ? (size_t)(slash - p) : strlen(p);
+	if (n == 0 || n >= idlen)
+		return false;
+	memcpy(id, p, n);
+	id[n] = '\0';
+	*rest = slash ? slash : "";
+	return true;
+}
+
+void srv_thread_stop(int stop_fd, pthread_t t)
+{
+	ssize_t w = write(stop_fd, "x", 1);
+	(void)w;
+	pthread_join(t, NULL);
+}
+
+void srv_write_ready_file(const char *path, unsigned port)
+{
+	if (!path)
+		return;
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	if (f) {
+		fprintf(f, "%u\n", port);
+		fclose(f);
+		rename(tmp, path); /* whole or absent for whoever waits for it */
+	}
 }

@@ -505,3 +505,92 @@ int srv_ws_put_files(int dirfd, json_t *files, size_t max_file, srv_err_t *err)
 	}
 	return 0;
 }
+
+/* ---- single entries (the E2B filesystem service) ----------------------------- */
+
+/* Opens the parent of `path` (checked) and sets *last; "" is refused. */
+static int parent_of(int dirfd, const char *path, bool create, const char **last,
+		     srv_err_t *err)
+{
+	if (srv_path_check(path, err) < 0)
+		return -1;
+	return open_parent(dirfd, path, create, last, err);
+}
+
+int srv_ws_stat(int dirfd, const char *path, struct stat *st, srv_err_t *err)
+{
+	if (!path || !*path)
+		return fstat(dirfd, st) < 0 ? walk_error(err, ".", errno) : 0;
+	const char *last;
+	int parent = parent_of(dirfd, path, false, &last, err);
+	if (parent < 0)
+		return -1;
+	int rc = fstatat(parent, last, st, AT_SYMLINK_NOFOLLOW);
+	int e = errno;
+	close(parent);
+	return rc < 0 ? walk_error(err, path, e) : 0;
+}
+
+int srv_ws_mkdirs(int dirfd, const char *path, bool *existed, srv_err_t *err)
+{
+	const char *last;
+	*existed = false;
+	int parent = parent_of(dirfd, path, true, &last, err);
+	if (parent < 0)
+		return -1;
+	uid_t uid;
+	gid_t gid;
+	int rc = 0;
+	if (mkdirat(parent, last, 0755) == 0) {
+		int fd = openat(parent, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && ws_owner(dirfd, &uid, &gid) && fchown(fd, uid, gid) < 0)
+			rc = walk_error(err, path, errno);
+		if (fd >= 0)
+			close(fd);
+	} else if (errno == EEXIST) {
+		struct stat st;
+		if (fstatat(parent, last, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+			*existed = true;
+		else
+			rc = srv_fail(err, 400, "invalid_path", "\"%.200s\" exists and is not a directory",
+				      path);
+	} else {
+		rc = walk_error(err, path, errno);
+	}
+	close(parent);
+	return rc;
+}
+
+int srv_ws_rename(int dirfd, const char *from, const char *to, srv_err_t *err)
+{
+	const char *last_from, *last_to;
+	int pf = parent_of(dirfd, from, false, &last_from, err);
+	if (pf < 0)
+		return -1;
+	int pt = parent_of(dirfd, to, true, &last_to, err);
+	if (pt < 0) {
+		close(pf);
+		return -1;
+	}
+	int rc = renameat(pf, last_from, pt, last_to) < 0 ? walk_error(err, from, errno) : 0;
+	close(pf);
+	close(pt);
+	return rc;
+}
+
+int srv_ws_remove(int dirfd, const char *path, srv_err_t *err)
+{
+	const char *last;
+	int parent = parent_of(dirfd, path, false, &last, err);
+	if (parent < 0)
+		return err->status == 404 ? 0 : -1; /* nothing to remove */
+	struct stat st;
+	int rc = 0;
+	if (fstatat(parent, last, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = errno == ENOENT ? 0 : walk_error(err, path, errno);
+	else if (S_ISDIR(st.st_mode) ? srv_ws_remove_tree(parent, last) < 0
+				     : unlinkat(parent, last, 0) < 0)
+		rc = walk_error(err, path, errno);
+	close(parent);
+	return rc;
+}

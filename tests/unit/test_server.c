@@ -1,6 +1,7 @@
 /* The service faces' building blocks without a network or a sandbox: sizes
  * and secrets, workspace path handling (symlinks, FIFOs, escapes), policy
- * resolution (defaults, maximums refused, not clamped) and the audit chain.
+ * resolution (defaults, maximums refused, not clamped), the audit chain and
+ * the E2B face's wire pieces (paths onto the workspace, Connect envelopes).
  * The server code lives in the CLI, not the library, so its files are
  * compiled into this test directly. */
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include "server/mountns.c"
 #include "server/limiter.c"
 #include "server/metrics.c"
+#include "server/e2b_wire.c"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -439,6 +441,120 @@ static void test_limiter_forgets_gone_clients(void **state)
 	srv_limiter_free(l);
 }
 
+/* The E2B SDK's paths: under the home they map onto the workspace; any
+ * other absolute path is refused (403), and so is every escape. */
+static void test_e2b_paths(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+		int status;
+	} cases[] = {
+		{"a/b.txt", "a/b.txt", 0},       {"/home/user/a/b", "a/b", 0},
+		{"~/a/", "a", 0},                {"/home/user", "", 0},
+		{"/home/user/", "", 0},          {"~", "", 0},
+		{"/etc/passwd", NULL, 403},      {"/home/userx/a", NULL, 403},
+		{"/tmp/x", NULL, 403},           {"../x", NULL, 400},
+		{"a/../../b", NULL, 400},        {"/home/user/../root", NULL, 400},
+		{"/home/user//etc", NULL, 400},  {"a/./b", NULL, 400},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[64] = "unset";
+		srv_err_t err = {0};
+		int rc = e2b_ws_path(cases[i].in, out, sizeof(out), &err);
+		if (cases[i].out) {
+			assert_int_equal(rc, 0);
+			assert_string_equal(out, cases[i].out);
+		} else {
+			assert_int_equal(rc, -1);
+			assert_int_equal(err.status, cases[i].status);
+		}
+	}
+	char small[4];
+	srv_err_t err = {0};
+	assert_int_equal(e2b_ws_path("abcdef", small, sizeof(small), &err), -1);
+	assert_int_equal(err.status, 400);
+}
+
+static void test_e2b_envelope_and_codes(void **state)
+{
+	(void)state;
+	size_t len = 0;
+	char *f = e2b_envelope(2, json_pack("{s:{}}", "end"), &len);
+	assert_non_null(f);
+	assert_int_equal(len, 5 + 10);
+	assert_memory_equal(f, "\x02\x00\x00\x00\x0a{\"end\":{}}", len);
+	free(f);
+	assert_null(e2b_envelope(0, NULL, &len));
+	static const struct {
+		int status;
+		const char *code;
+	} map[] = {{400, "invalid_argument"}, {401, "unauthenticated"}, {403, "permission_denied"},
+		   {404, "not_found"},        {409, "failed_precondition"}, {413, "resource_exhausted"},
+		   {429, "resource_exhausted"}, {503, "unavailable"},       {500, "internal"}};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		srv_err_t err = {.status = map[i].status};
+		assert_string_equal(e2b_rpc_code(&err), map[i].code);
+	}
+}
+
+/* Single entries of a workspace: mkdir -p, rename, remove, lstat; never
+ * through a symlink the sandbox planted. */
+static void test_workspace_entries(void **state)
+{
+	(void)state;
+	srv_err_t err = {0};
+	int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char id[33];
+	int ws = srv_ws_create(dfd, tmpdir, id, 0, -1, &err);
+	assert_true(ws >= 0);
+	bool existed = true;
+	assert_int_equal(srv_ws_mkdirs(ws, "m/n/o", &existed, &err), 0);
+	assert_false(existed);
+	assert_int_equal(srv_ws_mkdirs(ws, "m/n/o", &existed, &err), 0);
+	assert_true(existed);
+	assert_int_equal(srv_ws_write(ws, "m/f", "x", 1, &err), 0);
+	assert_int_equal(srv_ws_mkdirs(ws, "m/f", &existed, &err), -1);
+	assert_int_equal(err.status, 400);
+	struct stat st;
+	assert_int_equal(srv_ws_stat(ws, "m/n/o", &st, &err), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(srv_ws_stat(ws, "", &st, &err), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(srv_ws_stat(ws, "nope", &st, &err), -1);
+	assert_int_equal(err.status, 404);
+
+	assert_int_equal(srv_ws_rename(ws, "m/f", "p/q/g", &err), 0);
+	assert_int_equal(srv_ws_stat(ws, "m/f", &st, &err), -1);
+	size_t len = 0;
+	char *data = srv_ws_read(ws, "p/q/g", 10, &len, &err);
+	assert_non_null(data);
+	assert_memory_equal(data, "x", 1);
+	free(data);
+	assert_int_equal(srv_ws_rename(ws, "missing", "z", &err), -1);
+	assert_int_equal(err.status, 404);
+
+	/* A link the sandbox made: lstat sees the link; nothing goes through it. */
+	assert_int_equal(symlinkat(tmpdir, ws, "link"), 0);
+	assert_int_equal(srv_ws_stat(ws, "link", &st, &err), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(srv_ws_stat(ws, "link/outside", &st, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_int_equal(srv_ws_mkdirs(ws, "link/new", &existed, &err), -1);
+	assert_int_equal(srv_ws_rename(ws, "p/q/g", "link/g", &err), -1);
+	assert_int_equal(srv_ws_remove(ws, "link/outside", &err), -1);
+	assert_int_equal(srv_ws_remove(ws, "link", &err), 0); /* the link, not its target */
+	assert_int_equal(stat(tmpdir, &st), 0);
+
+	assert_int_equal(srv_ws_remove(ws, "m", &err), 0);
+	assert_int_equal(srv_ws_stat(ws, "m/n", &st, &err), -1);
+	assert_int_equal(srv_ws_remove(ws, "never/was", &err), 0);
+	assert_int_equal(srv_ws_remove(ws, "../x", &err), -1);
+	close(ws);
+	assert_int_equal(srv_ws_remove_tree(dfd, id), 0);
+	close(dfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +567,9 @@ int main(void)
 		cmocka_unit_test(test_audit_writers_keys_heads),
 		cmocka_unit_test(test_base64_and_wording),
 		cmocka_unit_test(test_limiter_forgets_gone_clients),
+		cmocka_unit_test(test_e2b_paths),
+		cmocka_unit_test(test_e2b_envelope_and_codes),
+		cmocka_unit_test(test_workspace_entries),
 	};
 	return cmocka_run_group_tests_name("server", tests, make_tmp, remove_tmp);
 }
