@@ -998,7 +998,7 @@ int srv_proc_reader_next(srv_proc_reader_t *r, uint64_t wait_ms, size_t max, int
 		}
 		if (now >= deadline)
 			break;
-		timed_wait(p, deadline - now < 250 ? deadline - now : 250);
+		srv_cond_wait_ms(&p->cond, &p->lock, deadline - now < 250 ? deadline - now : 250);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return rc;
