@@ -287,7 +287,7 @@ static void start_server(struct server *s, bool auth)
 	s->d = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, handler, &s->hs,
 				MHD_OPTION_NOTIFY_COMPLETED, request_completed, &s->hs,
 				MHD_OPTION_NOTIFY_CONNECTION, notify_connection, &s->hs,
-				MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+				MHD_OPTION_UNESCAPE_CALLBACK, srv_http_unescape, NULL, MHD_OPTION_END);
 	FUZZ_CHECK(s->d != NULL, "MHD_start_daemon");
 }
 

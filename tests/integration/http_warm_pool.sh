@@ -35,10 +35,14 @@ execute() { # CODE: POST /v1/execute, the code as a JSON string
 	http POST /v1/execute -d "$(python3 -c 'import json,sys; print(json.dumps({"code": sys.argv[1]}))' "$1")"
 }
 
+# The servers keep their state under $WORK, which the exit trap removes:
+# a server a mutant made crash leaves nothing in /tmp.
+mkdir -p "$WORK/state"
+
 # ---- a configuration asked for is kept warm -------------------------------------
 write_policy "$WORK/policy.json" '"warm_pool": 2'
 LOG="$WORK/audit.log"
-start_server --policy "$WORK/policy.json" --audit-log "$LOG"
+start_server --policy "$WORK/policy.json" --audit-log "$LOG" --state-dir "$WORK/state"
 expect_eq "no sandbox is started before a configuration is asked for" 0 "$(inits)"
 execute "echo cold"
 expect_status "the first execution (cold)" 200
@@ -81,7 +85,7 @@ expect_eq "no process of any execution outlives the server" 0 "$(marked_left)"
 # ---- warm_pool 0: none kept ------------------------------------------------------
 write_policy "$WORK/policy0.json" '"warm_pool": 0'
 rm -f "$LOG"
-start_server --policy "$WORK/policy0.json" --audit-log "$LOG"
+start_server --policy "$WORK/policy0.json" --audit-log "$LOG" --state-dir "$WORK/state"
 execute "echo one"
 expect_status "with warm_pool 0, an execution" 200
 sleep 0.5
