@@ -72,7 +72,13 @@ static bool queue_retired(srv_pool_t *p, symbi_live_t *lv)
 	return true;
 }
 
-static void stop_now(srv_pool_t *p, symbi_live_t *lv);
+/* Called with the lock held, which it drops while it stops lv. */
+static void stop_now(srv_pool_t *p, symbi_live_t *lv)
+{
+	pthread_mutex_unlock(&p->lock);
+	symbi_live_stop(lv);
+	pthread_mutex_lock(&p->lock);
+}
 
 static void retire_template(srv_pool_t *p, pool_template_t *t)
 {
@@ -102,14 +108,6 @@ static symbi_live_t *start_warm(const srv_exec_spec_t *key)
 	symbi_live_t *lv = cfg ? symbi_live_start(cfg, &lerr) : NULL;
 	symbi_config_free(cfg);
 	return lv;
-}
-
-/* Called with the lock held, which it drops while it stops lv. */
-static void stop_now(srv_pool_t *p, symbi_live_t *lv)
-{
-	pthread_mutex_unlock(&p->lock);
-	symbi_live_stop(lv);
-	pthread_mutex_lock(&p->lock);
 }
 
 /* The pool's thread: stops retired sandboxes first (they may still run a
