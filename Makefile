@@ -79,9 +79,15 @@ $(BUILD)/libsymbi-sandbox.so: $(LIB_OBJ) $(LIB_MAP)
 		-Wl,--version-script=$(LIB_MAP) -o $@ $(LIB_OBJ) $(LIB_LIBS) $(LDFLAGS)
 
 # The executables link the static library so that they run from the build
-# tree.
+# tree. symbi-sandbox also links jansson, libseccomp and libm statically
+# (Debian's -dev packages ship the archives) when they are there: loading
+# three shared objects was 0.3 ms of the 5 ms a `run true` takes, which
+# made it 5-8% slower than bwrap; now it needs only libc.
+CLI_ARCHIVES := $(foreach a,libjansson.a libseccomp.a,$(wildcard $(shell $(CC) -print-file-name=$(a))))
+CLI_STATIC_LIBS := -Wl,-Bstatic -ljansson -lseccomp -lm -Wl,-Bdynamic
+CLI_LIBS := $(if $(word 2,$(CLI_ARCHIVES)),$(CLI_STATIC_LIBS),$(LIB_LIBS))
 $(BUILD)/symbi-sandbox: $(CLI_OBJ) $(BUILD)/libsymbi-sandbox.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CLI_LIBS) $(LDFLAGS)
 
 $(BUILD)/symbi-sandbox-server: $(SERVER_OBJ) $(BUILD)/libsymbi-sandbox.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(LDFLAGS)

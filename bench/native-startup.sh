@@ -5,6 +5,8 @@
 # to $BENCH_OUT (default build/bench/native-startup.{json,md}).
 #
 #   bench/native-startup.sh [RUNS]
+#
+# Then the same next to bubblewrap, interleaved (bench/interleaved.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-100}
@@ -34,3 +36,9 @@ hyperfine -N --warmup 10 --runs "$RUNS" \
 	-n "native, all limits (512m, 256 pids, 1 cpu)" "$SB run --backend native --memory 512m --pids-limit 256 --cpus 1 true"
 echo
 cat "$OUT/native-startup.md"
+echo
+# hyperfine measures each command in one block; on this machine kind the
+# blocks' speed drifts more than the commands differ. The comparison that
+# counts, next to bubblewrap, is interleaved (bench/interleaved.py).
+echo "# interleaved: symbi-sandbox run against bwrap --unshare-all"
+python3 bench/interleaved.py --runs "$RUNS" --rounds 3 "$SB run --backend native true" "$BWRAP $PROG"

@@ -342,8 +342,6 @@ void native_live_init(const native_plan_t *p)
 	if (li.use_cgroup && (m.err_no != NATIVE_CGROUP_HOME || li.ncg % 2))
 		_exit(NATIVE_SETUP_FAILED); /* no way back: the parent is not ours */
 	li.ncg /= 2;
-	if (p->netns && native_loopback_up() < 0)
-		native_child_fail(SYNC_FD, "bring up loopback", errno, "cannot bring up lo");
 	/* What every process would do first, done once here and inherited:
 	 * no capability to gain, a cgroup namespace (rooted at the run's
 	 * cgroup: it hides the host's hierarchy), and, below, the
