@@ -116,7 +116,7 @@ int e2b_ws_path(const char *path, char *out, size_t outlen, srv_err_t *err);
 typedef struct e2b_listener e2b_listener_t;
 e2b_listener_t *e2b_listen(srv_service_t *svc, const char *addr, char **tokens,
 			   char **names, const char *ready_file, unsigned max_connections,
-			   unsigned max_connections_per_ip, srv_err_t *err);
+			   unsigned max_connections_per_ip, unsigned header_timeout_s, srv_err_t *err);
 /* Stops accepting, kills every sandbox, frees. */
 void e2b_listener_stop(e2b_listener_t *l);
 

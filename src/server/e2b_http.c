@@ -5,6 +5,7 @@
  * access tokens on the data plane) and hands the request to its plane.
  * A thread per connection: streamed answers block in their reader. */
 #include "e2b.h"
+#include "header_deadline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@ struct e2b_listener {
 	pthread_t expiry;
 	bool expiry_started;
 	int stop[2];
+	srv_header_deadline_t *deadline; /* for clients trickling headers */
 };
 
 struct e2b_conn_req {
@@ -258,6 +260,7 @@ static enum MHD_Result begin(struct e2b_listener *l, struct MHD_Connection *c, c
 		return MHD_NO;
 	q->t0 = srv_now_ms();
 	*con_cls = q;
+	srv_header_deadline_mark(l->deadline, c, true);
 	const srv_policy_t *p = l->svc->policy;
 	/* /files carries a whole file, multipart-wrapped. */
 	q->limit = strcmp(url, "/files") == 0 ? p->max_file_bytes + 65536 : p->max_body_bytes;
@@ -323,11 +326,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			      enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
 	(void)toe;
+	struct e2b_listener *l = cls;
 	struct e2b_conn_req *q = *con_cls;
 	if (q) {
+		srv_header_deadline_mark(l->deadline, c, false);
 		free(q->body);
 		free(q);
 	}
@@ -375,6 +378,7 @@ void e2b_listener_stop(e2b_listener_t *l)
 	} else if (l->fd >= 0) {
 		close(l->fd);
 	}
+	srv_header_deadline_stop(l->deadline);
 	e2b_state_free(l->state);
 	free(l->keys);
 	free(l->names);
@@ -383,7 +387,7 @@ void e2b_listener_stop(e2b_listener_t *l)
 
 e2b_listener_t *e2b_listen(srv_service_t *svc, const char *addr, char **tokens,
 			   char **names, const char *ready_file, unsigned max_connections,
-			   unsigned max_connections_per_ip, srv_err_t *err)
+			   unsigned max_connections_per_ip, unsigned header_timeout_s, srv_err_t *err)
 {
 	size_t n = 0;
 	for (size_t i = 0; tokens && tokens[i]; i++)
@@ -433,11 +437,16 @@ e2b_listener_t *e2b_listen(srv_service_t *svc, const char *addr, char **tokens,
 		flags |= MHD_USE_IPv6;
 	/* Idle connections end after 310 s: longer than the SDK's own
 	 * 300 s between body chunks, and streams send keepalives. */
+	/* The same header deadline as the API's listener: streams are
+	 * requests, so only the time to a complete head counts. */
+	if (!(l->deadline = srv_header_deadline_start(header_timeout_s, err)))
+		goto fail;
 	l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, l, MHD_OPTION_LISTEN_SOCKET,
 				     l->fd, MHD_OPTION_NOTIFY_COMPLETED, request_completed, l,
 				     MHD_OPTION_UNESCAPE_CALLBACK, srv_http_unescape, NULL,
 				     MHD_OPTION_CONNECTION_LIMIT, max_connections,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, max_connections_per_ip,
+				     MHD_OPTION_NOTIFY_CONNECTION, srv_header_deadline_notify, l->deadline,
 				     MHD_OPTION_CONNECTION_TIMEOUT, 310u, MHD_OPTION_END);
 	if (!l->daemon) {
 		srv_fail(err, 500, "internal", "cannot start the E2B listener on %s", addr);

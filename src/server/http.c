@@ -2,6 +2,7 @@
  * calls the service, which calls the library. */
 #include "server.h"
 #include "e2b.h"
+#include "header_deadline.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,94 +61,8 @@ struct http_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned inflight;
-	/* Connections, for the header deadline (see header_watchdog). */
-	pthread_mutex_t conns_lock;
-	struct conn *conns;
-	int watchdog_stop[2];
+	srv_header_deadline_t *deadline; /* for clients trickling headers */
 };
-
-/* One TCP connection. Between requests (from its accept, then from the end
- * of each answer) a connection has header_timeout_s to deliver a complete
- * request head; the watchdog shuts down the socket of one that does not, so
- * that clients trickling headers cannot hold threads and slots. */
-struct conn {
-	int fd;
-	uint64_t since_ms;
-	bool in_request, cut;
-	struct conn *prev, *next;
-};
-
-static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-			      enum MHD_ConnectionNotificationCode code)
-{
-	struct http_server *hs = cls;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		struct conn *k = calloc(1, sizeof(*k));
-		if (!k)
-			return;
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		k->fd = ci ? ci->connect_fd : -1;
-		k->since_ms = srv_now_ms();
-		pthread_mutex_lock(&hs->conns_lock);
-		k->next = hs->conns;
-		if (hs->conns)
-			hs->conns->prev = k;
-		hs->conns = k;
-		pthread_mutex_unlock(&hs->conns_lock);
-		*socket_context = k;
-		return;
-	}
-	/* MHD_CONNECTION_NOTIFY_CLOSED comes before MHD closes the socket, so
-	 * the watchdog never shuts down a descriptor that was reused. */
-	struct conn *k = *socket_context;
-	if (!k)
-		return;
-	pthread_mutex_lock(&hs->conns_lock);
-	if (k->prev)
-		k->prev->next = k->next;
-	else
-		hs->conns = k->next;
-	if (k->next)
-		k->next->prev = k->prev;
-	pthread_mutex_unlock(&hs->conns_lock);
-	free(k);
-	*socket_context = NULL;
-}
-
-/* Marks the start (a complete request head arrived) or the end of a request. */
-static void conn_mark(struct http_server *hs, struct MHD_Connection *c, bool in_request)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	struct conn *k = ci ? ci->socket_context : NULL;
-	if (!k)
-		return;
-	pthread_mutex_lock(&hs->conns_lock);
-	k->in_request = in_request;
-	k->since_ms = srv_now_ms();
-	pthread_mutex_unlock(&hs->conns_lock);
-}
-
-static void *header_watchdog(void *arg)
-{
-	struct http_server *hs = arg;
-	uint64_t limit = (uint64_t)hs->opts->header_timeout_s * 1000;
-	struct pollfd pfd = {.fd = hs->watchdog_stop[0], .events = POLLIN};
-	while (poll(&pfd, 1, 250) <= 0 || !pfd.revents) {
-		uint64_t now = srv_now_ms();
-		pthread_mutex_lock(&hs->conns_lock);
-		for (struct conn *k = hs->conns; k; k = k->next) {
-			if (!k->in_request && !k->cut && k->fd >= 0 && now - k->since_ms > limit) {
-				shutdown(k->fd, SHUT_RDWR);
-				k->cut = true;
-				srv_metrics_rejection("header_timeout");
-			}
-		}
-		pthread_mutex_unlock(&hs->conns_lock);
-	}
-	return NULL;
-}
 
 static void inflight_add(struct http_server *hs, int delta)
 {
@@ -841,7 +756,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		snprintf(rq->who, sizeof(rq->who), "anonymous");
 		*con_cls = rq;
 		inflight_add(hs, 1);
-		conn_mark(hs, c, true);
+		srv_header_deadline_mark(hs->deadline, c, true);
 		srv_err_t err = {0};
 		/* Refused from its head alone: MHD sends the answer and closes
 		 * the connection without reading the body. */
@@ -908,12 +823,13 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 			      enum MHD_RequestTerminationCode toe)
 {
 	(void)toe;
+	struct http_server *hs = cls;
 	struct request *rq = *con_cls;
 	if (rq) {
-		conn_mark(cls, c, false);
+		srv_header_deadline_mark(hs->deadline, c, false);
 		free(rq->body);
 		free(rq);
-		inflight_add(cls, -1);
+		inflight_add(hs, -1);
 	}
 	*con_cls = NULL;
 }
@@ -1002,16 +918,6 @@ int srv_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t 
 	return 0;
 }
 
-static void stop_watchdog(struct http_server *hs, pthread_t t)
-{
-	ssize_t w = write(hs->watchdog_stop[1], "x", 1);
-	(void)w;
-	pthread_join(t, NULL);
-	close(hs->watchdog_stop[0]);
-	close(hs->watchdog_stop[1]);
-	pthread_mutex_destroy(&hs->conns_lock);
-}
-
 int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 {
 	struct sockaddr_storage ss;
@@ -1054,11 +960,8 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	pthread_mutex_init(&hs.conns_lock, NULL);
-	pthread_t watchdog;
-	if (pipe2(hs.watchdog_stop, O_CLOEXEC) < 0 ||
-	    pthread_create(&watchdog, NULL, header_watchdog, &hs) != 0) {
-		fprintf(stderr, "symbi-sandbox serve: cannot start the header watchdog\n");
+	if (!(hs.deadline = srv_header_deadline_start(opts->header_timeout_s, &err))) {
+		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
 		close(fd);
 		return 1;
 	}
@@ -1067,21 +970,21 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, 0, NULL, NULL, handler, &hs, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_NOTIFY_COMPLETED, request_completed, &hs,
-		MHD_OPTION_NOTIFY_CONNECTION, notify_connection, &hs,
+		MHD_OPTION_NOTIFY_CONNECTION, srv_header_deadline_notify, hs.deadline,
 		MHD_OPTION_UNESCAPE_CALLBACK, srv_http_unescape, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_connections_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "symbi-sandbox serve: cannot start the HTTP server\n");
-		stop_watchdog(&hs, watchdog);
+		srv_header_deadline_stop(hs.deadline);
 		close(fd);
 		return 1;
 	}
 	if (srv_service_start_reaper(svc, &err) < 0) {
 		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
 		MHD_stop_daemon(d);
-		stop_watchdog(&hs, watchdog);
+		srv_header_deadline_stop(hs.deadline);
 		close(fd);
 		return 1;
 	}
@@ -1089,10 +992,10 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	if (opts->e2b_listen &&
 	    !(e2b = e2b_listen(svc, opts->e2b_listen, opts->tokens, opts->token_names,
 			       opts->e2b_ready_file, opts->max_connections,
-			       opts->max_connections_per_ip, &err))) {
+			       opts->max_connections_per_ip, opts->header_timeout_s, &err))) {
 		fprintf(stderr, "symbi-sandbox serve: %s\n", err.message);
 		MHD_stop_daemon(d);
-		stop_watchdog(&hs, watchdog);
+		srv_header_deadline_stop(hs.deadline);
 		close(fd);
 		return 2;
 	}
@@ -1132,7 +1035,7 @@ int srv_http_serve(srv_service_t *svc, const srv_http_options_t *opts)
 	/* Answers still being written (a few seconds at most: the executions are over). */
 	inflight_wait(&hs, srv_now_ms() + 5000);
 	MHD_stop_daemon(d);
-	stop_watchdog(&hs, watchdog);
+	srv_header_deadline_stop(hs.deadline);
 	pthread_mutex_destroy(&hs.lock);
 	pthread_cond_destroy(&hs.idle);
 	fprintf(stderr, "symbi-sandbox serve: stopped\n");

@@ -204,6 +204,7 @@ static int fuzz_session_delete(srv_service_t *svc, const char *id, const char *w
 #define srv_session_list fuzz_session_list
 #define srv_session_delete fuzz_session_delete
 #include "server/http.c"
+#include "server/header_deadline.c"
 #undef MHD_create_response_from_buffer
 #undef MHD_add_response_header
 #undef MHD_queue_response
@@ -281,12 +282,15 @@ static void start_server(struct server *s, bool auth)
 	s->hs.opts = &s->opts;
 	pthread_mutex_init(&s->hs.lock, NULL);
 	pthread_cond_init(&s->hs.idle, NULL);
-	pthread_mutex_init(&s->hs.conns_lock, NULL);
 	/* serve's options, but driven from here: no listening socket, no
-	 * threads (the header watchdog is not started: no time passes). */
+	 * threads (the header watchdog is not started: no time passes; its
+	 * connection list is, to check that every connection leaves it). */
+	s->hs.deadline = calloc(1, sizeof(*s->hs.deadline));
+	FUZZ_CHECK(s->hs.deadline != NULL, "out of memory");
+	pthread_mutex_init(&s->hs.deadline->lock, NULL);
 	s->d = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, handler, &s->hs,
 				MHD_OPTION_NOTIFY_COMPLETED, request_completed, &s->hs,
-				MHD_OPTION_NOTIFY_CONNECTION, notify_connection, &s->hs,
+				MHD_OPTION_NOTIFY_CONNECTION, srv_header_deadline_notify, s->hs.deadline,
 				MHD_OPTION_UNESCAPE_CALLBACK, srv_http_unescape, NULL, MHD_OPTION_END);
 	FUZZ_CHECK(s->d != NULL, "MHD_start_daemon");
 }
@@ -589,7 +593,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(running == 0 && queued == 0, "an execution ran (%zu) or waits (%zu)", running,
 		   queued);
 	FUZZ_CHECK(s->hs.inflight == 0, "%u requests not completed", s->hs.inflight);
-	FUZZ_CHECK(s->hs.conns == NULL, "a connection is still registered");
+	FUZZ_CHECK(s->hs.deadline->conns == NULL, "a connection is still registered");
 	FUZZ_CHECK(!rec.executions || workspaces_empty(svc.state.tmp_fd),
 		   "a one-shot workspace was left behind");
 	/* The sessions first: a deleted one's descriptor is free until then. */

@@ -13,11 +13,13 @@ H="python3 $ROOT/tests/http/hostile.py"
 write_policy "$WORK/policy.json"
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf 'alice %s\n' "$TOKEN" >"$WORK/tokens"
+printf 'e2b-user e2b_%s\n' "$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$WORK/tokens"
 chmod 600 "$WORK/tokens"
 
 # ---- 1. authenticate first --------------------------------------------------
 start_server --policy "$WORK/policy.json" --token-file "$WORK/tokens" --max-connections-per-ip 8 \
-	--header-timeout 1 --audit-log "$WORK/audit.log"
+	--header-timeout 1 --audit-log "$WORK/audit.log" --state-dir "$WORK/state" \
+	--e2b-listen 127.0.0.1:0 --e2b-ready-file "$WORK/e2b-port"
 expect_eq "no token, 10 MiB announced, no body byte sent: 401 at once" \
 	"401 unauthorized False" "$($H "$PORT" early-401)"
 expect_eq "no token with Expect: 100-continue: 401, never 100 Continue" \
@@ -30,6 +32,7 @@ check "a 9th connection from one address is closed unanswered (got: $over)" test
 expect_eq "while another address is served" 200 "$other"
 expect_eq "a connection stalled mid-head is closed by the server (header deadline)" closed \
 	"$($H "$PORT" header-timeout)"
+expect_eq "... on the E2B listener too" closed "$($H "$(cat "$WORK/e2b-port")" header-timeout)"
 expect_eq "health answers while 100 connections from 100 addresses sit on partial heads" ok \
 	"$($H "$PORT" slow-heads 100)"
 http POST /v1/execute -H "Authorization: Bearer $TOKEN" -d '{"code":"echo after"}'
