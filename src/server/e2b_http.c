@@ -435,12 +435,12 @@ e2b_listener_t *e2b_listen(srv_service_t *svc, const char *addr, char **tokens,
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	/* Idle connections end after 310 s: longer than the SDK's own
-	 * 300 s between body chunks, and streams send keepalives. */
 	/* The same header deadline as the API's listener: streams are
 	 * requests, so only the time to a complete head counts. */
 	if (!(l->deadline = srv_header_deadline_start(header_timeout_s, err)))
 		goto fail;
+	/* Idle connections end after 310 s: longer than the SDK's own
+	 * 300 s between body chunks, and streams send keepalives. */
 	l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, l, MHD_OPTION_LISTEN_SOCKET,
 				     l->fd, MHD_OPTION_NOTIFY_COMPLETED, request_completed, l,
 				     MHD_OPTION_UNESCAPE_CALLBACK, srv_http_unescape, NULL,

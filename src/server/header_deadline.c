@@ -78,13 +78,8 @@ void srv_header_deadline_stop(srv_header_deadline_t *d)
 	srv_thread_stop(d->stop[1], d->thread);
 	close(d->stop[0]);
 	close(d->stop[1]);
-	/* Connections MHD did not report closed (it always does, before
-	 * MHD_stop_daemon returns; this is for a daemon that never started). */
-	while (d->conns) {
-		struct conn *k = d->conns;
-		d->conns = k->next;
-		free(k);
-	}
+	/* No connection is left: MHD reports each closed before
+	 * MHD_stop_daemon returns. */
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
