@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +60,36 @@ static void setup_fds(const int stdio[3], int sync_fd, int lock_fd)
 
 #define INIT_NAME "symbi-init"
 
+/* Writes LEN bytes of SRC (or zeros when SRC is NULL) at ADDR of this
+ * process with process_vm_writev. A plain store would do natively, but
+ * under valgrind the argv and environment areas the kernel names are the
+ * tool's own, and every store there is reported as an invalid write (the
+ * library must stay valgrind-clean). /proc/self/mem is no way round it: in
+ * the new user namespace, before its maps are written, opening it is
+ * EACCES. Falls back to a store if the call fails. */
+static void poke_own_memory(unsigned long addr, const void *src, size_t len)
+{
+	static const char zeros[4096];
+	pid_t self = getpid();
+	while (len > 0) {
+		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
+		struct iovec local = {.iov_base = (void *)(src ? src : zeros), .iov_len = n};
+		struct iovec remote = {.iov_base = (void *)addr, .iov_len = n};
+		ssize_t w = process_vm_writev(self, &local, 1, &remote, 1, 0);
+		if (w <= 0) {
+			if (src)
+				memcpy((void *)addr, src, len);
+			else
+				memset((void *)addr, 0, len);
+			return;
+		}
+		addr += (size_t)w;
+		len -= (size_t)w;
+		if (src)
+			src = (const char *)src + w;
+	}
+}
+
 /* The init is a copy of the caller: its /proc/PID/cmdline and environ
  * would show the caller's argv and environment (state directories, volume
  * host paths, secrets) to the sandbox. Both areas are overwritten in this
@@ -86,11 +117,11 @@ static void hide_caller_argv(void)
 	unsigned long arg_start = v[0], arg_end = v[1], env_start = v[2], env_end = v[3];
 	if (!arg_start || arg_end <= arg_start + 1 || env_end < env_start)
 		return;
-	memset((void *)env_start, 0, env_end - env_start);
 	size_t len = arg_end - arg_start, name = sizeof(INIT_NAME) - 1;
-	memset((void *)arg_start, 0, len);
-	memcpy((void *)arg_start, INIT_NAME, name < len - 1 ? name : len - 2);
-	((char *)arg_end)[-1] = '.';
+	poke_own_memory(env_start, NULL, env_end - env_start);
+	poke_own_memory(arg_start, NULL, len);
+	poke_own_memory(arg_start, INIT_NAME, name < len - 1 ? name : len - 2);
+	poke_own_memory(arg_end - 1, ".", 1);
 }
 
 /* GO, with the volumes' mounts when the parent makes them (idmap.c). */
