@@ -64,9 +64,9 @@ fuzz_run() {
 	FUZZ_LOG=$work/$name.log
 	local start
 	start=$(date +%s)
-	# shellcheck disable=SC2046
 	# FUZZ_RUNS stops at that many executions (SECONDS then bounds the
 	# time, 0 for none); FUZZ_MAX_LEN caps an input's size.
+	# shellcheck disable=SC2046
 	TMPDIR=$FUZZ_SCRATCH nice -n 19 "$FUZZ_BUILD_DIR/$name" $(fuzz_opts "$name") \
 		-max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} \
 		${FUZZ_MAX_LEN:+-max_len="$FUZZ_MAX_LEN"} -artifact_prefix="$work/$name-" \
