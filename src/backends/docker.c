@@ -8,6 +8,7 @@
  * program's variables only renamed (docker_argv.c). */
 #include "extra_flags.h"
 #include "docker.h"
+#include "docker_api.h"
 #include "../core/classify.h"
 #include "../core/error.h"
 #include "../core/result.h"
@@ -30,17 +31,31 @@
  * (kill grace, removal) before a sweep removes it. */
 #define DOCKER_DEADLINE_SLACK_S 60
 
-int symbi_docker_check_available(const symbi_config_t *cfg, symbi_error_t *err)
+int symbi_docker_check_available(const symbi_config_t *cfg, void **state, symbi_error_t *err)
 {
-	/* Listing our containers both proves that docker answers and is the
-	 * start-up sweep. */
-	return symbi_docker_sweep(cfg, err);
+	/* The Engine API where it can serve, else the CLI (state NULL).
+	 * Listing our containers both proves that docker answers and is the
+	 * start-up sweep: a daemon the API cannot reach may still be the
+	 * CLI's (a context of its own), which then has the last word. */
+	symbi_engine_t *engine = symbi_docker_api_open(cfg);
+	symbi_error_t api_err;
+	if (engine && symbi_docker_sweep(cfg, engine, &api_err) == 0) {
+		*state = engine;
+		return 0;
+	}
+	symbi_docker_api_close(engine);
+	*state = NULL;
+	return symbi_docker_sweep(cfg, NULL, err);
+}
+
+void symbi_docker_destroy(void *state)
+{
+	symbi_docker_api_close(state);
 }
 
 static int docker_create(const symbi_config_t *cfg, void **state, symbi_error_t *err)
 {
-	*state = NULL;
-	return symbi_docker_check_available(cfg, err);
+	return symbi_docker_check_available(cfg, state, err);
 }
 
 int symbi_docker_random_hex(char *out, size_t bytes, symbi_error_t *err)
@@ -64,6 +79,8 @@ int symbi_docker_container_name(char *out, size_t size, symbi_error_t *err)
 
 struct run_ctx {
 	const symbi_config_t *cfg;
+	const symbi_engine_t *engine; /* NULL: every step through the CLI */
+	symbi_docker_api_run_t *api;  /* the run, when the API starts it */
 	const char *name;
 	const char *secret;    /* the bootstrap's, see docker_argv.c */
 	/* gVisor only (else NULL): the secret of the bootstrap's exit line
@@ -86,6 +103,14 @@ static int docker_control(const struct run_ctx *c, const char *sub, const char *
 		   : symbi_docker_command(c->cfg, out, &ignored, sub, c->name, NULL);
 }
 
+static void remove_container(const struct run_ctx *c)
+{
+	if (c->engine)
+		symbi_docker_api_remove(c->engine, c->name);
+	else
+		docker_control(c, "rm", "-fv", NULL);
+}
+
 static void on_client_spawned(pid_t pid, void *ctx)
 {
 	struct run_ctx *c = ctx;
@@ -105,6 +130,11 @@ static void on_client_spawned(pid_t pid, void *ctx)
 static void on_deadline(void *ctx)
 {
 	const struct run_ctx *c = ctx;
+	if (c->api) {
+		/* It exists: the API run starts it only once it is created. */
+		symbi_docker_api_kill(c->engine, c->name);
+		return;
+	}
 	uint64_t give_up = symbi_monotonic_ms() + DOCKER_KILL_RETRY_MS;
 	for (;;) {
 		if (docker_control(c, "kill", NULL, NULL) == 0)
@@ -119,17 +149,12 @@ static void on_deadline(void *ctx)
 	}
 }
 
-struct container_state {
-	bool found;
-	bool engine_gone; /* the inspection could not reach the daemon */
-	bool oom_killed;
-	int exit_code;
-	char runtime[128]; /* HostConfig.Runtime: what the container ran on */
-	char error[512];
-};
-
-static void inspect_container(const struct run_ctx *c, struct container_state *st)
+static void inspect_container(const struct run_ctx *c, symbi_docker_state_t *st)
 {
+	if (c->engine) {
+		symbi_docker_api_inspect(c->engine, c->name, st);
+		return;
+	}
 	memset(st, 0, sizeof(*st));
 	symbi_docker_output_t *o = malloc(sizeof(*o));
 	if (!o)
@@ -232,7 +257,7 @@ static int bootstrap_error(const struct run_ctx *c, symbi_result_t *res, symbi_e
  * our argv and the daemon (a later --runtime, a daemon default) can have
  * run the program without gVisor. A container that cannot be inspected
  * after the program ran is not trusted either. */
-static bool runtime_mismatch(const struct run_ctx *c, const struct container_state *st,
+static bool runtime_mismatch(const struct run_ctx *c, const symbi_docker_state_t *st,
 			     bool program_ran, char *msg, size_t size)
 {
 	if (st->found && strcmp(st->runtime, c->cfg->runtime_name) != 0) {
@@ -292,7 +317,7 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 {
 	char failure[1024];
 	symbi_run_facts_t f = {.timeout_ms = c->cfg->timeout_ms};
-	struct container_state st;
+	symbi_docker_state_t st;
 	bool inspected = c->exit_secret != NULL;
 	if (c->reaper_failed) {
 		f.failure = c->reaper_err.message;
@@ -308,6 +333,10 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 	}
 	if (oc->cancelled || oc->timed_out)
 		return symbi_classify(oc, &f, res, err);
+	if (c->api && !c->api->code_known) {
+		f.failure = c->api->failure;
+		return symbi_classify(oc, &f, res, err);
+	}
 	if (!WIFEXITED(oc->wait_status)) {
 		snprintf(failure, sizeof(failure), "the docker client died of signal %d",
 			 WTERMSIG(oc->wait_status));
@@ -367,11 +396,57 @@ static char *build_input(const struct run_ctx *c, const symbi_exec_request_t *re
 	return input;
 }
 
+static int api_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t *err)
+{
+	return symbi_docker_api_spawn(((struct run_ctx *)ctx)->api, stdio, pid, err);
+}
+
+static int api_wait_fd(void *ctx)
+{
+	return symbi_docker_api_wait_fd(((struct run_ctx *)ctx)->api);
+}
+
+static int api_reap(void *ctx, int *wait_status)
+{
+	return symbi_docker_api_reap(((struct run_ctx *)ctx)->api, wait_status);
+}
+
+/* Through the Engine API when the backend has it and the command line
+ * translates (c->api set on return 0), else through the CLI, with the
+ * seccomp profile on the client's fd 3 (*profile_fd). */
+static int choose_path(const symbi_config_t *cfg, struct run_ctx *c, const symbi_strlist_t *argv,
+		       char *const *envp, symbi_docker_api_run_t *api, int *profile_fd,
+		       symbi_error_t *err)
+{
+	bool gvisor = cfg->backend == SYMBI_BACKEND_GVISOR;
+	if (c->engine) {
+		char *profile = NULL;
+		if (!gvisor && !(profile = symbi_docker_seccomp_profile(err)))
+			return -1;
+		symbi_docker_create_t create;
+		int translated = symbi_docker_create_body(argv, envp, profile, &create, err);
+		free(profile);
+		if (translated < 0)
+			return -1;
+		if (translated == 0) {
+			symbi_docker_api_run_init(api, c->engine, &create);
+			c->api = api;
+			return 0;
+		}
+	}
+	if (!gvisor && (*profile_fd = symbi_docker_seccomp_memfd(err)) < 0) {
+		*profile_fd = 0;
+		return -1;
+	}
+	return 0;
+}
+
 static int run_container(const symbi_config_t *cfg, struct run_ctx *c,
 			 const symbi_docker_run_plan_t *plan, const symbi_exec_request_t *req,
 			 symbi_result_t **out, symbi_error_t *err)
 {
 	symbi_strlist_t argv = {0}, envp = {0};
+	symbi_docker_api_run_t api;
 	int rc = -1;
 	size_t input_len = 0;
 	int profile_fd = 0; /* none (supervise's fd3 convention) */
@@ -380,13 +455,9 @@ static int run_container(const symbi_config_t *cfg, struct run_ctx *c,
 		symbi_fail_nomem(err);
 		goto done;
 	}
-	if (cfg->backend != SYMBI_BACKEND_GVISOR &&
-	    (profile_fd = symbi_docker_seccomp_memfd(err)) < 0) {
-		profile_fd = 0;
-		goto done;
-	}
 	if (symbi_docker_build_run_argv(cfg, plan, req, &argv, err) < 0 ||
-	    symbi_docker_build_client_env(req->env, &envp, err) < 0)
+	    symbi_docker_build_client_env(req->env, &envp, err) < 0 ||
+	    choose_path(cfg, c, &argv, envp.items, &api, &profile_fd, err) < 0)
 		goto done;
 	symbi_supervise_opts_t o = {
 		.path = cfg->docker_binary, .argv = argv.items, .envp = envp.items,
@@ -395,6 +466,17 @@ static int run_container(const symbi_config_t *cfg, struct run_ctx *c,
 		.on_timeout = on_deadline, .ctx = c, .kill_grace_ms = DOCKER_KILL_GRACE_MS,
 		.on_spawn = on_client_spawned, .cancel_fd = req->cancel_fd, .fd3 = profile_fd,
 	};
+	if (c->api) {
+		/* No client process: the watchdog removes the container by
+		 * name should we die, and the run is the supervision's hooks. */
+		if (symbi_docker_reaper_start(&c->reaper, c->docker_path, c->name, 0, c->envp,
+					      err) < 0)
+			goto done;
+		o.on_spawn = NULL;
+		o.spawn = api_spawn;
+		o.wait_fd = api_wait_fd;
+		o.reap = api_reap;
+	}
 	symbi_supervise_outcome_t oc;
 	if (symbi_supervise(&o, &oc, err) < 0) {
 		/* The client could not even start (the engine failed, not the
@@ -403,7 +485,7 @@ static int run_container(const symbi_config_t *cfg, struct run_ctx *c,
 		 * container is running and must go before the watchdog is let
 		 * off. */
 		if (c->reaper.done_fd >= 0)
-			docker_control(c, "rm", "-fv", NULL);
+			remove_container(c);
 		symbi_docker_reaper_release(&c->reaper);
 		rc = error_result(err ? err->message : "cannot run docker", out, err);
 		goto done;
@@ -417,7 +499,7 @@ static int run_container(const symbi_config_t *cfg, struct run_ctx *c,
 		    !oc.cancelled && classified == 0;
 	/* With its anonymous volumes, if the image managed to have any. */
 	if (!keep)
-		docker_control(c, "rm", "-fv", NULL);
+		remove_container(c);
 	symbi_docker_reaper_release(&c->reaper);
 	if (classified < 0) {
 		symbi_result_free(res);
@@ -426,6 +508,10 @@ static int run_container(const symbi_config_t *cfg, struct run_ctx *c,
 	*out = res;
 	rc = 0;
 done:
+	if (c->api) {
+		symbi_docker_api_run_release(c->api);
+		c->api = NULL;
+	}
 	if (profile_fd > 0)
 		close(profile_fd);
 	free(input);
@@ -437,7 +523,6 @@ done:
 int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exec_request_t *req,
 			 symbi_result_t **out, symbi_error_t *err)
 {
-	(void)state;
 	if (symbi_docker_env_check(req->env, err) < 0)
 		return -1;
 	char name[64], secret[33], exit_secret[33], owner[256], image_id[160], why[1024] = "";
@@ -446,7 +531,7 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 	    symbi_docker_random_hex(exit_secret, 16, err) < 0 ||
 	    symbi_docker_owner(owner, sizeof(owner), err) < 0)
 		return -1;
-	struct run_ctx c = {.cfg = cfg, .name = name, .secret = secret, .reaper = {-1, -1},
+	struct run_ctx c = {.cfg = cfg, .engine = state, .name = name, .secret = secret, .reaper = {-1, -1},
 			    .exit_secret = cfg->backend == SYMBI_BACKEND_GVISOR ? exit_secret : NULL};
 	symbi_strlist_t control_env = {0}, image_volumes = {0};
 	symbi_docker_volumes_t volumes = {0};
@@ -461,8 +546,8 @@ int symbi_docker_execute(void *state, const symbi_config_t *cfg, const symbi_exe
 	/* Volumes first: a refused volume is invalid input (nothing runs). */
 	if (symbi_docker_volumes_prepare(cfg, name, owner, &volumes, err) < 0)
 		goto done;
-	int found = symbi_docker_image_resolve(cfg, image_id, sizeof(image_id), &image_volumes,
-					       why, sizeof(why), err);
+	int found = symbi_docker_image_resolve(cfg, state, image_id, sizeof(image_id),
+					       &image_volumes, why, sizeof(why), err);
 	if (found < 0)
 		goto done;
 	if (found > 0) {
@@ -487,7 +572,7 @@ const symbi_backend_ops_t symbi_backend_docker = {
 	.name = "docker",
 	.create = docker_create,
 	.execute = symbi_docker_execute,
-	.destroy = NULL,
+	.destroy = symbi_docker_destroy,
 	.check_config = symbi_extra_flags_check_config,
 	.check_field = symbi_extra_flags_check_field,
 	.live = &symbi_docker_live_ops,

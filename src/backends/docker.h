@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 struct symbi_exec_request;
+struct symbi_engine; /* docker_engine.h: NULL below means "through the CLI" */
 struct symbi_stream;
 
 /* Label put on every container we start, so that they can be found; no
@@ -163,10 +164,11 @@ void symbi_docker_volumes_release(symbi_docker_volumes_t *v);
 void symbi_docker_volumes_sweep(void);
 
 /* Finds the image (pulling it as the --pull extra flag says, "missing" by
- * default): its ID and declared VOLUME paths. Returns 0, or 1 with docker's
+ * default; a pull goes through the CLI): its ID and declared VOLUME paths. Returns 0, or 1 with docker's
  * message in why (the run is then a result with status error), or -1 with
  * err. */
-int symbi_docker_image_resolve(const symbi_config_t *cfg, char *id, size_t id_size,
+int symbi_docker_image_resolve(const symbi_config_t *cfg, const struct symbi_engine *engine,
+			       char *id, size_t id_size,
 			       symbi_strlist_t *volumes, char *why, size_t why_size,
 			       symbi_error_t *err);
 
@@ -179,15 +181,19 @@ bool symbi_docker_owner_gone(const char *owner);
 /* Removes (with their anonymous volumes) our containers whose deadline has
  * passed or whose owner on this host is gone. Fails only if docker does
  * not answer: it doubles as the start-up check. */
-int symbi_docker_sweep(const symbi_config_t *cfg, symbi_error_t *err);
+int symbi_docker_sweep(const symbi_config_t *cfg, const struct symbi_engine *engine,
+		       symbi_error_t *err);
 
 /* `bytes` random bytes as hex into out (2 * bytes + 1 long); a container's
  * unique name ("symbi-" and 16 hex digits). */
 int symbi_docker_random_hex(char *out, size_t bytes, symbi_error_t *err);
 int symbi_docker_container_name(char *out, size_t size, symbi_error_t *err);
 
-/* Shared by the docker and gvisor backends. */
-int symbi_docker_check_available(const symbi_config_t *cfg, symbi_error_t *err);
+/* Shared by the docker and gvisor backends. check_available is the
+ * backend's start-up: its state is the Engine API client (docker_api.h),
+ * or NULL when every step goes through the CLI; destroy frees it. */
+int symbi_docker_check_available(const symbi_config_t *cfg, void **state, symbi_error_t *err);
+void symbi_docker_destroy(void *state);
 int symbi_docker_execute(void *state, const symbi_config_t *cfg,
 			 const struct symbi_exec_request *req, symbi_result_t **out,
 			 symbi_error_t *err);

@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,7 @@ int symbi_engine_socket(char *out, size_t size, symbi_error_t *err)
 	if (host && host[0]) {
 		if (strncmp(host, "unix://", 7) != 0)
 			return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
-					  "DOCKER_HOST is %.200s: live docker sandboxes talk to the "
+					  "DOCKER_HOST is %.200s: the Engine API client talks to the "
 					  "daemon's local unix socket only (unix://PATH)", host);
 		path = host + 7;
 	}
@@ -57,7 +59,7 @@ int symbi_engine_open(symbi_engine_t *e, symbi_error_t *err)
 		e->lib = dlopen(curl_sonames[i], RTLD_NOW | RTLD_LOCAL);
 	if (!e->lib)
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
-				  "live docker sandboxes need libcurl (libcurl.so.4), which is not "
+				  "the Engine API client needs libcurl (libcurl.so.4), which is not "
 				  "installed: apt-get install libcurl4");
 	struct {
 		void **slot;
@@ -283,7 +285,7 @@ static void refusal(int fd, long content_length, long status, const char *path,
 int symbi_engine_hijack(const symbi_engine_t *e, const char *path, json_t *body,
 			symbi_error_t *err)
 {
-	char *text = json_dumps(body, JSON_COMPACT);
+	char *text = body ? json_dumps(body, JSON_COMPACT) : strdup("");
 	if (!text)
 		return symbi_fail_nomem(err);
 	/* A connection of its own, connected here (libcurl's CONNECT_ONLY
@@ -361,4 +363,66 @@ int symbi_engine_demux_feed(symbi_engine_demux_t *d, const char *data, size_t le
 		len -= take;
 	}
 	return 0;
+}
+
+static void close_in(int *in_fd)
+{
+	if (*in_fd >= 0)
+		close(*in_fd);
+	*in_fd = -1;
+}
+
+void symbi_engine_pump(int conn, int *in_fd,
+		       void (*out)(void *ctx, int stream, const char *data, size_t len), void *ctx)
+{
+	/* stdin waits in `pending` while the stream cannot take it, so that a
+	 * process that writes without reading never blocks us. */
+	char buf[65536], pending[65536];
+	size_t pend_off = 0, pend_len = 0;
+	symbi_engine_demux_t demux = {0};
+	/* out may write to a pipe whose reader is gone. */
+	sigset_t pipe_set;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+	fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		struct pollfd pf[2] = {{conn, POLLIN | (pend_len ? POLLOUT : 0), 0},
+				       {pend_len || *in_fd < 0 ? -1 : *in_fd, POLLIN, 0}};
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[0].revents & POLLOUT && pend_len) {
+			ssize_t n = send(conn, pending + pend_off, pend_len, MSG_NOSIGNAL);
+			if (n > 0) {
+				pend_off += (size_t)n;
+				pend_len -= (size_t)n;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				pend_len = 0;
+				close_in(in_fd);
+			}
+		}
+		if (pf[1].revents) {
+			ssize_t n = read(*in_fd, pending, sizeof(pending));
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				close_in(in_fd);
+				shutdown(conn, SHUT_WR); /* the process's stdin ends */
+			} else {
+				pend_off = 0;
+				pend_len = (size_t)n;
+			}
+		}
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = recv(conn, buf, sizeof(buf), 0);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0 || symbi_engine_demux_feed(&demux, buf, (size_t)n, out, ctx) < 0)
+				break;
+		}
+	}
+	close_in(in_fd);
 }

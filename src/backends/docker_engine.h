@@ -1,7 +1,7 @@
 /* A small client of the Docker Engine API over the daemon's unix socket
- * (libcurl), for what the CLI is too slow for: the exec calls of live
- * sandboxes (docker_live.c). libcurl is loaded when a live docker sandbox
- * starts, not linked: with its dependencies (TLS, LDAP, Kerberos...) it
+ * (libcurl), for what the CLI is too slow for: one-shot runs (docker_api.c)
+ * and the exec calls of live sandboxes (docker_live.c). libcurl is loaded
+ * when a docker backend starts, not linked: with its dependencies (TLS, LDAP, Kerberos...) it
  * would more than double the start-up of every process that links the
  * library, the native backend's included. */
 #ifndef SYMBI_BACKENDS_DOCKER_ENGINE_H
@@ -84,5 +84,14 @@ typedef struct symbi_engine_demux {
 int symbi_engine_demux_feed(symbi_engine_demux_t *d, const char *data, size_t len,
 			    void (*out)(void *ctx, int stream, const char *data, size_t len),
 			    void *ctx);
+
+/* Carries a hijacked stream until it ends or breaks: what *in_fd gives
+ * goes to the stream, and at its end the stream's write side is shut down
+ * (the process's stdin ends) and *in_fd is closed and set to -1 (-1 from
+ * the start: no stdin; the caller shuts the write side itself). What comes
+ * back is demultiplexed to out(ctx, ...). Meant for a thread of its own:
+ * it blocks SIGPIPE in the calling thread. */
+void symbi_engine_pump(int conn, int *in_fd,
+		       void (*out)(void *ctx, int stream, const char *data, size_t len), void *ctx);
 
 #endif

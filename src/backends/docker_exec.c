@@ -175,56 +175,7 @@ static void *pump_main(void *arg)
 {
 	docker_proc_t *p = arg;
 	docker_live_t *lv = p->lv;
-	sigset_t pipe_set;
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
-	/* stdin waits in `pending` while the stream cannot take it, so that a
-	 * process that writes without reading never blocks us. */
-	char buf[65536], pending[65536];
-	size_t pend_off = 0, pend_len = 0;
-	bool in_eof = p->in_fd < 0;
-	fcntl(p->conn, F_SETFL, fcntl(p->conn, F_GETFL) | O_NONBLOCK);
-	for (;;) {
-		struct pollfd pf[2] = {{p->conn, POLLIN | (pend_len ? POLLOUT : 0), 0},
-				       {pend_len || in_eof ? -1 : p->in_fd, POLLIN, 0}};
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pf[0].revents & POLLOUT && pend_len) {
-			ssize_t n = send(p->conn, pending + pend_off, pend_len, MSG_NOSIGNAL);
-			if (n > 0) {
-				pend_off += (size_t)n;
-				pend_len -= (size_t)n;
-			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				pend_len = 0;
-				in_eof = true;
-				close_fd(&p->in_fd);
-			}
-		}
-		if (pf[1].revents) {
-			ssize_t n = read(p->in_fd, pending, sizeof(pending));
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				in_eof = true;
-				close_fd(&p->in_fd);
-				shutdown(p->conn, SHUT_WR); /* the process's stdin ends */
-			} else {
-				pend_off = 0;
-				pend_len = (size_t)n;
-			}
-		}
-		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = recv(p->conn, buf, sizeof(buf), 0);
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0 || symbi_engine_demux_feed(&p->demux, buf, (size_t)n, on_frame, p) < 0)
-				break;
-		}
-	}
+	symbi_engine_pump(p->conn, &p->in_fd, on_frame, p);
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);
 	close_fd(&p->in_fd);

@@ -4,6 +4,7 @@
  * anonymous volume on the daemon's disk. The `--pull` extra flag is acted
  * on here, since the run itself names the image by ID. */
 #include "docker.h"
+#include "docker_api.h"
 #include "../core/error.h"
 
 #include <jansson.h>
@@ -24,8 +25,18 @@ static const char *pull_policy(const symbi_config_t *cfg)
 	return policy;
 }
 
-static int inspect(const symbi_config_t *cfg, symbi_docker_output_t *out, symbi_error_t *err)
+/* Returns like a command: 0 when found, -1 with err when docker did not
+ * answer, anything else when there is no such image (the CLI's message in
+ * out->error). */
+static int inspect(const symbi_config_t *cfg, const symbi_engine_t *engine,
+		   symbi_docker_output_t *out, symbi_error_t *err)
 {
+	if (engine) {
+		int rc = symbi_docker_api_image(engine, cfg->image, out->text, sizeof(out->text), err);
+		/* Not found: the CLI, which words the message. */
+		if (rc <= 0)
+			return rc;
+	}
 	return symbi_docker_command(cfg, out, err, "image", "inspect", "--format",
 				    "{{.Id}}|{{json .Config.Volumes}}", cfg->image, NULL);
 }
@@ -65,7 +76,8 @@ static int parse(const char *image, const char *text, char *id, size_t id_size, 
 	return 0;
 }
 
-int symbi_docker_image_resolve(const symbi_config_t *cfg, char *id, size_t id_size,
+int symbi_docker_image_resolve(const symbi_config_t *cfg, const symbi_engine_t *engine,
+			       char *id, size_t id_size,
 			       symbi_strlist_t *volumes, char *why, size_t why_size,
 			       symbi_error_t *err)
 {
@@ -75,7 +87,7 @@ int symbi_docker_image_resolve(const symbi_config_t *cfg, char *id, size_t id_si
 	const char *policy = pull_policy(cfg);
 	int rc = 1;
 	int status = 1;
-	if (strcmp(policy, "always") != 0 && (status = inspect(cfg, out, err)) < 0)
+	if (strcmp(policy, "always") != 0 && (status = inspect(cfg, engine, out, err)) < 0)
 		goto fail;
 	if (status != 0 && strcmp(policy, "never") != 0) {
 		status = symbi_docker_command(cfg, out, err, "pull", "-q", cfg->image, NULL);
@@ -85,7 +97,7 @@ int symbi_docker_image_resolve(const symbi_config_t *cfg, char *id, size_t id_si
 			snprintf(why, why_size, "%s", out->error[0] ? out->error : "docker pull failed");
 			goto out;
 		}
-		if ((status = inspect(cfg, out, err)) < 0)
+		if ((status = inspect(cfg, engine, out, err)) < 0)
 			goto fail;
 	}
 	if (status != 0) {

@@ -285,7 +285,6 @@ static void *waiter_main(void *arg)
 
 static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_error_t *err)
 {
-	(void)state;
 	*out = NULL;
 	docker_live_t *lv = calloc(1, sizeof(*lv));
 	if (!lv)
@@ -314,8 +313,9 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 				  "cannot run docker: the docker client '%s' was not found", cfg->docker_binary);
 	if (symbi_docker_volumes_prepare(cfg, lv->name, lv->owner, &lv->volumes, err) < 0)
 		return -1;
-	int found = symbi_docker_image_resolve(cfg, image_id, sizeof(image_id), &image_volumes, why,
-					       sizeof(why), err);
+	/* The backend's Engine API client, if it has one (state). */
+	int found = symbi_docker_image_resolve(cfg, state, image_id, sizeof(image_id),
+					       &image_volumes, why, sizeof(why), err);
 	if (found > 0)
 		symbi_fail(err, SYMBI_E_UNAVAILABLE, 0, "%s", why);
 	/* The watchdog removes the container should we die. */

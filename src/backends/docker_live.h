@@ -73,7 +73,6 @@ struct docker_proc {
 	int stdin_fd;      /* stdin_open: ours to write to */
 	char *input;
 	json_t *body;      /* the exec to create, until spawn takes it */
-	symbi_engine_demux_t demux;
 };
 
 /* docker_live.c */

@@ -5,6 +5,7 @@
  * its watchdog (a service stop, a pod deletion) and a container left behind
  * when the daemon died mid-run and came back. */
 #include "docker.h"
+#include "docker_api.h"
 #include "../core/error.h"
 
 #include <errno.h>
@@ -102,16 +103,23 @@ static bool expired(const char *state, const char *keep, const char *deadline, c
 	return *owner && symbi_docker_owner_gone(owner);
 }
 
-int symbi_docker_sweep(const symbi_config_t *cfg, symbi_error_t *err)
+int symbi_docker_sweep(const symbi_config_t *cfg, const symbi_engine_t *engine,
+		       symbi_error_t *err)
 {
 	symbi_docker_output_t *out = malloc(sizeof(*out));
 	if (!out)
 		return symbi_fail_nomem(err);
-	int status = symbi_docker_command(cfg, out, err, "ps", "-a", "--no-trunc",
-					  "--filter", "label=" SYMBI_DOCKER_LABEL, "--format",
-					  "{{.ID}}|{{.State}}|{{.Label \"" SYMBI_DOCKER_LABEL_KEEP "\"}}|"
-					  "{{.Label \"" SYMBI_DOCKER_LABEL_DEADLINE "\"}}|"
-					  "{{.Label \"" SYMBI_DOCKER_LABEL_OWNER "\"}}", NULL);
+	int status = 0;
+	if (engine && symbi_docker_api_list(engine, out->text, sizeof(out->text), err) < 0) {
+		free(out);
+		return -1;
+	}
+	if (!engine)
+		status = symbi_docker_command(cfg, out, err, "ps", "-a", "--no-trunc",
+					      "--filter", "label=" SYMBI_DOCKER_LABEL, "--format",
+					      "{{.ID}}|{{.State}}|{{.Label \"" SYMBI_DOCKER_LABEL_KEEP "\"}}|"
+					      "{{.Label \"" SYMBI_DOCKER_LABEL_DEADLINE "\"}}|"
+					      "{{.Label \"" SYMBI_DOCKER_LABEL_OWNER "\"}}", NULL);
 	if (status != 0) {
 		free(out);
 		return symbi_fail(err, SYMBI_E_UNAVAILABLE, 0,
@@ -140,7 +148,10 @@ int symbi_docker_sweep(const symbi_config_t *cfg, symbi_error_t *err)
 		if (expired(field[1], field[2], field[3], field[4], now)) {
 			symbi_error_t ignored;
 			/* Best effort: what cannot go now goes at the next start. */
-			symbi_docker_command(cfg, NULL, &ignored, "rm", "-fv", line, NULL);
+			if (engine)
+				symbi_docker_api_remove(engine, line);
+			else
+				symbi_docker_command(cfg, NULL, &ignored, "rm", "-fv", line, NULL);
 		}
 	}
 	free(out);

@@ -7,6 +7,7 @@
  * docker.c's classify, shared with the docker backend). */
 #include "extra_flags.h"
 #include "docker.h"
+#include "docker_api.h"
 #include "../core/error.h"
 #include "../core/supervise.h"
 
@@ -17,16 +18,31 @@
 
 /* Is the daemon's runtime `name` runsc? Its registered path must name an
  * executable called runsc. */
-static int check_runtime(const symbi_config_t *cfg, symbi_error_t *err)
+static json_t *list_runtimes(const symbi_config_t *cfg, const symbi_engine_t *engine,
+			     symbi_error_t *err)
 {
+	if (engine) {
+		json_t *info = NULL;
+		long status = symbi_engine_request(engine, "GET", "/info", NULL, &info, err);
+		json_t *runtimes = status == 200 ? json_incref(json_object_get(info, "Runtimes")) : NULL;
+		json_decref(info);
+		return runtimes;
+	}
 	symbi_docker_output_t *out = malloc(sizeof(*out));
-	if (!out)
-		return symbi_fail_nomem(err);
+	if (!out) {
+		symbi_fail_nomem(err);
+		return NULL;
+	}
 	int status = symbi_docker_command(cfg, out, err, "info", "--format", "{{json .Runtimes}}", NULL);
 	json_t *runtimes = status == 0 ? json_loads(out->text, 0, NULL) : NULL;
 	free(out);
-	if (status < 0)
-		return -1;
+	return runtimes;
+}
+
+static int check_runtime(const symbi_config_t *cfg, const symbi_engine_t *engine,
+			 symbi_error_t *err)
+{
+	json_t *runtimes = list_runtimes(cfg, engine, err);
 	const char *path = json_string_value(json_object_get(json_object_get(runtimes, cfg->runtime_name),
 							     "path"));
 	const char *base = path ? strrchr(path, '/') : NULL;
@@ -60,16 +76,20 @@ static int gvisor_create(const symbi_config_t *cfg, void **state, symbi_error_t 
 				  "gVisor runsc is not available at '%s'. Install runsc and register it "
 				  "with the Docker daemon as runtime '%s' (see README).",
 				  cfg->runsc_binary, cfg->runtime_name);
-	if (symbi_docker_check_available(cfg, err) < 0)
+	if (symbi_docker_check_available(cfg, state, err) < 0)
 		return -1;
-	return check_runtime(cfg, err);
+	if (check_runtime(cfg, *state, err) == 0)
+		return 0;
+	symbi_docker_destroy(*state);
+	*state = NULL;
+	return -1;
 }
 
 const symbi_backend_ops_t symbi_backend_gvisor = {
 	.name = "gvisor",
 	.create = gvisor_create,
 	.execute = symbi_docker_execute,
-	.destroy = NULL,
+	.destroy = symbi_docker_destroy,
 	.check_config = symbi_extra_flags_check_config,
 	.check_field = symbi_extra_flags_check_field,
 	.live = &symbi_docker_live_ops,
