@@ -94,11 +94,23 @@ static int add_ulimit(struct create *c, const char *flag, const char *v, symbi_e
 	json_t *u = json_pack("{s:s%,s:I,s:I}", "Name", v, (size_t)(eq - v), "Soft", (json_int_t)soft,
 			      "Hard", (json_int_t)hard);
 	json_t *list = json_object_get(c->host, "Ulimits");
-	if (!list && (!(list = json_array()) || json_object_set_new(c->host, "Ulimits", list) < 0)) {
+	if (!u || (!list && (!(list = json_array()) ||
+			     json_object_set_new(c->host, "Ulimits", list) < 0))) {
 		json_decref(u);
 		return symbi_fail_nomem(err);
 	}
-	return u && json_array_append_new(list, u) == 0 ? 0 : symbi_fail_nomem(err);
+	/* As the CLI keeps them: by name, a later one replacing an earlier. */
+	const char *name = json_string_value(json_object_get(u, "Name"));
+	size_t at = 0;
+	for (; at < json_array_size(list); at++) {
+		int order = strcmp(name, json_string_value(json_object_get(json_array_get(list, at),
+									   "Name")));
+		if (order == 0)
+			return json_array_set_new(list, at, u) == 0 ? 0 : symbi_fail_nomem(err);
+		if (order < 0)
+			break;
+	}
+	return json_array_insert_new(list, at, u) == 0 ? 0 : symbi_fail_nomem(err);
 }
 
 /* The value of a variable named by `-e NAME`: the client's, as the CLI
@@ -240,6 +252,25 @@ static int known(const char *arg, size_t len, bool *takes_value)
 	return 0;
 }
 
+/* What the CLI sends when no flag sets them: empty lists rather than
+ * none, and "no" restart policy, so that the daemon's record of a
+ * container is the same whichever way it was created. */
+static int cli_defaults(json_t *host)
+{
+	static const char *const empty_lists[] = {
+		"Dns", "DnsOptions", "DnsSearch", "BlkioWeightDevice", "BlkioDeviceReadBps",
+		"BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "Devices",
+		"Ulimits",
+	};
+	for (size_t i = 0; i < sizeof(empty_lists) / sizeof(empty_lists[0]); i++)
+		if (!json_object_get(host, empty_lists[i]) &&
+		    json_object_set_new(host, empty_lists[i], json_array()) < 0)
+			return -1;
+	return json_object_set_new(host, "PortBindings", json_object()) |
+	       json_object_set_new(host, "RestartPolicy",
+				   json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
+}
+
 int symbi_docker_create_body(const symbi_strlist_t *argv, char *const *client_env,
 			     const char *seccomp_profile, symbi_docker_create_t *out,
 			     symbi_error_t *err)
@@ -301,7 +332,7 @@ int symbi_docker_create_body(const symbi_strlist_t *argv, char *const *client_en
 	bool attached = !out->detached;
 	if (json_object_set_new(c.config, "AttachStdout", json_boolean(attached)) < 0 ||
 	    json_object_set_new(c.config, "AttachStderr", json_boolean(attached)) < 0 ||
-	    json_object_set_new(c.config, "Tty", json_false()) < 0 ||
+	    json_object_set_new(c.config, "Tty", json_false()) < 0 || cli_defaults(c.host) < 0 ||
 	    json_object_set(c.config, "HostConfig", c.host) < 0) {
 		symbi_fail_nomem(err);
 		goto done;
