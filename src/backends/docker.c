@@ -430,6 +430,8 @@ static int choose_path(const symbi_config_t *cfg, struct run_ctx *c, const symbi
 			return -1;
 		if (translated == 0) {
 			symbi_docker_api_run_init(api, c->engine, &create);
+			if (gvisor)
+				api->expect_runtime = cfg->runtime_name;
 			c->api = api;
 			return 0;
 		}

@@ -154,23 +154,50 @@ static int refused(symbi_error_t *err, json_t *reply)
 			  symbi_engine_message(reply));
 }
 
+int symbi_docker_api_create(const symbi_engine_t *e, const symbi_docker_create_t *create,
+			    char *id, size_t id_size, symbi_error_t *err)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/containers/create?name=%s", create->name);
+	json_t *reply = NULL;
+	long status = symbi_engine_request(e, "POST", path, create->body, &reply, err);
+	const char *made = json_string_value(json_object_get(reply, "Id"));
+	int rc = 0;
+	if (status == 201 && made && strlen(made) < id_size)
+		strcpy(id, made);
+	else
+		rc = status < 0 ? -1 : refused(err, reply);
+	json_decref(reply);
+	return rc;
+}
+
+int symbi_docker_api_start(const symbi_engine_t *e, const char *name, symbi_error_t *err)
+{
+	json_t *reply = NULL;
+	long status = container_request(e, "POST", name, "/start", &reply, err);
+	int rc = status == 204 ? 0 : status < 0 ? -1 : refused(err, reply);
+	json_decref(reply);
+	return rc;
+}
+
 int symbi_docker_api_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_error_t *err)
 {
 	symbi_docker_api_run_t *run = ctx;
 	const char *name = run->create.name;
 	*pid = 0;
-	char path[256];
-	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
-	json_t *reply = NULL;
-	long status = symbi_engine_request(run->engine, "POST", path, run->create.body, &reply, err);
-	if (status != 201) {
-		if (status >= 0)
-			refused(err, reply);
-		json_decref(reply);
+	char path[256], id[128];
+	if (symbi_docker_api_create(run->engine, &run->create, id, sizeof(id), err) < 0)
 		return -1;
-	}
-	json_decref(reply);
 	run->created = true;
+	if (run->expect_runtime) {
+		symbi_docker_state_t st;
+		symbi_docker_api_inspect(run->engine, name, &st);
+		if (!st.found || strcmp(st.runtime, run->expect_runtime) != 0)
+			return symbi_fail(err, SYMBI_E_SECURITY, 0,
+					  "the container was made with runtime '%s', not '%s': the gvisor "
+					  "backend refuses to start it", st.found ? st.runtime : "(unknown)",
+					  run->expect_runtime);
+	}
 	/* Attached before it starts, so that no output is missed. */
 	snprintf(path, sizeof(path), "/containers/%s/attach?stream=1&stdout=1&stderr=1%s", name,
 		 run->create.attach_stdin ? "&stdin=1" : "");
@@ -183,15 +210,8 @@ int symbi_docker_api_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_erro
 		return symbi_fail(err, SYMBI_E_SYSTEM, errno, "cannot keep the run's streams");
 	if (run->in_fd < 0)
 		shutdown(run->conn, SHUT_WR);
-	reply = NULL;
-	status = container_request(run->engine, "POST", name, "/start", &reply, err);
-	if (status != 204) {
-		if (status >= 0)
-			refused(err, reply);
-		json_decref(reply);
+	if (symbi_docker_api_start(run->engine, name, err) < 0)
 		return -1;
-	}
-	json_decref(reply);
 	if (pthread_create(&run->pump, NULL, pump_main, run) != 0)
 		return symbi_fail(err, SYMBI_E_SYSTEM, 0, "cannot start the run's stream thread");
 	run->have_pump = true;

@@ -41,6 +41,12 @@ int symbi_docker_create_body(const symbi_strlist_t *argv, char *const *client_en
 			     const char *seccomp_profile, symbi_docker_create_t *out,
 			     symbi_error_t *err);
 
+/* ContainerCreate (its id in id) and ContainerStart: 0, or -1 with err
+ * (the daemon's refusal worded as the CLI words it). */
+int symbi_docker_api_create(const symbi_engine_t *e, const symbi_docker_create_t *create,
+			    char *id, size_t id_size, symbi_error_t *err);
+int symbi_docker_api_start(const symbi_engine_t *e, const char *name, symbi_error_t *err);
+
 /* What the daemon says of a container after its run. */
 typedef struct symbi_docker_state {
 	bool found;
@@ -64,6 +70,9 @@ typedef struct symbi_docker_api_run {
 	const symbi_engine_t *engine;
 	symbi_docker_create_t create;
 	bool created;   /* the container exists: it must be removed */
+	/* gvisor: the runtime the container must have before it starts
+	 * (HostConfig.Runtime, checked between create and start); NULL: none. */
+	const char *expect_runtime;
 	int conn;       /* the attach stream */
 	int in_fd, out_fd, err_fd;
 	int done[2];

@@ -15,6 +15,7 @@
  * known. This file is the container's half; docker_exec.c the
  * processes'. */
 #include "docker_live.h"
+#include "docker_api.h"
 #include "../core/error.h"
 #include "../core/supervise.h"
 
@@ -152,19 +153,51 @@ static int check_container(docker_live_t *lv, symbi_error_t *err)
 	return rc;
 }
 
+/* The same command line through the Engine API (docker_api.h), when the
+ * backend uses it (api) and the line translates: 0, 1 for "through the
+ * CLI", or -1. */
+static int start_through_api(docker_live_t *lv, bool api, const symbi_strlist_t *argv,
+			     symbi_error_t *err)
+{
+	char *profile = NULL;
+	if (!api)
+		return 1;
+	if (lv->cfg->backend != SYMBI_BACKEND_GVISOR && !(profile = symbi_docker_seccomp_profile(err)))
+		return -1;
+	symbi_docker_create_t create;
+	int rc = symbi_docker_create_body(argv, lv->control_env.items, profile, &create, err);
+	free(profile);
+	if (rc != 0)
+		return rc;
+	lv->created = true;
+	rc = symbi_docker_api_create(&lv->engine, &create, lv->id, sizeof(lv->id), err) < 0 ||
+	     symbi_docker_api_start(&lv->engine, lv->id, err) < 0 ? -1 : 0;
+	if (rc < 0)
+		symbi_fail_prefix(err, "cannot start the live sandbox's container: ");
+	json_decref(create.body);
+	return rc;
+}
+
 /* `docker run -d`, its seccomp profile on descriptor 3 (not under gVisor,
- * which keeps its own); the container's id is what it prints. */
-static int run_container(docker_live_t *lv, const symbi_docker_run_plan_t *plan, symbi_error_t *err)
+ * which keeps its own); the container's id is what it prints. Through the
+ * Engine API instead when the backend has it (api). */
+static int run_container(docker_live_t *lv, const symbi_docker_run_plan_t *plan, bool api,
+			 symbi_error_t *err)
 {
 	const symbi_config_t *cfg = lv->cfg;
 	symbi_strlist_t argv = {0};
 	int profile_fd = 0, rc = -1;
+	if (symbi_docker_build_live_argv(cfg, plan, &argv, err) < 0)
+		goto out;
+	int through_api = start_through_api(lv, api, &argv, err);
+	if (through_api <= 0) {
+		rc = through_api;
+		goto out;
+	}
 	if (cfg->backend != SYMBI_BACKEND_GVISOR && (profile_fd = symbi_docker_seccomp_memfd(err)) < 0) {
 		profile_fd = 0;
 		goto out;
 	}
-	if (symbi_docker_build_live_argv(cfg, plan, &argv, err) < 0)
-		goto out;
 	symbi_supervise_opts_t o = {
 		.path = lv->docker_path, .argv = argv.items, .envp = lv->control_env.items,
 		.max_output_bytes = 4096, .timeout_ms = SYMBI_DOCKER_CONTROL_TIMEOUT_MS,
@@ -332,7 +365,7 @@ static int live_start(void *state, const symbi_config_t *cfg, void **out, symbi_
 					      1 + LIVE_DEADLINE_SLACK_S
 				    : 0,
 	};
-	int rc = run_container(lv, &plan, err);
+	int rc = run_container(lv, &plan, state != NULL, err);
 	symbi_strlist_clear(&image_volumes);
 	if (rc < 0 || check_container(lv, err) < 0)
 		return -1;

@@ -219,7 +219,9 @@ for _ in $(seq 1 150); do
 done
 kids=$(pgrep -P "$cli" | tr '\n' ' ')
 watchdog=$(pgrep -P "$cli" -x symbi-watchdog)
-check "the CLI has its docker client and its watchdog ($kids)" [ "$(wc -w <<<"$kids")" -ge 2 ] && [ -n "$watchdog" ]
+# Through the Engine API there is no docker client: the watchdog is the
+# CLI's only child.
+check "the CLI has its watchdog and no docker client ($kids)" [ "$(wc -w <<<"$kids")" -eq 1 ] && [ -n "$watchdog" ]
 expect_eq "the watchdog is no shell: it is the CLI's own executable" "$(readlink -f "$SB")" \
 	"$(readlink "/proc/$watchdog/exe")"
 # Stopped first, so that none of them sees another die: all go at once,
@@ -306,8 +308,18 @@ expect_eq "control: the registered runsc runtime runs gVisor" 1 "$out"
 # backend past it, so that a real container really runs on runc.
 if cc -std=gnu11 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" -o "$WORK/hook" "$ROOT/tests/integration/gvisor_runtime_hook.c" \
 	"$ROOT/build/libsymbi-sandbox.a" -ljansson -lseccomp -lm 2>"$WORK/cc.log"; then
+	# Through the Engine API the container is checked before it starts.
 	j=$("$WORK/hook" symbi-test/busybox:latest "$TAG" --runtime=runc)
-	expect_eq "gvisor, container run on runc past the allowlist: status error" error "$(json_field status <<<"$j")"
+	expect_eq "gvisor (API), a container made for runc past the allowlist: status error" error \
+		"$(json_field status <<<"$j")"
+	expect_eq "... with the runtime named, and it never started" \
+		"the container was made with runtime 'runc', not 'runsc': the gvisor backend refuses to start it" \
+		"$(json_field error <<<"$j")"
+	expect_eq "... so it printed nothing" "" "$(json_field stdout <<<"$j")"
+	expect_eq "... and its container is removed" 0 "$(containers)"
+	# Through the CLI (a client of the operator's), after the run.
+	j=$(HOOK_DOCKER_BINARY=$(command -v docker) "$WORK/hook" symbi-test/busybox:latest "$TAG" --runtime=runc)
+	expect_eq "gvisor (CLI), container run on runc past the allowlist: status error" error "$(json_field status <<<"$j")"
 	expect_eq "... with the runtime named" \
 		"the container ran with runtime 'runc', not 'runsc': the gvisor backend refuses a run without gVisor (its output is withheld)" \
 		"$(json_field error <<<"$j")"

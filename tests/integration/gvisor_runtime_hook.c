@@ -4,8 +4,10 @@
  * public API refuses (symbi_config_validate: the gvisor backend sets the
  * runtime). The engine, the daemon's runtimes and the container are real;
  * only the allowlist is bypassed, to show that the backend's own check of
- * the container (docker inspect: HostConfig.Runtime) catches what got past
- * it. Built against the static library by docker_attacks.sh.
+ * the container (HostConfig.Runtime) catches what got past it: before the
+ * container starts through the Engine API, after the run through the CLI
+ * (HOOK_DOCKER_BINARY set: docker_binary, a client of the operator's).
+ * Built against the static library by docker_attacks.sh.
  *
  * usage: gvisor_runtime_hook IMAGE LABEL [EXTRA_FLAG]; prints the result
  * as JSON. */
@@ -26,6 +28,11 @@ int main(int argc, char **argv)
 	symbi_config_t *cfg = symbi_config_for_image(argv[1]);
 	if (!cfg || symbi_config_set(cfg, "backend", "gvisor", &err) < 0 ||
 	    symbi_config_set(cfg, "max_execution_time", "60", &err) < 0) {
+		fprintf(stderr, "config: %s\n", err.message);
+		return 2;
+	}
+	const char *client = getenv("HOOK_DOCKER_BINARY");
+	if (client && symbi_config_set(cfg, "docker_binary", client, &err) < 0) {
 		fprintf(stderr, "config: %s\n", err.message);
 		return 2;
 	}
@@ -52,6 +59,8 @@ int main(int argc, char **argv)
 	puts(json);
 	free(json);
 	symbi_result_free(res);
+	if (symbi_backend_gvisor.destroy)
+		symbi_backend_gvisor.destroy(state);
 	symbi_config_free(cfg);
 	return 0;
 }
