@@ -132,7 +132,7 @@ static void on_deadline(void *ctx)
 	const struct run_ctx *c = ctx;
 	if (c->api) {
 		/* It exists: the API run starts it only once it is created. */
-		symbi_docker_api_kill(c->engine, c->name);
+		symbi_docker_api_deadline(c->api);
 		return;
 	}
 	uint64_t give_up = symbi_monotonic_ms() + DOCKER_KILL_RETRY_MS;
@@ -331,7 +331,10 @@ static int classify(const struct run_ctx *c, const symbi_supervise_outcome_t *oc
 			return symbi_classify(oc, &f, res, err);
 		}
 	}
-	if (oc->cancelled || oc->timed_out)
+	/* A daemon that did not answer the deadline's kill may have left the
+	 * program running: that is its failure, not a timeout. */
+	bool daemon_gone = c->api && __atomic_load_n(&c->api->daemon_gone, __ATOMIC_ACQUIRE);
+	if ((oc->cancelled || oc->timed_out) && !daemon_gone)
 		return symbi_classify(oc, &f, res, err);
 	if (c->api && !c->api->code_known) {
 		f.failure = c->api->failure;
@@ -432,6 +435,8 @@ static int choose_path(const symbi_config_t *cfg, struct run_ctx *c, const symbi
 			symbi_docker_api_run_init(api, c->engine, &create);
 			if (gvisor)
 				api->expect_runtime = cfg->runtime_name;
+			api->wait_limit_ms = cfg->timeout_ms + DOCKER_KILL_GRACE_MS +
+					     SYMBI_DOCKER_CONTROL_TIMEOUT_MS;
 			c->api = api;
 			return 0;
 		}

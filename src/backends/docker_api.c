@@ -74,10 +74,10 @@ void symbi_docker_api_inspect(const symbi_engine_t *e, const char *name, symbi_d
 	json_decref(reply);
 }
 
-int symbi_docker_api_kill(const symbi_engine_t *e, const char *name)
+long symbi_docker_api_kill(const symbi_engine_t *e, const char *name)
 {
 	symbi_error_t err;
-	return container_request(e, "POST", name, "/kill", NULL, &err) == 204 ? 0 : -1;
+	return container_request(e, "POST", name, "/kill", NULL, &err);
 }
 
 int symbi_docker_api_remove(const symbi_engine_t *e, const char *name)
@@ -117,11 +117,18 @@ static void on_frame(void *ctx, int stream, const char *data, size_t len)
  * ContainerWait returns its status as soon as it has stopped. */
 static void read_exit(symbi_docker_api_run_t *run)
 {
+	if (__atomic_load_n(&run->daemon_gone, __ATOMIC_ACQUIRE)) {
+		snprintf(run->failure, sizeof(run->failure),
+			 "the Docker daemon stopped answering during the run (it did not answer the "
+			 "kill at the deadline)");
+		return;
+	}
 	char path[256];
 	snprintf(path, sizeof(path), "/containers/%s/wait", run->create.name);
 	json_t *reply = NULL;
 	symbi_error_t err;
-	long status = symbi_engine_request_timed(run->engine, "POST", path, NULL, 0, &reply, &err);
+	long status = symbi_engine_request_timed(run->engine, "POST", path, NULL,
+						 (long)run->wait_limit_ms, &reply, &err);
 	json_t *code = json_object_get(reply, "StatusCode");
 	if (status == 200 && json_is_integer(code)) {
 		run->exit_code = (int)json_integer_value(code);
@@ -218,6 +225,14 @@ int symbi_docker_api_spawn(void *ctx, const int stdio[3], pid_t *pid, symbi_erro
 	return 0;
 }
 
+void symbi_docker_api_deadline(symbi_docker_api_run_t *run)
+{
+	if (symbi_docker_api_kill(run->engine, run->create.name) >= 0)
+		return;
+	__atomic_store_n(&run->daemon_gone, true, __ATOMIC_RELEASE);
+	shutdown(run->conn, SHUT_RDWR);
+}
+
 int symbi_docker_api_wait_fd(void *ctx)
 {
 	return ((symbi_docker_api_run_t *)ctx)->done[0];
@@ -297,9 +312,13 @@ int symbi_docker_api_list(const symbi_engine_t *e, char *out, size_t size, symbi
 int symbi_docker_api_image(const symbi_engine_t *e, const char *image, char *out, size_t size,
 			   symbi_error_t *err)
 {
-	/* A reference is [host[:port]/]name[:tag][@digest]: nothing in it
-	 * needs escaping in a path but what docker itself refuses. */
-	if (strpbrk(image, "?#% \t\r\n") || strlen(image) > 1024)
+	/* A reference is [host[:port]/]name[:tag][@digest]: letters, digits
+	 * and ._-/:@ only, and no dot segment that would make the path
+	 * another endpoint's. Anything else is the CLI's to word a refusal. */
+	size_t len = strlen(image);
+	if (len == 0 || len > 1024 || strspn(image, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					       "0123456789._-/:@") != len ||
+	    image[0] == '/' || image[0] == '.' || strstr(image, "/.") || strstr(image, ".."))
 		return 1;
 	char *path;
 	if (asprintf(&path, "/images/%s/json", image) < 0)

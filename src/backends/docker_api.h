@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* The engine for a backend whose configuration allows it: docker_binary
  * is the default ("docker": the operator did not pick a client of their
@@ -58,8 +59,9 @@ typedef struct symbi_docker_state {
 } symbi_docker_state_t;
 
 void symbi_docker_api_inspect(const symbi_engine_t *e, const char *name, symbi_docker_state_t *st);
-/* Kill and removal (with anonymous volumes); 0 or -1. */
-int symbi_docker_api_kill(const symbi_engine_t *e, const char *name);
+/* Kill: the daemon's HTTP status, or -1 when it could not be reached.
+ * Removal (with anonymous volumes): 0 (also when it was gone) or -1. */
+long symbi_docker_api_kill(const symbi_engine_t *e, const char *name);
 int symbi_docker_api_remove(const symbi_engine_t *e, const char *name);
 
 /* One attached run, driven by symbi_supervise's hooks: spawn creates the
@@ -73,6 +75,13 @@ typedef struct symbi_docker_api_run {
 	/* gvisor: the runtime the container must have before it starts
 	 * (HostConfig.Runtime, checked between create and start); NULL: none. */
 	const char *expect_runtime;
+	/* How long the exit may take to be known once the stream has ended
+	 * (the program may have closed its streams and run on until its
+	 * timeout): beyond it the daemon is taken as gone. */
+	uint64_t wait_limit_ms;
+	/* Set (atomically) when the daemon did not answer the kill at the
+	 * deadline: the stream is cut and the exit not asked for. */
+	bool daemon_gone;
 	int conn;       /* the attach stream */
 	int in_fd, out_fd, err_fd;
 	int done[2];
@@ -89,6 +98,10 @@ typedef struct symbi_docker_api_run {
 void symbi_docker_api_run_init(symbi_docker_api_run_t *run, const symbi_engine_t *e,
 			       symbi_docker_create_t *create);
 int symbi_docker_api_spawn(void *run, const int stdio[3], pid_t *pid, symbi_error_t *err);
+/* The deadline's kill (supervision's on_timeout): a daemon that does not
+ * answer it will not end the stream either, so the stream is cut and the
+ * run becomes the daemon's failure. */
+void symbi_docker_api_deadline(symbi_docker_api_run_t *run);
 int symbi_docker_api_wait_fd(void *run);
 int symbi_docker_api_reap(void *run, int *wait_status);
 /* Joins the stream's thread and closes what is left; the container itself

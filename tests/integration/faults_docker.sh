@@ -2,7 +2,8 @@
 # The Docker daemon dies (SIGKILL) while a sandbox runs: the run ends with
 # status error and a message that says so, no later than its deadline; once
 # the daemon is back, the next run works and its start sweeps the container
-# the dead daemon left; nothing else is left. This suite restarts the test
+# the dead daemon left; nothing else is left. A daemon that hangs (SIGSTOP)
+# at a run's deadline does not hang the run. This suite restarts the test
 # daemon that scripts/setup started (and only that one).
 source "$(dirname "$0")/../lib.sh"
 STATE_DIR=${SYMBI_STATE_DIR:-/var/lib/symbi-sandbox-test}
@@ -45,6 +46,30 @@ check "... and a message about the daemon ($msg)" grep -qiE "daemon|docker" <<<"
 
 "$ROOT/scripts/setup" --daemon >"$WORK/setup.log" 2>&1
 check "the daemon comes back (scripts/setup --daemon)" bash -c "docker info >/dev/null 2>&1"
+
+# The daemon hangs (SIGSTOP) while a run waits for its deadline: the kill at
+# the deadline goes unanswered, and the run still ends (after the Engine
+# API's 30 s request limit, twice: the kill, then the removal) with status
+# error, not hanging on a stream that will never end.
+"$SB" run "${BB[@]}" --timeout 3 --json --extra-flag "--label=symbi.test=$MARK" \
+	"echo started; exec sleep 50" >"$WORK/result" 2>"$WORK/err" &
+RUN=$!
+for _ in $(seq 1 200); do [ -n "$(docker ps -q --filter "label=symbi.test=$MARK")" ] && break; sleep 0.1; done
+DPID=$(cat "$STATE_DIR/dockerd.pid")
+kill -STOP "$DPID"
+for _ in $(seq 1 1200); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$RUN" 2>/dev/null; then
+	not_ok "the run ends although the daemon hangs" "still running 120 s later"
+	kill -TERM "$RUN"
+else
+	ok "the run ends although the daemon hangs"
+fi
+kill -CONT "$DPID"
+wait "$RUN"
+status=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$WORK/result" 2>/dev/null)
+expect_eq "... with status error" "error" "$status"
+msg=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"])' "$WORK/result" 2>/dev/null)
+check "... and a message about the daemon ($msg)" grep -q "daemon stopped answering" <<<"$msg"
 # The dead daemon's container: still known to the engine (its owner is gone).
 left=$(ours | wc -l)
 expect_eq "the next run works" "ok" "$("$SB" run "${BB[@]}" 'echo ok' 2>&1)"

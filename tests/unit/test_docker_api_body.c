@@ -236,6 +236,23 @@ static void test_malformed(void **state)
 	}
 }
 
+/* An image name that is not a plain reference never reaches a request
+ * path (where "../" would make it another endpoint's): the CLI words the
+ * refusal. The engine here is empty, so a request would crash. */
+static void test_image_names_stay_in_their_path(void **state)
+{
+	(void)state;
+	symbi_engine_t empty;
+	memset(&empty, 0, sizeof(empty));
+	const char *names[] = {"../containers/x", "a/../../containers/x", "/abs", "./x", "x?all=1",
+			       "x#y", "x y", "x%2e%2e", "a/.hidden", ""};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char out[64];
+		symbi_error_t err = {0};
+		assert_int_equal(symbi_docker_api_image(&empty, names[i], out, sizeof(out), &err), 1);
+	}
+}
+
 /* --- against the real daemon ------------------------------------------ */
 
 /* The daemon's record of a container, without what differs by nature
@@ -356,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_extra_flags_and_gvisor),
 		cmocka_unit_test(test_unknown_flag_declines),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_image_names_stay_in_their_path),
 	};
 	/* The daemon's part runs from tests/integration/docker_api_equiv.sh,
 	 * which requires the engine (and fails without it). */
