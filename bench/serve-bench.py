@@ -9,7 +9,8 @@
 
 Prints a table and writes bench/results/serve-bench.json. Runs only against
 127.0.0.1. Usage: bench/serve-bench.py [--backends native,docker] [--runs 30]
-[--seconds 10] [--clients 8]
+[--seconds 10] [--clients 8] [--gap SECONDS] (a pause before each sequential
+request, so that each finds a warm sandbox: the latency of the warm path).
 """
 import argparse
 import http.client
@@ -76,6 +77,7 @@ def bench_backend(backend, args):
             post(conn)  # warm-up
             seq = []
             for _ in range(args.runs):
+                time.sleep(args.gap)  # lets the warm pool refill (not timed)
                 t0 = time.perf_counter()
                 post(conn)
                 seq.append((time.perf_counter() - t0) * 1000)
@@ -124,6 +126,8 @@ def main():
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--gap", type=float, default=0,
+                    help="seconds between sequential requests, so that each finds a warm sandbox")
     args = ap.parse_args()
     results = {"host_cpus": os.cpu_count(), "code": "echo hi",
                "backends": [bench_backend(b, args) for b in args.backends.split(",")]}

@@ -146,6 +146,18 @@ kill -TERM "$pid"; wait "$pid"; rc=$?
 expect_eq "SIGTERM of the CLI: exits 143" 143 "$rc"
 expect_eq "SIGTERM of the CLI: container removed before it exits" "$before" "$(containers)"
 
+# --- capabilities: none, as root in the container --------------------------------
+# Tried from inside: chown needs CAP_CHOWN, which docker's default set
+# gives root; the control is the same probe in a raw container.
+probe='grep -E "^Cap(Eff|Bnd)" /proc/self/status | tr -s "\t " " "; touch /tmp/f && chown 1:1 /tmp/f && echo chown-worked'
+out=$("$SB" run "${BB[@]}" "$probe" 2>"$WORK/err")
+expect_eq "no capability inside, as root: empty sets" \
+	"$(printf 'CapEff: 0000000000000000\nCapBnd: 0000000000000000')" "$out"
+expect_eq "... and chown refused" "chown: /tmp/f: Operation not permitted" "$(cat "$WORK/err")"
+out=$(docker run --rm --network none --label "$SUITE" --tmpfs /tmp symbi-test/busybox:latest sh -c "$probe" 2>&1)
+check "control: the same probe in a raw container has capabilities ($(tr '\n' ' ' <<<"$out"))" \
+	grep -q chown-worked <<<"$out"
+
 # --- output caps ----------------------------------------------------------------
 # Peak RSS of the CLI itself (VmHWM), not of the docker client it runs.
 "$SB" run "${BB[@]}" --timeout 240 --json \
