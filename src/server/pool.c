@@ -7,8 +7,8 @@
  * Isolation: a warm sandbox holds nothing of any client before it is taken,
  * and serves exactly one execution: once used it is stopped, never handed
  * out again. Stopping it, and starting its replacement, happen on the
- * pool's own thread, off the request path; a retired sandbox's processes
- * are killed within moments, and under its limits until then.
+ * pool's own thread, after the request (off its path); a retired sandbox's
+ * processes are killed within moments, and under its limits until then.
  *
  * Native, docker and gvisor sandboxes are kept warm (a warm container is
  * one live container: an execution is an exec through the Engine API).
@@ -36,7 +36,11 @@ typedef struct pool_template {
 	uint64_t generation; /* a sandbox started for an evicted key is retired */
 	uint64_t last_take_ms;
 	symbi_live_t *warm[POOL_MAX_DEPTH];
-	size_t nwarm, starting;
+	/* Taken and serving: each holds its place until retired, so that its
+	 * replacement starts after the request rather than during it (on 2
+	 * CPUs a docker container's start slows the exec it overlaps by half). */
+	symbi_live_t *taken[POOL_MAX_DEPTH];
+	size_t nwarm, starting, ntaken;
 } pool_template_t;
 
 struct srv_pool {
@@ -94,7 +98,7 @@ static pool_template_t *wanting(srv_pool_t *p)
 {
 	for (size_t i = 0; i < POOL_TEMPLATES; i++) {
 		pool_template_t *t = &p->t[i];
-		if (t->used && !t->broken && t->nwarm + t->starting < p->depth)
+		if (t->used && !t->broken && t->nwarm + t->starting + t->ntaken < p->depth)
 			return t;
 	}
 	return NULL;
@@ -199,6 +203,7 @@ static pool_template_t *template_for(srv_pool_t *p, const srv_exec_spec_t *spec)
 	/* A new configuration takes the place of the one least recently
 	 * asked for; what was warm for that one is stopped. */
 	retire_template(p, lru);
+	lru->ntaken = 0; /* retired by their requests, for the old key */
 	lru->used = true;
 	lru->broken = false;
 	lru->key = *spec;
@@ -224,14 +229,32 @@ symbi_live_t *srv_pool_take(srv_pool_t *p, const srv_exec_spec_t *spec)
 			lv = NULL;
 		}
 	}
-	pthread_cond_signal(&p->wake); /* a replacement, or a first one */
+	if (lv && t->ntaken < POOL_MAX_DEPTH)
+		t->taken[t->ntaken++] = lv; /* replaced once retired */
+	else
+		pthread_cond_signal(&p->wake); /* a first one, or a replacement now */
 	pthread_mutex_unlock(&p->lock);
 	return lv;
+}
+
+/* Its place in its configuration is free again. */
+static void release_taken(srv_pool_t *p, const symbi_live_t *lv)
+{
+	for (size_t i = 0; i < POOL_TEMPLATES; i++) {
+		pool_template_t *t = &p->t[i];
+		for (size_t k = 0; k < t->ntaken; k++)
+			if (t->taken[k] == lv) {
+				t->taken[k] = t->taken[--t->ntaken];
+				return;
+			}
+	}
 }
 
 void srv_pool_retire(srv_pool_t *p, symbi_live_t *lv)
 {
 	pthread_mutex_lock(&p->lock);
+	release_taken(p, lv);
+	pthread_cond_signal(&p->wake); /* its replacement */
 	bool queued = !p->stopping && queue_retired(p, lv);
 	pthread_mutex_unlock(&p->lock);
 	if (!queued)
