@@ -19,6 +19,19 @@ trap 'rm -rf "$WORK"' EXIT
 MARK=faults_docker_$$_$RANDOM
 BB=(--backend docker --image symbi-test/busybox:latest)
 ours() { docker ps -aq --filter "label=io.symbi.sandbox" --filter "label=symbi.test=$MARK"; }
+# expect_run_ends NAME SECONDS: the background run $RUN ends within SECONDS
+# (else it is stopped and NAME fails).
+expect_run_ends() {
+	local name=$1 seconds=$2
+	for _ in $(seq 1 $((seconds * 10))); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$RUN" 2>/dev/null; then
+		not_ok "$name" "still running $seconds s later"
+		kill -TERM "$RUN"
+	else
+		ok "$name"
+	fi
+}
+result_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$WORK/result" "$1" 2>/dev/null; }
 
 # A run whose program announces itself, then waits well inside its deadline.
 "$SB" run "${BB[@]}" --timeout 60 --json --extra-flag "--label=symbi.test=$MARK" \
@@ -31,21 +44,21 @@ DPID=$(cat "$STATE_DIR/dockerd.pid")
 kill -KILL "$DPID"
 for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
 # The client loses its connection: the run ends long before its deadline.
-for _ in $(seq 1 300); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$RUN" 2>/dev/null; then
-	not_ok "the run ends when the daemon dies" "still running 30 s later"
-	kill -TERM "$RUN"
-else
-	ok "the run ends when the daemon dies"
-fi
+expect_run_ends "the run ends when the daemon dies" 30
 wait "$RUN"
-status=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$WORK/result" 2>/dev/null)
-expect_eq "... with status error" "error" "$status"
-msg=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"])' "$WORK/result" 2>/dev/null)
+expect_eq "... with status error" "error" "$(result_field status)"
+msg=$(result_field error)
 check "... and a message about the daemon ($msg)" grep -qiE "daemon|docker" <<<"$msg"
 
 "$ROOT/scripts/setup" --daemon >"$WORK/setup.log" 2>&1
 check "the daemon comes back (scripts/setup --daemon)" bash -c "docker info >/dev/null 2>&1"
+
+# The dead daemon's container: still known to the engine (its owner is gone).
+left=$(ours | wc -l)
+check "the dead daemon's run left its container ($left)" [ "$left" -ge 1 ]
+expect_eq "the next run works" "ok" "$("$SB" run "${BB[@]}" 'echo ok' 2>&1)"
+expect_eq "... and its start swept the container the dead daemon left ($left before)" "" "$(ours)"
+expect_eq "no process of the program is left" "" "$(pgrep -f 'sleep 50$')"
 
 # The daemon hangs (SIGSTOP) while a run waits for its deadline: the kill at
 # the deadline goes unanswered, and the run still ends (after the Engine
@@ -57,22 +70,14 @@ RUN=$!
 for _ in $(seq 1 200); do [ -n "$(docker ps -q --filter "label=symbi.test=$MARK")" ] && break; sleep 0.1; done
 DPID=$(cat "$STATE_DIR/dockerd.pid")
 kill -STOP "$DPID"
-for _ in $(seq 1 1200); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$RUN" 2>/dev/null; then
-	not_ok "the run ends although the daemon hangs" "still running 120 s later"
-	kill -TERM "$RUN"
-else
-	ok "the run ends although the daemon hangs"
-fi
+expect_run_ends "the run ends although the daemon hangs" 120
 kill -CONT "$DPID"
 wait "$RUN"
-status=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$WORK/result" 2>/dev/null)
-expect_eq "... with status error" "error" "$status"
-msg=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"])' "$WORK/result" 2>/dev/null)
+expect_eq "... with status error" "error" "$(result_field status)"
+msg=$(result_field error)
 check "... and a message about the daemon ($msg)" grep -q "daemon stopped answering" <<<"$msg"
-# The dead daemon's container: still known to the engine (its owner is gone).
-left=$(ours | wc -l)
-expect_eq "the next run works" "ok" "$("$SB" run "${BB[@]}" 'echo ok' 2>&1)"
-expect_eq "... and its start swept the container the dead daemon left ($left before)" "" "$(ours)"
-expect_eq "no process of the program is left" "" "$(pgrep -f 'sleep 50$')"
+# Once the daemon resumes, it carries out the kill and the removal the run
+# sent it: nothing of the hung run is left.
+for _ in $(seq 1 100); do [ -z "$(ours)" ] && break; sleep 0.1; done
+expect_eq "... and once the daemon resumes, its container is gone" "" "$(ours)"
 finish
